@@ -1,0 +1,36 @@
+# Two commands matter: `make run` (the main job) and `make test` (the whole suite). Both install what they need.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+.PHONY: help deps controlplane run test typecheck lint unit cluster
+
+help:
+	@echo "make run    - start a local control plane and what runs on it (Ctrl-C stops everything)"
+	@echo "make test   - typecheck, lint, unit and cluster tests (builds the control plane on first use)"
+
+# npm ci when the lockfile changed since the last install; node_modules/.bin/node is then Node 24.
+node_modules/.installed: package.json package-lock.json .npmrc
+	@echo "[deps] npm ci (installs Node 24 from the npm registry into node_modules/.bin)"
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: node_modules/.installed
+
+controlplane:
+	bash test/controlplane/build-binaries.sh >/dev/null
+
+run: deps controlplane
+	npm run controlplane
+
+test: deps controlplane
+	npm test
+
+typecheck lint: deps
+	npm run $@
+
+unit: deps
+	npm run test:unit
+
+cluster: deps controlplane
+	npm run test:cluster
