@@ -20,6 +20,8 @@ export interface ControlPlaneOptions {
   auditWebhook?: AuditWebhook;
   /** Extra kube-controller-manager controllers beyond the defaults below. */
   extraControllers?: string[];
+  /** Extra kube-apiserver flags, e.g. `--min-request-timeout=5` to make watches end early. */
+  extraApiServerArgs?: string[];
   /** Keep the data directory after stop (for debugging). */
   keepData?: boolean;
   log?: (line: string) => void;
@@ -141,6 +143,7 @@ export class ControlPlane {
         `--audit-policy-file=${join(dir, "audit-policy.yaml")}`, `--audit-log-path=${join(dir, "audit.log")}`,
         "--audit-log-format=json", "--audit-log-mode=blocking", "--profiling=false",
       ];
+      apiArgs.push(...(opts.extraApiServerArgs ?? []));
       await writeFile(join(dir, "audit-policy.yaml"), auditPolicy);
       if (opts.auditWebhook) {
         if (opts.auditWebhook.token && !opts.auditWebhook.url.startsWith("https:")) {
