@@ -1,0 +1,255 @@
+// The MiniXdr API: one zod schema gives the TypeScript types, the in-memory defaults and the CRD's openAPIV3Schema.
+// Defaults are applied in memory only (never written to the object), so GitOps tools see no diffs.
+import { z } from "zod";
+
+export const group = "xdr.minixdr.io";
+export const version = "v1alpha1";
+export const kind = "MiniXdr";
+export const plural = "minixdrs";
+export const apiVersion = `${group}/${version}`;
+export const pausedAnnotation = `${group}/paused`;
+export const defaultImage = "ghcr.io/minixdr/minixdr:0.1.0";
+
+type CelRule = { rule: string; message: string; fieldPath?: string; reason?: string };
+const cel = (...rules: CelRule[]) => ({ "x-kubernetes-validations": rules });
+const opaque = { "x-kubernetes-preserve-unknown-fields": true };
+
+const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const quantityPattern = /^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$/;
+const durationPattern = /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/;
+const imagePattern = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+
+const name = (what: string) => z.string().min(1).max(253).regex(dnsSubdomain).describe(what);
+const labelMap = (what: string) => z.record(z.string(), z.string().max(63)).meta({ maxProperties: 64 }).describe(what);
+const intOrPercent = (what: string) =>
+  z.union([z.number().int().min(0), z.string().regex(/^[0-9]{1,3}%$/)])
+    .meta({ "x-kubernetes-int-or-string": true })
+    .describe(`${what}: a number of pods or a percentage such as "50%".`);
+
+const quantity = z.union([z.number(), z.string().regex(quantityPattern)]).meta({ "x-kubernetes-int-or-string": true });
+export const resourcesSchema = z.strictObject({
+  requests: z.record(z.string(), quantity).meta({ maxProperties: 8 }).optional().describe("Minimum resources, e.g. {cpu: 100m, memory: 256Mi}."),
+  limits: z.record(z.string(), quantity).meta({ maxProperties: 8 }).optional().describe("Maximum resources, e.g. {memory: 512Mi}."),
+}).describe("Compute resources of the component's container.");
+
+const toleration = z.strictObject({
+  key: z.string().max(316).optional(),
+  operator: z.enum(["Exists", "Equal"]).optional(),
+  value: z.string().max(63).optional(),
+  effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]).optional(),
+  tolerationSeconds: z.number().int().optional(),
+});
+
+const scheduling = {
+  nodeSelector: labelMap("Node labels the component's pods must match.").optional(),
+  tolerations: z.array(toleration).max(32).optional().describe("Taints the component's pods tolerate."),
+  affinity: z.record(z.string(), z.unknown()).meta(opaque).optional().describe("Pod affinity, as in a PodSpec."),
+};
+
+export const autoscalingSchema = z.strictObject({
+  enabled: z.boolean().default(false).describe("Create a HorizontalPodAutoscaler; the Deployment's replicas is then left to it."),
+  minReplicas: z.number().int().min(1).max(100).default(2).describe("Fewest replicas."),
+  maxReplicas: z.number().int().min(1).max(100).default(10).describe("Most replicas."),
+  targetCPUUtilizationPercentage: z.number().int().min(1).max(100).optional().describe("Average CPU utilization to aim for. Defaults to 80 when no memory target is set either."),
+  targetMemoryUtilizationPercentage: z.number().int().min(1).max(100).optional().describe("Average memory utilization to aim for."),
+  behavior: z.record(z.string(), z.unknown()).meta(opaque).optional().describe("Scaling behavior, as in autoscaling/v2 HorizontalPodAutoscalerBehavior."),
+}).meta(cel({
+  rule: "(has(self.minReplicas) ? self.minReplicas : 2) <= (has(self.maxReplicas) ? self.maxReplicas : 10)",
+  message: "minReplicas must be less than or equal to maxReplicas (defaults: 2 and 10)",
+  fieldPath: ".minReplicas",
+})).describe("Horizontal autoscaling of the component.");
+
+export const disruptionBudgetSchema = z.strictObject({
+  enabled: z.boolean().default(false).describe("Create a PodDisruptionBudget. With one replica it never blocks a drain."),
+  minAvailable: intOrPercent("Pods that must stay available").optional(),
+  maxUnavailable: intOrPercent("Pods that may be unavailable; defaults to 1 when minAvailable is not set").optional(),
+}).meta(cel({
+  rule: "!(has(self.minAvailable) && has(self.maxUnavailable))",
+  message: "set either minAvailable or maxUnavailable, not both",
+  fieldPath: ".minAvailable",
+})).describe("PodDisruptionBudget of the component.");
+
+const componentBase = {
+  image: z.string().max(512).regex(imagePattern).default(defaultImage).describe(`Container image. Defaults to ${defaultImage}.`),
+  imagePullPolicy: z.enum(["Always", "IfNotPresent", "Never"]).default("IfNotPresent").describe("When to pull the image."),
+  replicas: z.number().int().min(1).max(100).default(1).describe("Replicas when autoscaling is off."),
+  resources: resourcesSchema.optional(),
+  disruptionBudget: disruptionBudgetSchema.prefault({}),
+  ...scheduling,
+};
+
+export const detectionSchema = z.strictObject({
+  bruteForceThreshold: z.number().int().min(2).max(1000).default(6).describe("Failed logins from one source that make an SSH brute force (T1110.001)."),
+  bruteForceWindowSeconds: z.number().int().min(1).max(86400).default(60).describe("Event-time window of the brute-force rule."),
+  passwordSprayDistinctUsers: z.number().int().min(2).max(1000).default(5).describe("Distinct usernames tried from one source that make a password spray (T1110.003)."),
+  portScanDistinctPorts: z.number().int().min(2).max(65535).default(20).describe("Distinct destination ports from one source that make a port scan (T1046)."),
+  exfiltrationBytes: z.number().int().min(1024).default(104857600).describe("Outbound bytes from one source within the window that make a large transfer (T1048)."),
+  windowSeconds: z.number().int().min(1).max(86400).default(300).describe("Event-time window of the other rules."),
+  anomalyThreshold: z.number().min(0).max(1).default(0.8).describe("ONNX anomaly score above which an anomaly incident is raised."),
+}).describe("Detection thresholds.");
+
+export const detectorConfigSchema = z.strictObject({
+  detection: detectionSchema.prefault({}),
+  containmentMode: z.enum(["alert", "block"]).default("alert").describe("alert: record incidents only; block: incidents carry a recommended block action."),
+  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info").describe("Detector log level."),
+  tenants: z.array(z.string().regex(dnsLabel).max(63)).min(1).max(100).default(["default"]).describe("Tenants the detector accepts events for."),
+}).describe("Detector configuration, rendered into its ConfigMap; a change rolls the pods.");
+
+export const detectorSchema = z.strictObject({
+  ...componentBase,
+  autoscaling: autoscalingSchema.prefault({}),
+  config: detectorConfigSchema.prefault({}),
+}).describe("The detector: ingest, detection and the incident API.");
+
+export const consoleSchema = z.strictObject({
+  enabled: z.boolean().default(false).describe("Run the analysts' web console."),
+  ...componentBase,
+}).describe("The optional web console.");
+
+const secretKeyRef = z.strictObject({
+  name: name("Secret name."),
+  key: z.string().min(1).max(253).regex(/^[-._a-zA-Z0-9]+$/).describe("Key in the Secret."),
+});
+
+export const storageSchema = z.strictObject({
+  type: z.enum(["sqlite", "postgres"]).default("sqlite").describe("sqlite: embedded, one replica. postgres: shared, several replicas."),
+  sqlite: z.strictObject({
+    size: z.string().regex(quantityPattern).default("1Gi").describe("Size of the PersistentVolumeClaim that holds the database."),
+    storageClassName: z.string().max(253).optional().describe("StorageClass of the claim; the cluster default when unset."),
+  }).prefault({}).describe("SQLite settings."),
+  postgres: z.strictObject({
+    urlSecretRef: secretKeyRef.optional().describe("Secret key with the PostgreSQL URL. When unset, the key database-url of the instance's secrets is used."),
+  }).optional().describe("PostgreSQL settings."),
+}).meta(cel({
+  rule: "!has(self.postgres) || (has(self.type) && self.type == 'postgres')",
+  message: "postgres settings require type: postgres",
+  fieldPath: ".postgres",
+})).describe("Where incidents and events are stored.");
+
+const peerSchema = z.strictObject({
+  namespaces: z.array(z.string().regex(dnsLabel).max(63)).max(64).optional().describe("Namespaces (by kubernetes.io/metadata.name) allowed to connect."),
+  podSelector: labelMap("Pod labels allowed to connect (in those namespaces, or in this one when no namespaces are named).").optional(),
+  cidrs: z.array(z.string().max(64)).max(64).optional().describe("IP blocks allowed to connect."),
+}).meta(cel({ rule: "!has(self.cidrs) || self.cidrs.all(c, isCIDR(c))", message: "cidrs must be CIDR blocks such as 10.0.0.0/8", fieldPath: ".cidrs" }));
+
+export const networkPolicySchema = z.strictObject({
+  enabled: z.boolean().default(true).describe("Default-deny ingress for the instance's pods, with the allows below. On by default."),
+  ingress: peerSchema.optional().describe("Who may reach the detector's API (the console always may)."),
+  metrics: peerSchema.optional().describe("Who may scrape metrics."),
+  egress: z.strictObject({
+    databaseCidrs: z.array(z.string().max(64)).max(64).optional().describe("Where PostgreSQL runs; egress to port databasePort is allowed there."),
+    databasePort: z.number().int().min(1).max(65535).default(5432).describe("PostgreSQL port."),
+    dnsNamespace: z.string().regex(dnsLabel).max(63).default("kube-system").describe("Namespace of the cluster DNS."),
+  }).meta(cel({ rule: "!has(self.databaseCidrs) || self.databaseCidrs.all(c, isCIDR(c))", message: "databaseCidrs must be CIDR blocks", fieldPath: ".databaseCidrs" }))
+    .prefault({}).describe("Egress, limited to DNS and the database."),
+}).describe("NetworkPolicies for the instance.");
+
+export const externalSecretSchema = z.strictObject({
+  secretStoreRef: z.strictObject({
+    name: name("SecretStore or ClusterSecretStore name."),
+    kind: z.enum(["SecretStore", "ClusterSecretStore"]).default("SecretStore").describe("Kind of the store."),
+  }),
+  refreshInterval: z.string().regex(durationPattern).default("1h").describe("How often external-secrets refreshes, e.g. 1h."),
+  remoteKeys: z.strictObject({
+    jwtSigningKey: z.string().min(1).max(512).describe("Remote key of the JWT signing key."),
+    adminPasswordHash: z.string().min(1).max(512).describe("Remote key of the first admin's bcrypt hash."),
+    ingestToken: z.string().min(1).max(512).describe("Remote key of the ingest token(s)."),
+    databaseUrl: z.string().min(1).max(512).optional().describe("Remote key of the PostgreSQL URL."),
+  }),
+}).describe("Sync the instance's secrets from an external store with external-secrets.io.");
+
+export const secretsSchema = z.strictObject({
+  existingSecret: name("A Secret you manage, with keys jwt-signing-key, admin-password-hash, ingest-token (and database-url for postgres).").optional(),
+  externalSecret: externalSecretSchema.optional(),
+}).meta(cel({
+  rule: "!(has(self.existingSecret) && has(self.externalSecret))",
+  message: "set either existingSecret or externalSecret, not both",
+  fieldPath: ".existingSecret",
+})).describe("Where the detector's secrets come from. Neither set: the operator generates them once.");
+
+const scalesOut = "(has(self.detector) && ((has(self.detector.replicas) && self.detector.replicas > 1) || " +
+  "(has(self.detector.autoscaling) && has(self.detector.autoscaling.enabled) && self.detector.autoscaling.enabled)))";
+const isPostgres = "(has(self.storage) && has(self.storage.type) && self.storage.type == 'postgres')";
+
+export const specSchema = z.strictObject({
+  paused: z.boolean().default(false).describe("Stop changing children (also: annotation xdr.minixdr.io/paused: \"true\")."),
+  detector: detectorSchema.prefault({}),
+  console: consoleSchema.prefault({}),
+  storage: storageSchema.prefault({}),
+  networkPolicy: networkPolicySchema.prefault({}),
+  secrets: secretsSchema.prefault({}),
+}).meta(cel(
+  {
+    rule: `!${scalesOut} || ${isPostgres}`,
+    message: "spec.storage.type must be postgres when spec.detector.replicas > 1 or autoscaling is enabled (SQLite serves one replica)",
+    fieldPath: ".storage.type",
+  },
+  {
+    rule: `!${isPostgres} || (has(self.storage.postgres) && has(self.storage.postgres.urlSecretRef)) || ` +
+      "(has(self.secrets) && (has(self.secrets.existingSecret) || (has(self.secrets.externalSecret) && has(self.secrets.externalSecret.remoteKeys.databaseUrl))))",
+    message: "postgres needs a URL: set spec.storage.postgres.urlSecretRef, spec.secrets.existingSecret, or spec.secrets.externalSecret.remoteKeys.databaseUrl",
+    fieldPath: ".storage.postgres",
+  },
+  {
+    rule: "!(has(self.console) && has(self.console.replicas) && self.console.replicas > 1) || (has(self.console.enabled) && self.console.enabled)",
+    message: "spec.console.replicas is set but the console is not enabled (set spec.console.enabled: true)",
+    fieldPath: ".console.enabled",
+  },
+)).describe("Desired state of a Mini-XDR instance.");
+
+export const conditionSchema = z.strictObject({
+  type: z.string().max(316),
+  status: z.enum(["True", "False", "Unknown"]),
+  reason: z.string().max(1024),
+  message: z.string().max(32768),
+  observedGeneration: z.number().int().min(0).optional(),
+  lastTransitionTime: z.string(),
+});
+
+const componentStatus = z.strictObject({
+  desiredReplicas: z.number().int(),
+  readyReplicas: z.number().int(),
+  image: z.string(),
+});
+
+export const statusSchema = z.strictObject({
+  observedGeneration: z.number().int().optional(),
+  conditions: z.array(conditionSchema).optional().meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] }),
+  detector: componentStatus.optional(),
+  console: componentStatus.optional(),
+  replicas: z.string().optional().describe("Ready/desired detector replicas, for kubectl get."),
+  endpoint: z.string().optional().describe("The detector's in-cluster URL."),
+}).describe("Observed state, written by the operator.");
+
+export type MiniXdrSpecInput = z.input<typeof specSchema>;
+export type MiniXdrSpec = z.output<typeof specSchema>;
+export type MiniXdrStatus = z.output<typeof statusSchema>;
+export type Condition = z.output<typeof conditionSchema>;
+export type DetectorSpec = MiniXdrSpec["detector"];
+export type ConsoleSpec = MiniXdrSpec["console"];
+
+export interface MiniXdr {
+  apiVersion: typeof apiVersion;
+  kind: typeof kind;
+  metadata: {
+    name: string;
+    namespace: string;
+    uid?: string;
+    generation?: number;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    deletionTimestamp?: string;
+  };
+  spec?: MiniXdrSpecInput;
+  status?: MiniXdrStatus;
+}
+
+/** The spec with every default filled in, in memory only. Throws a zod error naming the field when invalid. */
+export function withDefaults(spec: MiniXdrSpecInput | undefined): MiniXdrSpec {
+  return specSchema.parse(spec ?? {});
+}
+
+/** Longest instance name whose children's names (e.g. `<name>-detector-metrics`) stay valid DNS labels. */
+export const maxNameLength = 40;
