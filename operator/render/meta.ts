@@ -1,0 +1,85 @@
+// Names, labels and ownership shared by every child an instance owns.
+import { apiVersion, kind, type MiniXdr } from "../api/minixdr.ts";
+
+export const fieldManager = "minixdr-operator";
+export type Component = "detector" | "console";
+
+export interface ChildObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace: string;
+    labels: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences: OwnerReference[];
+  };
+  [field: string]: unknown;
+}
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller: true;
+  blockOwnerDeletion: true;
+}
+
+export const names = {
+  component: (cr: MiniXdr, c: Component) => `${cr.metadata.name}-${c}`,
+  config: (cr: MiniXdr) => `${cr.metadata.name}-config`,
+  generatedSecret: (cr: MiniXdr) => `${cr.metadata.name}-secrets`,
+  externalSecret: (cr: MiniXdr) => `${cr.metadata.name}-external-secrets`,
+  data: (cr: MiniXdr) => `${cr.metadata.name}-data`,
+  defaultDeny: (cr: MiniXdr) => `${cr.metadata.name}-default-deny`,
+};
+
+/** Labels that select an instance's pods; immutable once a Deployment exists. */
+export function selectorLabels(cr: MiniXdr, component?: Component): Record<string, string> {
+  return {
+    "app.kubernetes.io/name": "minixdr",
+    "app.kubernetes.io/instance": cr.metadata.name,
+    ...(component ? { "app.kubernetes.io/component": component } : {}),
+  };
+}
+
+/** Children get these labels only: never the CR's own labels or annotations (GitOps tools would prune them). */
+export function childLabels(cr: MiniXdr, component: string): Record<string, string> {
+  return {
+    "app.kubernetes.io/name": "minixdr",
+    "app.kubernetes.io/instance": cr.metadata.name,
+    "app.kubernetes.io/component": component,
+    "app.kubernetes.io/managed-by": fieldManager,
+    "app.kubernetes.io/part-of": "minixdr",
+  };
+}
+
+export function ownerReference(cr: MiniXdr): OwnerReference {
+  return { apiVersion, kind, name: cr.metadata.name, uid: cr.metadata.uid ?? "", controller: true, blockOwnerDeletion: true };
+}
+
+export function childMeta(cr: MiniXdr, name: string, component: string, annotations?: Record<string, string>): ChildObject["metadata"] {
+  return {
+    name,
+    namespace: cr.metadata.namespace,
+    labels: childLabels(cr, component),
+    ...(annotations ? { annotations } : {}),
+    ownerReferences: [ownerReference(cr)],
+  };
+}
+
+/** Drops undefined values and empty arrays and maps, so a rendered object equals what the API server stores. */
+export function compact<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(compact) as T;
+  if (value === null || typeof value !== "object") return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    const c = compact(v);
+    if (c === undefined) continue;
+    if (Array.isArray(c) && c.length === 0) continue;
+    if (c !== null && typeof c === "object" && !Array.isArray(c) && Object.keys(c).length === 0) continue;
+    out[k] = c;
+  }
+  return out as T;
+}

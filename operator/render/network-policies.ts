@@ -1,0 +1,69 @@
+// Default-deny for the instance's pods, then explicit allows: API and metrics ports in, DNS and the database out.
+import type { MiniXdr, MiniXdrSpec } from "../api/minixdr.ts";
+import { ports } from "./detector-config.ts";
+import { childMeta, compact, names, selectorLabels, type ChildObject, type Component } from "./meta.ts";
+
+type Peer = NonNullable<MiniXdrSpec["networkPolicy"]["ingress"]>;
+const namespaceLabel = "kubernetes.io/metadata.name";
+
+/** NetworkPolicy peers for a user's allow list; unset means "this namespace only". */
+function peers(peer: Peer | undefined): Record<string, unknown>[] {
+  if (!peer) return [{ podSelector: {} }];
+  const out: Record<string, unknown>[] = [];
+  if (peer.namespaces?.length) {
+    out.push(compact({
+      namespaceSelector: { matchExpressions: [{ key: namespaceLabel, operator: "In", values: peer.namespaces }] },
+      podSelector: peer.podSelector ? { matchLabels: peer.podSelector } : undefined,
+    }));
+  } else if (peer.podSelector) {
+    out.push({ podSelector: { matchLabels: peer.podSelector } });
+  }
+  for (const cidr of peer.cidrs ?? []) out.push({ ipBlock: { cidr } });
+  return out;
+}
+
+function dnsEgress(spec: MiniXdrSpec): Record<string, unknown> {
+  return {
+    to: [{ namespaceSelector: { matchLabels: { [namespaceLabel]: spec.networkPolicy.egress.dnsNamespace } } }],
+    ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }],
+  };
+}
+
+function policy(cr: MiniXdr, name: string, component: string, podSelector: Record<string, string>, rules: { ingress?: unknown[]; egress?: unknown[] }): ChildObject {
+  return compact({
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: childMeta(cr, name, component),
+    spec: { podSelector: { matchLabels: podSelector }, policyTypes: ["Ingress", "Egress"], ...rules },
+  });
+}
+
+export function renderNetworkPolicies(cr: MiniXdr, spec: MiniXdrSpec): ChildObject[] {
+  if (!spec.networkPolicy.enabled) return [];
+  const np = spec.networkPolicy;
+  const consolePods = { podSelector: { matchLabels: selectorLabels(cr, "console") } };
+  const detectorEgress: unknown[] = [dnsEgress(spec)];
+  if (spec.storage.type === "postgres") {
+    const cidrs = np.egress.databaseCidrs ?? [];
+    detectorEgress.push(compact({ to: cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: "TCP", port: np.egress.databasePort }] }));
+  }
+  const policies = [
+    // Selects every pod of the instance and allows nothing: what is not allowed below is denied.
+    policy(cr, names.defaultDeny(cr), "network-policy", selectorLabels(cr), {}),
+    policy(cr, names.component(cr, "detector"), "detector", selectorLabels(cr, "detector"), {
+      ingress: [
+        { from: [...(spec.console.enabled ? [consolePods] : []), ...peers(np.ingress)], ports: [{ protocol: "TCP", port: ports.http }] },
+        { from: peers(np.metrics), ports: [{ protocol: "TCP", port: ports.metrics }] },
+      ],
+      egress: detectorEgress,
+    }),
+  ];
+  if (spec.console.enabled) {
+    const component: Component = "console";
+    policies.push(policy(cr, names.component(cr, component), component, selectorLabels(cr, component), {
+      ingress: [{ from: peers(np.ingress), ports: [{ protocol: "TCP", port: ports.http }] }],
+      egress: [dnsEgress(spec), { to: [{ podSelector: { matchLabels: selectorLabels(cr, "detector") } }], ports: [{ protocol: "TCP", port: ports.http }] }],
+    }));
+  }
+  return policies;
+}

@@ -1,0 +1,106 @@
+import { describe, expect, it } from "vitest";
+import type { MiniXdr, MiniXdrSpecInput } from "../api/minixdr.ts";
+import { withDefaults } from "../api/minixdr.ts";
+import { configHash, renderDetectorConfigMap } from "./detector-config.ts";
+import { effectiveBudget } from "./disruption-budgets.ts";
+import type { ChildObject } from "./meta.ts";
+import { render } from "./render.ts";
+
+const cr = (spec: MiniXdrSpecInput, extra: Partial<MiniXdr["metadata"]> = {}): MiniXdr => ({
+  apiVersion: "xdr.minixdr.io/v1alpha1",
+  kind: "MiniXdr",
+  metadata: { name: "xdr", namespace: "sec", uid: "u-1", ...extra },
+  spec,
+});
+const objects = (m: MiniXdr) => render(m).map((c) => c.object);
+const find = (m: MiniXdr, kind: string, name?: string) => objects(m).find((o) => o.kind === kind && (!name || o.metadata.name === name));
+const podSpec = (d: ChildObject | undefined) => (d?.spec as { template: { spec: Record<string, any> } }).template.spec;
+
+const postgres = { storage: { type: "postgres" as const, postgres: { urlSecretRef: { name: "db", key: "url" } } } };
+
+describe("render", () => {
+  it("never copies the MiniXdr's labels or annotations onto children, and owns every child", () => {
+    const m = cr({ console: { enabled: true } }, { labels: { "argocd.argoproj.io/instance": "sec" }, annotations: { "team": "blue" } });
+    for (const o of objects(m)) {
+      expect(Object.keys(o.metadata.labels)).not.toContain("argocd.argoproj.io/instance");
+      expect(o.metadata.annotations ?? {}).not.toHaveProperty("team");
+      expect(o.metadata.labels["app.kubernetes.io/managed-by"]).toBe("minixdr-operator");
+      expect(o.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: "MiniXdr", uid: "u-1", controller: true })]);
+    }
+  });
+
+  it("runs pods under pod-security restricted with no service-account token", () => {
+    const spec = podSpec(find(cr({}), "Deployment"));
+    expect(spec.automountServiceAccountToken).toBe(false);
+    expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+    expect(spec.containers[0].securityContext).toEqual({
+      allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ["ALL"] },
+    });
+  });
+
+  it("leaves replicas to the HorizontalPodAutoscaler when autoscaling is on", () => {
+    const on = cr({ ...postgres, detector: { autoscaling: { enabled: true, minReplicas: 3, maxReplicas: 7 } } });
+    expect((find(on, "Deployment")!.spec as object)).not.toHaveProperty("replicas");
+    expect(find(on, "HorizontalPodAutoscaler")!.spec).toMatchObject({ minReplicas: 3, maxReplicas: 7 });
+    const off = cr({ ...postgres, detector: { replicas: 3 } });
+    expect(find(off, "Deployment")!.spec).toMatchObject({ replicas: 3 });
+    expect(find(off, "HorizontalPodAutoscaler")).toBeUndefined();
+  });
+
+  it("rolls the pods when the detector config changes", () => {
+    const hash = (m: MiniXdr) => podSpec(find(m, "Deployment")) && (find(m, "Deployment")!.spec as any).template.metadata.annotations["xdr.minixdr.io/config-hash"];
+    const a = hash(cr({}));
+    expect(a).toBe(configHash(renderDetectorConfigMap(cr({}), withDefaults({}))));
+    expect(hash(cr({ detector: { config: { detection: { bruteForceThreshold: 9 } } } }))).not.toBe(a);
+    expect(hash(cr({ detector: { image: "example.com/x:2" } }))).toBe(a);
+  });
+
+  it("writes the detector config in the documented contract shape", () => {
+    const cm = find(cr({ detector: { config: { detection: { bruteForceThreshold: 8 }, containmentMode: "block" } } }), "ConfigMap")!;
+    const config = JSON.parse((cm.data as Record<string, string>)["detector.json"]!);
+    expect(config).toMatchObject({ storage: { driver: "sqlite" }, detection: { bruteForce: { threshold: 8, windowSeconds: 60 } }, containment: { mode: "block" } });
+  });
+
+  it("never renders a PodDisruptionBudget that makes a single replica unevictable", () => {
+    expect(effectiveBudget({ minAvailable: 1 }, 1)).toEqual({ maxUnavailable: 1 });
+    expect(effectiveBudget({ minAvailable: "100%" }, 3)).toEqual({ maxUnavailable: 1 });
+    expect(effectiveBudget({ minAvailable: 3 }, 3)).toEqual({ minAvailable: 2 });
+    expect(effectiveBudget({ minAvailable: 1 }, 3)).toEqual({ minAvailable: 1 });
+    expect(effectiveBudget({}, 3)).toEqual({ maxUnavailable: 1 });
+    expect(find(cr({ detector: { disruptionBudget: { enabled: true, minAvailable: 1 } } }), "PodDisruptionBudget")!.spec)
+      .toMatchObject({ maxUnavailable: 1, unhealthyPodEvictionPolicy: "AlwaysAllow" });
+  });
+
+  it("denies all ingress by default and allows the API, metrics, DNS and the database explicitly", () => {
+    const m = cr({ ...postgres, detector: { replicas: 2 }, networkPolicy: { ingress: { namespaces: ["ingress-nginx"] }, metrics: { namespaces: ["monitoring"] }, egress: { databaseCidrs: ["10.1.0.0/16"] } } });
+    const deny = find(m, "NetworkPolicy", "xdr-default-deny")!;
+    expect(deny.spec).toEqual({ podSelector: { matchLabels: { "app.kubernetes.io/name": "minixdr", "app.kubernetes.io/instance": "xdr" } }, policyTypes: ["Ingress", "Egress"] });
+    const detector = find(m, "NetworkPolicy", "xdr-detector")!.spec as any;
+    expect(detector.ingress[0].from).toEqual([{ namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["ingress-nginx"] }] } }]);
+    expect(detector.ingress[1].ports).toEqual([{ protocol: "TCP", port: 9090 }]);
+    expect(detector.egress).toContainEqual({ to: [{ ipBlock: { cidr: "10.1.0.0/16" } }], ports: [{ protocol: "TCP", port: 5432 }] });
+    expect(detector.egress[0].to[0].namespaceSelector.matchLabels).toEqual({ "kubernetes.io/metadata.name": "kube-system" });
+    expect(objects(cr({ networkPolicy: { enabled: false } })).filter((o) => o.kind === "NetworkPolicy")).toEqual([]);
+  });
+
+  it("generates a Secret only when neither existingSecret nor externalSecret is set", () => {
+    expect(render(cr({})).find((c) => c.object.kind === "Secret")?.createOnly).toBe(true);
+    expect(find(cr({ secrets: { existingSecret: "mine" } }), "Secret")).toBeUndefined();
+    const es = cr({ secrets: { externalSecret: { secretStoreRef: { name: "vault", kind: "ClusterSecretStore" }, remoteKeys: { jwtSigningKey: "a", adminPasswordHash: "b", ingestToken: "c" } } } });
+    expect(find(es, "Secret")).toBeUndefined();
+    expect(find(es, "ExternalSecret")!.spec).toMatchObject({ secretStoreRef: { name: "vault", kind: "ClusterSecretStore" }, target: { name: "xdr-external-secrets" } });
+  });
+
+  it("renders the console with the same machinery only when enabled", () => {
+    expect(find(cr({}), "Deployment", "xdr-console")).toBeUndefined();
+    const on = cr({ console: { enabled: true, replicas: 2 } });
+    expect(find(on, "Deployment", "xdr-console")!.spec).toMatchObject({ replicas: 2 });
+    expect(find(on, "Service", "xdr-console")).toBeDefined();
+    expect(find(on, "ServiceAccount", "xdr-console")).toBeDefined();
+  });
+
+  it("refuses an invalid spec with the field named", () => {
+    expect(() => withDefaults({ detector: { replicas: 0 } } as never)).toThrow(/detector.*replicas|replicas/);
+    expect(() => withDefaults({ detector: { replicaz: 2 } } as never)).toThrow(/replicaz/);
+  });
+});

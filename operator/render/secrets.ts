@@ -1,0 +1,77 @@
+// Where the detector's secrets come from: generated once by the operator, the user's own Secret, or an ExternalSecret.
+import { randomBytes } from "node:crypto";
+import type { MiniXdr, MiniXdrSpec } from "../api/minixdr.ts";
+import { childMeta, names, type ChildObject } from "./meta.ts";
+
+export const secretKeys = {
+  jwtSigningKey: "jwt-signing-key",
+  adminPasswordHash: "admin-password-hash",
+  adminPassword: "admin-password",
+  ingestToken: "ingest-token",
+  databaseUrl: "database-url",
+} as const;
+
+/** The name of the Secret the detector mounts. */
+export function instanceSecretName(cr: MiniXdr, spec: MiniXdrSpec): string {
+  if (spec.secrets.existingSecret) return spec.secrets.existingSecret;
+  if (spec.secrets.externalSecret) return names.externalSecret(cr);
+  return names.generatedSecret(cr);
+}
+
+/**
+ * The operator-generated Secret, without data: the reconciler fills it once at creation (random values)
+ * and never rewrites it, so keys are never rotated behind the user's back.
+ */
+export function renderGeneratedSecret(cr: MiniXdr): ChildObject {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: childMeta(cr, names.generatedSecret(cr), "secrets"),
+    type: "Opaque",
+  };
+}
+
+/** Random values for a generated Secret; `hashPassword` is bcrypt in production. */
+export async function generatedSecretData(hashPassword: (plain: string) => Promise<string>): Promise<Record<string, string>> {
+  const adminPassword = randomBytes(18).toString("base64url");
+  return {
+    [secretKeys.jwtSigningKey]: randomBytes(48).toString("base64url"),
+    [secretKeys.ingestToken]: randomBytes(32).toString("base64url"),
+    [secretKeys.adminPassword]: adminPassword,
+    [secretKeys.adminPasswordHash]: await hashPassword(adminPassword),
+  };
+}
+
+export const externalSecretApiVersion = "external-secrets.io/v1";
+
+export function renderExternalSecret(cr: MiniXdr, spec: MiniXdrSpec): ChildObject | undefined {
+  const es = spec.secrets.externalSecret;
+  if (!es) return undefined;
+  const data = [
+    { secretKey: secretKeys.jwtSigningKey, remoteRef: { key: es.remoteKeys.jwtSigningKey } },
+    { secretKey: secretKeys.adminPasswordHash, remoteRef: { key: es.remoteKeys.adminPasswordHash } },
+    { secretKey: secretKeys.ingestToken, remoteRef: { key: es.remoteKeys.ingestToken } },
+  ];
+  if (es.remoteKeys.databaseUrl) data.push({ secretKey: secretKeys.databaseUrl, remoteRef: { key: es.remoteKeys.databaseUrl } });
+  return {
+    apiVersion: externalSecretApiVersion,
+    kind: "ExternalSecret",
+    metadata: childMeta(cr, names.externalSecret(cr), "secrets"),
+    spec: {
+      refreshInterval: es.refreshInterval,
+      secretStoreRef: { name: es.secretStoreRef.name, kind: es.secretStoreRef.kind },
+      target: { name: names.externalSecret(cr), creationPolicy: "Owner" },
+      data,
+    },
+  };
+}
+
+/** A projected volume with exactly the keys the detector reads, so a missing key stops the pod with a clear reason. */
+export function secretsVolume(cr: MiniXdr, spec: MiniXdrSpec): Record<string, unknown> {
+  const urlRef = spec.storage.type === "postgres" ? spec.storage.postgres?.urlSecretRef : undefined;
+  const keys: string[] = [secretKeys.jwtSigningKey, secretKeys.adminPasswordHash, secretKeys.ingestToken];
+  if (spec.storage.type === "postgres" && !urlRef) keys.push(secretKeys.databaseUrl);
+  const sources: Record<string, unknown>[] = [{ secret: { name: instanceSecretName(cr, spec), items: keys.map((k) => ({ key: k, path: k })) } }];
+  if (urlRef) sources.push({ secret: { name: urlRef.name, items: [{ key: urlRef.key, path: secretKeys.databaseUrl }] } });
+  return { name: "secrets", projected: { defaultMode: 0o440, sources } };
+}

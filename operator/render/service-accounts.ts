@@ -1,0 +1,12 @@
+import type { MiniXdr } from "../api/minixdr.ts";
+import { childMeta, names, type ChildObject, type Component } from "./meta.ts";
+
+/** One ServiceAccount per component; neither needs the Kubernetes API, so tokens are not mounted. */
+export function renderServiceAccount(cr: MiniXdr, component: Component): ChildObject {
+  return {
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: childMeta(cr, names.component(cr, component), component),
+    automountServiceAccountToken: false,
+  };
+}
