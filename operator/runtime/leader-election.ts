@@ -1,0 +1,226 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import * as k8s from "@kubernetes/client-node";
+import { pino, type Logger } from "pino";
+
+export interface LeaderElectionOptions {
+  namespace: string;
+  name: string;
+  /** Unique per candidate, e.g. the pod name. */
+  identity: string;
+  /** How long a lease holds without renewal. Whole seconds on the wire. Default 15 s. */
+  leaseDurationMs?: number;
+  /** A leader that could not renew for this long steps down. Must be below the lease duration. Default 10 s. */
+  renewDeadlineMs?: number;
+  /** Time between attempts to acquire or renew. Default 2 s. */
+  retryPeriodMs?: number;
+  onStartedLeading?: () => void;
+  onStoppedLeading?: () => void;
+  /** Called when the observed holder changes ("" when nobody holds the lease). */
+  onNewLeader?: (identity: string) => void;
+  logger?: Logger;
+}
+
+function isApiError(err: unknown, code: number): boolean {
+  return err instanceof k8s.ApiException && err.code === code;
+}
+
+/**
+ * Lease-based leader election (coordination.k8s.io/v1) following client-go's algorithm: a candidate takes
+ * a lease that is free, released or not renewed for its duration, and the holder renews it every retry period.
+ * Expiry is judged from when this process last saw the lease change, not from the timestamps in it, so
+ * clock skew between candidates does not matter.
+ */
+export class LeaderElector {
+  private readonly api: k8s.CoordinationV1Api;
+  private readonly opts: Required<Omit<LeaderElectionOptions, "onStartedLeading" | "onStoppedLeading" | "onNewLeader" | "logger">>;
+  private readonly callbacks: Pick<LeaderElectionOptions, "onStartedLeading" | "onStoppedLeading" | "onNewLeader">;
+  private readonly log: Logger;
+  private readonly stopController = new AbortController();
+  private leading = false;
+  private holder = "";
+  private observedRv = "";
+  private observedAt = 0;
+  private running: Promise<void> | undefined;
+
+  constructor(kc: k8s.KubeConfig, opts: LeaderElectionOptions) {
+    this.api = kc.makeApiClient(k8s.CoordinationV1Api);
+    this.opts = {
+      namespace: opts.namespace,
+      name: opts.name,
+      identity: opts.identity,
+      leaseDurationMs: opts.leaseDurationMs ?? 15_000,
+      renewDeadlineMs: opts.renewDeadlineMs ?? 10_000,
+      retryPeriodMs: opts.retryPeriodMs ?? 2_000,
+    };
+    if (!opts.identity) throw new Error("leader election needs a non-empty identity");
+    if (this.opts.renewDeadlineMs >= this.opts.leaseDurationMs) throw new Error("renewDeadlineMs must be shorter than leaseDurationMs");
+    this.callbacks = { onStartedLeading: opts.onStartedLeading, onStoppedLeading: opts.onStoppedLeading, onNewLeader: opts.onNewLeader };
+    this.log = (opts.logger ?? pino({ level: "silent" })).child({ lease: `${opts.namespace}/${opts.name}`, identity: opts.identity });
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** The holder this candidate last saw ("" when free). */
+  get leader(): string {
+    return this.holder;
+  }
+
+  start(): void {
+    this.running ??= this.run();
+  }
+
+  /** Stops campaigning and renewing without touching the lease (it expires on its own). */
+  async stop(): Promise<void> {
+    this.stopController.abort();
+    await this.running;
+    this.setLeading(false);
+  }
+
+  /** Stops, and if leading, empties the holder so another candidate takes over at once. */
+  async release(): Promise<void> {
+    const wasLeading = this.leading;
+    this.stopController.abort();
+    await this.running;
+    if (!wasLeading) return;
+    try {
+      const lease = await this.api.readNamespacedLease({ namespace: this.opts.namespace, name: this.opts.name });
+      if (lease.spec?.holderIdentity === this.opts.identity) {
+        lease.spec.holderIdentity = "";
+        // client-go also shortens the duration so candidates that judge by time do not wait either.
+        lease.spec.leaseDurationSeconds = 1;
+        lease.spec.renewTime = new k8s.V1MicroTime();
+        await this.api.replaceNamespacedLease({ namespace: this.opts.namespace, name: this.opts.name, body: lease });
+      }
+    } catch (err) {
+      this.log.warn({ err }, "could not release the lease; it will expire");
+    } finally {
+      this.setLeading(false);
+    }
+  }
+
+  private get stopped(): boolean {
+    return this.stopController.signal.aborted;
+  }
+
+  private async pause(ms: number): Promise<boolean> {
+    try {
+      // Jitter keeps candidates that started together from colliding on every attempt.
+      await sleep(ms * (1 + Math.random() * 0.2), undefined, { signal: this.stopController.signal });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async run(): Promise<void> {
+    let lastRenew = 0;
+    while (!this.stopped) {
+      const remaining = this.leading ? this.opts.renewDeadlineMs - (Date.now() - lastRenew) : this.opts.retryPeriodMs * 2;
+      let ok = false;
+      try {
+        ok = await this.withTimeout(this.tryAcquireOrRenew(), Math.max(remaining, 1));
+      } catch (err) {
+        if (this.stopped) return;
+        this.log.warn({ err }, this.leading ? "lease renewal failed" : "lease acquisition failed");
+      }
+      if (this.stopped) return;
+      if (ok) {
+        lastRenew = Date.now();
+        this.setLeading(true);
+      } else if (this.leading && Date.now() - lastRenew >= this.opts.renewDeadlineMs) {
+        this.log.error({ renewDeadlineMs: this.opts.renewDeadlineMs }, "could not renew the lease in time; stepping down");
+        this.setLeading(false);
+      }
+      if (!(await this.pause(this.opts.retryPeriodMs))) return;
+    }
+  }
+
+  private withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`lease request took longer than ${ms} ms`)), ms);
+    });
+    return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  private setLeading(leading: boolean): void {
+    if (leading === this.leading) return;
+    this.leading = leading;
+    this.log.info(leading ? "started leading" : "stopped leading");
+    try {
+      if (leading) this.callbacks.onStartedLeading?.();
+      else this.callbacks.onStoppedLeading?.();
+    } catch (err) {
+      this.log.error({ err }, "leader election callback threw");
+    }
+  }
+
+  private observe(lease: k8s.V1Lease): void {
+    const rv = lease.metadata?.resourceVersion ?? "";
+    if (rv !== this.observedRv) {
+      this.observedRv = rv;
+      this.observedAt = Date.now();
+    }
+    const holder = lease.spec?.holderIdentity ?? "";
+    if (holder !== this.holder) {
+      this.holder = holder;
+      try {
+        this.callbacks.onNewLeader?.(holder);
+      } catch (err) {
+        this.log.error({ err }, "onNewLeader threw");
+      }
+    }
+  }
+
+  /** One attempt; true when this candidate holds the lease afterwards. */
+  private async tryAcquireOrRenew(): Promise<boolean> {
+    const { namespace, name, identity } = this.opts;
+    const now = new k8s.V1MicroTime();
+    const leaseDurationSeconds = Math.max(1, Math.ceil(this.opts.leaseDurationMs / 1000));
+    let lease: k8s.V1Lease;
+    try {
+      lease = await this.api.readNamespacedLease({ namespace, name });
+    } catch (err) {
+      if (!isApiError(err, 404)) throw err;
+      try {
+        const created = await this.api.createNamespacedLease({
+          namespace,
+          body: { metadata: { name, namespace }, spec: { holderIdentity: identity, leaseDurationSeconds, acquireTime: now, renewTime: now, leaseTransitions: 0 } },
+        });
+        this.observe(created);
+        return true;
+      } catch (createErr) {
+        if (isApiError(createErr, 409)) return false;
+        throw createErr;
+      }
+    }
+    this.observe(lease);
+    const spec = lease.spec ?? {};
+    const holder = spec.holderIdentity ?? "";
+    const heldByOther = holder !== "" && holder !== identity;
+    // Judged by this process's clock only: the lease must have stood still for a whole duration.
+    const duration = (spec.leaseDurationSeconds ?? leaseDurationSeconds) * 1000;
+    if (heldByOther && Date.now() - this.observedAt < duration) return false;
+
+    const next: k8s.V1LeaseSpec = {
+      ...spec,
+      holderIdentity: identity,
+      leaseDurationSeconds,
+      renewTime: now,
+    };
+    if (holder !== identity) {
+      next.acquireTime = now;
+      next.leaseTransitions = (spec.leaseTransitions ?? 0) + 1;
+    }
+    try {
+      const updated = await this.api.replaceNamespacedLease({ namespace, name, body: { ...lease, spec: next } });
+      this.observe(updated);
+      return true;
+    } catch (err) {
+      if (isApiError(err, 409)) return false;
+      throw err;
+    }
+  }
+}
