@@ -1,0 +1,71 @@
+import { readFile } from "node:fs/promises";
+import * as k8s from "@kubernetes/client-node";
+import { expect, inject, it, vi } from "vitest";
+import { countRequests } from "../../operator/runtime/counting-client.ts";
+import { Informer } from "../../operator/runtime/informer.ts";
+import { OperatorMetrics } from "../../operator/runtime/metrics.ts";
+import { describeCluster, kubeConfigFromFile, randomName, userKubeconfig, useNamespace } from "../support/cluster.ts";
+
+interface AuditEvent {
+  auditID: string;
+  verb: string;
+  user: { username: string };
+  objectRef?: { resource?: string; subresource?: string };
+}
+
+/** Requests the API server logged for one user, as "verb resource[/subresource]", once per request. */
+async function auditedRequests(user: string): Promise<string[]> {
+  const events = new Map<string, AuditEvent>();
+  for (const line of (await readFile(inject("auditLog"), "utf8")).split("\n")) {
+    if (!line.includes(user)) continue;
+    const e = JSON.parse(line) as AuditEvent;
+    if (e.user.username === user) events.set(e.auditID, e);
+  }
+  return [...events.values()].map((e) => `${e.verb} ${e.objectRef?.resource ?? ""}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ""}`).sort();
+}
+
+async function countedRequests(metrics: OperatorMetrics): Promise<string[]> {
+  const counted: string[] = [];
+  for (const v of (await metrics.apiRequestsTotal.get()).values) {
+    for (let i = 0; i < v.value; i++) counted.push(`${v.labels.verb} ${v.labels.resource}`);
+  }
+  return counted.sort();
+}
+
+describeCluster("countRequests with minixdr_api_requests_total", () => {
+  const ns = useNamespace("counting");
+
+  it("counts every request by verb and resource, exactly as the API server's audit log records them", async () => {
+    // A user of this test's own, so the audit log can be filtered to exactly these requests.
+    const user = randomName("counted-operator");
+    const kc = kubeConfigFromFile(await userKubeconfig(user, ["system:masters"]));
+    const metrics = new OperatorMetrics({ defaultMetrics: false });
+    countRequests(kc, metrics.apiRequest);
+
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const apps = kc.makeApiClient(k8s.AppsV1Api);
+    await core.createNamespacedConfigMap({ namespace: ns.name, body: { metadata: { name: "cm" }, data: { a: "1" } } });
+    await core.readNamespacedConfigMap({ namespace: ns.name, name: "cm" });
+    await core.listNamespacedConfigMap({ namespace: ns.name });
+    await core.patchNamespacedConfigMap({ namespace: ns.name, name: "cm", body: { data: { a: "2" } } },
+      k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch));
+    const cm = await core.readNamespacedConfigMap({ namespace: ns.name, name: "cm" });
+    await core.replaceNamespacedConfigMap({ namespace: ns.name, name: "cm", body: cm });
+    await core.deleteNamespacedConfigMap({ namespace: ns.name, name: "cm" });
+    await apps.listNamespacedDeployment({ namespace: ns.name });
+    // The informer's list and watch go through the same KubeConfig.
+    const informer = new Informer(kc, { apiVersion: "v1", kind: "Secret", plural: "secrets" }, { namespace: ns.name });
+    informer.start();
+    await informer.waitForSync();
+    await vi.waitFor(() => expect(informer.stats.watches).toBe(1));
+    await informer.stop();
+
+    const expected = [
+      "create configmaps", "get configmaps", "get configmaps", "list configmaps", "patch configmaps", "update configmaps",
+      "delete configmaps", "list deployments", "list secrets", "watch secrets",
+    ].sort();
+    expect(await countedRequests(metrics)).toEqual(expected);
+    await vi.waitFor(async () => expect(await auditedRequests(user)).toEqual(expected), { timeout: 10_000, interval: 200 });
+    expect(await metrics.text()).toMatch(/minixdr_api_requests_total\{verb="get",resource="configmaps"\} 2/);
+  });
+});
