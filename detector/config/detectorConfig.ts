@@ -1,0 +1,66 @@
+// The detector's configuration file (ConfigMap key detector.json, docs/contracts.md); unknown keys are refused by name.
+import { readFile } from "node:fs/promises";
+import { z } from "zod";
+
+const port = z.number().int().min(0).max(65535);
+const seconds = z.number().int().min(1).max(7 * 24 * 3600);
+const tenantName = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "must be a DNS label: lowercase letters, digits and '-'");
+
+export const detectionConfigSchema = z.strictObject({
+  bruteForce: z.strictObject({ threshold: z.number().int().min(2).default(6), windowSeconds: seconds.default(60) }).prefault({}),
+  passwordSpray: z.strictObject({ distinctUsers: z.number().int().min(2).default(5), windowSeconds: seconds.default(300) }).prefault({}),
+  portScan: z.strictObject({ distinctPorts: z.number().int().min(2).default(20), windowSeconds: seconds.default(60) }).prefault({}),
+  exfiltration: z.strictObject({ bytesOut: z.number().int().min(1).default(104_857_600), windowSeconds: seconds.default(300) }).prefault({}),
+  anomalyThreshold: z.number().min(0).max(1).default(0.8),
+});
+
+export const detectorConfigSchema = z.strictObject({
+  component: z.literal("detector").default("detector"),
+  listen: z.strictObject({ host: z.string().min(1).default("0.0.0.0"), port: port.default(8080), metricsPort: port.default(9090) }).prefault({}),
+  storage: z.strictObject({
+    driver: z.enum(["sqlite", "postgres"]).default("sqlite"),
+    path: z.string().min(1).default("/var/lib/minixdr/minixdr.db"),
+  }).prefault({}),
+  detection: detectionConfigSchema.prefault({}),
+  model: z.strictObject({ path: z.string().min(1).default("/app/detector/ml/model.onnx") }).prefault({}),
+  containment: z.strictObject({ mode: z.enum(["alert", "block"]).default("alert") }).prefault({}),
+  tenants: z.array(tenantName).min(1).default(["default"]),
+});
+
+export type DetectorConfig = z.infer<typeof detectorConfigSchema>;
+export type DetectionConfig = z.infer<typeof detectionConfigSchema>;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Every problem with the config, each naming its key, e.g. `unknown key "detection.bruteForc"`. */
+export function describeConfigIssues(error: z.ZodError): string[] {
+  return error.issues.flatMap((issue) => {
+    const at = issue.path.map(String).join(".");
+    if (issue.code === "unrecognized_keys") return issue.keys.map((k) => `unknown key "${at ? `${at}.` : ""}${k}"`);
+    return [`"${at || "(root)"}": ${issue.message}`];
+  });
+}
+
+export function parseDetectorConfig(value: unknown, origin = "config"): DetectorConfig {
+  const result = detectorConfigSchema.safeParse(value);
+  if (!result.success) throw new ConfigError(`${origin}: ${describeConfigIssues(result.error).join("; ")}`);
+  return result.data;
+}
+
+export async function loadDetectorConfig(file: string): Promise<DetectorConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    throw new ConfigError(`${file}: cannot read the config file: ${(err as Error).message}`, { cause: err });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${file}: not valid JSON: ${(err as Error).message}`, { cause: err });
+  }
+  return parseDetectorConfig(value, file);
+}

@@ -1,0 +1,53 @@
+// The detector's Secret, mounted as one file per key (docs/contracts.md).
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { ConfigError, type DetectorConfig } from "./detectorConfig.ts";
+
+export interface DetectorSecrets {
+  jwtSigningKey: string;
+  /** Ingest token -> tenant. */
+  ingestTokens: Map<string, string>;
+  adminPasswordHash?: string;
+  databaseUrl?: string;
+}
+
+async function readKey(dir: string, key: string): Promise<string | undefined> {
+  try {
+    return (await readFile(join(dir, key), "utf8")).trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new ConfigError(`secret ${key} in ${dir}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** A bare token belongs to tenant "default"; otherwise one `tenant=token` per line. */
+export function parseIngestTokens(text: string, tenants: string[]): Map<string, string> {
+  const tokens = new Map<string, string>();
+  const lines = text.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
+  const bare = lines.length === 1 && !lines[0]!.includes("=");
+  for (const [i, line] of lines.entries()) {
+    const [tenant, token] = bare ? ["default", line] : [line.slice(0, line.indexOf("=")).trim(), line.slice(line.indexOf("=") + 1).trim()];
+    if (!bare && !line.includes("=")) throw new ConfigError(`secret ingest-token line ${i + 1}: expected tenant=token`);
+    if (token.length < 16) throw new ConfigError(`secret ingest-token line ${i + 1} (tenant ${tenant}): token must be at least 16 characters`);
+    if (!tenants.includes(tenant)) throw new ConfigError(`secret ingest-token line ${i + 1}: tenant "${tenant}" is not in the config's tenants (${tenants.join(", ")})`);
+    if (tokens.has(token)) throw new ConfigError(`secret ingest-token line ${i + 1}: the same token is given to two tenants`);
+    tokens.set(token, tenant);
+  }
+  if (tokens.size === 0) throw new ConfigError("secret ingest-token: no token");
+  return tokens;
+}
+
+export async function loadDetectorSecrets(dir: string, config: DetectorConfig): Promise<DetectorSecrets> {
+  const jwtSigningKey = await readKey(dir, "jwt-signing-key");
+  if (!jwtSigningKey) throw new ConfigError(`secret jwt-signing-key: missing in ${dir}`);
+  if (Buffer.byteLength(jwtSigningKey) < 32) throw new ConfigError("secret jwt-signing-key: must be at least 32 bytes");
+  const ingest = await readKey(dir, "ingest-token");
+  if (!ingest) throw new ConfigError(`secret ingest-token: missing in ${dir}`);
+  const adminPasswordHash = await readKey(dir, "admin-password-hash");
+  if (adminPasswordHash !== undefined && !/^\$2[aby]\$\d{2}\$.{53}$/.test(adminPasswordHash)) {
+    throw new ConfigError("secret admin-password-hash: not a bcrypt hash");
+  }
+  const databaseUrl = await readKey(dir, "database-url");
+  if (config.storage.driver === "postgres" && !databaseUrl) throw new ConfigError(`secret database-url: required when storage.driver is postgres (missing in ${dir})`);
+  return { jwtSigningKey, ingestTokens: parseIngestTokens(ingest, config.tenants), adminPasswordHash, databaseUrl };
+}

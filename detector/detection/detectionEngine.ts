@@ -1,0 +1,164 @@
+// Runs the rules and the anomaly model over each tenant+source of a stored batch and records incidents.
+import { randomUUID } from "node:crypto";
+import type { DetectionConfig } from "../config/detectorConfig.ts";
+import { eventRef, type SecurityEvent } from "../events/securityEvent.ts";
+import { clampRisk, severities, severityForRisk, type Incident, type Severity } from "../incidents/incident.ts";
+import { featureVector } from "../ml/features.ts";
+import { riskAdjustment, type RiskAdjustment } from "../ml/risk.ts";
+import type { AnomalyModel } from "../anomaly/anomalyModel.ts";
+import { behaviourWindowSeconds, sourceBehaviourOf } from "../anomaly/sourceBehaviourOf.ts";
+import { allRules } from "../rules/allRules.ts";
+import type { Detection, DetectionRule } from "../rules/detectionRule.ts";
+import type { DetectionTransaction, Repository } from "../store/repository.ts";
+
+export interface DetectionEngineOptions {
+  repository: Repository;
+  config: DetectionConfig;
+  containment: "alert" | "block";
+  rules?: DetectionRule[];
+  anomalyModel?: AnomalyModel;
+  now?: () => number;
+  /** Called for each rule or model detection, e.g. to count it in metrics. */
+  onDetection?: (d: { rule: string; techniqueId: string }) => void;
+  /** Called with the seconds one model inference took. */
+  onInference?: (seconds: number) => void;
+}
+
+export interface DetectionOutcome {
+  incident: Incident;
+  created: boolean;
+}
+
+/** The pseudo-rule name and dedupe key of incidents the model raises on its own. */
+export const anomalyRuleName = "anomaly-model";
+const anomalyBaseRisk = 50;
+
+function bump(severity: Severity, levels: number): Severity {
+  return severities[Math.min(severities.length - 1, severities.indexOf(severity) + levels)]!;
+}
+
+function higher(a: Severity, b: Severity): Severity {
+  return severities.indexOf(a) >= severities.indexOf(b) ? a : b;
+}
+
+export class DetectionEngine {
+  private readonly options: DetectionEngineOptions;
+  private readonly rules: DetectionRule[];
+  private readonly now: () => number;
+  private readonly historyMs: number;
+
+  constructor(options: DetectionEngineOptions) {
+    this.options = options;
+    this.rules = options.rules ?? allRules;
+    this.now = options.now ?? Date.now;
+    this.historyMs = Math.max(behaviourWindowSeconds * 1000, ...this.rules.map((r) => r.windowMs(options.config)));
+  }
+
+  /** Detects over events that are already stored; safe to run again on the same events (incidents are updated, not duplicated). */
+  async detect(events: SecurityEvent[]): Promise<DetectionOutcome[]> {
+    const groups = new Map<string, SecurityEvent[]>();
+    for (const e of events) {
+      const key = `${e.tenant}\u0000${e.sourceIp}`;
+      groups.set(key, [...(groups.get(key) ?? []), e]);
+    }
+    const outcomes: DetectionOutcome[] = [];
+    for (const triggers of groups.values()) {
+      const { tenant, sourceIp } = triggers[0]!;
+      outcomes.push(...await this.options.repository.withSourceLock(tenant, sourceIp, (tx) => this.detectSource(tx, tenant, sourceIp, triggers)));
+    }
+    return outcomes;
+  }
+
+  private async detectSource(tx: DetectionTransaction, tenant: string, sourceIp: string, triggers: SecurityEvent[]): Promise<DetectionOutcome[]> {
+    const times = triggers.map((t) => t.time);
+    const newest = Math.max(...times);
+    const history = await tx.eventsForSource(tenant, sourceIp, Math.min(...times) - this.historyMs, newest + this.historyMs);
+    const detections = this.rules.flatMap((rule) => rule.detect({ tenant, sourceIp, triggers, events: history, config: this.options.config }));
+
+    let adjustment: RiskAdjustment = { riskDelta: 0, severityBump: 0, anomaly: false };
+    let model: { version: string; score: number } | undefined;
+    let behaviourEvents: SecurityEvent[] = [];
+    if (this.options.anomalyModel) {
+      behaviourEvents = history.filter((e) => e.time <= newest && e.time > newest - behaviourWindowSeconds * 1000);
+      const started = performance.now();
+      const [probability] = await this.options.anomalyModel.score([featureVector(sourceBehaviourOf(behaviourEvents, behaviourWindowSeconds))]);
+      this.options.onInference?.((performance.now() - started) / 1000);
+      if (probability !== undefined) {
+        adjustment = riskAdjustment(probability, this.options.config.anomalyThreshold);
+        model = { version: this.options.anomalyModel.version, score: Math.round(probability * 1000) / 1000 };
+      }
+    }
+
+    const outcomes: DetectionOutcome[] = [];
+    for (const d of detections) {
+      outcomes.push(await this.record(tx, tenant, d, d.technique.id, adjustment, model));
+    }
+    if (adjustment.anomaly && detections.length === 0 && model) {
+      const evidence = behaviourEvents.slice(-200);
+      const anomaly: Detection = {
+        rule: anomalyRuleName,
+        technique: { id: "anomaly", name: "Anomalous behaviour", tactic: "" },
+        sourceIp,
+        actor: "",
+        events: evidence,
+        riskScore: anomalyBaseRisk,
+        summary: `model ${model.version} scored ${sourceIp}'s last ${behaviourWindowSeconds}s of activity (${behaviourEvents.length} events) at ${model.score}`,
+        dedupeWindowMs: behaviourWindowSeconds * 1000,
+      };
+      outcomes.push(await this.record(tx, tenant, anomaly, "anomaly", adjustment, model));
+    }
+    return outcomes;
+  }
+
+  private async record(tx: DetectionTransaction, tenant: string, d: Detection, detectionKey: string, adjustment: RiskAdjustment,
+    model: { version: string; score: number } | undefined): Promise<DetectionOutcome> {
+    this.options.onDetection?.({ rule: d.rule, techniqueId: detectionKey });
+    const firstSeen = d.events[0]!.time;
+    const lastSeen = d.events.at(-1)!.time;
+    const riskScore = clampRisk(d.riskScore + adjustment.riskDelta);
+    const severity = bump(severityForRisk(riskScore), adjustment.severityBump);
+    const techniques = detectionKey === "anomaly" ? [] : [d.technique];
+    const now = this.now();
+    const existing = await tx.findMergeableIncident({
+      tenant, sourceIp: d.sourceIp, actor: d.actor, detectionKey, from: firstSeen - d.dedupeWindowMs, to: lastSeen + d.dedupeWindowMs,
+    });
+    let incident: Incident;
+    if (existing) {
+      incident = {
+        ...existing,
+        firstSeen: Math.min(existing.firstSeen, firstSeen),
+        lastSeen: Math.max(existing.lastSeen, lastSeen),
+        riskScore: Math.max(existing.riskScore, riskScore),
+        severity: higher(existing.severity, severity),
+        summary: d.summary,
+        detectedBy: { rules: [...new Set([...existing.detectedBy.rules, d.rule])], ...(model ?? existing.detectedBy.model ? { model: model ?? existing.detectedBy.model } : {}) },
+        updatedAt: now,
+      };
+      await tx.updateIncident(incident);
+    } else {
+      incident = {
+        id: randomUUID(),
+        tenant,
+        sourceIp: d.sourceIp,
+        actor: d.actor,
+        detectionKey,
+        techniques,
+        severity,
+        riskScore,
+        status: "open",
+        firstSeen,
+        lastSeen,
+        summary: d.summary,
+        evidence: { counts: {}, total: 0 },
+        detectedBy: { rules: [d.rule], ...(model ? { model } : {}) },
+        recommendedAction: this.options.containment === "block" ? { type: "block", sourceIp: d.sourceIp } : null,
+        createdAt: now,
+        updatedAt: now,
+        statusChangedBy: null,
+      };
+      await tx.insertIncident(incident);
+    }
+    incident.evidence = await tx.linkEvidence(tenant, incident.id, d.events.map(eventRef));
+    return { incident, created: !existing };
+  }
+}

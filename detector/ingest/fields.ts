@@ -1,0 +1,38 @@
+// Field validators and helpers shared by the ingest formats.
+import { createHash } from "node:crypto";
+import { isIP } from "node:net";
+import { z } from "zod";
+
+const isoTimestamp = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$/;
+
+/** Event time from a source timestamp (ISO-8601 with a zone, as Cowrie, Suricata and Kubernetes write it), or undefined. */
+export function parseSourceTimestamp(value: string): number | undefined {
+  const m = isoTimestamp.exec(value);
+  if (!m) return undefined;
+  const zone = m[2] ?? "Z";
+  const normalized = value.replace(" ", "T").replace(/([+-]\d{2})(\d{2})$/, zone === "Z" ? "$1$2" : "$1:$2");
+  const ms = Date.parse(normalized);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+export const timestampField = z
+  .string()
+  .refine((s) => parseSourceTimestamp(s) !== undefined, "must be an ISO-8601 timestamp with a time zone, e.g. 2024-05-14T10:15:32.123Z");
+
+export const ipField = z.string().refine((s) => isIP(s) !== 0, "must be an IPv4 or IPv6 address");
+
+export const portField = z.number().int().min(0).max(65535);
+
+export const byteCountField = z.number().int().nonnegative();
+
+/** A stable id for a record that has none of its own: the same record sent twice gets the same id. */
+export function digestId(source: string, record: unknown): string {
+  return `${source}:${createHash("sha256").update(JSON.stringify(record)).digest("hex").slice(0, 32)}`;
+}
+
+/** Event time as parsed by `timestampField`; only call on validated values. */
+export function eventTime(value: string): number {
+  const ms = parseSourceTimestamp(value);
+  if (ms === undefined) throw new Error(`timestamp ${value}: not validated`);
+  return ms;
+}

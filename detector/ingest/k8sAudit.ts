@@ -1,0 +1,127 @@
+// Kubernetes audit events: the audit.k8s.io/v1 EventList kube-apiserver's audit webhook POSTs, or Event lines from an audit log.
+import { z } from "zod";
+import type { K8sAuditDetails, SecurityEvent } from "../events/securityEvent.ts";
+import { eventTime, ipField, timestampField } from "./fields.ts";
+import { ignoredRecord, type IngestFormat, type NormalizeContext } from "./ingestFormat.ts";
+import { parseRecordBatch, type RecordBatch } from "./recordBatch.ts";
+
+const userInfo = z.looseObject({
+  username: z.string().optional(),
+  groups: z.array(z.string()).optional(),
+});
+
+export const auditEventSchema = z.looseObject({
+  apiVersion: z.literal("audit.k8s.io/v1"),
+  kind: z.literal("Event"),
+  level: z.enum(["None", "Metadata", "Request", "RequestResponse"]),
+  auditID: z.string().min(1),
+  stage: z.enum(["RequestReceived", "ResponseStarted", "ResponseComplete", "Panic"]),
+  requestURI: z.string(),
+  verb: z.string().min(1),
+  user: userInfo,
+  impersonatedUser: userInfo.optional(),
+  sourceIPs: z.array(ipField).min(1),
+  userAgent: z.string().optional(),
+  objectRef: z.looseObject({
+    resource: z.string().optional(),
+    subresource: z.string().optional(),
+    namespace: z.string().optional(),
+    name: z.string().optional(),
+    apiGroup: z.string().optional(),
+  }).optional(),
+  responseStatus: z.looseObject({ code: z.number().int().optional() }).optional(),
+  requestObject: z.unknown().optional(),
+  requestReceivedTimestamp: timestampField,
+  stageTimestamp: timestampField,
+  annotations: z.record(z.string(), z.string()).optional(),
+});
+
+type AuditEvent = z.infer<typeof auditEventSchema>;
+
+const eventList = z.looseObject({ kind: z.literal("EventList"), apiVersion: z.literal("audit.k8s.io/v1"), items: z.array(z.unknown()) });
+
+/** An EventList is unwrapped to its items; anything else is read as one Event, an array or NDJSON. */
+function auditRecords(body: string): RecordBatch {
+  const batch = parseRecordBatch(body);
+  const only = batch.records.length === 1 ? (batch.records[0] as { kind?: unknown } | undefined) : undefined;
+  if (only && typeof only === "object" && only.kind === "EventList") {
+    const list = eventList.safeParse(only);
+    if (!list.success) {
+      return { records: [], issues: list.error.issues.map((i) => ({ item: 0, field: i.path.map(String).join(".") || "(item)", message: `EventList: ${i.message}` })) };
+    }
+    return { records: list.data.items, issues: [] };
+  }
+  return batch;
+}
+
+const asRecord = (v: unknown): Record<string, unknown> | undefined => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+
+/** Privileged containers or host namespaces requested in a pod spec (pods or their ephemeral containers). */
+function podRisks(requestObject: unknown): { privileged: boolean; hostPath: boolean } {
+  const spec = asRecord(asRecord(requestObject)?.spec);
+  if (!spec) return { privileged: false, hostPath: false };
+  const containers = [...asArray(spec.containers), ...asArray(spec.initContainers), ...asArray(spec.ephemeralContainers)];
+  const privilegedContainer = containers.some((c) => {
+    const sc = asRecord(asRecord(c)?.securityContext);
+    const added = asArray(asRecord(sc?.capabilities)?.add);
+    return sc?.privileged === true || added.includes("SYS_ADMIN") || added.includes("ALL");
+  });
+  const hostNamespaces = spec.hostPID === true || spec.hostIPC === true || spec.hostNetwork === true;
+  const hostPath = asArray(spec.volumes).some((v) => asRecord(asRecord(v)?.hostPath) !== undefined);
+  return { privileged: privilegedContainer || hostNamespaces, hostPath };
+}
+
+function nameOf(requestObject: unknown): string | undefined {
+  const name = asRecord(asRecord(requestObject)?.metadata)?.name;
+  return typeof name === "string" ? name : undefined;
+}
+
+function roleRefOf(requestObject: unknown): string | undefined {
+  const ref = asRecord(asRecord(requestObject)?.roleRef);
+  return typeof ref?.kind === "string" && typeof ref.name === "string" ? `${ref.kind}/${ref.name}` : undefined;
+}
+
+export const k8sAuditFormat: IngestFormat = {
+  source: "k8s-audit",
+  records: auditRecords,
+  schema: auditEventSchema,
+  normalize(raw: unknown, ctx: NormalizeContext): SecurityEvent | typeof ignoredRecord {
+    const e = raw as AuditEvent;
+    // RequestReceived repeats what the later stage says, without the outcome.
+    if (e.stage === "RequestReceived") return ignoredRecord;
+    const actor = e.impersonatedUser?.username ?? e.user.username ?? "";
+    const writesBody = ["create", "update", "patch"].includes(e.verb);
+    const details: K8sAuditDetails = {
+      auditId: e.auditID,
+      stage: e.stage,
+      user: actor,
+      groups: e.impersonatedUser?.groups ?? e.user.groups ?? [],
+      verb: e.verb,
+      resource: e.objectRef?.resource,
+      subresource: e.objectRef?.subresource,
+      apiGroup: e.objectRef?.apiGroup,
+      namespace: e.objectRef?.namespace,
+      // A create names its object in the body, not in the URL.
+      name: e.objectRef?.name ?? nameOf(e.requestObject),
+      code: e.responseStatus?.code,
+      decision: e.annotations?.["authorization.k8s.io/decision"],
+    };
+    if (writesBody && e.objectRef?.resource === "pods") Object.assign(details, podRisks(e.requestObject));
+    if (writesBody && /rolebindings$/.test(e.objectRef?.resource ?? "")) details.roleRef = roleRefOf(e.requestObject);
+    return {
+      tenant: ctx.tenant,
+      id: `k8s-audit:${e.auditID}:${e.stage}`,
+      source: "k8s-audit",
+      kind: "k8s.audit",
+      sourceType: `${e.verb} ${e.objectRef?.resource ?? e.requestURI}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ""}`,
+      time: eventTime(e.requestReceivedTimestamp),
+      receivedAt: ctx.receivedAt,
+      sourceIp: e.sourceIPs[0] ?? "",
+      actor,
+      message: e.userAgent,
+      url: e.requestURI,
+      k8s: details,
+    };
+  },
+};

@@ -1,0 +1,35 @@
+// Splits a request body into records: one JSON value, a JSON array, or NDJSON (one JSON value per line).
+import type { ValidationIssue } from "./validationIssue.ts";
+
+export interface RecordBatch {
+  records: unknown[];
+  /** 1-based NDJSON line of each record, when the body was NDJSON. */
+  lines?: number[];
+  issues: ValidationIssue[];
+}
+
+export function parseRecordBatch(body: string): RecordBatch {
+  const text = body.trim();
+  if (text === "") return { records: [], issues: [{ item: 0, field: "(body)", message: "the body is empty" }] };
+  try {
+    const whole: unknown = JSON.parse(text);
+    return { records: Array.isArray(whole) ? whole : [whole], issues: [] };
+  } catch {
+    // Not a single JSON value: read it as NDJSON, reporting each line that does not parse.
+  }
+  const records: unknown[] = [];
+  const lines: number[] = [];
+  const issues: ValidationIssue[] = [];
+  text.split("\n").forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === "") return;
+    try {
+      records.push(JSON.parse(line));
+    } catch (err) {
+      records.push(undefined);
+      issues.push({ item: records.length - 1, line: i + 1, field: "(item)", message: `not valid JSON: ${(err as Error).message}` });
+    }
+    lines.push(i + 1);
+  });
+  return { records, lines, issues };
+}

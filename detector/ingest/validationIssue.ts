@@ -1,0 +1,25 @@
+// Batch validation errors, each naming the item (0-based position in the batch) and the field it is about.
+import type { z } from "zod";
+
+export interface ValidationIssue {
+  item: number;
+  /** Dotted path inside the item, or "(item)" when the item as a whole is wrong. */
+  field: string;
+  message: string;
+  /** 1-based line of an NDJSON body, when the body was NDJSON. */
+  line?: number;
+}
+
+export function issuesFromZod(item: number, error: z.ZodError, line?: number): ValidationIssue[] {
+  return error.issues.map((i) => ({
+    item,
+    field: i.path.length > 0 ? i.path.map(String).join(".") : "(item)",
+    message: i.message,
+    ...(line !== undefined ? { line } : {}),
+  }));
+}
+
+/** One line per issue, for logs and error messages. */
+export function describeIssues(issues: ValidationIssue[]): string {
+  return issues.map((i) => `item ${i.item}${i.line !== undefined ? ` (line ${i.line})` : ""} ${i.field}: ${i.message}`).join("; ");
+}

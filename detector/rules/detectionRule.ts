@@ -1,0 +1,105 @@
+// What a rule is: a pure function from the events of one tenant+source around a batch to detections.
+import type { SecurityEvent } from "../events/securityEvent.ts";
+import type { DetectionConfig } from "../config/detectorConfig.ts";
+import type { Technique } from "./attackTechniques.ts";
+
+export interface RuleInput {
+  tenant: string;
+  sourceIp: string;
+  /** The events of this batch for the source: a detection must involve at least one of them. */
+  triggers: SecurityEvent[];
+  /** Every stored event of the source within the widest rule window around the triggers, oldest first. */
+  events: SecurityEvent[];
+  config: DetectionConfig;
+}
+
+export interface Detection {
+  rule: string;
+  technique: Technique;
+  sourceIp: string;
+  actor: string;
+  /** The evidence, oldest first; first and last seen are their event times. */
+  events: SecurityEvent[];
+  riskScore: number;
+  summary: string;
+  /** How far apart (ms of event time) detections may be and still update the same incident. */
+  dedupeWindowMs: number;
+}
+
+export interface DetectionRule {
+  name: string;
+  technique: Technique;
+  /** The event-time span the rule looks at, so the engine loads enough history. */
+  windowMs(config: DetectionConfig): number;
+  detect(input: RuleInput): Detection[];
+}
+
+/** A running measure over a sliding window of events; `reached` must only grow as events are added. */
+export interface WindowMeasure {
+  add(e: SecurityEvent): void;
+  remove(e: SecurityEvent): void;
+  reached(): boolean;
+}
+
+/**
+ * Every event inside some window of `windowMs` event time that reaches the measure and holds a trigger.
+ * Events may have arrived in any order: the window is over event time, and the stored history fills it.
+ */
+export function eventsInReachingWindows(events: SecurityEvent[], triggers: SecurityEvent[], windowMs: number, measure: WindowMeasure): SecurityEvent[] {
+  const sorted = [...events].sort((a, b) => a.time - b.time);
+  const triggerIds = new Set(triggers.map((t) => t.id));
+  const triggersBefore = [0];
+  for (const e of sorted) triggersBefore.push(triggersBefore.at(-1)! + (triggerIds.has(e.id) ? 1 : 0));
+  const inWindow = new Array<boolean>(sorted.length).fill(false);
+  let right = 0;
+  for (let left = 0; left < sorted.length; left++) {
+    while (right < sorted.length && sorted[right]!.time - sorted[left]!.time <= windowMs) measure.add(sorted[right++]!);
+    if (measure.reached() && triggersBefore[right]! - triggersBefore[left]! > 0) inWindow.fill(true, left, right);
+    measure.remove(sorted[left]!);
+  }
+  return sorted.filter((_, i) => inWindow[i]);
+}
+
+export function countAtLeast(n: number): WindowMeasure {
+  let count = 0;
+  return { add: () => void count++, remove: () => void count--, reached: () => count >= n };
+}
+
+/** Counts distinct values of a key (events without one are not counted). */
+export class DistinctCounter {
+  private readonly counts = new Map<string, number>();
+  private readonly key: (e: SecurityEvent) => string | undefined;
+
+  constructor(key: (e: SecurityEvent) => string | undefined) {
+    this.key = key;
+  }
+
+  add(e: SecurityEvent): void {
+    const k = this.key(e);
+    if (k !== undefined) this.counts.set(k, (this.counts.get(k) ?? 0) + 1);
+  }
+
+  remove(e: SecurityEvent): void {
+    const k = this.key(e);
+    if (k === undefined) return;
+    const n = (this.counts.get(k) ?? 0) - 1;
+    if (n <= 0) this.counts.delete(k);
+    else this.counts.set(k, n);
+  }
+
+  get size(): number {
+    return this.counts.size;
+  }
+}
+
+export function distinctAtLeast(n: number, key: (e: SecurityEvent) => string | undefined): WindowMeasure {
+  const distinct = new DistinctCounter(key);
+  return { add: (e) => distinct.add(e), remove: (e) => distinct.remove(e), reached: () => distinct.size >= n };
+}
+
+export function sumAtLeast(n: number, value: (e: SecurityEvent) => number): WindowMeasure {
+  let sum = 0;
+  return { add: (e) => void (sum += value(e)), remove: (e) => void (sum -= value(e)), reached: () => sum >= n };
+}
+
+export const seconds = (s: number) => s * 1000;

@@ -1,0 +1,30 @@
+// Which Kubernetes identities are the platform's own (control plane, nodes, kube-system service accounts).
+import type { SecurityEvent } from "../events/securityEvent.ts";
+
+export function isSystemIdentity(user: string): boolean {
+  if (user.startsWith("system:serviceaccount:")) return user.startsWith("system:serviceaccount:kube-system:");
+  return user.startsWith("system:") && user !== "system:anonymous";
+}
+
+export function isAnonymous(e: SecurityEvent): boolean {
+  return e.k8s?.user === "system:anonymous" || (e.k8s?.groups.includes("system:unauthenticated") ?? false);
+}
+
+/** The API server answered with success (or the authorizer allowed it, when no answer is recorded yet). */
+export function wasAllowed(e: SecurityEvent): boolean {
+  const code = e.k8s?.code;
+  if (code !== undefined) return code < 400;
+  return e.k8s?.decision === "allow";
+}
+
+/** One audit id can appear at several stages: keep one event per request. */
+export function oneEventPerRequest(events: SecurityEvent[]): SecurityEvent[] {
+  const seen = new Map<string, SecurityEvent>();
+  for (const e of events) {
+    const id = e.k8s?.auditId ?? e.id;
+    const kept = seen.get(id);
+    // The completed stage carries the final response code.
+    if (!kept || e.k8s?.stage === "ResponseComplete") seen.set(id, e);
+  }
+  return [...seen.values()].sort((a, b) => a.time - b.time);
+}

@@ -1,0 +1,104 @@
+// Rules over Kubernetes audit events; each raises one detection per acting identity.
+import type { SecurityEvent } from "../events/securityEvent.ts";
+import type { DetectionConfig } from "../config/detectorConfig.ts";
+import { techniques, type Technique } from "./attackTechniques.ts";
+import { seconds, type Detection, type DetectionRule, type RuleInput } from "./detectionRule.ts";
+import { isAnonymous, isSystemIdentity, oneEventPerRequest, wasAllowed } from "./kubernetesIdentity.ts";
+
+/** Event-time span over which one identity's matching requests make one detection. */
+export const kubernetesWindowSeconds = 600;
+
+interface AuditRuleSpec {
+  name: string;
+  technique: Technique;
+  matches(e: SecurityEvent): boolean;
+  /** Whether the identity's matching requests (one per audit id) amount to a detection. */
+  enough?(requests: SecurityEvent[]): boolean;
+  risk(requests: SecurityEvent[]): number;
+  summary(actor: string, requests: SecurityEvent[]): string;
+}
+
+const where = (e: SecurityEvent) => (e.k8s?.namespace ? `${e.k8s.namespace}/` : "") + (e.k8s?.name ?? "");
+const allowedCount = (requests: SecurityEvent[]) => requests.filter(wasAllowed).length;
+
+function auditRule(spec: AuditRuleSpec): DetectionRule {
+  return {
+    name: spec.name,
+    technique: spec.technique,
+    windowMs: (_c: DetectionConfig) => seconds(kubernetesWindowSeconds),
+    detect({ sourceIp, triggers, events }: RuleInput): Detection[] {
+      const triggerIds = new Set(triggers.map((t) => t.id));
+      const matching = events.filter((e) => e.kind === "k8s.audit" && spec.matches(e));
+      const byActor = new Map<string, SecurityEvent[]>();
+      for (const e of matching) byActor.set(e.actor, [...(byActor.get(e.actor) ?? []), e]);
+      const detections: Detection[] = [];
+      for (const [actor, actorEvents] of byActor) {
+        if (!actorEvents.some((e) => triggerIds.has(e.id))) continue;
+        const requests = oneEventPerRequest(actorEvents);
+        if (spec.enough && !spec.enough(requests)) continue;
+        detections.push({
+          rule: spec.name,
+          technique: spec.technique,
+          sourceIp,
+          actor,
+          events: actorEvents.sort((a, b) => a.time - b.time),
+          riskScore: spec.risk(requests),
+          summary: spec.summary(actor, requests),
+          dedupeWindowMs: seconds(kubernetesWindowSeconds),
+        });
+      }
+      return detections;
+    },
+  };
+}
+
+export const podExecRule = auditRule({
+  name: "k8s-pod-exec",
+  technique: techniques.containerAdministrationCommand,
+  matches: (e) => e.k8s?.resource === "pods" && (e.k8s.subresource === "exec" || e.k8s.subresource === "attach") && !isSystemIdentity(e.actor),
+  risk: (r) => (allowedCount(r) > 0 ? 60 : 40),
+  summary: (actor, r) => `${actor} ran ${r.length} exec/attach request(s) into ${[...new Set(r.map(where))].join(", ")} (${allowedCount(r)} allowed)`,
+});
+
+/** Reads of secrets: a cluster-wide list or watch is cross-namespace by itself; otherwise two namespaces or more. */
+export const secretsAccessRule = auditRule({
+  name: "k8s-secrets-across-namespaces",
+  technique: techniques.containerApiCredentials,
+  matches: (e) => e.k8s?.resource === "secrets" && ["get", "list", "watch"].includes(e.k8s.verb) && !isSystemIdentity(e.actor),
+  enough: (r) => r.some((e) => e.k8s?.namespace === undefined && e.k8s?.verb !== "get") || new Set(r.map((e) => e.k8s?.namespace)).size >= 2,
+  risk: (r) => (allowedCount(r) > 0 ? 75 : 45),
+  summary: (actor, r) => {
+    const namespaces = [...new Set(r.map((e) => e.k8s?.namespace ?? "(all namespaces)"))];
+    return `${actor} read or listed secrets in ${namespaces.join(", ")} (${allowedCount(r)} of ${r.length} requests allowed)`;
+  },
+});
+
+export const privilegedPodRule = auditRule({
+  name: "k8s-privileged-or-hostpath-pod",
+  technique: techniques.escapeToHost,
+  matches: (e) => e.k8s?.resource === "pods" && e.k8s.subresource === undefined && (e.k8s.privileged === true || e.k8s.hostPath === true),
+  risk: (r) => (allowedCount(r) > 0 ? 85 : 55),
+  summary: (actor, r) => {
+    const what = r.some((e) => e.k8s?.privileged) ? (r.some((e) => e.k8s?.hostPath) ? "privileged and hostPath" : "privileged") : "hostPath";
+    return `${actor} created ${what} pod(s) ${[...new Set(r.map(where))].join(", ")} (${allowedCount(r)} admitted)`;
+  },
+});
+
+export const clusterAdminBindingRule = auditRule({
+  name: "k8s-cluster-admin-binding",
+  technique: techniques.accountManipulation,
+  matches: (e) => (e.k8s?.resource === "clusterrolebindings" || e.k8s?.resource === "rolebindings") && e.k8s.roleRef === "ClusterRole/cluster-admin" && !isSystemIdentity(e.actor),
+  risk: (r) => (allowedCount(r) > 0 ? 90 : 50),
+  summary: (actor, r) => `${actor} bound cluster-admin via ${[...new Set(r.map((e) => `${e.k8s?.resource ?? ""} ${where(e)}`))].join(", ")} (${allowedCount(r)} allowed)`,
+});
+
+/** Anonymous requests the API server lets through, beyond the public health and discovery endpoints. */
+const publicEndpoint = /^\/(healthz|livez|readyz|version)(\/|\?|$)|^\/\.well-known\/openid-configuration|^\/openid\/v1\/jwks/;
+
+export const anonymousRequestRule = auditRule({
+  name: "k8s-anonymous-request-allowed",
+  technique: techniques.defaultAccounts,
+  matches: (e) => isAnonymous(e) && wasAllowed(e) && !publicEndpoint.test(e.url ?? ""),
+  risk: () => 70,
+  summary: (_actor, r) => `anonymous requests allowed: ${[...new Set(r.map((e) => `${e.k8s?.verb ?? ""} ${e.url ?? ""}`))].slice(0, 3).join(", ")}`,
+});

@@ -1,0 +1,84 @@
+// The one storage interface: SQLite (embedded, one replica) and PostgreSQL (several replicas) both implement it.
+import type { EventRef, SecurityEvent } from "../events/securityEvent.ts";
+import type { Incident, IncidentStatus, IncidentWithEvents, EvidenceSummary, Severity } from "../incidents/incident.ts";
+import type { UserRecord } from "../auth/user.ts";
+
+export interface IncidentQuery {
+  status?: IncidentStatus;
+  severity?: Severity;
+  technique?: string;
+  sourceIp?: string;
+  /** Only incidents whose last event is at or after this event time (ms). */
+  since?: number;
+  limit: number;
+  offset: number;
+}
+
+export interface IncidentPage {
+  items: Incident[];
+  total: number;
+}
+
+export interface MergeableIncidentQuery {
+  tenant: string;
+  sourceIp: string;
+  actor: string;
+  detectionKey: string;
+  /** Event-time span (ms) an unresolved incident must overlap to absorb a new detection. */
+  from: number;
+  to: number;
+}
+
+/** Reads and writes of one detection pass, made while holding the tenant+source lock in one transaction. */
+export interface DetectionTransaction {
+  /** Events of this tenant and source with event time in [from, to], oldest first. */
+  eventsForSource(tenant: string, sourceIp: string, from: number, to: number): Promise<SecurityEvent[]>;
+  findMergeableIncident(q: MergeableIncidentQuery): Promise<Incident | undefined>;
+  insertIncident(incident: Incident): Promise<void>;
+  updateIncident(incident: Incident): Promise<void>;
+  /** Links events to an incident (idempotently) and returns the incident's evidence counts afterwards. */
+  linkEvidence(tenant: string, incidentId: string, events: EventRef[]): Promise<EvidenceSummary>;
+}
+
+export interface LoginFailure {
+  failedLogins: number;
+  lockedUntil: number;
+}
+
+export interface OpenIncidentCount {
+  tenant: string;
+  severity: Severity;
+  count: number;
+}
+
+export interface Repository {
+  readonly driver: "sqlite" | "postgres";
+  /** Creates or upgrades the schema; safe to run from several replicas at once. */
+  migrate(): Promise<void>;
+  /** Throws when the database cannot be reached. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  /** Stores events durably (committed before it resolves); an event already stored (same tenant and id) is skipped. */
+  insertEvents(events: SecurityEvent[]): Promise<{ inserted: number }>;
+  countEvents(tenant: string): Promise<number>;
+  /**
+   * Runs `fn` in one transaction while holding a lock on the tenant+source, shared by every replica on the same
+   * database, so concurrent detection passes over the same source are serialized and see each other's events.
+   */
+  withSourceLock<T>(tenant: string, sourceIp: string, fn: (tx: DetectionTransaction) => Promise<T>): Promise<T>;
+
+  listIncidents(tenant: string, query: IncidentQuery): Promise<IncidentPage>;
+  getIncident(tenant: string, id: string): Promise<IncidentWithEvents | undefined>;
+  /** Changes an incident's status; undefined when the tenant has no such incident. */
+  setIncidentStatus(tenant: string, id: string, status: IncidentStatus, changedBy: string, at: number): Promise<Incident | undefined>;
+  openIncidentCounts(): Promise<OpenIncidentCount[]>;
+
+  findUser(tenant: string, username: string): Promise<UserRecord | undefined>;
+  /** Creates a user; false when the tenant already has one by that name. */
+  createUser(user: UserRecord): Promise<boolean>;
+  listUsers(tenant: string): Promise<UserRecord[]>;
+  /** Counts a failed login atomically; once `maxFailures` is reached the account is locked until `at + lockMs`. */
+  recordFailedLogin(tenant: string, username: string, at: number, maxFailures: number, lockMs: number): Promise<LoginFailure>;
+  recordSuccessfulLogin(tenant: string, username: string): Promise<void>;
+}

@@ -1,0 +1,176 @@
+// SQLite backend (node:sqlite): the embedded default for a single replica. WAL and synchronous=FULL make a commit durable.
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import type { EventRef, SecurityEvent } from "../events/securityEvent.ts";
+import { evidenceEventLimit, type Incident, type IncidentStatus, type IncidentWithEvents } from "../incidents/incident.ts";
+import type { UserRecord } from "../auth/user.ts";
+import { incidentFilter } from "./incidentFilter.ts";
+import type { DetectionTransaction, IncidentPage, IncidentQuery, LoginFailure, MergeableIncidentQuery, OpenIncidentCount, Repository } from "./repository.ts";
+import { eventColumns, eventFromRow, eventRefFromRow, eventValues, evidenceFromCounts, incidentColumns, incidentFromRow, incidentValues, userFromRow, type Row } from "./rows.ts";
+import { sqliteSchema } from "./sqliteSchema.ts";
+
+const marks = (n: number) => Array.from({ length: n }, () => "?").join(", ");
+
+export class SqliteRepository implements Repository {
+  readonly driver = "sqlite" as const;
+  private readonly db: DatabaseSync;
+  /** One connection: write transactions are queued so async callers never interleave inside one. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(path: string) {
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    this.db = new DatabaseSync(path);
+    this.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;");
+  }
+
+  private all(sql: string, ...params: SQLInputValue[]): Row[] {
+    return this.db.prepare(sql).all(...params);
+  }
+
+  private get(sql: string, ...params: SQLInputValue[]): Row | undefined {
+    return this.db.prepare(sql).get(...params);
+  }
+
+  private run(sql: string, ...params: SQLInputValue[]): number {
+    return Number(this.db.prepare(sql).run(...params).changes);
+  }
+
+  /** Runs `fn` inside BEGIN IMMEDIATE .. COMMIT, after every earlier transaction of this connection has finished. */
+  private transaction<T>(fn: () => Promise<T> | T): Promise<T> {
+    const next = this.queue.then(async () => {
+      this.db.exec("BEGIN IMMEDIATE");
+      try {
+        const result = await fn();
+        this.db.exec("COMMIT");
+        return result;
+      } catch (err) {
+        this.db.exec("ROLLBACK");
+        throw err;
+      }
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  migrate(): Promise<void> {
+    return this.transaction(() => this.db.exec(sqliteSchema));
+  }
+
+  ping(): Promise<void> {
+    this.get("SELECT 1");
+    return Promise.resolve();
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    if (this.db.isOpen) this.db.close();
+  }
+
+  insertEvents(events: SecurityEvent[]): Promise<{ inserted: number }> {
+    return this.transaction(() => {
+      const insert = this.db.prepare(`INSERT INTO events (${eventColumns.join(", ")}) VALUES (${marks(eventColumns.length)}) ON CONFLICT DO NOTHING`);
+      let inserted = 0;
+      for (const e of events) inserted += Number(insert.run(...eventValues(e)).changes);
+      return { inserted };
+    });
+  }
+
+  countEvents(tenant: string): Promise<number> {
+    return Promise.resolve(Number(this.get("SELECT count(*) AS n FROM events WHERE tenant = ?", tenant)?.n ?? 0));
+  }
+
+  withSourceLock<T>(_tenant: string, _sourceIp: string, fn: (tx: DetectionTransaction) => Promise<T>): Promise<T> {
+    // A single connection in a single process: the transaction queue is the lock.
+    return this.transaction(() => fn(this.detectionTransaction()));
+  }
+
+  private detectionTransaction(): DetectionTransaction {
+    return {
+      eventsForSource: (tenant, sourceIp, from, to) =>
+        Promise.resolve(this.all("SELECT body FROM events WHERE tenant = ? AND source_ip = ? AND event_time BETWEEN ? AND ? ORDER BY event_time, id",
+          tenant, sourceIp, from, to).map(eventFromRow)),
+      findMergeableIncident: (q: MergeableIncidentQuery) => {
+        const row = this.get(`SELECT * FROM incidents WHERE tenant = ? AND source_ip = ? AND actor = ? AND detection_key = ? AND status <> 'resolved'
+          AND last_seen >= ? AND first_seen <= ? ORDER BY last_seen DESC LIMIT 1`, q.tenant, q.sourceIp, q.actor, q.detectionKey, q.from, q.to);
+        return Promise.resolve(row ? incidentFromRow(row) : undefined);
+      },
+      insertIncident: (i: Incident) => {
+        this.run(`INSERT INTO incidents (${incidentColumns.join(", ")}) VALUES (${marks(incidentColumns.length)})`, ...incidentValues(i));
+        return Promise.resolve();
+      },
+      updateIncident: (i: Incident) => {
+        const [id, ...rest] = incidentValues(i);
+        this.run(`UPDATE incidents SET ${incidentColumns.slice(1).map((c) => `${c} = ?`).join(", ")} WHERE id = ?`, ...rest, id ?? "");
+        return Promise.resolve();
+      },
+      linkEvidence: (tenant: string, incidentId: string, events: EventRef[]) => {
+        const link = this.db.prepare("INSERT INTO incident_events (incident_id, tenant, event_id, kind, source, event_time) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+        for (const e of events) link.run(incidentId, tenant, e.id, e.kind, e.source, e.time);
+        const evidence = evidenceFromCounts(this.all("SELECT kind, count(*) AS n FROM incident_events WHERE incident_id = ? GROUP BY kind ORDER BY kind", incidentId));
+        this.run("UPDATE incidents SET evidence = ? WHERE id = ?", JSON.stringify(evidence), incidentId);
+        return Promise.resolve(evidence);
+      },
+    };
+  }
+
+  listIncidents(tenant: string, query: IncidentQuery): Promise<IncidentPage> {
+    const { where, params } = incidentFilter(tenant, query, () => "?");
+    const total = Number(this.get(`SELECT count(*) AS n FROM incidents WHERE ${where}`, ...params)?.n ?? 0);
+    const items = this.all(`SELECT * FROM incidents WHERE ${where} ORDER BY last_seen DESC, id LIMIT ? OFFSET ?`, ...params, query.limit, query.offset);
+    return Promise.resolve({ items: items.map(incidentFromRow), total });
+  }
+
+  getIncident(tenant: string, id: string): Promise<IncidentWithEvents | undefined> {
+    const row = this.get("SELECT * FROM incidents WHERE tenant = ? AND id = ?", tenant, id);
+    if (!row) return Promise.resolve(undefined);
+    const events = this.all("SELECT event_id, kind, source, event_time FROM incident_events WHERE tenant = ? AND incident_id = ? ORDER BY event_time, event_id LIMIT ?",
+      tenant, id, evidenceEventLimit).map(eventRefFromRow);
+    return Promise.resolve({ ...incidentFromRow(row), events });
+  }
+
+  setIncidentStatus(tenant: string, id: string, status: IncidentStatus, changedBy: string, at: number): Promise<Incident | undefined> {
+    return this.transaction(() => {
+      this.run("UPDATE incidents SET status = ?, status_changed_by = ?, updated_at = ? WHERE tenant = ? AND id = ?", status, changedBy, at, tenant, id);
+      const row = this.get("SELECT * FROM incidents WHERE tenant = ? AND id = ?", tenant, id);
+      return row ? incidentFromRow(row) : undefined;
+    });
+  }
+
+  openIncidentCounts(): Promise<OpenIncidentCount[]> {
+    return Promise.resolve(this.all("SELECT tenant, severity, count(*) AS n FROM incidents WHERE status <> 'resolved' GROUP BY tenant, severity")
+      .map((r) => ({ tenant: String(r.tenant), severity: r.severity as OpenIncidentCount["severity"], count: Number(r.n) })));
+  }
+
+  findUser(tenant: string, username: string): Promise<UserRecord | undefined> {
+    const row = this.get("SELECT * FROM users WHERE tenant = ? AND username = ?", tenant, username);
+    return Promise.resolve(row ? userFromRow(row) : undefined);
+  }
+
+  createUser(u: UserRecord): Promise<boolean> {
+    return this.transaction(() => this.run(
+      "INSERT INTO users (tenant, username, password_hash, role, failed_logins, locked_until, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+      u.tenant, u.username, u.passwordHash, u.role, u.failedLogins, u.lockedUntil, u.createdAt) === 1);
+  }
+
+  listUsers(tenant: string): Promise<UserRecord[]> {
+    return Promise.resolve(this.all("SELECT * FROM users WHERE tenant = ? ORDER BY username", tenant).map(userFromRow));
+  }
+
+  recordFailedLogin(tenant: string, username: string, at: number, maxFailures: number, lockMs: number): Promise<LoginFailure> {
+    return this.transaction(() => {
+      // A lock that has run out starts a fresh count.
+      this.run(`UPDATE users SET failed_logins = CASE WHEN locked_until > 0 AND locked_until <= ? THEN 1 ELSE failed_logins + 1 END,
+        locked_until = CASE WHEN locked_until > 0 AND locked_until <= ? THEN 0 ELSE locked_until END WHERE tenant = ? AND username = ?`, at, at, tenant, username);
+      this.run("UPDATE users SET locked_until = ? WHERE tenant = ? AND username = ? AND failed_logins >= ? AND locked_until = 0", at + lockMs, tenant, username, maxFailures);
+      const row = this.get("SELECT failed_logins, locked_until FROM users WHERE tenant = ? AND username = ?", tenant, username);
+      return { failedLogins: Number(row?.failed_logins ?? 0), lockedUntil: Number(row?.locked_until ?? 0) };
+    });
+  }
+
+  recordSuccessfulLogin(tenant: string, username: string): Promise<void> {
+    return this.transaction(() => {
+      this.run("UPDATE users SET failed_logins = 0, locked_until = 0 WHERE tenant = ? AND username = ?", tenant, username);
+    });
+  }
+}

