@@ -24,7 +24,9 @@ async function readKey(dir: string, key: string): Promise<string | undefined> {
 export function parseIngestTokens(text: string, tenants: string[]): Map<string, string> {
   const tokens = new Map<string, string>();
   const lines = text.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
-  const bare = lines.length === 1 && !lines[0]!.includes("=");
+  // A token may itself contain "=" (base64 padding): it is tenant=token only when the prefix names a configured tenant.
+  const prefixOf = (l: string) => (l.includes("=") ? l.slice(0, l.indexOf("=")).trim() : undefined);
+  const bare = lines.length === 1 && !tenants.includes(prefixOf(lines[0]!) ?? "");
   for (const [i, line] of lines.entries()) {
     const [tenant, token] = bare ? ["default", line] : [line.slice(0, line.indexOf("=")).trim(), line.slice(line.indexOf("=") + 1).trim()];
     if (!bare && !line.includes("=")) throw new ConfigError(`secret ingest-token line ${i + 1}: expected tenant=token`);

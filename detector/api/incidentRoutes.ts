@@ -1,0 +1,53 @@
+// Incident API: list (viewer), get (viewer), change status (analyst); every query is scoped to the caller's tenant.
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import type { ApiTokens } from "../auth/apiTokens.ts";
+import { parseSourceTimestamp, ipField } from "../ingest/fields.ts";
+import { incidentStatuses, severities } from "../incidents/incident.ts";
+import type { Repository } from "../store/repository.ts";
+import { requireRole } from "./authentication.ts";
+import { incidentView } from "./incidentView.ts";
+import { parseOr400 } from "./requestValidation.ts";
+
+const listQuery = z.strictObject({
+  status: z.enum(incidentStatuses).optional(),
+  severity: z.enum(severities).optional(),
+  technique: z.string().regex(/^(T\d{4}(\.\d{3})?|anomaly)$/, "must be an ATT&CK technique id such as T1110.001, or anomaly").optional(),
+  sourceIp: ipField.optional(),
+  since: z.string().transform((s, ctx) => parseSourceTimestamp(s) ?? (ctx.addIssue({ code: "custom", message: "must be an ISO-8601 timestamp with a time zone" }), z.NEVER)).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+const idParams = z.strictObject({ id: z.uuid("must be an incident id (a UUID)") });
+const statusBody = z.strictObject({ status: z.enum(incidentStatuses) });
+
+export function registerIncidentRoutes(app: FastifyInstance, deps: { repository: Repository; tokens: ApiTokens; now: () => number }): void {
+  const viewer = requireRole(deps.tokens, "viewer");
+  const analyst = requireRole(deps.tokens, "analyst");
+
+  app.get("/api/v1/incidents", { onRequest: viewer }, async (req, reply) => {
+    const q = parseOr400(listQuery, req.query, "query", reply);
+    if (!q) return reply;
+    const page = await deps.repository.listIncidents(req.principal!.tenant, q);
+    return { items: page.items.map(incidentView), total: page.total, limit: q.limit, offset: q.offset };
+  });
+
+  app.get("/api/v1/incidents/:id", { onRequest: viewer }, async (req, reply) => {
+    const params = parseOr400(idParams, req.params, "params", reply);
+    if (!params) return reply;
+    const incident = await deps.repository.getIncident(req.principal!.tenant, params.id);
+    if (!incident) return reply.code(404).send({ error: `incident ${params.id} not found` });
+    return incidentView(incident);
+  });
+
+  app.patch("/api/v1/incidents/:id", { onRequest: analyst }, async (req, reply) => {
+    const params = parseOr400(idParams, req.params, "params", reply);
+    const body = params && parseOr400(statusBody, req.body, "body", reply);
+    if (!params || !body) return reply;
+    const updated = await deps.repository.setIncidentStatus(req.principal!.tenant, params.id, body.status, req.principal!.username, deps.now());
+    if (!updated) return reply.code(404).send({ error: `incident ${params.id} not found` });
+    req.log.info({ incident: params.id, status: body.status, by: req.principal!.username }, "incident status changed");
+    return incidentView(updated);
+  });
+}

@@ -1,0 +1,95 @@
+// API tokens and logins against a running detector: what an attacker would try is refused; lockout starts and ends.
+import { SignJWT } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { adminPassword, api, jwtSigningKey, login, startTestDetector, writeDetectorFiles, type DetectorFiles } from "../../test/detector/detectorHarness.ts";
+import type { RunningDetector } from "../detector.ts";
+import { tokenAudience, tokenIssuer } from "./apiTokens.ts";
+
+let files: DetectorFiles;
+let detector: RunningDetector;
+let clockOffset = 0;
+const now = () => Date.now() + clockOffset;
+
+beforeAll(async () => {
+  files = await writeDetectorFiles();
+  detector = await startTestDetector(files, { now });
+});
+afterAll(async () => {
+  await detector?.close();
+  await files?.remove();
+});
+
+const me = (token: string) => api(`${detector.url}/api/v1/me`, token);
+const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
+const claims = () => ({ tenant: "default", role: "admin" });
+
+async function signed(key: string, opts: { alg?: string; audience?: string; issuer?: string } = {}): Promise<string> {
+  const iat = Math.floor(now() / 1000);
+  return new SignJWT(claims()).setProtectedHeader({ alg: opts.alg ?? "HS256" }).setSubject("admin").setIssuer(opts.issuer ?? tokenIssuer)
+    .setAudience(opts.audience ?? tokenAudience).setIssuedAt(iat).setExpirationTime(iat + 3600).sign(new TextEncoder().encode(key));
+}
+
+describe("API tokens", () => {
+  it("the first admin from the Secret logs in and gets an 8-hour token", async () => {
+    const r = await login(detector.url, "admin", adminPassword);
+    expect(r.status).toBe(200);
+    expect(r.json.role).toBe("admin");
+    expect(Date.parse(String(r.json.expiresAt)) - now()).toBeGreaterThan(8 * 3600_000 - 5_000);
+    expect((await me(r.token)).json).toEqual({ tenant: "default", username: "admin", role: "admin" });
+  });
+
+  it("refuses a token after it expires", async () => {
+    const { token } = await login(detector.url, "admin", adminPassword);
+    clockOffset = 8 * 3600_000 - 60_000;
+    expect((await me(token)).status).toBe(200);
+    clockOffset = 8 * 3600_000 + 1_000;
+    const expired = await me(token);
+    clockOffset = 0;
+    expect(expired.status).toBe(401);
+    expect(expired.json.error).toBe("token expired");
+  });
+
+  it("refuses forged, alg none, other-algorithm, wrong-audience and wrong-issuer tokens", async () => {
+    const genuine = await signed(jwtSigningKey);
+    expect((await me(genuine)).status).toBe(200);
+    const refused = {
+      forged: await signed("an-attackers-key-0123456789abcdef0123"),
+      algNone: `${b64({ alg: "none", typ: "JWT" })}.${b64({ ...claims(), sub: "admin", iss: tokenIssuer, aud: tokenAudience, iat: Math.floor(now() / 1000), exp: Math.floor(now() / 1000) + 3600 })}.`,
+      hs512: await signed(jwtSigningKey, { alg: "HS512" }),
+      wrongAudience: await signed(jwtSigningKey, { audience: "some-other-api" }),
+      wrongIssuer: await signed(jwtSigningKey, { issuer: "someone-else" }),
+      tampered: genuine.replace(/^([^.]+)\.([^.]+)\./, (_m, h: string) => `${h}.${b64({ ...claims(), role: "admin", tenant: "acme", sub: "admin", iss: tokenIssuer, aud: tokenAudience, exp: 9999999999 })}.`),
+      garbage: "not.a.token",
+    };
+    for (const [name, token] of Object.entries(refused)) {
+      const r = await me(token);
+      expect({ name, status: r.status }).toEqual({ name, status: 401 });
+    }
+    expect((await fetch(`${detector.url}/api/v1/incidents`)).status).toBe(401);
+  });
+});
+
+describe("login lockout", () => {
+  it("locks the account after five failed logins for 15 minutes, then lets the right password in", async () => {
+    for (let i = 1; i <= 4; i++) expect((await login(detector.url, "admin", `wrong-${i}`)).status).toBe(401);
+    const fifth = await login(detector.url, "admin", "wrong-5");
+    expect(fifth.status).toBe(423);
+    // Locked: even the right password is refused.
+    const locked = await login(detector.url, "admin", adminPassword);
+    expect(locked.status).toBe(423);
+    expect(String(locked.json.error)).toMatch(/account locked until/);
+    clockOffset = 14 * 60_000;
+    expect((await login(detector.url, "admin", adminPassword)).status).toBe(423);
+    clockOffset = 15 * 60_000 + 1_000;
+    const after = await login(detector.url, "admin", adminPassword);
+    expect(after.status).toBe(200);
+    expect((await detector.repository.findUser("default", "admin"))).toMatchObject({ failedLogins: 0, lockedUntil: 0 });
+    clockOffset = 0;
+  });
+
+  it("answers an unknown user like a wrong password", async () => {
+    const r = await login(detector.url, "nobody", "whatever-password");
+    expect(r.status).toBe(401);
+    expect(r.json.error).toBe("invalid username or password");
+  });
+});

@@ -1,0 +1,60 @@
+// API tokens: HS256 JWTs signed with the Secret's key; issuer, audience, expiry and the algorithm are all checked.
+import { errors, jwtVerify, SignJWT } from "jose";
+import { roles, type Role } from "./user.ts";
+
+export const tokenIssuer = "minixdr-detector";
+export const tokenAudience = "minixdr-api";
+export const tokenLifetimeSeconds = 8 * 3600;
+
+export interface Principal {
+  tenant: string;
+  username: string;
+  role: Role;
+}
+
+export class InvalidTokenError extends Error {
+  override name = "InvalidTokenError";
+}
+
+export class ApiTokens {
+  private readonly key: Uint8Array;
+  private readonly now: () => number;
+
+  constructor(signingKey: string, now: () => number = Date.now) {
+    this.key = new TextEncoder().encode(signingKey);
+    this.now = now;
+  }
+
+  async issue(p: Principal): Promise<{ token: string; expiresAt: number }> {
+    const iat = Math.floor(this.now() / 1000);
+    const token = await new SignJWT({ tenant: p.tenant, role: p.role })
+      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .setSubject(p.username)
+      .setIssuer(tokenIssuer)
+      .setAudience(tokenAudience)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + tokenLifetimeSeconds)
+      .sign(this.key);
+    return { token, expiresAt: (iat + tokenLifetimeSeconds) * 1000 };
+  }
+
+  async verify(token: string): Promise<Principal> {
+    try {
+      const { payload } = await jwtVerify(token, this.key, {
+        algorithms: ["HS256"],
+        issuer: tokenIssuer,
+        audience: tokenAudience,
+        requiredClaims: ["sub", "exp", "iat"],
+        currentDate: new Date(this.now()),
+      });
+      const { tenant, role, sub } = payload;
+      if (typeof tenant !== "string" || typeof sub !== "string" || !roles.includes(role as Role)) throw new InvalidTokenError("token claims: tenant, sub or role missing or invalid");
+      return { tenant, username: sub, role: role as Role };
+    } catch (err) {
+      if (err instanceof InvalidTokenError) throw err;
+      if (err instanceof errors.JWTExpired) throw new InvalidTokenError("token expired", { cause: err });
+      if (err instanceof errors.JOSEError) throw new InvalidTokenError(`token refused: ${err.code}`, { cause: err });
+      throw new InvalidTokenError("token refused", { cause: err });
+    }
+  }
+}

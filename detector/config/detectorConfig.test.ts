@@ -1,0 +1,68 @@
+// The config and Secret the operator renders (docs/contracts.md) are read as the contract says; mistakes stop start-up by name.
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { repoRoot, writeDetectorFiles, type DetectorFiles } from "../../test/detector/detectorHarness.ts";
+import { ConfigError, parseDetectorConfig } from "./detectorConfig.ts";
+import { parseIngestTokens } from "./detectorSecrets.ts";
+
+const contractExample = JSON.parse(/```json\n([\s\S]*?)```/.exec(readFileSync(join(repoRoot, "docs/contracts.md"), "utf8"))![1]!) as Record<string, unknown>;
+
+describe("detector config", () => {
+  it("accepts the contract's example as written", () => {
+    const config = parseDetectorConfig(contractExample);
+    expect(config.detection.bruteForce).toEqual({ threshold: 6, windowSeconds: 60 });
+    expect(config.storage).toEqual({ driver: "sqlite", path: "/var/lib/minixdr/minixdr.db" });
+  });
+
+  it("names an unknown key, at any depth", () => {
+    expect(() => parseDetectorConfig({ ...contractExample, detection: { bruteForce: { threshold: 6, windowSecs: 60 } } }))
+      .toThrow(/unknown key "detection.bruteForce.windowSecs"/);
+    expect(() => parseDetectorConfig({ ...contractExample, replicas: 3 })).toThrow(/unknown key "replicas"/);
+  });
+
+  it("names a bad value", () => {
+    expect(() => parseDetectorConfig({ ...contractExample, storage: { driver: "mysql" } })).toThrow(ConfigError);
+    expect(() => parseDetectorConfig({ ...contractExample, storage: { driver: "mysql" } })).toThrow(/"storage.driver"/);
+    expect(() => parseDetectorConfig({ ...contractExample, detection: { anomalyThreshold: 2 } })).toThrow(/"detection.anomalyThreshold"/);
+  });
+});
+
+describe("ingest tokens", () => {
+  it("reads a bare token as tenant default, even with base64 padding", () => {
+    expect([...parseIngestTokens("dGhpcy1pcy1hLXRva2VuLXZhbHVl==\n", ["default"])]).toEqual([["dGhpcy1pcy1hLXRva2VuLXZhbHVl==", "default"]]);
+  });
+
+  it("reads tenant=token lines and refuses unknown tenants and short tokens", () => {
+    expect(parseIngestTokens("default=aaaaaaaaaaaaaaaa1\nacme=bbbbbbbbbbbbbbbb2", ["default", "acme"]).get("bbbbbbbbbbbbbbbb2")).toBe("acme");
+    expect(() => parseIngestTokens("default=aaaaaaaaaaaaaaaa1\nother=bbbbbbbbbbbbbbbb2", ["default"])).toThrow(/tenant "other" is not in the config's tenants/);
+    expect(() => parseIngestTokens("short", ["default"])).toThrow(/at least 16 characters/);
+  });
+});
+
+describe("start-up", () => {
+  let files: DetectorFiles;
+  afterAll(() => files?.remove());
+
+  it("stops with a message naming the bad key", async () => {
+    files = await writeDetectorFiles();
+    await writeFile(files.configFile, JSON.stringify({ ...contractExample, detection: { bruteForce: { treshold: 6 } } }));
+    const run = spawnSync(process.execPath, [join(repoRoot, "detector/main.ts")], {
+      env: { ...process.env, MINIXDR_CONFIG_FILE: files.configFile, MINIXDR_SECRETS_DIR: files.secretsDir }, encoding: "utf8", timeout: 30_000,
+    });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('unknown key "detection.bruteForce.treshold"');
+  });
+
+  it("stops when the Secret lacks the signing key", async () => {
+    files ??= await writeDetectorFiles();
+    await writeFile(files.configFile, JSON.stringify(contractExample));
+    const run = spawnSync(process.execPath, [join(repoRoot, "detector/main.ts")], {
+      env: { ...process.env, MINIXDR_CONFIG_FILE: files.configFile, MINIXDR_SECRETS_DIR: join(files.dir, "no-such-dir") }, encoding: "utf8", timeout: 30_000,
+    });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/secret jwt-signing-key: missing/);
+  });
+});

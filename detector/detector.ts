@@ -1,0 +1,160 @@
+// Assembles the detector: store, rules and model, API and ingest server, metrics server; `startDetector` runs it in-process.
+import Fastify, { type FastifyInstance } from "fastify";
+import { pino, type Logger } from "pino";
+import { Accounts } from "./auth/accounts.ts";
+import { ApiTokens } from "./auth/apiTokens.ts";
+import { registerIncidentRoutes } from "./api/incidentRoutes.ts";
+import { registerUserRoutes } from "./api/userRoutes.ts";
+import type { AnomalyModel } from "./anomaly/anomalyModel.ts";
+import type { DetectorConfig } from "./config/detectorConfig.ts";
+import type { DetectorSecrets } from "./config/detectorSecrets.ts";
+import { DetectionEngine } from "./detection/detectionEngine.ts";
+import { ingestPathPrefix, registerIngestRoutes } from "./ingest/ingestRoutes.ts";
+import { AnomalyScorer } from "./ml/scorer.ts";
+import { DetectorMetrics } from "./ops/detectorMetrics.ts";
+import { registerHealthRoutes, type ModelState } from "./ops/healthRoutes.ts";
+import { PostgresRepository } from "./store/postgresRepository.ts";
+import type { Repository } from "./store/repository.ts";
+import { SqliteRepository } from "./store/sqliteRepository.ts";
+
+export interface DetectorOptions {
+  config: DetectorConfig;
+  secrets: DetectorSecrets;
+  /** PEM serving certificate and key: serve https (kube-apiserver sends an audit webhook's token only over https). */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  logger?: Logger;
+  /** The clock for token times, lockouts and receive times (tests move it). */
+  now?: () => number;
+  /** The anomaly model; by default AnomalyScorer loads `config.model.path`. `null` runs rules only (for tests). */
+  anomalyModel?: AnomalyModel | null;
+  /** Largest ingest body accepted; larger ones get 413. */
+  ingestBodyLimitBytes?: number;
+}
+
+export interface RunningDetector {
+  /** Base URL of the API and ingest server, e.g. https://127.0.0.1:8443. */
+  url: string;
+  metricsUrl: string;
+  repository: Repository;
+  /** Stops taking requests, lets in-flight ones finish, then closes the store. */
+  close(): Promise<void>;
+}
+
+export const defaultIngestBodyLimitBytes = 10 * 1024 * 1024;
+const apiBodyLimitBytes = 64 * 1024;
+const migrationRetryMs = 2000;
+
+function openRepository(config: DetectorConfig, secrets: DetectorSecrets, log: Logger): Repository {
+  if (config.storage.driver === "postgres") {
+    return new PostgresRepository(secrets.databaseUrl ?? "", (err) => log.warn({ err }, "idle database connection lost"));
+  }
+  return new SqliteRepository(config.storage.path);
+}
+
+function listenUrl(app: FastifyInstance, scheme: string): string {
+  const address = app.server.address();
+  if (address === null || typeof address === "string") throw new Error(`unexpected listen address ${String(address)}`);
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return `${scheme}://${host}:${address.port}`;
+}
+
+export async function startDetector(options: DetectorOptions): Promise<RunningDetector> {
+  const { config, secrets } = options;
+  const now = options.now ?? Date.now;
+  const log = options.logger ?? pino({ level: process.env.MINIXDR_LOG_LEVEL ?? "info", base: { component: "detector" } });
+  const repository = openRepository(config, secrets, log);
+  const metrics = new DetectorMetrics(repository);
+
+  // The store may come up after us (PostgreSQL starting alongside): keep trying, and say so in /readyz meanwhile.
+  let storeError: string | undefined = "schema not migrated yet";
+  let migrationTimer: NodeJS.Timeout | undefined;
+  const tokens = new ApiTokens(secrets.jwtSigningKey, now);
+  const accounts = new Accounts(repository, tokens, now);
+  const prepareStore = async (): Promise<void> => {
+    try {
+      await repository.migrate();
+      if (secrets.adminPasswordHash && await accounts.ensureFirstAdmin(secrets.adminPasswordHash)) log.info("created the first admin (user admin, tenant default) from the Secret");
+      storeError = undefined;
+    } catch (err) {
+      storeError = (err as Error).message;
+      log.error({ err, driver: repository.driver }, "store not ready; retrying");
+      migrationTimer = setTimeout(() => void prepareStore(), migrationRetryMs);
+    }
+  };
+  await prepareStore();
+
+  let model: ModelState = { status: "disabled" };
+  let anomalyModel: AnomalyModel | undefined;
+  if (options.anomalyModel === undefined) {
+    try {
+      const scorer = await AnomalyScorer.load(config.model.path);
+      anomalyModel = scorer;
+      model = { status: "loaded", version: scorer.version };
+    } catch (err) {
+      model = { status: "failed", error: (err as Error).message };
+      log.error({ err }, "anomaly model not loaded: detecting with rules only and reporting not ready");
+    }
+  } else if (options.anomalyModel !== null) {
+    anomalyModel = options.anomalyModel;
+    model = { status: "loaded", version: anomalyModel.version };
+  }
+
+  const engine = new DetectionEngine({
+    repository,
+    config: config.detection,
+    containment: config.containment.mode,
+    anomalyModel,
+    now,
+    onDetection: (d) => metrics.detections.inc({ technique: d.techniqueId, rule: d.rule }),
+    onInference: (s) => metrics.inferenceDuration.observe(s),
+  });
+
+  const app = Fastify({
+    loggerInstance: log,
+    bodyLimit: apiBodyLimitBytes,
+    ...(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}),
+    // Ingest bodies are large: allow a slow sender time, but not forever.
+    requestTimeout: 60_000,
+  }) as unknown as FastifyInstance;
+  let shuttingDown = false;
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 413 && req.url.startsWith(ingestPathPrefix)) metrics.eventsRejected.inc({ source: req.url.slice(ingestPathPrefix.length), reason: "too_large" });
+    if (status === 500) req.log.error({ err }, "request failed");
+    void reply.code(status).send({ error: status === 500 ? "internal error: the request was not completed; retry it" : err.message });
+  });
+
+  registerHealthRoutes(app, { repository, model: () => model, storeUnavailable: () => storeError, shuttingDown: () => shuttingDown });
+  registerUserRoutes(app, { accounts, tokens, repository, now });
+  registerIncidentRoutes(app, { repository, tokens, now });
+  registerIngestRoutes(app, {
+    repository, engine, metrics, ingestTokens: secrets.ingestTokens, bodyLimitBytes: options.ingestBodyLimitBytes ?? defaultIngestBodyLimitBytes, now,
+    storeUnavailable: () => storeError,
+  });
+
+  const metricsApp = Fastify({ logger: false });
+  metricsApp.get("/metrics", async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+
+  await app.listen({ host: config.listen.host, port: config.listen.port });
+  await metricsApp.listen({ host: config.listen.host, port: config.listen.metricsPort });
+  const url = listenUrl(app, options.tls ? "https" : "http");
+  const metricsUrl = `${listenUrl(metricsApp, "http")}/metrics`;
+  log.info({ url, metricsUrl, storage: repository.driver, model, tenants: config.tenants }, "detector listening");
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    metricsUrl,
+    repository,
+    close: () => closing ??= (async () => {
+      shuttingDown = true;
+      clearTimeout(migrationTimer);
+      // fastify answers new requests with 503 and waits for in-flight ones before resolving.
+      await app.close();
+      await metricsApp.close();
+      await repository.close();
+      log.info("detector stopped");
+    })(),
+  };
+}

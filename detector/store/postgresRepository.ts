@@ -1,0 +1,174 @@
+// PostgreSQL backend: the shared store for several replicas. Per tenant+source advisory locks serialize detection across them.
+import pg from "pg";
+import type { EventRef, SecurityEvent } from "../events/securityEvent.ts";
+import { evidenceEventLimit, type Incident, type IncidentStatus, type IncidentWithEvents } from "../incidents/incident.ts";
+import type { UserRecord } from "../auth/user.ts";
+import { incidentFilter } from "./incidentFilter.ts";
+import { migrationLockKey, postgresSchema } from "./postgresSchema.ts";
+import type { DetectionTransaction, IncidentPage, IncidentQuery, LoginFailure, OpenIncidentCount, Repository } from "./repository.ts";
+import { eventColumns, eventFromRow, eventRefFromRow, eventValues, evidenceFromCounts, incidentColumns, incidentFromRow, incidentValues, userFromRow, type Row } from "./rows.ts";
+
+type Queryable = pg.Pool | pg.PoolClient;
+type Param = string | number | null;
+
+const placeholders = (from: number, n: number) => Array.from({ length: n }, (_, i) => `$${from + i}`).join(", ");
+/** Rows per INSERT statement, well under PostgreSQL's 65535 parameters. */
+const insertChunk = 500;
+
+export class PostgresRepository implements Repository {
+  readonly driver = "postgres" as const;
+  private readonly pool: pg.Pool;
+
+  constructor(url: string, onError: (err: Error) => void = () => {}) {
+    this.pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000, application_name: "minixdr-detector" });
+    // An idle client losing its connection must not crash the process; the next query reconnects.
+    this.pool.on("error", onError);
+  }
+
+  private async rows(q: Queryable, sql: string, params: Param[] = []): Promise<Row[]> {
+    return (await q.query(sql, params)).rows as Row[];
+  }
+
+  private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query("BEGIN");
+      const result = await fn(client);
+      await client.query("COMMIT");
+      return result;
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async migrate(): Promise<void> {
+    await this.transaction(async (c) => {
+      await c.query("SELECT pg_advisory_xact_lock($1)", [migrationLockKey]);
+      await c.query(postgresSchema);
+    });
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query("SELECT 1");
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  insertEvents(events: SecurityEvent[]): Promise<{ inserted: number }> {
+    return this.transaction(async (c) => {
+      let inserted = 0;
+      for (let i = 0; i < events.length; i += insertChunk) {
+        const chunk = events.slice(i, i + insertChunk);
+        const values = chunk.map((_, n) => `(${placeholders(n * eventColumns.length + 1, eventColumns.length)})`).join(", ");
+        const result = await c.query(`INSERT INTO events (${eventColumns.join(", ")}) VALUES ${values} ON CONFLICT DO NOTHING`, chunk.flatMap(eventValues));
+        inserted += result.rowCount ?? 0;
+      }
+      return { inserted };
+    });
+  }
+
+  async countEvents(tenant: string): Promise<number> {
+    return Number((await this.rows(this.pool, "SELECT count(*) AS n FROM events WHERE tenant = $1", [tenant]))[0]?.n ?? 0);
+  }
+
+  withSourceLock<T>(tenant: string, sourceIp: string, fn: (tx: DetectionTransaction) => Promise<T>): Promise<T> {
+    return this.transaction(async (c) => {
+      // Held until commit: another replica's pass over this source waits, then sees these events and incidents.
+      await c.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`${tenant}/${sourceIp}`]);
+      return fn(this.detectionTransaction(c));
+    });
+  }
+
+  private detectionTransaction(c: pg.PoolClient): DetectionTransaction {
+    return {
+      eventsForSource: async (tenant, sourceIp, from, to) =>
+        (await this.rows(c, "SELECT body FROM events WHERE tenant = $1 AND source_ip = $2 AND event_time BETWEEN $3 AND $4 ORDER BY event_time, id",
+          [tenant, sourceIp, from, to])).map(eventFromRow),
+      findMergeableIncident: async (q) => {
+        const [row] = await this.rows(c, `SELECT * FROM incidents WHERE tenant = $1 AND source_ip = $2 AND actor = $3 AND detection_key = $4
+          AND status <> 'resolved' AND last_seen >= $5 AND first_seen <= $6 ORDER BY last_seen DESC LIMIT 1`, [q.tenant, q.sourceIp, q.actor, q.detectionKey, q.from, q.to]);
+        return row ? incidentFromRow(row) : undefined;
+      },
+      insertIncident: async (i: Incident) => {
+        await c.query(`INSERT INTO incidents (${incidentColumns.join(", ")}) VALUES (${placeholders(1, incidentColumns.length)})`, incidentValues(i));
+      },
+      updateIncident: async (i: Incident) => {
+        const [id, ...rest] = incidentValues(i);
+        await c.query(`UPDATE incidents SET ${incidentColumns.slice(1).map((col, n) => `${col} = $${n + 1}`).join(", ")} WHERE id = $${incidentColumns.length}`, [...rest, id ?? ""]);
+      },
+      linkEvidence: async (tenant: string, incidentId: string, events: EventRef[]) => {
+        for (let i = 0; i < events.length; i += insertChunk) {
+          const chunk = events.slice(i, i + insertChunk);
+          const values = chunk.map((_, n) => `(${placeholders(n * 6 + 1, 6)})`).join(", ");
+          await c.query(`INSERT INTO incident_events (incident_id, tenant, event_id, kind, source, event_time) VALUES ${values} ON CONFLICT DO NOTHING`,
+            chunk.flatMap((e) => [incidentId, tenant, e.id, e.kind, e.source, e.time]));
+        }
+        const evidence = evidenceFromCounts(await this.rows(c, "SELECT kind, count(*) AS n FROM incident_events WHERE incident_id = $1 GROUP BY kind ORDER BY kind", [incidentId]));
+        await c.query("UPDATE incidents SET evidence = $1 WHERE id = $2", [JSON.stringify(evidence), incidentId]);
+        return evidence;
+      },
+    };
+  }
+
+  async listIncidents(tenant: string, query: IncidentQuery): Promise<IncidentPage> {
+    const { where, params } = incidentFilter(tenant, query, (n) => `$${n}`);
+    const total = Number((await this.rows(this.pool, `SELECT count(*) AS n FROM incidents WHERE ${where}`, params))[0]?.n ?? 0);
+    const items = await this.rows(this.pool, `SELECT * FROM incidents WHERE ${where} ORDER BY last_seen DESC, id LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+      [...params, query.limit, query.offset]);
+    return { items: items.map(incidentFromRow), total };
+  }
+
+  async getIncident(tenant: string, id: string): Promise<IncidentWithEvents | undefined> {
+    const [row] = await this.rows(this.pool, "SELECT * FROM incidents WHERE tenant = $1 AND id::text = $2", [tenant, id]);
+    if (!row) return undefined;
+    const events = (await this.rows(this.pool, "SELECT event_id, kind, source, event_time FROM incident_events WHERE tenant = $1 AND incident_id::text = $2 ORDER BY event_time, event_id LIMIT $3",
+      [tenant, id, evidenceEventLimit])).map(eventRefFromRow);
+    return { ...incidentFromRow(row), events };
+  }
+
+  async setIncidentStatus(tenant: string, id: string, status: IncidentStatus, changedBy: string, at: number): Promise<Incident | undefined> {
+    const [row] = await this.rows(this.pool, "UPDATE incidents SET status = $1, status_changed_by = $2, updated_at = $3 WHERE tenant = $4 AND id::text = $5 RETURNING *",
+      [status, changedBy, at, tenant, id]);
+    return row ? incidentFromRow(row) : undefined;
+  }
+
+  async openIncidentCounts(): Promise<OpenIncidentCount[]> {
+    return (await this.rows(this.pool, "SELECT tenant, severity, count(*) AS n FROM incidents WHERE status <> 'resolved' GROUP BY tenant, severity"))
+      .map((r) => ({ tenant: String(r.tenant), severity: r.severity as OpenIncidentCount["severity"], count: Number(r.n) }));
+  }
+
+  async findUser(tenant: string, username: string): Promise<UserRecord | undefined> {
+    const [row] = await this.rows(this.pool, "SELECT * FROM users WHERE tenant = $1 AND username = $2", [tenant, username]);
+    return row ? userFromRow(row) : undefined;
+  }
+
+  async createUser(u: UserRecord): Promise<boolean> {
+    const result = await this.pool.query(
+      "INSERT INTO users (tenant, username, password_hash, role, failed_logins, locked_until, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+      [u.tenant, u.username, u.passwordHash, u.role, u.failedLogins, u.lockedUntil, u.createdAt]);
+    return result.rowCount === 1;
+  }
+
+  async listUsers(tenant: string): Promise<UserRecord[]> {
+    return (await this.rows(this.pool, "SELECT * FROM users WHERE tenant = $1 ORDER BY username", [tenant])).map(userFromRow);
+  }
+
+  async recordFailedLogin(tenant: string, username: string, at: number, maxFailures: number, lockMs: number): Promise<LoginFailure> {
+    // One statement, so failures counted by several replicas at once all count; a lock that has run out starts a fresh count.
+    const [row] = await this.rows(this.pool, `UPDATE users SET
+        failed_logins = CASE WHEN locked_until > 0 AND locked_until <= $3 THEN 1 ELSE failed_logins + 1 END,
+        locked_until = CASE WHEN locked_until > 0 AND locked_until <= $3 THEN 0
+                            WHEN locked_until = 0 AND failed_logins + 1 >= $4 THEN $3 + $5 ELSE locked_until END
+      WHERE tenant = $1 AND username = $2 RETURNING failed_logins, locked_until`, [tenant, username, at, maxFailures, lockMs]);
+    return { failedLogins: Number(row?.failed_logins ?? 0), lockedUntil: Number(row?.locked_until ?? 0) };
+  }
+
+  async recordSuccessfulLogin(tenant: string, username: string): Promise<void> {
+    await this.pool.query("UPDATE users SET failed_logins = 0, locked_until = 0 WHERE tenant = $1 AND username = $2", [tenant, username]);
+  }
+}

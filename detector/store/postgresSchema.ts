@@ -1,0 +1,38 @@
+// PostgreSQL schema (shared store for several replicas).
+import { incidentStatuses, severities } from "../incidents/incident.ts";
+import { roles } from "../auth/user.ts";
+
+const list = (values: readonly string[]) => values.map((v) => `'${v}'`).join(", ");
+
+/** Advisory lock key that serializes schema migration across replicas starting together. */
+export const migrationLockKey = 0x6d696e69;
+
+export const postgresSchema = `
+CREATE TABLE IF NOT EXISTS events (
+  tenant TEXT NOT NULL, id TEXT NOT NULL, source TEXT NOT NULL, kind TEXT NOT NULL,
+  event_time BIGINT NOT NULL, received_at BIGINT NOT NULL, source_ip TEXT NOT NULL, actor TEXT NOT NULL,
+  body JSONB NOT NULL,
+  PRIMARY KEY (tenant, id)
+);
+CREATE INDEX IF NOT EXISTS events_by_source ON events (tenant, source_ip, event_time);
+CREATE TABLE IF NOT EXISTS incidents (
+  id UUID PRIMARY KEY, tenant TEXT NOT NULL, source_ip TEXT NOT NULL, actor TEXT NOT NULL, detection_key TEXT NOT NULL,
+  techniques JSONB NOT NULL, severity TEXT NOT NULL CHECK (severity IN (${list(severities)})), risk_score INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN (${list(incidentStatuses)})),
+  first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL, summary TEXT NOT NULL, evidence JSONB NOT NULL, detected_by JSONB NOT NULL,
+  recommended_action JSONB, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, status_changed_by TEXT
+);
+CREATE INDEX IF NOT EXISTS incidents_by_tenant ON incidents (tenant, last_seen DESC);
+CREATE INDEX IF NOT EXISTS incidents_dedupe ON incidents (tenant, source_ip, detection_key, actor);
+CREATE TABLE IF NOT EXISTS incident_events (
+  incident_id UUID NOT NULL REFERENCES incidents (id), tenant TEXT NOT NULL, event_id TEXT NOT NULL,
+  kind TEXT NOT NULL, source TEXT NOT NULL, event_time BIGINT NOT NULL,
+  PRIMARY KEY (incident_id, event_id)
+);
+CREATE TABLE IF NOT EXISTS users (
+  tenant TEXT NOT NULL, username TEXT NOT NULL, password_hash TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN (${list(roles)})),
+  failed_logins INTEGER NOT NULL DEFAULT 0, locked_until BIGINT NOT NULL DEFAULT 0, created_at BIGINT NOT NULL,
+  PRIMARY KEY (tenant, username)
+);
+`;

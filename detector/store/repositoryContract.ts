@@ -1,0 +1,158 @@
+// The behaviour every Repository backend must have; sqliteRepository.test.ts and postgresRepository.test.ts run it on real databases.
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { SecurityEvent } from "../events/securityEvent.ts";
+import type { Incident } from "../incidents/incident.ts";
+import type { UserRecord } from "../auth/user.ts";
+import type { Repository } from "./repository.ts";
+
+/** Opens a repository on the suite's database; called again to reopen it after a close. */
+export type OpenRepository = () => Promise<Repository>;
+
+const event = (tenant: string, id: string, time: number, sourceIp = "203.0.113.1", kind: SecurityEvent["kind"] = "auth.failure"): SecurityEvent => ({
+  tenant, id, source: "cowrie", kind, sourceType: "cowrie.login.failed", time, receivedAt: 1_700_000_000_000, sourceIp, actor: "", username: "root", password: "x",
+});
+
+const incident = (tenant: string, over: Partial<Incident> = {}): Incident => ({
+  id: randomUUID(), tenant, sourceIp: "203.0.113.1", actor: "", detectionKey: "T1110.001",
+  techniques: [{ id: "T1110.001", name: "Brute Force: Password Guessing", tactic: "Credential Access" }],
+  severity: "medium", riskScore: 50, status: "open", firstSeen: 1000, lastSeen: 5000, summary: "s",
+  evidence: { counts: {}, total: 0 }, detectedBy: { rules: ["ssh-brute-force"] }, recommendedAction: null,
+  createdAt: 1, updatedAt: 1, statusChangedBy: null, ...over,
+});
+
+const user = (tenant: string, username: string): UserRecord => ({
+  tenant, username, passwordHash: "$2b$12$abcdefghijklmnopqrstuuQ0Qe0pGQq1CZQF3l5l6s7p8m9n0o1p2", role: "analyst", failedLogins: 0, lockedUntil: 0, createdAt: 1,
+});
+
+export function repositoryContract(backend: string, open: OpenRepository, skip?: string): void {
+  describe.skipIf(skip !== undefined)(`${backend} repository`, () => {
+    let repo: Repository;
+    beforeAll(async () => {
+      repo = await open();
+      await repo.migrate();
+      await repo.migrate(); // a second replica starting up runs it again
+    });
+    afterAll(async () => repo?.close());
+
+    it("stores an event once per tenant and id, so a retried batch is not counted twice", async () => {
+      const e = event("t-events", "cowrie:a", 1000);
+      expect(await repo.insertEvents([e, event("t-events", "cowrie:b", 2000)])).toEqual({ inserted: 2 });
+      expect(await repo.insertEvents([e])).toEqual({ inserted: 0 });
+      expect(await repo.insertEvents([{ ...e, tenant: "t-events-2" }])).toEqual({ inserted: 1 });
+      expect(await repo.countEvents("t-events")).toBe(2);
+    });
+
+    it("returns a source's events in an event-time range, oldest first, for its tenant only", async () => {
+      await repo.insertEvents([event("t-range", "e3", 3000), event("t-range", "e1", 1000), event("t-range", "e2", 2000),
+        event("t-range", "other-ip", 2000, "198.51.100.1"), event("t-range-other", "e9", 2000), event("t-range", "late", 9000)]);
+      const got = await repo.withSourceLock("t-range", "203.0.113.1", (tx) => tx.eventsForSource("t-range", "203.0.113.1", 1000, 3000));
+      expect(got.map((e) => e.id)).toEqual(["e1", "e2", "e3"]);
+      expect(got[0]).toMatchObject({ kind: "auth.failure", username: "root", sourceIp: "203.0.113.1", time: 1000 });
+    });
+
+    it("links evidence idempotently and serves it with the incident", async () => {
+      const i = incident("t-evidence");
+      const refs = [{ id: "e1", kind: "auth.failure" as const, time: 1000, source: "cowrie" as const }, { id: "e2", kind: "auth.success" as const, time: 2000, source: "cowrie" as const }];
+      const evidence = await repo.withSourceLock("t-evidence", i.sourceIp, async (tx) => {
+        await tx.insertIncident(i);
+        await tx.linkEvidence("t-evidence", i.id, refs);
+        return tx.linkEvidence("t-evidence", i.id, refs);
+      });
+      expect(evidence).toEqual({ counts: { "auth.failure": 1, "auth.success": 1 }, total: 2 });
+      const got = await repo.getIncident("t-evidence", i.id);
+      expect(got?.evidence).toEqual(evidence);
+      expect(got?.events.map((e) => e.id)).toEqual(["e1", "e2"]);
+      expect(got?.techniques).toEqual(i.techniques);
+    });
+
+    it("finds an unresolved incident to merge only when it overlaps the window", async () => {
+      const open = incident("t-merge", { firstSeen: 10_000, lastSeen: 20_000 });
+      const resolved = incident("t-merge", { firstSeen: 10_000, lastSeen: 20_000, status: "resolved", detectionKey: "T1046" });
+      await repo.withSourceLock("t-merge", open.sourceIp, async (tx) => {
+        await tx.insertIncident(open);
+        await tx.insertIncident(resolved);
+      });
+      const q = { tenant: "t-merge", sourceIp: open.sourceIp, actor: "", detectionKey: "T1110.001" };
+      await repo.withSourceLock("t-merge", open.sourceIp, async (tx) => {
+        expect((await tx.findMergeableIncident({ ...q, from: 15_000, to: 30_000 }))?.id).toBe(open.id);
+        expect(await tx.findMergeableIncident({ ...q, from: 25_000, to: 30_000 })).toBeUndefined();
+        expect(await tx.findMergeableIncident({ ...q, actor: "mallory", from: 15_000, to: 30_000 })).toBeUndefined();
+        expect(await tx.findMergeableIncident({ ...q, detectionKey: "T1046", from: 15_000, to: 30_000 })).toBeUndefined();
+        await tx.updateIncident({ ...open, lastSeen: 40_000, riskScore: 70, severity: "high", detectedBy: { rules: ["a", "b"], model: { version: "v1", score: 0.5 } } });
+      });
+      expect(await repo.getIncident("t-merge", open.id)).toMatchObject({ lastSeen: 40_000, riskScore: 70, severity: "high", detectedBy: { rules: ["a", "b"], model: { version: "v1", score: 0.5 } } });
+    });
+
+    it("lists with filters and pagination, newest activity first, and never across tenants", async () => {
+      const tenant = "t-list";
+      const made = Array.from({ length: 5 }, (_, n) => incident(tenant, { lastSeen: 1000 * (n + 1), severity: n % 2 ? "high" : "low", sourceIp: n === 4 ? "198.51.100.9" : "203.0.113.1" }));
+      await repo.withSourceLock(tenant, "x", async (tx) => { for (const i of [...made, incident("t-list-other")]) await tx.insertIncident(i); });
+      const page1 = await repo.listIncidents(tenant, { limit: 2, offset: 0 });
+      const page2 = await repo.listIncidents(tenant, { limit: 2, offset: 2 });
+      expect(page1.total).toBe(5);
+      expect([...page1.items, ...page2.items].map((i) => i.lastSeen)).toEqual([5000, 4000, 3000, 2000]);
+      expect((await repo.listIncidents(tenant, { limit: 10, offset: 0, severity: "high" })).items.map((i) => i.lastSeen)).toEqual([4000, 2000]);
+      expect((await repo.listIncidents(tenant, { limit: 10, offset: 0, sourceIp: "198.51.100.9" })).total).toBe(1);
+      expect((await repo.listIncidents(tenant, { limit: 10, offset: 0, since: 3500 })).total).toBe(2);
+      expect((await repo.listIncidents(tenant, { limit: 10, offset: 0, technique: "T1046" })).total).toBe(0);
+      expect(await repo.getIncident("t-list-other", made[0]!.id)).toBeUndefined();
+    });
+
+    it("changes status within the tenant only and counts open incidents", async () => {
+      const i = incident("t-status");
+      await repo.withSourceLock("t-status", i.sourceIp, (tx) => tx.insertIncident(i));
+      expect(await repo.setIncidentStatus("t-status-other", i.id, "resolved", "eve", 5)).toBeUndefined();
+      expect((await repo.getIncident("t-status", i.id))?.status).toBe("open");
+      expect((await repo.openIncidentCounts()).find((c) => c.tenant === "t-status")).toEqual({ tenant: "t-status", severity: "medium", count: 1 });
+      expect(await repo.setIncidentStatus("t-status", i.id, "contained", "alice", 7)).toMatchObject({ status: "contained", statusChangedBy: "alice", updatedAt: 7 });
+      await repo.setIncidentStatus("t-status", i.id, "resolved", "alice", 8);
+      expect((await repo.openIncidentCounts()).find((c) => c.tenant === "t-status")).toBeUndefined();
+    });
+
+    it("keeps users per tenant, locks after repeated failures and unlocks when the lock has run out", async () => {
+      expect(await repo.createUser(user("t-users", "alice"))).toBe(true);
+      expect(await repo.createUser(user("t-users", "alice"))).toBe(false);
+      expect(await repo.findUser("t-users-other", "alice")).toBeUndefined();
+      for (let n = 1; n <= 4; n++) expect(await repo.recordFailedLogin("t-users", "alice", 1000, 5, 900_000)).toEqual({ failedLogins: n, lockedUntil: 0 });
+      expect(await repo.recordFailedLogin("t-users", "alice", 1000, 5, 900_000)).toEqual({ failedLogins: 5, lockedUntil: 901_000 });
+      expect((await repo.findUser("t-users", "alice"))?.lockedUntil).toBe(901_000);
+      // After the lock has run out, a failure starts a fresh count.
+      expect(await repo.recordFailedLogin("t-users", "alice", 901_000, 5, 900_000)).toEqual({ failedLogins: 1, lockedUntil: 0 });
+      await repo.recordSuccessfulLogin("t-users", "alice");
+      expect(await repo.findUser("t-users", "alice")).toMatchObject({ failedLogins: 0, lockedUntil: 0, role: "analyst" });
+      expect((await repo.listUsers("t-users")).map((u) => u.username)).toEqual(["alice"]);
+    });
+
+    it("serializes detection passes over the same tenant and source", async () => {
+      const order: string[] = [];
+      const pass = (name: string) => repo.withSourceLock("t-lock", "203.0.113.7", async () => {
+        order.push(`${name} start`);
+        await new Promise((r) => setTimeout(r, 50));
+        order.push(`${name} end`);
+      });
+      await Promise.all([pass("a"), pass("b")]);
+      expect(order).toEqual(["a start", "a end", "b start", "b end"]);
+    });
+
+    it("rolls back a failed detection pass", async () => {
+      const i = incident("t-rollback");
+      await expect(repo.withSourceLock("t-rollback", i.sourceIp, async (tx) => {
+        await tx.insertIncident(i);
+        throw new Error("detection failed");
+      })).rejects.toThrow("detection failed");
+      expect(await repo.getIncident("t-rollback", i.id)).toBeUndefined();
+    });
+
+    it("keeps what it acknowledged across a close and reopen", async () => {
+      await repo.insertEvents([event("t-durable", "kept", 1000)]);
+      const i = incident("t-durable");
+      await repo.withSourceLock("t-durable", i.sourceIp, (tx) => tx.insertIncident(i));
+      await repo.close();
+      repo = await open();
+      await repo.migrate();
+      expect(await repo.countEvents("t-durable")).toBe(1);
+      expect((await repo.getIncident("t-durable", i.id))?.id).toBe(i.id);
+    });
+  });
+}
