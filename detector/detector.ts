@@ -118,6 +118,12 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
   }) as unknown as FastifyInstance;
   let shuttingDown = false;
 
+  // While stopping, answer in-flight requests with Connection: close so their keep-alive sockets do not hold the exit.
+  app.addHook("onSend", async (_req, reply) => {
+    if (shuttingDown) void reply.header("connection", "close");
+    await Promise.resolve();
+  });
+
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 413 && req.url.startsWith(ingestPathPrefix)) metrics.eventsRejected.inc({ source: req.url.slice(ingestPathPrefix.length), reason: "too_large" });

@@ -1,0 +1,51 @@
+// Two detector processes on one PostgreSQL: an attack whose events are spread across them yields exactly one incident.
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { cowrie } from "../test/detector/fixtures/cowrieRecords.ts";
+import { adminPassword, api, ingestTokens, login, post, spawnDetector, writeDetectorFilesOnFreePorts, type DetectorFiles, type DetectorProcess } from "../test/detector/detectorHarness.ts";
+import { describePostgres, usePostgres } from "../test/support/postgres.ts";
+
+const postgres = await usePostgres("replicas");
+
+describePostgres(postgres)("two replicas on one PostgreSQL", () => {
+  const files: DetectorFiles[] = [];
+  const replicas: DetectorProcess[] = [];
+
+  beforeAll(async () => {
+    for (let i = 0; i < 2; i++) {
+      files.push(await writeDetectorFilesOnFreePorts({ storage: { driver: "postgres", path: "/unused" }, databaseUrl: postgres.url }));
+    }
+    replicas.push(...await Promise.all(files.map((f) => spawnDetector(f))));
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const r of replicas) {
+      r.child.kill("SIGTERM");
+      await r.exited;
+    }
+    for (const f of files) await f.remove();
+  });
+
+  it("detects a brute force split across replicas, posted concurrently one event at a time, as one incident", async () => {
+    const bot = { srcIp: "203.0.113.77", session: "split01" };
+    const events = Array.from({ length: 12 }, (_, i) => cowrie.loginFailed(bot, i * 2, "root", `guess-${i}`));
+    // Each replica alone sees 6 events in windows it could not complete without the other's: the shared store joins them.
+    const results = await Promise.all(events.map((e, i) => post(`${replicas[i % 2]!.url}/api/v1/ingest/cowrie`, JSON.stringify(e), ingestTokens.default)));
+    expect(results.map((r) => r.status)).toEqual(events.map(() => 200));
+
+    for (const replica of replicas) {
+      const { token } = await login(replica.url, "admin", adminPassword);
+      const list = await api(`${replica.url}/api/v1/incidents?technique=T1110.001`, token);
+      expect(list.json.total).toBe(1);
+      const [incident] = list.json.items as { sourceIp: string; evidence: { total: number }; firstSeen: string; lastSeen: string }[];
+      expect(incident).toMatchObject({ sourceIp: bot.srcIp, evidence: { total: 12 }, firstSeen: "2024-05-14T10:00:00.000Z", lastSeen: "2024-05-14T10:00:22.000Z" });
+    }
+  });
+
+  it("shares one first admin and one lockout count across replicas", async () => {
+    const [a, b] = replicas as [DetectorProcess, DetectorProcess];
+    await api(`${a.url}/api/v1/users`, (await login(a.url, "admin", adminPassword)).token, { method: "POST", body: { username: "rita", password: "Replica-Pass-2024", role: "viewer" } });
+    for (let i = 0; i < 5; i++) await login(i % 2 ? a.url : b.url, "rita", `wrong-${i}`);
+    expect((await login(a.url, "rita", "Replica-Pass-2024")).status).toBe(423);
+    expect((await login(b.url, "rita", "Replica-Pass-2024")).status).toBe(423);
+  });
+});
