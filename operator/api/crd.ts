@@ -1,4 +1,4 @@
-// Generates the MiniXdr CustomResourceDefinition from the zod schema (see scripts/generate-crds.ts).
+// Generates the MiniXdr CustomResourceDefinition from the zod schema (see scripts/generate.ts).
 import { z } from "zod";
 import { apiVersion, group, kind, maxNameLength, plural, specSchema, statusSchema, version } from "./minixdr.ts";
 

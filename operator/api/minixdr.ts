@@ -248,7 +248,9 @@ export interface MiniXdr {
 
 /** The spec with every default filled in, in memory only. Throws a zod error naming the field when invalid. */
 export function withDefaults(spec: MiniXdrSpecInput | undefined): MiniXdrSpec {
-  return specSchema.parse(spec ?? {});
+  const parsed = specSchema.safeParse(spec ?? {});
+  if (parsed.success) return parsed.data;
+  throw new Error(parsed.error.issues.map((i) => `${["spec", ...i.path.map(String)].join(".")}: ${i.message}`).join("; "));
 }
 
 /** Longest instance name whose children's names (e.g. `<name>-detector-metrics`) stay valid DNS labels. */

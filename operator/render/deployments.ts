@@ -36,8 +36,8 @@ function podSpec(cr: MiniXdr, spec: MiniXdrSpec, component: Component): Record<s
   const c: DetectorSpec | ConsoleSpec = component === "detector" ? spec.detector : spec.console;
   const volumeMounts: Record<string, unknown>[] = [{ name: "tmp", mountPath: "/tmp" }];
   const volumes: Record<string, unknown>[] = [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }];
-  const env = [{ name: "LOG_LEVEL", value: spec.detector.config.logLevel }];
-  const containerPorts = [{ name: "http", containerPort: ports.http, protocol: "TCP" }];
+  const env: { name: string; value: string }[] = [{ name: "LOG_LEVEL", value: spec.detector.config.logLevel }];
+  const containerPorts: { name: string; containerPort: number; protocol: string }[] = [{ name: "http", containerPort: ports.http, protocol: "TCP" }];
   if (component === "detector") {
     containerPorts.push({ name: "metrics", containerPort: ports.metrics, protocol: "TCP" });
     env.push({ name: "MINIXDR_CONFIG_FILE", value: paths.configFile }, { name: "MINIXDR_SECRETS_DIR", value: paths.secretsDir });

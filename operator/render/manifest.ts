@@ -5,7 +5,7 @@ import type { DesiredChild } from "./render.ts";
 /** Rendered children as one multi-document YAML stream, the form `render` prints and golden files hold. */
 export function toYaml(children: DesiredChild[]): string {
   return children
-    .map((c) => (c.createOnly ? "# Created once by the operator with random values; never updated.\n" : "") + stringify(c.object, { lineWidth: 0 }))
+    .map((c) => (c.createOnly ? "# Created once by the operator with random values; never updated.\n" : "") + stringify(c.object, { lineWidth: 0, aliasDuplicateObjects: false }))
     .join("---\n");
 }
 

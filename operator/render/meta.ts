@@ -74,8 +74,8 @@ export function compact<T>(value: T): T {
   if (Array.isArray(value)) return value.map(compact) as T;
   if (value === null || typeof value !== "object") return value;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    const c = compact(v);
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    const c: unknown = compact(v);
     if (c === undefined) continue;
     if (Array.isArray(c) && c.length === 0) continue;
     if (c !== null && typeof c === "object" && !Array.isArray(c) && Object.keys(c).length === 0) continue;

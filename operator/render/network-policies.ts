@@ -1,7 +1,7 @@
 // Default-deny for the instance's pods, then explicit allows: API and metrics ports in, DNS and the database out.
 import type { MiniXdr, MiniXdrSpec } from "../api/minixdr.ts";
 import { ports } from "./detector-config.ts";
-import { childMeta, compact, names, selectorLabels, type ChildObject, type Component } from "./meta.ts";
+import { childMeta, names, selectorLabels, type ChildObject, type Component } from "./meta.ts";
 
 type Peer = NonNullable<MiniXdrSpec["networkPolicy"]["ingress"]>;
 const namespaceLabel = "kubernetes.io/metadata.name";
@@ -11,10 +11,10 @@ function peers(peer: Peer | undefined): Record<string, unknown>[] {
   if (!peer) return [{ podSelector: {} }];
   const out: Record<string, unknown>[] = [];
   if (peer.namespaces?.length) {
-    out.push(compact({
+    out.push({
       namespaceSelector: { matchExpressions: [{ key: namespaceLabel, operator: "In", values: peer.namespaces }] },
-      podSelector: peer.podSelector ? { matchLabels: peer.podSelector } : undefined,
-    }));
+      ...(peer.podSelector ? { podSelector: { matchLabels: peer.podSelector } } : {}),
+    });
   } else if (peer.podSelector) {
     out.push({ podSelector: { matchLabels: peer.podSelector } });
   }
@@ -29,13 +29,14 @@ function dnsEgress(spec: MiniXdrSpec): Record<string, unknown> {
   };
 }
 
+// Built without compact(): in a NetworkPolicy an empty selector ({}) means "every pod" and must stay.
 function policy(cr: MiniXdr, name: string, component: string, podSelector: Record<string, string>, rules: { ingress?: unknown[]; egress?: unknown[] }): ChildObject {
-  return compact({
+  return {
     apiVersion: "networking.k8s.io/v1",
     kind: "NetworkPolicy",
     metadata: childMeta(cr, name, component),
     spec: { podSelector: { matchLabels: podSelector }, policyTypes: ["Ingress", "Egress"], ...rules },
-  });
+  };
 }
 
 export function renderNetworkPolicies(cr: MiniXdr, spec: MiniXdrSpec): ChildObject[] {
@@ -45,7 +46,8 @@ export function renderNetworkPolicies(cr: MiniXdr, spec: MiniXdrSpec): ChildObje
   const detectorEgress: unknown[] = [dnsEgress(spec)];
   if (spec.storage.type === "postgres") {
     const cidrs = np.egress.databaseCidrs ?? [];
-    detectorEgress.push(compact({ to: cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: [{ protocol: "TCP", port: np.egress.databasePort }] }));
+    const to = cidrs.map((cidr) => ({ ipBlock: { cidr } }));
+    detectorEgress.push({ ...(to.length ? { to } : {}), ports: [{ protocol: "TCP", port: np.egress.databasePort }] });
   }
   const policies = [
     // Selects every pod of the instance and allows nothing: what is not allowed below is denied.

@@ -81,6 +81,9 @@ describe("render", () => {
     expect(detector.egress).toContainEqual({ to: [{ ipBlock: { cidr: "10.1.0.0/16" } }], ports: [{ protocol: "TCP", port: 5432 }] });
     expect(detector.egress[0].to[0].namespaceSelector.matchLabels).toEqual({ "kubernetes.io/metadata.name": "kube-system" });
     expect(objects(cr({ networkPolicy: { enabled: false } })).filter((o) => o.kind === "NetworkPolicy")).toEqual([]);
+    // With no allow list, the API and metrics ports are open to this namespace only ({} selects every pod in it).
+    const basic = find(cr({}), "NetworkPolicy", "xdr-detector")!.spec as any;
+    expect(basic.ingress.map((r: { from: unknown }) => r.from)).toEqual([[{ podSelector: {} }], [{ podSelector: {} }]]);
   });
 
   it("generates a Secret only when neither existingSecret nor externalSecret is set", () => {
@@ -100,7 +103,7 @@ describe("render", () => {
   });
 
   it("refuses an invalid spec with the field named", () => {
-    expect(() => withDefaults({ detector: { replicas: 0 } } as never)).toThrow(/detector.*replicas|replicas/);
-    expect(() => withDefaults({ detector: { replicaz: 2 } } as never)).toThrow(/replicaz/);
+    expect(() => withDefaults({ detector: { replicas: 0 } })).toThrow(/^spec\.detector\.replicas: .*>=1/);
+    expect(() => withDefaults({ detector: { replicaz: 2 } } as never)).toThrow(/spec\.detector: .*"replicaz"/);
   });
 });

@@ -1,7 +1,6 @@
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { withDefaults } from "../api/minixdr.ts";
 import { readMiniXdr, toYaml } from "./manifest.ts";
 import { render } from "./render.ts";
 

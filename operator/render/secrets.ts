@@ -47,7 +47,7 @@ export const externalSecretApiVersion = "external-secrets.io/v1";
 export function renderExternalSecret(cr: MiniXdr, spec: MiniXdrSpec): ChildObject | undefined {
   const es = spec.secrets.externalSecret;
   if (!es) return undefined;
-  const data = [
+  const data: { secretKey: string; remoteRef: { key: string } }[] = [
     { secretKey: secretKeys.jwtSigningKey, remoteRef: { key: es.remoteKeys.jwtSigningKey } },
     { secretKey: secretKeys.adminPasswordHash, remoteRef: { key: es.remoteKeys.adminPasswordHash } },
     { secretKey: secretKeys.ingestToken, remoteRef: { key: es.remoteKeys.ingestToken } },

@@ -3,7 +3,7 @@ import { ports } from "./detector-config.ts";
 import { childMeta, names, selectorLabels, type ChildObject, type Component } from "./meta.ts";
 
 export function renderService(cr: MiniXdr, component: Component): ChildObject {
-  const servicePorts = [{ name: "http", port: ports.http, targetPort: "http", protocol: "TCP" }];
+  const servicePorts: { name: string; port: number; targetPort: string; protocol: string }[] = [{ name: "http", port: ports.http, targetPort: "http", protocol: "TCP" }];
   if (component === "detector") servicePorts.push({ name: "metrics", port: ports.metrics, targetPort: "metrics", protocol: "TCP" });
   return {
     apiVersion: "v1",

@@ -1,3 +1,5 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { readFile, mkdtemp, rm, writeFile, mkdir } from "node:fs/promises";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
@@ -5,6 +7,8 @@ import { join } from "node:path";
 import { controlPlaneBinaries, howToGetBinaries, type ControlPlaneBinaries } from "./binaries.ts";
 import { kubeconfigFor, TestPki, writeServiceAccountKeys } from "./pki.ts";
 import { freePort, SupervisedProcess, waitUntil } from "./processes.ts";
+
+const run = promisify(execFile);
 
 export interface AuditWebhook {
   /** Where kube-apiserver POSTs audit.k8s.io/v1 EventList batches. */
@@ -20,6 +24,11 @@ export interface ControlPlaneOptions {
   auditWebhook?: AuditWebhook;
   /** Extra kube-controller-manager controllers beyond the defaults below. */
   extraControllers?: string[];
+  /**
+   * CRD manifests to install before kube-controller-manager starts, so its garbage collector knows them
+   * from the first discovery (as in a cluster where the CRD predates every object of its kind).
+   */
+  crdFiles?: string[];
   /** Extra kube-apiserver flags, e.g. `--min-request-timeout=5` to make watches end early. */
   extraApiServerArgs?: string[];
   /** Keep the data directory after stop (for debugging). */
@@ -28,7 +37,11 @@ export interface ControlPlaneOptions {
 }
 
 /** Controllers a cluster without nodes needs for the behaviour our tests rely on. */
-export const defaultControllers = ["garbagecollector", "namespace", "deployment", "replicaset", "serviceaccount", "serviceaccount-token"];
+export const defaultControllers = [
+  "garbagecollector", "namespace", "deployment", "replicaset", "serviceaccount", "serviceaccount-token",
+  // Releases the kubernetes.io/pvc-protection finalizer that admission puts on every claim.
+  "pvc-protection",
+];
 
 /**
  * Audit policy: request bodies for the writes detection rules look at (pods, exec, RBAC bindings),
@@ -163,6 +176,12 @@ export class ControlPlane {
 
       const kubeconfigPath = join(dir, "admin.kubeconfig");
       await writeFile(kubeconfigPath, await kubeconfigFor(server, pki.ca.cert, admin), { mode: 0o600 });
+
+      for (const file of opts.crdFiles ?? []) {
+        log(`installing ${file}`);
+        await run(binaries.kubectl, ["--kubeconfig", kubeconfigPath, "apply", "--server-side", "--field-manager=test-harness", "-f", file]);
+        await run(binaries.kubectl, ["--kubeconfig", kubeconfigPath, "wait", "--for=condition=Established", "--timeout=30s", "-f", file]);
+      }
 
       log(`starting kube-controller-manager (${[...defaultControllers, ...(opts.extraControllers ?? [])].join(", ")})`);
       await mkdir(join(dir, "kcm-certs"));

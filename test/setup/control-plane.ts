@@ -1,5 +1,6 @@
 // vitest global setup of the cluster project: one real control plane per run, shared by every test file.
 import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { controlPlaneBinaries, howToGetBinaries } from "../controlplane/binaries.ts";
 import { ControlPlane } from "../controlplane/controlplane.ts";
@@ -32,7 +33,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     return async () => {};
   }
   // Under CI a start failure throws here, which fails the run: cluster tests never skip in CI.
-  const cp = await ControlPlane.start({ binaries, log, keepData: process.env.KEEP_CONTROL_PLANE === "1" });
+  const cp = await ControlPlane.start({
+    binaries, log, keepData: process.env.KEEP_CONTROL_PLANE === "1",
+    crdFiles: [join(import.meta.dirname, "../../crds/xdr.minixdr.io_minixdrs.yaml")],
+  });
   project.provide("clusterUnavailable", "");
   project.provide("kubeconfig", cp.kubeconfigPath);
   project.provide("controlPlaneDir", cp.dir);

@@ -1,0 +1,24 @@
+// The operator's ClusterRole, derived from what the code touches: the MiniXdr API, the child kinds, and events.
+import { childKinds } from "../render/child-kinds.ts";
+import { group, plural } from "./minixdr.ts";
+
+/** Verbs the reconciler and its informers use on children: list+watch (caches), create, patch (apply), delete (prune). */
+const childVerbs = ["list", "watch", "create", "patch", "delete"];
+
+export function operatorClusterRole(): Record<string, unknown> {
+  const byGroup = new Map<string, string[]>();
+  for (const k of childKinds) byGroup.set(k.group, [...(byGroup.get(k.group) ?? []), k.plural]);
+  return {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRole",
+    metadata: { name: "minixdr-operator", labels: { "app.kubernetes.io/name": "minixdr-operator", "app.kubernetes.io/part-of": "minixdr" } },
+    rules: [
+      { apiGroups: [group], resources: [plural], verbs: ["get", "list", "watch"] },
+      { apiGroups: [group], resources: [`${plural}/status`], verbs: ["get", "patch", "update"] },
+      // blockOwnerDeletion on children needs this where OwnerReferencesPermissionEnforcement is on.
+      { apiGroups: [group], resources: [`${plural}/finalizers`], verbs: ["update"] },
+      ...[...byGroup.entries()].map(([g, resources]) => ({ apiGroups: [g], resources, verbs: childVerbs })),
+      { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
+    ],
+  };
+}

@@ -1,0 +1,193 @@
+// reconcile(key): read the world from the caches, make the children match the MiniXdr, report in status.
+// Level-triggered: it never depends on which event woke it.
+import type { Logger } from "pino";
+import { apiVersion, group, kind, pausedAnnotation, plural, version, withDefaults, type MiniXdr, type MiniXdrSpec } from "../api/minixdr.ts";
+import { isNotFound, KubeApiError, type KubeClient, type KubeObject } from "../kube/client.ts";
+import { childKindOf, childKinds, type ChildKind } from "../render/child-kinds.ts";
+import { fieldManager, names } from "../render/meta.ts";
+import { enabledComponents, render, type DesiredChild } from "../render/render.ts";
+import { generatedSecretData } from "../render/secrets.ts";
+import { detectorEndpoint } from "../render/services.ts";
+import { driftedFields } from "./drift.ts";
+import type { EventRecorder } from "./events.ts";
+import { canonicalJson, computeStatus, type Observation } from "./status.ts";
+
+/** What the reconciler reads: informer caches in production, the same in tests (against a real API server). */
+export interface ClusterState {
+  miniXdr(namespace: string, name: string): MiniXdr | undefined;
+  child(kind: ChildKind, namespace: string, name: string): KubeObject | undefined;
+  /** Children of any kind whose controller ownerReference is this MiniXdr. */
+  ownedChildren(cr: MiniXdr): { kind: ChildKind; object: KubeObject }[];
+  /** False when the kind's API is not served (e.g. the ExternalSecret CRD is not installed). */
+  kindAvailable(kind: ChildKind): boolean;
+}
+
+export interface ReconcilerDeps {
+  client: KubeClient;
+  state: ClusterState;
+  events: EventRecorder;
+  log: Logger;
+  hashPassword: (plain: string) => Promise<string>;
+  now?: () => string;
+}
+
+export interface ReconcileResult {
+  requeueAfterMs?: number;
+}
+
+const miniXdrRef = { group, version, plural };
+const hpaHandoverManager = `${fieldManager}-hpa-handover`;
+
+export class ReconcileError extends Error {}
+
+export class MiniXdrReconciler {
+  private readonly d: ReconcilerDeps;
+  private readonly now: () => string;
+
+  constructor(deps: ReconcilerDeps) {
+    this.d = deps;
+    this.now = deps.now ?? (() => new Date().toISOString().replace(/\.\d+Z$/, "Z"));
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const [namespace, name] = key.split("/") as [string, string];
+    const cr = this.d.state.miniXdr(namespace, name);
+    // Deleted (or being deleted): ownerReferences let the garbage collector remove every child; no finalizer needed.
+    if (!cr || cr.metadata.deletionTimestamp) return {};
+    const log = this.d.log.child({ key, generation: cr.metadata.generation });
+
+    let spec: MiniXdrSpec;
+    try {
+      spec = withDefaults(cr.spec);
+    } catch (err) {
+      // The CRD refuses invalid objects at apply time; this catches objects stored before a stricter schema.
+      await this.writeStatus(cr, { paused: false, components: [], applyErrors: [`invalid spec: ${(err as Error).message}`], missingApis: [], endpoint: "" }, log);
+      return {};
+    }
+    const paused = spec.paused ? "spec" : cr.metadata.annotations?.[pausedAnnotation] === "true" ? "annotation" : false;
+    const desired = render(cr, spec);
+    const applyErrors: string[] = [];
+    const missingApis = new Set<string>();
+    const applied = new Map<string, KubeObject>();
+
+    if (!paused) {
+      for (const child of desired) {
+        const k = childKindOf(child.object.kind);
+        if (k.optional && !this.d.state.kindAvailable(k)) {
+          missingApis.add(k.kind);
+          continue;
+        }
+        try {
+          const result = await this.ensureChild(cr, k, child, spec, log);
+          if (result) applied.set(`${k.kind}/${child.object.metadata.name}`, result);
+        } catch (err) {
+          const message = `${child.object.kind} ${child.object.metadata.name}: ${errorMessage(err)}`;
+          applyErrors.push(message);
+          log.error({ err, child: `${child.object.kind}/${child.object.metadata.name}` }, "apply failed");
+          await this.d.events.record(cr, "Warning", "ApplyFailed", message);
+        }
+      }
+      await this.prune(cr, desired, applyErrors, log);
+    }
+
+    const components = enabledComponents(spec).map((component) => {
+      const deploymentName = names.component(cr, component);
+      const k = childKindOf("Deployment");
+      return {
+        component,
+        deploymentName,
+        deployment: applied.get(`Deployment/${deploymentName}`) ?? this.d.state.child(k, namespace, deploymentName),
+        image: spec[component].image,
+      };
+    });
+    await this.writeStatus(cr, { paused, components, applyErrors, missingApis: [...missingApis], endpoint: detectorEndpoint(cr) }, log);
+    if (applyErrors.length > 0) throw new ReconcileError(applyErrors.join("; "));
+    return {};
+  }
+
+  /** Creates or updates one child; returns the object as the API server now has it, or undefined if untouched. */
+  private async ensureChild(cr: MiniXdr, k: ChildKind, child: DesiredChild, spec: MiniXdrSpec, log: Logger): Promise<KubeObject | undefined> {
+    const { namespace, name } = child.object.metadata;
+    const live = this.d.state.child(k, namespace, name);
+    if (live && !live.metadata?.ownerReferences?.some((o) => o.uid === cr.metadata.uid)) {
+      throw new ReconcileError(`exists and is not owned by MiniXdr ${cr.metadata.name}; rename or delete it so the operator can manage it`);
+    }
+    if (child.createOnly) {
+      if (live) return undefined;
+      const stringData = await generatedSecretData(this.d.hashPassword);
+      try {
+        const created = await this.d.client.create(k, namespace, { ...child.object, stringData });
+        await this.d.events.record(cr, "Normal", "Created", `Created ${k.kind} ${name} with generated credentials (never rotated by the operator)`);
+        log.info({ child: `${k.kind}/${name}` }, "created generated secret");
+        return created;
+      } catch (err) {
+        // Our cache was behind: it exists already, and must not be overwritten.
+        if (err instanceof KubeApiError && err.status === 409) return undefined;
+        throw err;
+      }
+    }
+    const drift = live ? driftedFields(child.object, live) : [];
+    if (live && drift.length === 0) return undefined;
+    if (k.kind === "Deployment" && live && spec.detector.autoscaling.enabled && name === names.component(cr, "detector")) {
+      await this.handOverReplicas(k, live, log);
+    }
+    const result = await this.d.client.apply(k, namespace, name, child.object);
+    const verb = live ? "Updated" : "Created";
+    await this.d.events.record(cr, "Normal", verb, live ? `Updated ${k.kind} ${name} (${drift.slice(0, 5).join(", ")})` : `Created ${k.kind} ${name}`);
+    log.info({ child: `${k.kind}/${name}`, drift: drift.slice(0, 10) }, verb.toLowerCase());
+    return result;
+  }
+
+  /**
+   * When autoscaling turns on, our apply stops setting replicas. A field its only owner drops is reset, so a
+   * Deployment at 3 replicas would fall to 1 before the HPA reacts. A second manager first takes the current
+   * value over; the HPA's later updates take it from there.
+   */
+  private async handOverReplicas(k: ChildKind, live: KubeObject, log: Logger): Promise<void> {
+    const ours = live.metadata?.managedFields?.find((m) => m.manager === fieldManager && m.operation === "Apply" && !m.subresource);
+    const ownsReplicas = Boolean((ours?.fieldsV1?.["f:spec"] as Record<string, unknown> | undefined)?.["f:replicas"]);
+    const replicas = (live.spec as { replicas?: number } | undefined)?.replicas;
+    if (!ownsReplicas || replicas === undefined) return;
+    const { name, namespace } = live.metadata as { name: string; namespace: string };
+    await this.d.client.apply(k, namespace, name, { apiVersion: "apps/v1", kind: "Deployment", metadata: { name, namespace }, spec: { replicas } }, { manager: hpaHandoverManager });
+    log.info({ replicas }, "handed Deployment replicas over for the HorizontalPodAutoscaler");
+  }
+
+  /** Deletes children whose feature is off. Objects that hold data are kept (and go with the MiniXdr). */
+  private async prune(cr: MiniXdr, desired: DesiredChild[], applyErrors: string[], log: Logger): Promise<void> {
+    const wanted = new Set(desired.map((d) => `${d.object.kind}/${d.object.metadata.name}`));
+    for (const { kind: k, object } of this.d.state.ownedChildren(cr)) {
+      const name = object.metadata?.name ?? "";
+      if (wanted.has(`${k.kind}/${name}`) || k.retainOnPrune) continue;
+      try {
+        await this.d.client.delete(k, cr.metadata.namespace, name, object.metadata?.uid ?? "");
+        await this.d.events.record(cr, "Normal", "Deleted", `Deleted ${k.kind} ${name}: no longer in the spec`);
+        log.info({ child: `${k.kind}/${name}` }, "pruned");
+      } catch (err) {
+        if (isNotFound(err) || (err instanceof KubeApiError && err.status === 409)) continue;
+        applyErrors.push(`${k.kind} ${name}: delete failed: ${errorMessage(err)}`);
+        await this.d.events.record(cr, "Warning", "DeleteFailed", `${k.kind} ${name}: ${errorMessage(err)}`);
+      }
+    }
+  }
+
+  private async writeStatus(cr: MiniXdr, obs: Observation, log: Logger): Promise<void> {
+    const status = computeStatus(cr, obs, this.now);
+    if (canonicalJson(status) === canonicalJson(cr.status ?? {})) return;
+    try {
+      await this.d.client.apply(miniXdrRef, cr.metadata.namespace, cr.metadata.name,
+        { apiVersion, kind, metadata: { name: cr.metadata.name, namespace: cr.metadata.namespace }, status }, { subresource: "status" });
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw err;
+    }
+    const ready = status.conditions?.find((c) => c.type === "Ready");
+    log.info({ ready: ready?.status, reason: ready?.reason }, "status updated");
+  }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export { childKinds };

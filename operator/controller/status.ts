@@ -1,0 +1,111 @@
+// Status from what the children report. Pure: the same inputs give the same status, so a pass that changes
+// nothing writes nothing.
+import type { Condition, MiniXdr, MiniXdrStatus } from "../api/minixdr.ts";
+import type { KubeObject } from "../kube/client.ts";
+import type { Component } from "../render/meta.ts";
+import { setCondition, type ConditionInput } from "./conditions.ts";
+
+export interface ComponentObservation {
+  component: Component;
+  deploymentName: string;
+  deployment: KubeObject | undefined;
+  image: string;
+}
+
+export interface Observation {
+  paused: false | "spec" | "annotation";
+  components: ComponentObservation[];
+  applyErrors: string[];
+  missingApis: string[];
+  endpoint: string;
+}
+
+interface DeploymentState {
+  desired: number;
+  ready: number;
+  available: number;
+  current: boolean;
+  failed?: string;
+}
+
+function deploymentState(d: KubeObject): DeploymentState {
+  const spec = d.spec as { replicas?: number } | undefined;
+  const st = (d.status ?? {}) as { observedGeneration?: number; readyReplicas?: number; availableReplicas?: number; updatedReplicas?: number;
+    replicas?: number; conditions?: { type: string; status: string; reason?: string; message?: string }[] };
+  const desired = spec?.replicas ?? 1;
+  const updated = st.updatedReplicas ?? 0;
+  const progressing = st.conditions?.find((c) => c.type === "Progressing");
+  return {
+    desired,
+    ready: st.readyReplicas ?? 0,
+    available: st.availableReplicas ?? 0,
+    // Current: the controller has seen the latest template and every replica runs it, with no old ones left.
+    current: (st.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) && updated >= desired && (st.replicas ?? 0) <= desired,
+    ...(progressing?.status === "False" && progressing.reason === "ProgressDeadlineExceeded" ? { failed: progressing.message ?? "progress deadline exceeded" } : {}),
+  };
+}
+
+export function computeStatus(cr: MiniXdr, obs: Observation, now: () => string): MiniXdrStatus {
+  const generation = cr.metadata.generation ?? 0;
+  let conditions: Condition[] = [...(cr.status?.conditions ?? [])];
+  const set = (c: ConditionInput) => (conditions = setCondition(conditions, c, generation, now));
+
+  const waiting: string[] = [];
+  const failed: string[] = [];
+  const status: MiniXdrStatus = { observedGeneration: generation, endpoint: obs.endpoint };
+  for (const c of obs.components) {
+    if (!c.deployment) {
+      waiting.push(`Deployment ${c.deploymentName} does not exist yet`);
+      status[c.component] = { desiredReplicas: 0, readyReplicas: 0, image: c.image };
+      continue;
+    }
+    const s = deploymentState(c.deployment);
+    status[c.component] = { desiredReplicas: s.desired, readyReplicas: s.ready, image: c.image };
+    if (s.failed) failed.push(`Deployment ${c.deploymentName}: ${s.failed}`);
+    if (!s.current) waiting.push(`Deployment ${c.deploymentName} is rolling out (${s.available}/${s.desired} available)`);
+    else if (s.available < s.desired) waiting.push(`Deployment ${c.deploymentName} has ${s.available}/${s.desired} replicas available`);
+  }
+  const detector = status.detector;
+  if (detector) status.replicas = `${detector.readyReplicas}/${detector.desiredReplicas}`;
+
+  if (obs.missingApis.length > 0) {
+    set({ type: "Degraded", status: "True", reason: "ExternalSecretsNotInstalled",
+      message: `the ${obs.missingApis.join(", ")} API is not installed (install external-secrets.io); everything else is reconciled` });
+  } else if (obs.applyErrors.length > 0) {
+    set({ type: "Degraded", status: "True", reason: "ApplyFailed", message: obs.applyErrors.join("; ") });
+  } else if (failed.length > 0) {
+    set({ type: "Degraded", status: "True", reason: "DeploymentFailed", message: failed.join("; ") });
+  } else {
+    set({ type: "Degraded", status: "False", reason: "AsExpected", message: "no problems found" });
+  }
+
+  if (waiting.length > 0) set({ type: "Progressing", status: "True", reason: "WaitingForDeployments", message: waiting.join("; ") });
+  else set({ type: "Progressing", status: "False", reason: "RolloutComplete", message: "every component runs the desired version" });
+
+  if (obs.applyErrors.length > 0) {
+    set({ type: "Ready", status: "False", reason: "ApplyFailed", message: obs.applyErrors.join("; ") });
+  } else if (waiting.length > 0) {
+    set({ type: "Ready", status: "False", reason: "ComponentsNotReady", message: waiting.join("; ") });
+  } else {
+    set({ type: "Ready", status: "True", reason: "AllComponentsReady", message: `${obs.components.map((c) => c.component).join(" and ")} available` });
+  }
+
+  if (obs.paused) {
+    set({ type: "Paused", status: "True", reason: "Paused",
+      message: obs.paused === "spec" ? "spec.paused is true: children are not changed" : 'annotation xdr.minixdr.io/paused is "true": children are not changed' });
+  } else {
+    conditions = conditions.filter((c) => c.type !== "Paused");
+  }
+  status.conditions = conditions;
+  return status;
+}
+
+/** Key order does not matter to the API server, so it must not matter here either. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    return `{${Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined).sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}

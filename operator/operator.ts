@@ -1,0 +1,107 @@
+// The operator as a library: leader election gates the controller; stop() drains in-flight work and releases the lease.
+import bcrypt from "bcryptjs";
+import type { KubeConfig } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import { MiniXdrController } from "./controller/controller.ts";
+import { KubeEventRecorder } from "./controller/events.ts";
+import { MiniXdrReconciler } from "./controller/reconciler.ts";
+import { KubeClient, type Verb } from "./kube/client.ts";
+import { LeaderElector } from "./runtime/leader-election.ts";
+import type { ReconcileOutcome } from "./runtime/work-queue.ts";
+
+export interface OperatorOptions {
+  kubeConfig: KubeConfig;
+  log: Logger;
+  /** Unique per process, e.g. the pod name. */
+  identity: string;
+  leaderElection?: { namespace: string; name: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number } | false;
+  watchNamespace?: string;
+  concurrency?: number;
+  resyncMs?: number;
+  /** Called for every API request the reconciler makes (informers count their own). */
+  onRequest?: (verb: Verb, resource: string) => void;
+  onReconciled?: (key: string, outcome: ReconcileOutcome, seconds: number, error?: unknown) => void;
+  onLeadershipChange?: (leading: boolean) => void;
+  /** Called when leadership is lost; a production process exits so it restarts from a clean state. */
+  onLostLeadership?: () => void;
+}
+
+export interface RunningOperator {
+  readonly leading: boolean;
+  readonly controller: MiniXdrController | undefined;
+  stop(opts?: { releaseLease?: boolean }): Promise<void>;
+}
+
+export const bcryptCost = 12;
+
+export async function startOperator(opts: OperatorOptions): Promise<RunningOperator> {
+  const client = new KubeClient(opts.kubeConfig, opts.onRequest);
+  const events = new KubeEventRecorder(client, (err) => opts.log.warn({ err }, "could not record an event"));
+  let controller: MiniXdrController | undefined;
+  let leading = false;
+  let stopping = false;
+
+  const startController = async () => {
+    controller = new MiniXdrController({
+      kubeConfig: opts.kubeConfig,
+      log: opts.log,
+      watchNamespace: opts.watchNamespace ?? "",
+      concurrency: opts.concurrency ?? 4,
+      resyncMs: opts.resyncMs ?? 10 * 60_000,
+      reconciler: (state) => new MiniXdrReconciler({ client, state, events, log: opts.log, hashPassword: (p) => bcrypt.hash(p, bcryptCost) }),
+      ...(opts.onReconciled ? { onReconciled: opts.onReconciled } : {}),
+    });
+    await controller.start();
+    opts.log.info({ watchNamespace: opts.watchNamespace || "(all)" }, "controller started");
+  };
+  const stopController = async () => {
+    const c = controller;
+    controller = undefined;
+    await c?.stop();
+  };
+
+  let elector: LeaderElector | undefined;
+  if (opts.leaderElection) {
+    elector = new LeaderElector(opts.kubeConfig, {
+      ...opts.leaderElection,
+      identity: opts.identity,
+      logger: opts.log,
+      onStartedLeading: () => {
+        leading = true;
+        opts.onLeadershipChange?.(true);
+        opts.log.info({ identity: opts.identity }, "became leader");
+        startController().catch((err: unknown) => opts.log.error({ err }, "controller failed to start"));
+      },
+      onStoppedLeading: () => {
+        leading = false;
+        opts.onLeadershipChange?.(false);
+        opts.log.warn({ identity: opts.identity }, "lost leadership; stopping the controller");
+        void stopController().then(() => {
+          if (!stopping) opts.onLostLeadership?.();
+        });
+      },
+    });
+    elector.start();
+  } else {
+    leading = true;
+    opts.onLeadershipChange?.(true);
+    await startController();
+  }
+
+  return {
+    get leading() {
+      return leading;
+    },
+    get controller() {
+      return controller;
+    },
+    async stop({ releaseLease = true } = {}) {
+      stopping = true;
+      await stopController();
+      if (elector) {
+        if (releaseLease) await elector.release();
+        await elector.stop();
+      }
+    },
+  };
+}

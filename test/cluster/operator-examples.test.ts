@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { MiniXdr } from "../../operator/api/minixdr.ts";
+import { childKindOf } from "../../operator/render/child-kinds.ts";
+import { driftedFields } from "../../operator/controller/drift.ts";
+import { render } from "../../operator/render/render.ts";
+import { describeCluster, useNamespace } from "../support/cluster.ts";
+import { installMiniXdrCrd, startTestOperator, type TestOperator } from "../support/operator.ts";
+import { admin, applyMiniXdr, condition, exampleMiniXdr, getChild, markDeploymentAvailable, miniXdrRef, podsOf, waitForStatus } from "../support/minixdr.ts";
+import { vi } from "vitest";
+
+describeCluster("examples on a namespace that enforces pod-security restricted", () => {
+  const ns = useNamespace("examples", { "pod-security.kubernetes.io/enforce": "restricted" });
+  let operator: TestOperator;
+
+  beforeAll(async () => {
+    await installMiniXdrCrd();
+    operator = await startTestOperator(ns.name);
+  });
+  afterAll(async () => operator?.stop());
+
+  it.each(["basic.yaml", "staging.yaml"])("%s reaches its golden children, admitted pods and Ready", async (file) => {
+    const cr = await applyMiniXdr(exampleMiniXdr(file, ns.name));
+    const name = cr.metadata.name;
+    // Every rendered child exists and carries every field of the golden rendering.
+    const live = await vi.waitFor(async () => {
+      const out: MiniXdr = await admin().get(miniXdrRef, ns.name, name);
+      for (const child of render(out)) {
+        const obj = await getChild(child.object.kind, ns.name, child.object.metadata.name);
+        if (!obj) throw new Error(`${child.object.kind} ${child.object.metadata.name} missing`);
+        if (!child.createOnly) expect(driftedFields(child.object, obj)).toEqual([]);
+      }
+      return out;
+    }, { timeout: 20_000, interval: 250 });
+    expect(condition(await waitForStatus(ns.name, name, (c) => condition(c, "Ready")?.status === "False"), "Progressing"))
+      .toMatchObject({ status: "True", reason: "WaitingForDeployments" });
+
+    // The replicaset controller's pods pass pod-security "restricted" admission.
+    const deployments = render(live).filter((c) => c.object.kind === "Deployment").map((c) => c.object.metadata.name);
+    for (const d of deployments) await markDeploymentAvailable(ns.name, d);
+    const ready = await waitForStatus(ns.name, name, (c) => condition(c, "Ready")?.status === "True");
+    expect(condition(ready, "Ready")).toMatchObject({ reason: "AllComponentsReady", observedGeneration: ready.metadata.generation });
+    expect(condition(ready, "Progressing")).toMatchObject({ status: "False", observedGeneration: ready.metadata.generation });
+    expect(condition(ready, "Degraded")).toMatchObject({ status: "False" });
+    expect(ready.status?.observedGeneration).toBe(ready.metadata.generation);
+    expect(ready.status?.detector).toMatchObject({ readyReplicas: ready.status?.detector?.desiredReplicas });
+    for (const d of deployments) expect((await podsOf(ns.name, d)).length).toBeGreaterThan(0);
+  });
+
+  it("removes every child when the MiniXdr is deleted (garbage collection, no finalizer)", { timeout: 60_000 }, async () => {
+    const cr = await applyMiniXdr({ ...exampleMiniXdr("basic.yaml", ns.name), metadata: { name: "doomed", namespace: ns.name } });
+    await vi.waitFor(async () => expect(await getChild("Deployment", ns.name, "doomed-detector")).toBeDefined(), { timeout: 20_000, interval: 250 });
+    const stored: MiniXdr = await admin().get(miniXdrRef, ns.name, "doomed");
+    expect(stored.metadata).not.toHaveProperty("finalizers");
+    await admin().call("delete", "minixdrs", "DELETE", `/apis/xdr.minixdr.io/v1alpha1/namespaces/${ns.name}/minixdrs/${cr.metadata.name}`);
+    await vi.waitFor(async () => {
+      for (const child of render({ ...stored, metadata: { ...stored.metadata } })) {
+        expect(await getChild(child.object.kind, ns.name, child.object.metadata.name), `${child.object.kind} ${child.object.metadata.name}`).toBeUndefined();
+      }
+    }, { timeout: 30_000, interval: 500 });
+    expect(childKindOf("PersistentVolumeClaim").retainOnPrune).toBe(true);
+  });
+});

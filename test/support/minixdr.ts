@@ -1,0 +1,83 @@
+// Reading and driving MiniXdr objects and their children on the real control plane.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { vi } from "vitest";
+import type { Condition, MiniXdr } from "../../operator/api/minixdr.ts";
+import { KubeClient, isNotFound, type KubeObject } from "../../operator/kube/client.ts";
+import { childKindOf } from "../../operator/render/child-kinds.ts";
+import { readMiniXdr } from "../../operator/render/manifest.ts";
+import { adminKubeConfig } from "./cluster.ts";
+import { applyObject } from "./operator.ts";
+
+export const miniXdrRef = { group: "xdr.minixdr.io", version: "v1alpha1", plural: "minixdrs" };
+export const admin = () => new KubeClient(adminKubeConfig());
+
+export function exampleMiniXdr(file: string, namespace: string): MiniXdr {
+  const cr = readMiniXdr(readFileSync(join(import.meta.dirname, "../../examples", file), "utf8"), namespace);
+  delete cr.metadata.uid;
+  return cr;
+}
+
+export async function applyMiniXdr(cr: MiniXdr): Promise<MiniXdr> {
+  return (await applyObject(admin(), cr as unknown as KubeObject)) as unknown as MiniXdr;
+}
+
+export function getMiniXdr(namespace: string, name: string): Promise<MiniXdr> {
+  return admin().get<MiniXdr>(miniXdrRef, namespace, name);
+}
+
+export async function getChild(kind: string, namespace: string, name: string): Promise<KubeObject | undefined> {
+  try {
+    return await admin().get(childKindOf(kind), namespace, name);
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+export function condition(cr: MiniXdr, type: string): Condition | undefined {
+  return cr.status?.conditions?.find((c) => c.type === type);
+}
+
+/** Waits until the MiniXdr's status satisfies `check` (which throws or returns false until then). */
+export async function waitForStatus(namespace: string, name: string, check: (cr: MiniXdr) => boolean | void, timeout = 20_000): Promise<MiniXdr> {
+  return vi.waitFor(async () => {
+    const cr = await getMiniXdr(namespace, name);
+    if (check(cr) === false) throw new Error(`status not there yet: ${JSON.stringify(cr.status)}`);
+    return cr;
+  }, { timeout, interval: 200 });
+}
+
+const podsRef = { group: "", version: "v1", plural: "pods" };
+
+/** Pods of a Deployment (created by the real replicaset controller), by its selector. */
+export async function podsOf(namespace: string, deployment: string): Promise<KubeObject[]> {
+  const d = await admin().get(childKindOf("Deployment"), namespace, deployment);
+  const selector = Object.entries((d.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels).map(([k, v]) => `${k}=${v}`).join(",");
+  const list = await admin().call<{ items: KubeObject[] }>("list", "pods", "GET", `/api/v1/namespaces/${namespace}/pods?labelSelector=${encodeURIComponent(selector)}`);
+  return list.items;
+}
+
+/**
+ * There is no kubelet: do its part and report each pod of the Deployment Running and Ready. The real
+ * replicaset and deployment controllers then derive the Deployment's availability, as in a cluster.
+ */
+export async function markDeploymentAvailable(namespace: string, name: string): Promise<void> {
+  const d = await admin().get(childKindOf("Deployment"), namespace, name);
+  const replicas = (d.spec as { replicas?: number }).replicas ?? 1;
+  const pods = await vi.waitFor(async () => {
+    const p = (await podsOf(namespace, name)).filter((pod) => !pod.metadata?.deletionTimestamp);
+    if (p.length < replicas) throw new Error(`Deployment ${name}: ${p.length}/${replicas} pods created`);
+    return p;
+  }, { timeout: 20_000, interval: 200 });
+  const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  for (const pod of pods) {
+    await admin().apply(podsRef, namespace, pod.metadata!.name!, {
+      apiVersion: "v1", kind: "Pod", metadata: { name: pod.metadata!.name, namespace },
+      status: {
+        phase: "Running",
+        conditions: [{ type: "Ready", status: "True", lastTransitionTime: now }, { type: "ContainersReady", status: "True", lastTransitionTime: now }],
+      },
+    }, { subresource: "status", manager: "test-kubelet" });
+  }
+}
