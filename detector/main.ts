@@ -11,7 +11,7 @@ export type { DetectorOptions, RunningDetector } from "./detector.ts";
 /** How long in-flight requests get to finish after SIGTERM before the process exits anyway. */
 const shutdownGraceMs = 25_000;
 
-async function main(): Promise<void> {
+export async function main(): Promise<void> {
   const log = pino({ level: process.env.MINIXDR_LOG_LEVEL ?? "info", base: { component: "detector" } });
   let detector: RunningDetector;
   try {

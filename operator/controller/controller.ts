@@ -61,8 +61,9 @@ export class MiniXdrController implements ClusterState {
     }
   }
 
-  get informers(): SyncStatus[] {
-    return [this.miniXdrs, ...[...this.children.values()].map((c) => c.informer)];
+  /** Every informer, with optional APIs (the ExternalSecret CRD) marked so their absence never blocks readiness. */
+  get watched(): { informer: SyncStatus; optional: boolean }[] {
+    return [{ informer: this.miniXdrs, optional: false }, ...[...this.children.values()].map((c) => ({ informer: c.informer, optional: c.kind.optional ?? false }))];
   }
 
   async start(): Promise<void> {

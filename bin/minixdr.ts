@@ -1,0 +1,17 @@
+// One image, one entrypoint: `minixdr operator|detector|console|render ...`.
+const [command, ...args] = process.argv.slice(2);
+
+switch (command) {
+  case "operator":
+    await (await import("../operator/main.ts")).main(args);
+    break;
+  case "detector":
+    await (await import("../detector/main.ts")).main();
+    break;
+  case "render":
+    (await import("../operator/render/cli.ts")).renderMain(args);
+    break;
+  default:
+    console.error("usage: minixdr operator|detector|render [args]\n  operator  run the controller\n  detector  run the detector workload\n  render    print the objects a MiniXdr file renders to");
+    process.exit(2);
+}

@@ -1,0 +1,58 @@
+// The operator process: `node operator/main.ts [flags]` (flags and environment: operator/runtime/settings.ts).
+import { KubeConfig } from "@kubernetes/client-node";
+import { startOperator } from "./operator.ts";
+import { countRequests } from "./runtime/counting-client.ts";
+import { createLogger } from "./runtime/logger.ts";
+import { OperatorMetrics } from "./runtime/metrics.ts";
+import { buildServer } from "./runtime/server.ts";
+import { loadSettings, SettingsError, settingsUsage } from "./runtime/settings.ts";
+
+export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
+  let settings;
+  try {
+    settings = loadSettings(argv);
+  } catch (err) {
+    if (!(err instanceof SettingsError)) throw err;
+    console.error(`${err.message}\n\n${settingsUsage()}`);
+    process.exit(2);
+  }
+  const log = createLogger({ level: settings.logLevel });
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromDefault();
+  const metrics = new OperatorMetrics();
+  countRequests(kubeConfig, metrics.apiRequest);
+
+  const operator = await startOperator({
+    kubeConfig,
+    log,
+    identity: settings.leaderIdentity,
+    leaderElection: settings.leaderElect ? { namespace: settings.leaseNamespace, name: settings.leaseName } : false,
+    watchNamespace: settings.watchNamespace,
+    concurrency: settings.concurrency,
+    resyncMs: settings.resyncSeconds * 1000,
+    onRequest: (verb, resource) => metrics.apiRequest({ verb, resource }),
+    onReconciled: metrics.reconciled,
+    onLeadershipChange: (leading) => metrics.setLeader(leading),
+    // A replica that lost its lease restarts clean rather than risk acting on a stale view.
+    onLostLeadership: () => process.exit(1),
+  });
+  metrics.trackWorkQueue({ get depth() { return operator.controller?.queue.depth ?? 0; } });
+
+  const server = buildServer({ metrics, informers: () => operator.controller?.watched ?? [], isLeader: () => operator.leading, logger: log });
+  await server.listen({ port: settings.metricsPort, host: settings.bindAddress });
+  log.info({ port: settings.metricsPort, leaderElect: settings.leaderElect, identity: settings.leaderIdentity }, "operator started");
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "finishing in-flight reconciles and releasing the lease");
+    await operator.stop({ releaseLease: true });
+    await server.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+}
+
+if (import.meta.main) await main();
