@@ -11,8 +11,9 @@ const userInfo = z.looseObject({
 });
 
 export const auditEventSchema = z.looseObject({
-  apiVersion: z.literal("audit.k8s.io/v1"),
-  kind: z.literal("Event"),
+  // Items of an EventList carry no type fields; a standalone Event (an audit log line) does.
+  apiVersion: z.literal("audit.k8s.io/v1").optional(),
+  kind: z.literal("Event").optional(),
   level: z.enum(["None", "Metadata", "Request", "RequestResponse"]),
   auditID: z.string().min(1),
   stage: z.enum(["RequestReceived", "ResponseStarted", "ResponseComplete", "Panic"]),

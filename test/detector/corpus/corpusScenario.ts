@@ -27,6 +27,10 @@ export interface CorpusScenario {
 
 export function body(batch: CorpusBatch): string {
   if (batch.encoding === "ndjson") return batch.records.map((r) => JSON.stringify(r)).join("\n") + "\n";
-  if (batch.encoding === "eventlist") return JSON.stringify({ kind: "EventList", apiVersion: "audit.k8s.io/v1", metadata: {}, items: batch.records });
+  if (batch.encoding === "eventlist") {
+    // As kube-apiserver's webhook sends them: list items without their own apiVersion and kind.
+    const items = batch.records.map((r) => Object.fromEntries(Object.entries(r as Record<string, unknown>).filter(([k]) => k !== "kind" && k !== "apiVersion")));
+    return JSON.stringify({ kind: "EventList", apiVersion: "audit.k8s.io/v1", metadata: {}, items });
+  }
   return JSON.stringify(batch.records);
 }

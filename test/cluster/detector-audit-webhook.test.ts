@@ -1,0 +1,89 @@
+// kube-apiserver's audit webhook pointed at the detector (https, Bearer ingest token): kubectl actions become incidents.
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, expect, inject, it, vi } from "vitest";
+import type { RunningDetector } from "../../detector/detector.ts";
+import type { Incident } from "../../detector/incidents/incident.ts";
+import { controlPlaneBinaries } from "../controlplane/binaries.ts";
+import { ControlPlane } from "../controlplane/controlplane.ts";
+import { TestPki } from "../controlplane/pki.ts";
+import { ingestTokens, startTestDetector, writeDetectorFiles, type DetectorFiles } from "../detector/detectorHarness.ts";
+import { describeCluster, kubectl } from "../support/cluster.ts";
+
+const privilegedPod = `apiVersion: v1
+kind: Pod
+metadata: {name: node-shell, namespace: default}
+spec:
+  containers:
+  - name: shell
+    image: registry.example/busybox:1
+    securityContext: {privileged: true}
+  volumes:
+  - name: host
+    hostPath: {path: /}
+`;
+
+describeCluster("audit webhook into the detector", () => {
+  let dir: string;
+  let files: DetectorFiles;
+  let detector: RunningDetector;
+  let cp: ControlPlane;
+  let devUser: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "minixdr-audit-"));
+    const pki = await TestPki.create(dir);
+    const serving = await pki.serving("detector");
+    files = await writeDetectorFiles();
+    detector = await startTestDetector(files, { tls: { cert: await readFile(serving.cert), key: await readFile(serving.key) }, anomalyModel: undefined });
+    const binaries = await controlPlaneBinaries({ build: false });
+    cp = await ControlPlane.start({
+      binaries,
+      auditWebhook: { url: `${detector.url}/api/v1/ingest/k8s-audit`, token: ingestTokens.default, caFile: pki.ca.cert },
+    });
+    devUser = await cp.kubeconfigForUser("dev-user", ["developers"]);
+  }, 120_000);
+
+  afterAll(async () => {
+    await cp?.stop();
+    await detector?.close();
+    await files?.remove();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const as = (kubeconfig: string, args: string[], input?: string) =>
+    kubectl(args, { kubeconfig, ...(input !== undefined ? { input } : {}) }).then(() => "ok", (err: { stderr?: string }) => err.stderr ?? "failed");
+
+  const incidents = async (): Promise<Incident[]> => (await detector.repository.listIncidents("default", { limit: 200, offset: 0 })).items;
+
+  it("raises incidents for a non-admin reading secrets, a privileged hostPath pod and a cluster-admin binding", async () => {
+    const admin = cp.kubeconfigPath;
+    // The admin lets dev-user read secrets everywhere (an over-broad grant, as happens), then dev-user does.
+    expect(await as(admin, ["create", "clusterrole", "secret-reader", "--verb=get,list", "--resource=secrets"])).toBe("ok");
+    expect(await as(admin, ["create", "clusterrolebinding", "dev-secret-reader", "--clusterrole=secret-reader", "--user=dev-user"])).toBe("ok");
+    await vi.waitFor(async () => expect(await as(devUser, ["get", "secrets", "--all-namespaces"])).toBe("ok"), { timeout: 20_000, interval: 500 });
+    // The ServiceAccount admission plugin needs "default" in the namespace before a pod can be created.
+    await vi.waitFor(async () => expect(await as(admin, ["get", "serviceaccount", "default", "-n", "default"])).toBe("ok"), { timeout: 30_000, interval: 500 });
+    expect(await as(admin, ["apply", "-f", "-"], privilegedPod)).toBe("ok");
+    expect(await as(admin, ["create", "clusterrolebinding", "backdoor", "--clusterrole=cluster-admin", "--user=mallory"])).toBe("ok");
+
+    await vi.waitFor(async () => {
+      const byKey = (await incidents()).map((i) => `${i.detectionKey} ${i.actor}`);
+      expect(byKey).toEqual(expect.arrayContaining(["T1552.007 dev-user", "T1611 minixdr-admin", "T1098 minixdr-admin"]));
+    }, { timeout: 30_000, interval: 500 });
+
+    const all = await incidents();
+    const secrets = all.find((i) => i.detectionKey === "T1552.007")!;
+    expect(secrets).toMatchObject({ sourceIp: "127.0.0.1", techniques: [{ id: "T1552.007", tactic: "Credential Access" }] });
+    expect(secrets.summary).toMatch(/dev-user read or listed secrets in \(all namespaces\)/);
+    expect(all.find((i) => i.detectionKey === "T1611")!.summary).toMatch(/privileged and hostPath pod\(s\) default\/node-shell/);
+    expect(all.find((i) => i.detectionKey === "T1098")!.summary).toMatch(/clusterrolebindings backdoor/);
+    // (This harness's kube-controller-manager runs as minixdr-admin, so its cluster-wide secret watch is reported too.)
+    // The control plane's own identities (bootstrap RBAC, controllers listing secrets) raise nothing.
+    expect(all.filter((i) => i.actor.startsWith("system:"))).toEqual([]);
+    // Binding a narrower role is not account manipulation to cluster-admin.
+    expect(all.filter((i) => i.detectionKey === "T1098")).toHaveLength(1);
+    expect(inject("clusterUnavailable")).toBe("");
+  });
+});
