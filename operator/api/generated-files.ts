@@ -9,6 +9,8 @@ const yaml = (o: unknown) => header + stringify(o, { lineWidth: 0, aliasDuplicat
 export function renderGeneratedFiles(): Record<string, string> {
   return {
     "crds/xdr.minixdr.io_minixdrs.yaml": yaml(miniXdrCrd()),
+    // The same CRD inside config/crd: kustomize refuses files outside a kustomization's root.
+    "config/crd/bases/xdr.minixdr.io_minixdrs.yaml": yaml(miniXdrCrd()),
     "config/rbac/role.yaml": yaml(operatorClusterRole()),
   };
 }

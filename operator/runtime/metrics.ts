@@ -6,6 +6,8 @@ export interface MetricsOptions {
   defaultMetrics?: boolean;
 }
 
+const conditionStatuses = ["True", "False", "Unknown"] as const;
+
 /** The operator's Prometheus metrics, on a registry of their own so tests and embedders do not collide. */
 export class OperatorMetrics {
   readonly registry = new Registry();
@@ -14,7 +16,10 @@ export class OperatorMetrics {
   readonly workqueueDepth: Gauge;
   readonly apiRequestsTotal: Counter<"verb" | "resource">;
   readonly leader: Gauge;
+  readonly instanceCondition: Gauge<"namespace" | "name" | "type" | "status">;
   private readonly depthSources: { depth: number }[] = [];
+  /** Condition types shown per "namespace/name", so a MiniXdr's series can be removed exactly. */
+  private readonly conditionTypes = new Map<string, Set<string>>();
 
   constructor(opts: MetricsOptions = {}) {
     const registers = [this.registry];
@@ -39,6 +44,11 @@ export class OperatorMetrics {
     });
     this.leader = new Gauge({ name: "minixdr_leader", help: "1 while this replica holds the leader lease, else 0.", registers });
     this.leader.set(0);
+    this.instanceCondition = new Gauge({
+      name: "minixdr_instance_condition",
+      help: "Conditions of each MiniXdr this replica reconciles: 1 for the condition's current status, 0 for the others (like kube-state-metrics).",
+      labelNames: ["namespace", "name", "type", "status"], registers,
+    });
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -56,6 +66,26 @@ export class OperatorMetrics {
   /** The depth gauge reads the queue when scraped. */
   trackWorkQueue(queue: { depth: number }): void {
     this.depthSources.push(queue);
+  }
+
+  /** Replaces what is shown for one MiniXdr with its current conditions (types it no longer has disappear). */
+  setInstanceConditions(namespace: string, name: string, conditions: readonly { type: string; status: string }[]): void {
+    this.forgetInstance(namespace, name);
+    const types = new Set<string>();
+    for (const c of conditions) {
+      types.add(c.type);
+      for (const status of conditionStatuses) this.instanceCondition.set({ namespace, name, type: c.type, status }, c.status === status ? 1 : 0);
+    }
+    this.conditionTypes.set(`${namespace}/${name}`, types);
+  }
+
+  /** Drops every series of a MiniXdr that is gone. */
+  forgetInstance(namespace: string, name: string): void {
+    const key = `${namespace}/${name}`;
+    for (const type of this.conditionTypes.get(key) ?? []) {
+      for (const status of conditionStatuses) this.instanceCondition.remove({ namespace, name, type, status });
+    }
+    this.conditionTypes.delete(key);
   }
 
   setLeader(leading: boolean): void {
