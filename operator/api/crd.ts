@@ -81,7 +81,8 @@ export function miniXdrCrd(): Record<string, unknown> {
               apiVersion: { type: "string" },
               kind: { type: "string" },
               metadata: { type: "object" },
-              spec: jsonSchema(specSchema),
+              // Server-side apply stores null when a manager removes the last field it set (e.g. paused: true).
+              spec: { ...jsonSchema(specSchema), nullable: true },
               status: jsonSchema(statusSchema),
             },
             "x-kubernetes-validations": [{

@@ -242,12 +242,12 @@ export interface MiniXdr {
     annotations?: Record<string, string>;
     deletionTimestamp?: string;
   };
-  spec?: MiniXdrSpecInput;
+  spec?: MiniXdrSpecInput | null;
   status?: MiniXdrStatus;
 }
 
 /** The spec with every default filled in, in memory only. Throws a zod error naming the field when invalid. */
-export function withDefaults(spec: MiniXdrSpecInput | undefined): MiniXdrSpec {
+export function withDefaults(spec: MiniXdrSpecInput | null | undefined): MiniXdrSpec {
   const parsed = specSchema.safeParse(spec ?? {});
   if (parsed.success) return parsed.data;
   throw new Error(parsed.error.issues.map((i) => `${["spec", ...i.path.map(String)].join(".")}: ${i.message}`).join("; "));

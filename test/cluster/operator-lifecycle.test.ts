@@ -1,0 +1,172 @@
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, expect, it, vi } from "vitest";
+import type { MiniXdr, MiniXdrSpecInput } from "../../operator/api/minixdr.ts";
+import { childKindOf } from "../../operator/render/child-kinds.ts";
+import { describeCluster, useNamespace } from "../support/cluster.ts";
+import { auditLogPath, installMiniXdrCrd, operatorUser, startTestOperator, type TestOperator } from "../support/operator.ts";
+import { admin, applyMiniXdr, condition, getChild, markDeploymentAvailable, waitForStatus } from "../support/minixdr.ts";
+
+const wait = { timeout: 20_000, interval: 200 };
+const writeVerbs = new Set(["create", "update", "patch", "delete"]);
+const minixdr = (namespace: string, name: string, spec: MiniXdrSpecInput, metadata: Partial<MiniXdr["metadata"]> = {}): MiniXdr => ({
+  apiVersion: "xdr.minixdr.io/v1alpha1", kind: "MiniXdr", metadata: { name, namespace, ...metadata }, spec,
+});
+const replicasOf = async (ns: string, name: string) => ((await getChild("Deployment", ns, name))?.spec as { replicas?: number }).replicas;
+
+/** Reasons of the Events recorded on a MiniXdr. */
+async function eventReasons(namespace: string, name: string): Promise<string[]> {
+  const list = await admin().call<{ items: { reason: string; message: string }[] }>("list", "events", "GET",
+    `/api/v1/namespaces/${namespace}/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${name},involvedObject.kind=MiniXdr`)}`);
+  return list.items.map((e) => `${e.reason}: ${e.message}`);
+}
+
+describeCluster("operator lifecycle", () => {
+  const ns = useNamespace("lifecycle");
+  let operator: TestOperator;
+
+  beforeAll(async () => {
+    await installMiniXdrCrd();
+    // A short resync proves that periodic passes over an unchanged instance write nothing.
+    operator = await startTestOperator(ns.name, { resyncMs: 1_000 });
+  });
+  afterAll(async () => operator?.stop());
+
+  it("never copies the MiniXdr's labels or annotations onto children, and records events for what it creates", async () => {
+    await applyMiniXdr(minixdr(ns.name, "labelled", {}, { labels: { "argocd.argoproj.io/instance": "security" }, annotations: { "team": "blue" } }));
+    const configMap = await vi.waitFor(async () => {
+      const cm = await getChild("ConfigMap", ns.name, "labelled-config");
+      if (!cm) throw new Error("ConfigMap labelled-config not created yet");
+      return cm;
+    }, wait);
+    expect(configMap.metadata!.labels).not.toHaveProperty("argocd.argoproj.io/instance");
+    expect(configMap.metadata!.annotations ?? {}).not.toHaveProperty("team");
+    expect(configMap.metadata!.labels).toMatchObject({ "app.kubernetes.io/instance": "labelled", "app.kubernetes.io/managed-by": "minixdr-operator" });
+    await vi.waitFor(async () => expect(await eventReasons(ns.name, "labelled")).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^Created: Created Deployment labelled-detector/),
+      expect.stringMatching(/^Created: Created Secret labelled-secrets with generated credentials/),
+    ])), wait);
+  });
+
+  it("restores a hand-edited or deleted child within seconds", async () => {
+    await applyMiniXdr(minixdr(ns.name, "drift", {}));
+    await vi.waitFor(async () => expect(await getChild("Service", ns.name, "drift-detector")).toBeDefined(), wait);
+    const deployment = childKindOf("Deployment");
+    await admin().apply(deployment, ns.name, "drift-detector", {
+      apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "drift-detector", namespace: ns.name },
+      spec: { template: { spec: { containers: [{ name: "detector", image: "evil.example/miner:1" }] } } },
+    }, { manager: "kubectl-edit" });
+    await admin().call("delete", "services", "DELETE", `/api/v1/namespaces/${ns.name}/services/drift-detector`);
+    await vi.waitFor(async () => {
+      const d = await getChild("Deployment", ns.name, "drift-detector");
+      expect((d!.spec as any).template.spec.containers[0].image).toBe("ghcr.io/minixdr/minixdr:0.1.0");
+      expect(await getChild("Service", ns.name, "drift-detector")).toBeDefined();
+    }, { timeout: 10_000, interval: 100 });
+    expect(await eventReasons(ns.name, "drift")).toEqual(expect.arrayContaining([expect.stringMatching(/^Updated: Updated Deployment drift-detector \(.*image/)]));
+  });
+
+  it("prunes the children of features that are turned off, but keeps the data volume", async () => {
+    const full: MiniXdrSpecInput = {
+      console: { enabled: true, disruptionBudget: { enabled: true } },
+      detector: { disruptionBudget: { enabled: true } },
+    };
+    await applyMiniXdr(minixdr(ns.name, "prune", full));
+    await vi.waitFor(async () => {
+      for (const [kind, name] of [["Deployment", "prune-console"], ["Service", "prune-console"], ["ServiceAccount", "prune-console"],
+        ["PodDisruptionBudget", "prune-detector"], ["PodDisruptionBudget", "prune-console"], ["NetworkPolicy", "prune-console"],
+        ["NetworkPolicy", "prune-default-deny"], ["PersistentVolumeClaim", "prune-data"]]) {
+        expect(await getChild(kind!, ns.name, name!), `${kind} ${name}`).toBeDefined();
+      }
+    }, wait);
+    await applyMiniXdr(minixdr(ns.name, "prune", {
+      networkPolicy: { enabled: false },
+      storage: { type: "postgres", postgres: { urlSecretRef: { name: "db", key: "url" } } },
+    }));
+    await vi.waitFor(async () => {
+      for (const [kind, name] of [["Deployment", "prune-console"], ["Service", "prune-console"], ["ServiceAccount", "prune-console"],
+        ["PodDisruptionBudget", "prune-detector"], ["PodDisruptionBudget", "prune-console"], ["NetworkPolicy", "prune-console"],
+        ["NetworkPolicy", "prune-default-deny"], ["NetworkPolicy", "prune-detector"]]) {
+        expect(await getChild(kind!, ns.name, name!), `${kind} ${name}`).toBeUndefined();
+      }
+    }, wait);
+    expect(await getChild("PersistentVolumeClaim", ns.name, "prune-data")).toBeDefined();
+    expect(await eventReasons(ns.name, "prune")).toEqual(expect.arrayContaining([expect.stringMatching(/^Deleted: Deleted Deployment prune-console: no longer in the spec/)]));
+  });
+
+  it("hands replicas to the HorizontalPodAutoscaler without a scale-down, and never fights it", async () => {
+    const pg = { type: "postgres" as const, postgres: { urlSecretRef: { name: "db", key: "url" } } };
+    await applyMiniXdr(minixdr(ns.name, "hpa", { storage: pg, detector: { replicas: 3 } }));
+    await vi.waitFor(async () => expect(await replicasOf(ns.name, "hpa-detector")).toBe(3), wait);
+
+    await applyMiniXdr(minixdr(ns.name, "hpa", { storage: pg, detector: { replicas: 3, autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 6 } } }));
+    await vi.waitFor(async () => expect(await getChild("HorizontalPodAutoscaler", ns.name, "hpa-detector")).toBeDefined(), wait);
+    // Turning autoscaling on must not reset the Deployment to 1 replica before the HPA acts.
+    expect(await replicasOf(ns.name, "hpa-detector")).toBe(3);
+
+    // The HPA scales through the scale subresource; a later spec change rolls the pods but leaves replicas alone.
+    await admin().apply(childKindOf("Deployment"), ns.name, "hpa-detector",
+      { apiVersion: "autoscaling/v1", kind: "Scale", metadata: { name: "hpa-detector", namespace: ns.name }, spec: { replicas: 5 } },
+      { subresource: "scale", manager: "horizontal-pod-autoscaler" });
+    await applyMiniXdr(minixdr(ns.name, "hpa", { storage: pg, detector: { replicas: 3, autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 6 }, config: { detection: { bruteForceThreshold: 9 } } } }));
+    await vi.waitFor(async () => {
+      const d = await getChild("Deployment", ns.name, "hpa-detector");
+      expect((d!.spec as any).template.metadata.annotations["xdr.minixdr.io/config-hash"]).toBeDefined();
+      const cm = await getChild("ConfigMap", ns.name, "hpa-config");
+      expect(JSON.parse((cm!.data as Record<string, string>)["detector.json"]!).detection.bruteForce.threshold).toBe(9);
+    }, wait);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(await replicasOf(ns.name, "hpa-detector")).toBe(5);
+
+    await applyMiniXdr(minixdr(ns.name, "hpa", { storage: pg, detector: { replicas: 3 } }));
+    await vi.waitFor(async () => {
+      expect(await getChild("HorizontalPodAutoscaler", ns.name, "hpa-detector")).toBeUndefined();
+      expect(await replicasOf(ns.name, "hpa-detector")).toBe(3);
+    }, wait);
+  });
+
+  it("stops changing children while paused (spec or annotation) and says so in status", async () => {
+    await applyMiniXdr(minixdr(ns.name, "pause", {}));
+    await vi.waitFor(async () => expect(await getChild("ConfigMap", ns.name, "pause-config")).toBeDefined(), wait);
+    const editConfig = (value: string) => admin().apply(childKindOf("ConfigMap"), ns.name, "pause-config",
+      { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "pause-config", namespace: ns.name }, data: { "detector.json": value } }, { manager: "kubectl-edit" });
+    const configData = async () => ((await getChild("ConfigMap", ns.name, "pause-config"))!.data as Record<string, string>)["detector.json"];
+
+    for (const pause of [{ spec: { paused: true }, metadata: {} }, { spec: {}, metadata: { annotations: { "xdr.minixdr.io/paused": "true" } } }]) {
+      await applyMiniXdr(minixdr(ns.name, "pause", pause.spec, pause.metadata));
+      const paused = await waitForStatus(ns.name, "pause", (c) => condition(c, "Paused")?.status === "True");
+      expect(condition(paused, "Paused")!.message).toMatch(pause.spec.paused ? /spec\.paused is true/ : /annotation xdr\.minixdr\.io\/paused/);
+      await editConfig("{}");
+      await new Promise((r) => setTimeout(r, 2_500));
+      expect(await configData()).toBe("{}");
+
+      await applyMiniXdr(minixdr(ns.name, "pause", {}));
+      await vi.waitFor(async () => expect(JSON.parse((await configData())!)).toMatchObject({ component: "detector" }), wait);
+      const resumed = await waitForStatus(ns.name, "pause", (c) => condition(c, "Paused") === undefined);
+      expect(condition(resumed, "Ready")).toBeDefined();
+    }
+  });
+
+  it("makes no write request over a quiet period, resyncs included", async () => {
+    await applyMiniXdr(minixdr(ns.name, "quiet", { console: { enabled: true } }));
+    await vi.waitFor(async () => expect(await getChild("Deployment", ns.name, "quiet-console")).toBeDefined(), wait);
+    await markDeploymentAvailable(ns.name, "quiet-detector");
+    await markDeploymentAvailable(ns.name, "quiet-console");
+    const ready = await waitForStatus(ns.name, "quiet", (c) => condition(c, "Ready")?.status === "True");
+    for (const c of ready.status!.conditions!) {
+      expect(Object.keys(c).sort()).toEqual(["lastTransitionTime", "message", "observedGeneration", "reason", "status", "type"]);
+      expect(c.observedGeneration).toBe(ready.metadata.generation);
+    }
+    // Let the events of the rollout settle, then watch a quiet window with several resync passes.
+    await new Promise((r) => setTimeout(r, 2_000));
+    const from = operator.requests.length;
+    const windowStart = new Date();
+    await new Promise((r) => setTimeout(r, 6_000));
+    const writes = operator.requests.slice(from).filter((r) => writeVerbs.has(r.verb));
+    expect(writes).toEqual([]);
+    // The API server's own audit log agrees: nothing written by the operator's ServiceAccount in the window.
+    const audited = readFileSync(auditLogPath(), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { user: { username: string }; verb: string; stageTimestamp: string; objectRef?: { resource?: string; name?: string } })
+      .filter((e) => e.user.username === operatorUser(ns.name) && writeVerbs.has(e.verb) && new Date(e.stageTimestamp) >= windowStart);
+    expect(audited.map((e) => `${e.verb} ${e.objectRef?.resource}/${e.objectRef?.name}`)).toEqual([]);
+    const after = await admin().get<MiniXdr>({ group: "xdr.minixdr.io", version: "v1alpha1", plural: "minixdrs" }, ns.name, "quiet");
+    expect(after.metadata.resourceVersion).toBe(ready.metadata.resourceVersion);
+  });
+});
