@@ -67,6 +67,7 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
 
   // The store may come up after us (PostgreSQL starting alongside): keep trying, and say so in /readyz meanwhile.
   let storeError: string | undefined = "schema not migrated yet";
+  let shuttingDown = false;
   let migrationTimer: NodeJS.Timeout | undefined;
   const tokens = new ApiTokens(secrets.jwtSigningKey, now);
   const accounts = new Accounts(repository, tokens, now);
@@ -78,7 +79,7 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
     } catch (err) {
       storeError = (err as Error).message;
       log.error({ err, driver: repository.driver }, "store not ready; retrying");
-      migrationTimer = setTimeout(() => void prepareStore(), migrationRetryMs);
+      if (!shuttingDown) migrationTimer = setTimeout(() => void prepareStore(), migrationRetryMs);
     }
   };
   await prepareStore();
@@ -116,7 +117,6 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
     // Ingest bodies are large: allow a slow sender time, but not forever.
     requestTimeout: 60_000,
   }) as unknown as FastifyInstance;
-  let shuttingDown = false;
 
   // While stopping, answer in-flight requests with Connection: close so their keep-alive sockets do not hold the exit.
   app.addHook("onSend", async (_req, reply) => {

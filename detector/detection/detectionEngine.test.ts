@@ -1,0 +1,115 @@
+// The engine over a real SQLite store: event-time windows, out-of-order arrival, deduplication, and the model's part.
+import { describe, expect, it } from "vitest";
+import { cowrie } from "../../test/detector/fixtures/cowrieRecords.ts";
+import type { AnomalyModel } from "../anomaly/anomalyModel.ts";
+import { detectionConfigSchema, type DetectionConfig } from "../config/detectorConfig.ts";
+import { ingestFormats } from "../ingest/formats.ts";
+import { ingestBatch } from "../ingest/ingestBatch.ts";
+import { SqliteRepository } from "../store/sqliteRepository.ts";
+import { anomalyRuleName, DetectionEngine } from "./detectionEngine.ts";
+
+const bot = { srcIp: "203.0.113.9", session: "s1" };
+const failuresAt = (seconds: number[]) => seconds.map((s, i) => cowrie.loginFailed(bot, s, "root", `pw${i}`));
+
+/** A model with a fixed answer: the engine's use of a score, independent of what the trained model says. */
+const fixedModel = (probability: number): AnomalyModel => ({ version: "fixed-test-model", score: (rows) => Promise.resolve(rows.map(() => probability)) });
+
+async function setup(opts: { config?: Partial<DetectionConfig>; model?: AnomalyModel } = {}) {
+  const repository = new SqliteRepository(":memory:");
+  await repository.migrate();
+  const engine = new DetectionEngine({ repository, config: detectionConfigSchema.parse(opts.config ?? {}), containment: "alert", anomalyModel: opts.model });
+  const send = async (records: unknown[]) => {
+    const r = await ingestBatch({ repository, engine }, ingestFormats.cowrie!, records.map((x) => JSON.stringify(x)).join("\n"), "default", Date.now());
+    if (!r.ok) throw new Error(JSON.stringify(r.issues));
+    return r;
+  };
+  const list = async () => (await repository.listIncidents("default", { limit: 50, offset: 0 })).items;
+  return { repository, send, list };
+}
+
+describe("event-time windows", () => {
+  it("fires at the threshold within the window, measured in event time", async () => {
+    const { send, list } = await setup();
+    await send(failuresAt([0, 10, 20, 30, 40, 60]));
+    expect((await list()).map((i) => i.detectionKey)).toEqual(["T1110.001"]);
+  });
+
+  it("does not fire when the same failures span more than the window, however fast they arrive", async () => {
+    const { send, list } = await setup();
+    await send(failuresAt([0, 13, 26, 39, 52, 65]));
+    expect(await list()).toEqual([]);
+  });
+
+  it("uses the configured threshold and window", async () => {
+    const { send, list } = await setup({ config: { bruteForce: { threshold: 3, windowSeconds: 10 } } });
+    await send(failuresAt([0, 4, 8]));
+    expect((await list()).map((i) => i.detectionKey)).toEqual(["T1110.001"]);
+  });
+
+  it("completes a window from events that arrive late and out of order, across batches", async () => {
+    const { send, list } = await setup();
+    const events = failuresAt([0, 5, 10, 15, 20, 25]);
+    await send([events[5], events[3]]);
+    await send([events[0]]);
+    expect(await list()).toEqual([]);
+    await send([events[4], events[1], events[2]]);
+    const [incident] = await list();
+    expect(incident).toMatchObject({ detectionKey: "T1110.001", firstSeen: Date.parse("2024-05-14T10:00:00Z"), lastSeen: Date.parse("2024-05-14T10:00:25Z"), evidence: { total: 6 } });
+  });
+});
+
+describe("deduplication", () => {
+  it("updates one incident while an attack goes on, and opens a new one after it was resolved", async () => {
+    const { repository, send, list } = await setup();
+    await send(failuresAt([0, 5, 10, 15, 20, 25]));
+    await send(failuresAt([100, 105, 110, 115, 120, 125]).map((r, i) => ({ ...r, password: `later${i}` })));
+    const [first, ...others] = await list();
+    expect(others).toEqual([]);
+    expect(first).toMatchObject({ evidence: { total: 12 }, lastSeen: Date.parse("2024-05-14T10:02:05Z") });
+
+    await repository.setIncidentStatus("default", first!.id, "resolved", "anna", Date.now());
+    await send(failuresAt([200, 205, 210, 215, 220, 225]).map((r, i) => ({ ...r, password: `again${i}` })));
+    const after = await list();
+    expect(after).toHaveLength(2);
+    expect(after.find((i) => i.id !== first!.id)).toMatchObject({ status: "open", evidence: { total: 6 } });
+  });
+
+  it("gives a retried batch the same result: no new incident, no double-counted evidence", async () => {
+    const { send, list } = await setup();
+    const batch = failuresAt([0, 5, 10, 15, 20, 25]);
+    await send(batch);
+    await send(batch);
+    const incidents = await list();
+    expect(incidents).toHaveLength(1);
+    expect(incidents[0]!.evidence.total).toBe(6);
+  });
+});
+
+describe("anomaly model", () => {
+  it("raises risk and severity of a rule's incident when the model scores the source above the threshold", async () => {
+    const calm = await setup({ model: fixedModel(0.1) });
+    const alarmed = await setup({ model: fixedModel(0.99) });
+    await calm.send(failuresAt([0, 5, 10, 15, 20, 25]));
+    await alarmed.send(failuresAt([0, 5, 10, 15, 20, 25]));
+    const [low] = await calm.list();
+    const [high] = await alarmed.list();
+    expect(high!.riskScore).toBeGreaterThan(low!.riskScore + 15);
+    expect(["high", "critical"]).toContain(high!.severity);
+    expect(high!.detectedBy).toEqual({ rules: ["ssh-brute-force"], model: { version: "fixed-test-model", score: 0.99 } });
+    // Only the rule's incident: the model does not add a second one for the same activity.
+    expect((await alarmed.list()).map((i) => i.detectionKey)).toEqual(["T1110.001"]);
+  });
+
+  it("raises an anomaly incident on its own when no rule fires and the score passes the threshold", async () => {
+    const { send, list } = await setup({ model: fixedModel(0.9), config: { anomalyThreshold: 0.8 } });
+    await send([cowrie.loginSuccess(bot, 0, "root", "x"), cowrie.command(bot, 5, "cat /etc/shadow")]);
+    const [incident] = await list();
+    expect(incident).toMatchObject({ detectionKey: "anomaly", techniques: [], detectedBy: { rules: [anomalyRuleName], model: { version: "fixed-test-model", score: 0.9 } }, evidence: { total: 2 } });
+  });
+
+  it("raises nothing below the threshold", async () => {
+    const { send, list } = await setup({ model: fixedModel(0.79), config: { anomalyThreshold: 0.8 } });
+    await send([cowrie.loginSuccess(bot, 0, "root", "x"), cowrie.command(bot, 5, "cat /etc/shadow")]);
+    expect(await list()).toEqual([]);
+  });
+});

@@ -1,0 +1,79 @@
+// Normalization of each format: event time from the source's timestamp, fields mapped, envelopes unwrapped, errors named.
+import { describe, expect, it } from "vitest";
+import { auditEvent, eventList, podObject } from "../../test/detector/fixtures/auditRecords.ts";
+import { cowrie } from "../../test/detector/fixtures/cowrieRecords.ts";
+import { eve } from "../../test/detector/fixtures/suricataRecords.ts";
+import { ingestFormats } from "./formats.ts";
+import { normalizeBatch } from "./normalizeBatch.ts";
+
+const receivedAt = Date.parse("2024-06-01T00:00:00Z");
+const normalize = (format: string, body: string) => normalizeBatch(ingestFormats[format]!, body, { tenant: "default", receivedAt });
+
+describe("Cowrie", () => {
+  it("takes event time from the record's timestamp, not from arrival", () => {
+    const { events } = normalize("cowrie", JSON.stringify(cowrie.loginFailed({ srcIp: "203.0.113.1", session: "s" }, 12.5, "root", "hunter2")));
+    expect(events[0]).toMatchObject({ kind: "auth.failure", time: Date.parse("2024-05-14T10:00:12.500Z"), receivedAt, sourceIp: "203.0.113.1", username: "root", password: "hunter2", sourceType: "cowrie.login.failed" });
+  });
+
+  it("reads NDJSON and maps downloads and commands", () => {
+    const s = { srcIp: "203.0.113.2", session: "s2" };
+    const body = [cowrie.command(s, 1, "wget http://x/y"), cowrie.download(s, 2, "http://x/y", "ab".repeat(32))].map((r) => JSON.stringify(r)).join("\n");
+    expect(normalize("cowrie", body).events.map((e) => [e.kind, e.command ?? e.url])).toEqual([["command", "wget http://x/y"], ["file.download", "http://x/y"]]);
+  });
+
+  it("keeps unknown Cowrie event ids as kind other", () => {
+    const { events, issues } = normalize("cowrie", JSON.stringify({ eventid: "cowrie.direct-tcpip.request", timestamp: "2024-05-14T10:00:00.000000Z", src_ip: "203.0.113.3", session: "x", dst_ip: "10.0.0.1", dst_port: 25 }));
+    expect(issues).toEqual([]);
+    expect(events[0]?.kind).toBe("other");
+  });
+});
+
+describe("Suricata EVE", () => {
+  it("reads +0000 offsets and flow byte counts", () => {
+    const { events } = normalize("suricata", JSON.stringify(eve.flow(30, "10.0.0.9", "198.51.100.1", 443, 5000, 700)));
+    expect(events[0]).toMatchObject({ kind: "network.flow", time: Date.parse("2024-05-14T10:00:30Z"), bytesOut: 5000, bytesIn: 700, destPort: 443 });
+  });
+
+  it("ignores engine stats records without failing the batch", () => {
+    const body = [eve.stats(0), eve.alert(1, "192.0.2.1", "10.0.0.1", 22, "ET SCAN x", 1, "c", 2)].map((r) => JSON.stringify(r)).join("\n");
+    const result = normalize("suricata", body);
+    expect(result).toMatchObject({ ignored: 1, issues: [] });
+    expect(result.events[0]?.alert).toMatchObject({ signature: "ET SCAN x", severity: 2 });
+  });
+
+  it("names the missing fields of an alert", () => {
+    const { issues } = normalize("suricata", JSON.stringify({ timestamp: "2024-05-14T10:00:00.000000+0000", event_type: "alert", src_ip: "192.0.2.1" }));
+    expect(issues).toEqual([{ item: 0, field: "alert", message: expect.any(String) as string }]);
+  });
+});
+
+describe("Kubernetes audit", () => {
+  it("unwraps an EventList, reads the pod spec and skips RequestReceived", () => {
+    const create = auditEvent(0, { user: "dev", verb: "create", resource: "pods", namespace: "ns1", requestURI: "/api/v1/namespaces/ns1/pods", code: 201, requestObject: podObject("p", { privileged: true, hostPath: "/var/run" }) });
+    const received = { ...create, stage: "RequestReceived" };
+    const { events, ignored } = normalize("k8s-audit", JSON.stringify(eventList([create, received])));
+    expect(ignored).toBe(1);
+    expect(events[0]).toMatchObject({ actor: "dev", sourceIp: "10.20.0.15", time: Date.parse("2024-05-14T10:00:00Z"), k8s: { verb: "create", resource: "pods", namespace: "ns1", name: "p", privileged: true, hostPath: true, code: 201, decision: "allow" } });
+  });
+
+  it("refuses an EventList whose items are not a list", () => {
+    expect(normalize("k8s-audit", JSON.stringify({ kind: "EventList", apiVersion: "audit.k8s.io/v1", items: {} })).issues[0]).toMatchObject({ field: "items" });
+  });
+});
+
+describe("generic schema", () => {
+  it("accepts the documented fields and refuses unknown ones by name", () => {
+    const ok = normalize("events", JSON.stringify({ id: "a1", timestamp: "2024-05-14T10:00:00+02:00", type: "network.flow", sourceIp: "2001:db8::1", destPort: 22, bytesOut: 10 }));
+    expect(ok.events[0]).toMatchObject({ id: "generic:a1", kind: "network.flow", time: Date.parse("2024-05-14T08:00:00Z"), sourceIp: "2001:db8::1" });
+    const bad = normalize("events", JSON.stringify([{ timestamp: "2024-05-14T10:00:00Z", type: "auth.failure", sourceIP: "1.2.3.4" }]));
+    expect(bad.issues.map((i) => i.field).sort()).toEqual(["(item)", "sourceIp"]);
+    expect(bad.issues.find((i) => i.field === "(item)")?.message).toMatch(/sourceIP/);
+  });
+
+  it("refuses timestamps without a zone and far in the future", () => {
+    const noZone = normalize("events", JSON.stringify({ timestamp: "2024-05-14T10:00:00", type: "other", sourceIp: "1.2.3.4" }));
+    expect(noZone.issues[0]).toMatchObject({ field: "timestamp" });
+    const future = normalize("events", JSON.stringify({ timestamp: "2030-01-01T00:00:00Z", type: "other", sourceIp: "1.2.3.4" }));
+    expect(future.issues[0]).toMatchObject({ field: "timestamp", message: "is more than 24 hours in the future" });
+  });
+});
