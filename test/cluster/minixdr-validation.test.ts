@@ -53,13 +53,13 @@ describeCluster("MiniXdr validation at apply time", () => {
   });
 
   it("refuses a name too long for the names of its children", async () => {
-    const err = await applyMiniXdr({ apiVersion: "xdr.minixdr.io/v1alpha1", kind: "MiniXdr", metadata: { name: "x".repeat(41), namespace: ns.name }, spec: {} } as MiniXdr)
+    const err = await applyMiniXdr({ apiVersion: "xdr.minixdr.io/v1alpha1", kind: "MiniXdr", metadata: { name: "x".repeat(41), namespace: ns.name }, spec: {} })
       .then(() => undefined, (e: unknown) => e);
     expect((err as KubeApiError).message).toMatch(/metadata\.name must be at most 40 characters/);
   });
 
   it("accepts an empty spec (every default applies in memory) and stores it unchanged", async () => {
-    const stored = await applyMiniXdr({ apiVersion: "xdr.minixdr.io/v1alpha1", kind: "MiniXdr", metadata: { name: "empty", namespace: ns.name }, spec: {} } as MiniXdr);
+    const stored = await applyMiniXdr({ apiVersion: "xdr.minixdr.io/v1alpha1", kind: "MiniXdr", metadata: { name: "empty", namespace: ns.name }, spec: {} });
     expect(stored.spec).toEqual({});
   });
 });
