@@ -4,6 +4,7 @@
 #                        port, creates database "minixdr", and prints its URL as the last line of stdout
 #   start.sh stop DIR    stops the cluster in DIR and removes DIR
 # Exit 3 means PostgreSQL is not installed and cannot be (no apt-get, or not root): callers may skip outside CI.
+# For tests of this harness: MINIXDR_POSTGRES_LIBDIR replaces /usr/lib/postgresql, MINIXDR_POSTGRES_NO_INSTALL=1 forbids apt-get.
 set -euo pipefail
 
 command=${1:-}
@@ -14,7 +15,7 @@ log() { echo "[postgres] $*" >&2; }
 
 pg_bin() {
   local initdb
-  initdb=$(ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n 1 || true)
+  initdb=$(ls -d "${MINIXDR_POSTGRES_LIBDIR:-/usr/lib/postgresql}"/*/bin/initdb 2>/dev/null | sort -V | tail -n 1 || true)
   [[ -n $initdb ]] && dirname "$initdb"
 }
 
@@ -34,7 +35,7 @@ fi
 
 bin=$(pg_bin || true)
 if [[ -z $bin ]]; then
-  if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
+  if [[ $(id -u) -ne 0 || ${MINIXDR_POSTGRES_NO_INSTALL:-} == 1 ]] || ! command -v apt-get >/dev/null; then
     log "PostgreSQL is not installed and cannot be installed here (needs root and apt-get): apt-get install postgresql"
     exit 3
   fi

@@ -51,6 +51,7 @@ async function serverUrl(): Promise<string> {
     return url;
   } catch (err) {
     const e = err as { code?: number; stderr?: string; message: string };
+    e.stderr = e.stderr?.replace(/^\[postgres\] /gm, "");
     const message = e.code === 3
       ? `PostgreSQL tests skipped: ${e.stderr?.trim() ?? "PostgreSQL is not installed"}`
       : `PostgreSQL could not be started by test/postgres/start.sh: ${e.stderr?.trim() || e.message}`;
@@ -82,7 +83,7 @@ export async function usePostgres(prefix: string): Promise<TestPostgres> {
     const message = (err as Error).message;
     // Under CI a PostgreSQL test never skips: the file fails with the reason.
     if (process.env.CI === "true") throw err;
-    console.warn(message);
+    process.stderr.write(`${message}\n`);
     return { url: "", unavailable: message, freshDatabase: () => Promise.reject(new Error(message)) };
   }
 }
