@@ -3,7 +3,7 @@ import type { MiniXdr } from "../../operator/api/minixdr.ts";
 import { childKindOf } from "../../operator/render/child-kinds.ts";
 import { driftedFields } from "../../operator/controller/drift.ts";
 import { render } from "../../operator/render/render.ts";
-import { describeCluster, useNamespace } from "../support/cluster.ts";
+import { describeCluster, kubectl, useNamespace } from "../support/cluster.ts";
 import { installMiniXdrCrd, startTestOperator, type TestOperator } from "../support/operator.ts";
 import { admin, applyMiniXdr, condition, exampleMiniXdr, getChild, markDeploymentAvailable, miniXdrRef, podsOf, waitForStatus } from "../support/minixdr.ts";
 import { vi } from "vitest";
@@ -44,6 +44,13 @@ describeCluster("examples on a namespace that enforces pod-security restricted",
     expect(ready.status?.observedGeneration).toBe(ready.metadata.generation);
     expect(ready.status?.detector).toMatchObject({ readyReplicas: ready.status?.detector?.desiredReplicas });
     for (const d of deployments) expect((await podsOf(ns.name, d)).length).toBeGreaterThan(0);
+
+    // What an SRE sees: readiness, its reason and ready/desired replicas; -o wide adds the endpoint and image.
+    const { stdout } = await kubectl(["get", "minixdr", name, "-n", ns.name, "-o", "wide"]);
+    const [header, row] = stdout.trim().split("\n").map((l) => l.trim().split(/\s{2,}/));
+    expect(header).toEqual(["NAME", "READY", "REASON", "REPLICAS", "AGE", "ENDPOINT", "IMAGE"]);
+    const replicas = `${ready.status!.detector!.readyReplicas}/${ready.status!.detector!.desiredReplicas}`;
+    expect(row).toEqual([name, "True", "AllComponentsReady", replicas, expect.any(String), `http://${name}-detector.${ns.name}.svc:8080`, "ghcr.io/minixdr/minixdr:0.1.0"]);
   });
 
   it("removes every child when the MiniXdr is deleted (garbage collection, no finalizer)", { timeout: 60_000 }, async () => {
