@@ -33,6 +33,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     onRequest: (verb, resource) => metrics.apiRequest({ verb, resource }),
     onReconciled: metrics.reconciled,
     onLeadershipChange: (leading) => metrics.setLeader(leading),
+    onInstanceStatus: (namespace, name, status) =>
+      status ? metrics.setInstanceConditions(namespace, name, status.conditions ?? []) : metrics.forgetInstance(namespace, name),
     // A replica that lost its lease restarts clean rather than risk acting on a stale view.
     onLostLeadership: () => process.exit(1),
   });

@@ -2,6 +2,7 @@
 import bcrypt from "bcryptjs";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
+import type { MiniXdrStatus } from "./api/minixdr.ts";
 import { MiniXdrController } from "./controller/controller.ts";
 import { KubeEventRecorder } from "./controller/events.ts";
 import { MiniXdrReconciler } from "./controller/reconciler.ts";
@@ -22,6 +23,7 @@ export interface OperatorOptions {
   onRequest?: (verb: Verb, resource: string) => void;
   onReconciled?: (key: string, outcome: ReconcileOutcome, seconds: number, error?: unknown) => void;
   onLeadershipChange?: (leading: boolean) => void;
+  onInstanceStatus?: (namespace: string, name: string, status: MiniXdrStatus | undefined) => void;
   /** Called when leadership is lost; a production process exits so it restarts from a clean state. */
   onLostLeadership?: () => void;
 }
@@ -48,7 +50,8 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       watchNamespace: opts.watchNamespace ?? "",
       concurrency: opts.concurrency ?? 4,
       resyncMs: opts.resyncMs ?? 10 * 60_000,
-      reconciler: (state) => new MiniXdrReconciler({ client, state, events, log: opts.log, hashPassword: (p) => bcrypt.hash(p, bcryptCost) }),
+      reconciler: (state) => new MiniXdrReconciler({ client, state, events, log: opts.log, hashPassword: (p) => bcrypt.hash(p, bcryptCost),
+        ...(opts.onInstanceStatus ? { onStatus: opts.onInstanceStatus } : {}) }),
       ...(opts.onReconciled ? { onReconciled: opts.onReconciled } : {}),
     });
     await controller.start();

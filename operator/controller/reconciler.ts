@@ -1,7 +1,7 @@
 // reconcile(key): read the world from the caches, make the children match the MiniXdr, report in status.
 // Level-triggered: it never depends on which event woke it.
 import type { Logger } from "pino";
-import { apiVersion, group, kind, pausedAnnotation, plural, version, withDefaults, type MiniXdr, type MiniXdrSpec } from "../api/minixdr.ts";
+import { apiVersion, group, kind, pausedAnnotation, plural, version, withDefaults, type MiniXdr, type MiniXdrSpec, type MiniXdrStatus } from "../api/minixdr.ts";
 import { isNotFound, KubeApiError, type KubeClient, type KubeObject } from "../kube/client.ts";
 import { childKindOf, childKinds, type ChildKind } from "../render/child-kinds.ts";
 import { fieldManager, names } from "../render/meta.ts";
@@ -29,6 +29,8 @@ export interface ReconcilerDeps {
   log: Logger;
   hashPassword: (plain: string) => Promise<string>;
   now?: () => string;
+  /** Sees every computed status (undefined once the MiniXdr is gone), e.g. for per-instance metrics. */
+  onStatus?: (namespace: string, name: string, status: MiniXdrStatus | undefined) => void;
 }
 
 export interface ReconcileResult {
@@ -53,7 +55,10 @@ export class MiniXdrReconciler {
     const [namespace, name] = key.split("/") as [string, string];
     const cr = this.d.state.miniXdr(namespace, name);
     // Deleted (or being deleted): ownerReferences let the garbage collector remove every child; no finalizer needed.
-    if (!cr || cr.metadata.deletionTimestamp) return {};
+    if (!cr || cr.metadata.deletionTimestamp) {
+      this.d.onStatus?.(namespace, name, undefined);
+      return {};
+    }
     const log = this.d.log.child({ key, generation: cr.metadata.generation });
 
     let spec: MiniXdrSpec;
@@ -173,6 +178,7 @@ export class MiniXdrReconciler {
 
   private async writeStatus(cr: MiniXdr, obs: Observation, log: Logger): Promise<void> {
     const status = computeStatus(cr, obs, this.now);
+    this.d.onStatus?.(cr.metadata.namespace, cr.metadata.name, status);
     if (canonicalJson(status) === canonicalJson(cr.status ?? {})) return;
     try {
       await this.d.client.apply(miniXdrRef, cr.metadata.namespace, cr.metadata.name,

@@ -60,6 +60,7 @@ describeCluster("minixdr operator process", () => {
     expect(metrics).toMatch(/^minixdr_api_requests_total\{verb="watch",resource="minixdrs"\} [1-9]/m);
     expect(metrics).toMatch(/^minixdr_workqueue_depth 0/m);
     expect(metrics).toMatch(/^minixdr_leader 1/m);
+    expect(metrics).toMatch(new RegExp(`^minixdr_instance_condition\\{namespace="${ns.name}",name="proc",type="Ready",status="False"\\} 1`, "m"));
     // Logs are JSON lines that carry the object's key and generation.
     const logLine = output.split("\n").map((l) => { try { return JSON.parse(l) as Record<string, unknown>; } catch { return undefined; } })
       .find((l) => l?.key === `${ns.name}/proc`);
