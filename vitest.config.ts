@@ -7,7 +7,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["operator/**/*.test.ts", "detector/**/*.test.ts", "test/unit/**/*.test.ts"],
+          include: ["operator/**/*.test.ts", "detector/**/*.test.ts", "test/unit/**/*.test.ts", "test/console/**/*.test.ts"],
           globalSetup: ["test/postgres/global-setup.ts"],
         },
       },

@@ -8,10 +8,13 @@ switch (command) {
   case "detector":
     await (await import("../detector/main.ts")).main();
     break;
+  case "console":
+    await (await import("../console/main.ts")).main();
+    break;
   case "render":
     (await import("../operator/render/cli.ts")).renderMain(args);
     break;
   default:
-    console.error("usage: minixdr operator|detector|render [args]\n  operator  run the controller\n  detector  run the detector workload\n  render    print the objects a MiniXdr file renders to");
+    console.error("usage: minixdr operator|detector|console|render [args]\n  operator  run the controller\n  detector  run the detector workload\n  console   serve the analysts' web console\n  render    print the objects a MiniXdr file renders to");
     process.exit(2);
 }

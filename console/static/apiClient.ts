@@ -1,0 +1,64 @@
+// Calls the detector API through the console's same-origin proxy with the session's bearer token.
+import type { incidentView } from "../../detector/api/incidentView.ts";
+import type { Role } from "../../detector/auth/user.ts";
+import { storage } from "./dom.ts";
+
+export type IncidentView = ReturnType<typeof incidentView>;
+export interface IncidentPage {
+  items: IncidentView[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+export interface Session {
+  token: string;
+  tenant: string;
+  username: string;
+  role: Role;
+}
+
+export interface ApiResult<T> {
+  status: number;
+  body: T & { error?: string; issues?: { field: string; message: string }[] };
+}
+
+const sessionKey = "minixdr.session";
+
+export function loadSession(): Session | undefined {
+  const raw = storage.getItem(sessionKey);
+  if (!raw) return undefined;
+  try {
+    return JSON.parse(raw) as Session;
+  } catch {
+    return undefined;
+  }
+}
+
+export function saveSession(session: Session): void {
+  storage.setItem(sessionKey, JSON.stringify(session));
+}
+
+export function clearSession(): void {
+  storage.removeItem(sessionKey);
+}
+
+export async function callApi<T>(path: string, init: { method?: string; body?: unknown; token?: string } = {}): Promise<ApiResult<T>> {
+  const headers: Record<string, string> = { accept: "application/json" };
+  if (init.token) headers.authorization = `Bearer ${init.token}`;
+  if (init.body !== undefined) headers["content-type"] = "application/json";
+  try {
+    const res = await fetch(path, { method: init.method ?? "GET", headers, ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}) });
+    const body = (await res.json().catch(() => ({}))) as ApiResult<T>["body"];
+    return { status: res.status, body };
+  } catch {
+    return { status: 0, body: { error: "the console could not be reached" } as ApiResult<T>["body"] };
+  }
+}
+
+/** A message a person can act on from an error answer. */
+export function errorMessage(result: ApiResult<unknown>): string {
+  const { error, issues } = result.body;
+  const details = issues?.map((i) => `${i.field}: ${i.message}`).join("; ");
+  return [error ?? `request failed (${result.status})`, details].filter(Boolean).join(": ");
+}

@@ -1,0 +1,84 @@
+// The console's entry module: session, login and logout, and hash routing between the list and one incident.
+import type { Role } from "../../detector/auth/user.ts";
+import { callApi, clearSession, errorMessage, loadSession, saveSession } from "./apiClient.ts";
+import { browserWindow, byId, field, showError } from "./dom.ts";
+import { showIncidentDetail } from "./incidentDetail.ts";
+import { setUpIncidentList, showIncidentList } from "./incidentList.ts";
+
+const views = ["login-view", "list-view", "detail-view"] as const;
+let lastListHash = "#/incidents";
+
+function showView(view: (typeof views)[number]): void {
+  for (const v of views) byId(v).hidden = v !== view;
+  byId("topbar").hidden = view === "login-view";
+}
+
+function navigate(hash: string): void {
+  // Setting the same hash fires no hashchange: render directly then.
+  if (browserWindow.location.hash === hash) void route();
+  else browserWindow.location.hash = hash;
+}
+
+/** Shows the login form; a message replaces the one shown, none keeps it (a logout notice survives the route change). */
+function toLogin(message?: string): void {
+  clearSession();
+  showView("login-view");
+  if (message !== undefined) showError(byId("login-error"), message);
+  field(byId("login-form"), "username").focus();
+}
+
+const unauthorized = () => toLogin("Your session has expired or was refused; sign in again.");
+
+async function route(): Promise<void> {
+  const session = loadSession();
+  if (!session) return toLogin();
+  byId("whoami").textContent = `${session.username} (${session.role}, tenant ${session.tenant})`;
+  const hash = browserWindow.location.hash || "#/incidents";
+  const detail = /^#\/incident\/([^/?]+)$/.exec(hash);
+  if (detail?.[1]) {
+    byId("back-to-list").setAttribute("href", lastListHash);
+    showView("detail-view");
+    return showIncidentDetail(session, decodeURIComponent(detail[1]), { unauthorized });
+  }
+  const q = hash.indexOf("?");
+  lastListHash = hash.startsWith("#/incidents") ? hash : "#/incidents";
+  showView("list-view");
+  return showIncidentList(session, q < 0 ? "" : hash.slice(q + 1), { navigate, unauthorized });
+}
+
+async function logIn(): Promise<void> {
+  const form = byId("login-form");
+  const submit = byId("login-submit");
+  const tenant = field(form, "tenant").value.trim() || "default";
+  const username = field(form, "username").value.trim();
+  const password = field(form, "password");
+  submit.disabled = true;
+  const result = await callApi<{ token: string; role: Role }>("/api/v1/auth/login", { method: "POST", body: { tenant, username, password: password.value } });
+  submit.disabled = false;
+  password.value = "";
+  if (result.status === 200) {
+    saveSession({ token: result.body.token, role: result.body.role, tenant, username });
+    showError(byId("login-error"), "");
+    return navigate(lastListHash);
+  }
+  const message = result.status === 401 ? "Wrong username or password."
+    : result.status === 423 ? `Account locked: ${result.body.error ?? "too many failed logins"}. Try again later.`
+    : errorMessage(result);
+  showError(byId("login-error"), message);
+}
+
+function start(): void {
+  byId("login-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    void logIn();
+  });
+  byId("logout").addEventListener("click", () => {
+    toLogin("You are signed out.");
+    browserWindow.location.hash = "";
+  });
+  setUpIncidentList({ navigate, unauthorized });
+  browserWindow.addEventListener("hashchange", () => void route());
+  void route();
+}
+
+start();

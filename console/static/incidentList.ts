@@ -1,0 +1,61 @@
+// The incidents list: filter form, table of one page, pager.
+import { callApi, errorMessage, type IncidentPage, type Session } from "./apiClient.ts";
+import { byId, field, h, showError, type Elem } from "./dom.ts";
+import { filterNames, filtersFromQuery, listApiPath, listHash, pageLabel, pageSize, type IncidentFilters } from "./incidentQuery.ts";
+import { formatTime } from "./format.ts";
+
+export interface ListHandlers {
+  navigate(hash: string): void;
+  unauthorized(): void;
+}
+
+let current: IncidentFilters = filtersFromQuery("");
+
+/** Wires the filter form and pager once; they navigate, and navigation renders. */
+export function setUpIncidentList(handlers: ListHandlers): void {
+  const form = byId("filters");
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const filters = { ...current, page: 1 };
+    for (const name of filterNames) filters[name] = field(form, name).value;
+    handlers.navigate(listHash(filters));
+  });
+  byId("clear-filters").addEventListener("click", () => handlers.navigate(listHash(filtersFromQuery(""))));
+  byId("prev-page").addEventListener("click", () => handlers.navigate(listHash({ ...current, page: Math.max(1, current.page - 1) })));
+  byId("next-page").addEventListener("click", () => handlers.navigate(listHash({ ...current, page: current.page + 1 })));
+}
+
+function row(i: IncidentPage["items"][number]): Elem {
+  const link = h("a", { href: `#/incident/${encodeURIComponent(i.id)}`, class: "incident-link" }, i.summary);
+  return h("tr", { "data-id": i.id },
+    h("td", {}, h("span", { class: `severity severity-${i.severity}` }, i.severity)),
+    h("td", { class: "num" }, i.riskScore),
+    h("td", {}, h("span", { class: `status status-${i.status}` }, i.status)),
+    h("td", {}, i.techniques.map((t) => t.id).join(", ")),
+    h("td", {}, i.sourceIp),
+    h("td", { class: "summary" }, link),
+    h("td", {}, formatTime(i.lastSeen)));
+}
+
+export async function showIncidentList(session: Session, query: string, handlers: ListHandlers): Promise<void> {
+  current = filtersFromQuery(query);
+  const form = byId("filters");
+  for (const name of filterNames) field(form, name).value = current[name];
+  const error = byId("list-error");
+  const body = byId("incident-rows");
+  const result = await callApi<IncidentPage>(listApiPath(current), { token: session.token });
+  if (result.status === 401) return handlers.unauthorized();
+  if (result.status !== 200) {
+    showError(error, errorMessage(result));
+    body.replaceChildren();
+    byId("page-info").textContent = "";
+    return;
+  }
+  showError(error, "");
+  const { items, total } = result.body;
+  body.replaceChildren(...items.map(row));
+  byId("list-empty").hidden = items.length > 0;
+  byId("page-info").textContent = pageLabel(current.page, items.length, total);
+  byId("prev-page").disabled = current.page <= 1;
+  byId("next-page").disabled = current.page * pageSize >= total;
+}

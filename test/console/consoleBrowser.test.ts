@@ -1,0 +1,199 @@
+// The console in headless Chromium against a real detector: login, list, filters, detail, status change, roles, escaping, logout.
+import { join } from "node:path";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { chromiumArgs, chromiumPath, ensureChromium } from "./chromium.ts";
+import { adminPassword, analyst, api, bruteForceIp, startConsoleStack, takeoverIp, viewer, xssUsername, type ConsoleStack } from "./consoleHarness.ts";
+
+const unavailable = await ensureChromium();
+
+let stack: ConsoleStack;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+/** Script errors and CSP violations the page reported: none are expected. */
+let pageProblems: string[] = [];
+
+beforeAll(async () => {
+  if (unavailable) return;
+  stack = await startConsoleStack();
+  browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
+}, 120_000);
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+async function newPage(): Promise<Page> {
+  await context?.close();
+  context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const p = await context.newPage();
+  pageProblems = [];
+  p.on("pageerror", (err) => pageProblems.push(`page error: ${err.message}`));
+  p.on("console", (m) => {
+    // Chromium logs every 4xx answer; the API's refusals are expected, CSP violations and script errors are not.
+    if (m.type() === "error" && !m.text().startsWith("Failed to load resource: the server responded with a status of 4")) pageProblems.push(`console error: ${m.text()}`);
+  });
+  await p.goto(stack.console.url);
+  return p;
+}
+
+async function logIn(p: Page, username: string, password: string): Promise<void> {
+  await p.fill("#login-form [name=username]", username);
+  await p.fill("#login-form [name=password]", password);
+  await p.click("#login-submit");
+}
+
+const rows = (p: Page) => p.locator("#incident-rows tr");
+const rowFor = (p: Page, ip: string) => rows(p).filter({ has: p.locator("td", { hasText: ip }) });
+const incidentIdFor = async (ip: string) => {
+  const list = await api(`${stack.detector.url}/api/v1/incidents?sourceIp=${ip}`, stack.adminToken);
+  return (list.json.items as { id: string }[])[0]!.id;
+};
+
+afterEach(() => {
+  const problems = pageProblems;
+  pageProblems = [];
+  expect(problems).toEqual([]);
+});
+
+describe.skipIf(unavailable !== "")("console in headless Chromium", { timeout: 30_000 }, () => {
+  it("refuses a wrong password and locks an account after repeated failures, saying which", async () => {
+    page = await newPage();
+    await expect.poll(() => page.isVisible("#login-form")).toBe(true);
+    await logIn(page, "admin", "not-the-password");
+    await expect.poll(() => page.textContent("#login-error")).toBe("Wrong username or password.");
+    // The detector locks after five failures in a row; use the analyst so admin stays usable.
+    for (let i = 0; i < 5; i++) await logIn(page, analyst.username, "wrong-password");
+    await expect.poll(() => page.textContent("#login-error"), { timeout: 15_000 }).toMatch(/^Account locked: account locked until .+Try again later\.$/);
+    await logIn(page, analyst.username, analyst.password);
+    await expect.poll(() => page.textContent("#login-error")).toMatch(/^Account locked/);
+    expect(await page.isVisible("#list-view")).toBe(false);
+  });
+
+  it("logs an admin in and lists both incidents, attacker text shown as text", async () => {
+    page = await newPage();
+    await logIn(page, "admin", adminPassword);
+    await expect.poll(() => rows(page).count()).toBe(2);
+    expect(await page.textContent("#whoami")).toBe("admin (admin, tenant default)");
+    expect(await rowFor(page, bruteForceIp).textContent()).toContain("T1110.001");
+    const takeover = rowFor(page, takeoverIp);
+    expect(await takeover.textContent()).toContain("T1078");
+    // The attacker-chosen username is in the summary as literal text, never as an element.
+    expect(await takeover.locator("td.summary").textContent()).toContain(xssUsername);
+    expect(await page.locator("#incidents img").count()).toBe(0);
+    expect(await page.evaluate(() => (globalThis as { __xss?: unknown }).__xss)).toBeUndefined();
+    expect(await page.textContent("#page-info")).toBe("1–2 of 2");
+    expect(await page.isDisabled("#next-page")).toBe(true);
+  });
+
+  it("filters by technique, source IP, severity and status through the detector's query", async () => {
+    await page.fill("#filters [name=technique]", "T1110.001");
+    await page.click("#filters button[type=submit]");
+    await expect.poll(() => rows(page).count()).toBe(1);
+    expect(await rows(page).first().textContent()).toContain(bruteForceIp);
+    expect(page.url()).toContain("#/incidents?technique=T1110.001");
+
+    await page.click("#clear-filters");
+    await expect.poll(() => rows(page).count()).toBe(2);
+    await page.fill("#filters [name=sourceIp]", takeoverIp);
+    await page.click("#filters button[type=submit]");
+    await expect.poll(() => rows(page).count()).toBe(1);
+    expect(await rows(page).first().textContent()).toContain("T1078");
+
+    await page.click("#clear-filters");
+    await page.selectOption("#filters [name=status]", "resolved");
+    await page.click("#filters button[type=submit]");
+    await expect.poll(() => page.isVisible("#list-empty")).toBe(true);
+    expect(await rows(page).count()).toBe(0);
+
+    // The detector's refusal of a bad filter is shown, not swallowed.
+    await page.click("#clear-filters");
+    await page.fill("#filters [name=technique]", "brute");
+    await page.click("#filters button[type=submit]");
+    await expect.poll(() => page.textContent("#list-error")).toContain("technique: must be an ATT&CK technique id");
+    await page.click("#clear-filters");
+    await expect.poll(() => rows(page).count()).toBe(2);
+  });
+
+  it("opens an incident with its techniques, evidence, scores, times and rule", async () => {
+    await rowFor(page, bruteForceIp).locator("a.incident-link").click();
+    await expect.poll(() => page.isVisible("#detail-view")).toBe(true);
+    await expect.poll(() => page.locator("#techniques tbody tr").count()).toBe(1);
+    expect(await page.locator("#techniques tbody tr td").allTextContents()).toEqual(["T1110.001", "Brute Force: Password Guessing", "Credential Access"]);
+    expect(await page.textContent("#evidence-total")).toBe("7 linked event(s)");
+    expect(await page.locator("#evidence-counts tbody tr td").allTextContents()).toEqual(["auth.failure", "7"]);
+    expect(await page.locator("#evidence-events tbody tr").count()).toBe(7);
+    const fact = (name: string) => page.textContent(`[data-fact="${name}"]`);
+    expect(await fact("Status")).toBe("open");
+    expect(await fact("Source IP")).toBe(bruteForceIp);
+    expect(await fact("Rules")).toBe("ssh-brute-force");
+    expect(await fact("First seen")).toBe("2024-05-14 10:00:00Z");
+    expect(await fact("Last seen")).toBe("2024-05-14 10:00:18Z");
+    const detail = (await api(`${stack.detector.url}/api/v1/incidents/${await incidentIdFor(bruteForceIp)}`, stack.adminToken)).json;
+    expect(await fact("Risk score")).toBe(String(detail.riskScore));
+    expect(await fact("Severity")).toBe(detail.severity);
+  });
+
+  it("acknowledges the incident, and the detector records it", async () => {
+    expect(await page.locator("#status-actions button").allTextContents()).toEqual(["Acknowledge", "Mark contained", "Resolve"]);
+    await page.click("#status-actions button[data-status=acknowledged]");
+    await expect.poll(() => page.textContent("#detail-notice")).toBe("Status changed to acknowledged.");
+    expect(await page.textContent(`[data-fact="Status"]`)).toBe("acknowledged");
+    expect(await page.textContent(`[data-fact="Status changed by"]`)).toBe("admin");
+    expect(await page.locator("#status-actions button").allTextContents()).toEqual(["Reopen", "Mark contained", "Resolve"]);
+    const stored = await api(`${stack.detector.url}/api/v1/incidents/${await incidentIdFor(bruteForceIp)}`, stack.adminToken);
+    expect(stored.json).toMatchObject({ status: "acknowledged", statusChangedBy: "admin" });
+
+    await screenshot(page, "detail");
+    // Back to the list, filtered on the new status.
+    await page.click("#back-to-list");
+    await page.selectOption("#filters [name=status]", "acknowledged");
+    await page.click("#filters button[type=submit]");
+    await expect.poll(() => rows(page).count()).toBe(1);
+    expect(await rows(page).first().textContent()).toContain(bruteForceIp);
+  });
+
+  it("shows the attacker-controlled username as text on the detail page", async () => {
+    await page.goto(`${stack.console.url}/#/incident/${await incidentIdFor(takeoverIp)}`);
+    await expect.poll(() => page.textContent("#detail-summary")).toContain(`successful login as ${xssUsername}`);
+    expect(await page.locator("#detail img").count()).toBe(0);
+    expect(await page.evaluate(() => (globalThis as { __xss?: unknown }).__xss)).toBeUndefined();
+  });
+
+  it("logs out: the token is gone and the list needs a login again", async () => {
+    await page.click("#logout");
+    await expect.poll(() => page.isVisible("#login-form")).toBe(true);
+    expect(await page.textContent("#login-error")).toBe("You are signed out.");
+    expect(await page.evaluate(() => JSON.stringify((globalThis as unknown as { sessionStorage: { length: number } }).sessionStorage.length))).toBe("0");
+    await page.goto(`${stack.console.url}/#/incidents`);
+    await expect.poll(() => page.isVisible("#login-form")).toBe(true);
+    expect(await page.isVisible("#list-view")).toBe(false);
+  });
+
+  it("gives a viewer no status buttons, and the API refuses the change anyway", async () => {
+    page = await newPage();
+    await logIn(page, viewer.username, viewer.password);
+    await expect.poll(() => rows(page).count()).toBe(2);
+    expect(await page.textContent("#whoami")).toBe("viewer1 (viewer, tenant default)");
+    const id = await incidentIdFor(takeoverIp);
+    await page.goto(`${stack.console.url}/#/incident/${id}`);
+    await expect.poll(() => page.textContent("#status-actions")).toContain("Read-only: your role (viewer)");
+    expect(await page.locator("#status-actions button").count()).toBe(0);
+    // The viewer's own token, through the console's proxy, from the page itself.
+    const status = await page.evaluate(async (incident) => {
+      const session = JSON.parse((globalThis as unknown as { sessionStorage: { getItem(k: string): string } }).sessionStorage.getItem("minixdr.session")) as { token: string };
+      const res = await fetch(`/api/v1/incidents/${incident}`, { method: "PATCH", headers: { authorization: `Bearer ${session.token}`, "content-type": "application/json" }, body: JSON.stringify({ status: "resolved" }) });
+      return res.status;
+    }, id);
+    expect(status).toBe(403);
+    expect((await api(`${stack.detector.url}/api/v1/incidents/${id}`, stack.adminToken)).json.status).toBe("open");
+  });
+});
+
+/** Writes a screenshot when MINIXDR_CONSOLE_SCREENSHOT_DIR is set, to look at the page by eye. */
+async function screenshot(p: Page, name: string): Promise<void> {
+  const dir = process.env.MINIXDR_CONSOLE_SCREENSHOT_DIR;
+  if (!dir) return;
+  await p.screenshot({ path: join(dir, `console-${name}.png`), fullPage: true });
+}
