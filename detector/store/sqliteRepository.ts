@@ -15,13 +15,21 @@ const marks = (n: number) => Array.from({ length: n }, () => "?").join(", ");
 export class SqliteRepository implements Repository {
   readonly driver = "sqlite" as const;
   private readonly db: DatabaseSync;
+  private readonly path: string;
   /** One connection: write transactions are queued so async callers never interleave inside one. */
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(path: string) {
+    this.path = path;
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     this.db = new DatabaseSync(path);
-    this.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;");
+    // Exclusive locking: a second process (another replica on a shared volume) cannot use the file at all.
+    try {
+      this.db.exec("PRAGMA locking_mode = EXCLUSIVE; PRAGMA busy_timeout = 2000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;");
+    } catch (err) {
+      this.db.close();
+      throw this.explain(err);
+    }
   }
 
   private all(sql: string, ...params: SQLInputValue[]): Row[] {
@@ -53,8 +61,17 @@ export class SqliteRepository implements Repository {
     return next;
   }
 
-  migrate(): Promise<void> {
-    return this.transaction(() => this.db.exec(sqliteSchema));
+  private explain(err: unknown): Error {
+    if (!/database is locked/.test((err as Error).message)) return err as Error;
+    return new Error(`SQLite database ${this.path} is in use by another detector process: SQLite serves one replica; use storage.driver postgres for several`, { cause: err });
+  }
+
+  async migrate(): Promise<void> {
+    try {
+      await this.transaction(() => this.db.exec(sqliteSchema));
+    } catch (err) {
+      throw this.explain(err);
+    }
   }
 
   ping(): Promise<void> {
