@@ -1,0 +1,178 @@
+// config/: what `kubectl apply --server-side -k config/default` installs, checked by the real API server
+// (server-side dry-run, with Pod Security admission), and config/prometheus rendered and matched against the real code.
+import { join } from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { operatorClusterRole } from "../../operator/api/rbac.ts";
+import { miniXdrCrd } from "../../operator/api/crd.ts";
+import { render } from "../../operator/render/render.ts";
+import { loadSettings } from "../../operator/runtime/settings.ts";
+import { buildServer } from "../../operator/runtime/server.ts";
+import { OperatorMetrics } from "../../operator/runtime/metrics.ts";
+import { adminKubeConfig, describeCluster, kubectl } from "../support/cluster.ts";
+import { exampleMiniXdr } from "../support/minixdr.ts";
+import * as k8s from "@kubernetes/client-node";
+
+const root = join(import.meta.dirname, "../..");
+type Obj = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; [k: string]: any };
+const docs = (text: string): Obj[] => parseAllDocuments(text).map((d) => d.toJS() as Obj).filter(Boolean);
+const kustomize = async (dir: string) => docs((await kubectl(["kustomize", join(root, dir)])).stdout);
+const find = (objs: Obj[], kind: string, name: string) => {
+  const o = objs.find((x) => x.kind === kind && x.metadata.name === name);
+  if (!o) throw new Error(`${kind} ${name} not in ${objs.map((x) => `${x.kind}/${x.metadata.name}`).join(", ")}`);
+  return o;
+};
+const namespace = "minixdr-system";
+
+/** Runs kubectl with `input` on stdin; returns the outcome instead of throwing. */
+async function kubectlResult(args: string[], input: string): Promise<{ ok: boolean; stdout: string; stderr: string }> {
+  try {
+    const r = await kubectl(args, { input });
+    return { ok: true, ...r };
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string };
+    return { ok: false, stdout: e.stdout ?? "", stderr: e.stderr ?? String(err) };
+  }
+}
+
+describeCluster("config/default", () => {
+  let rendered: Obj[];
+  beforeAll(async () => {
+    rendered = await kustomize("config/default");
+    // Server-side dry-run does not create the namespace it would create, so the namespaced objects need it to exist:
+    // apply the rendered Namespace (and ServiceAccount, which pod admission looks up) for real.
+    const real = rendered.filter((o) => o.kind === "Namespace" || o.kind === "ServiceAccount");
+    await kubectl(["apply", "--server-side", "--field-manager=config-default-test", "-f", "-"], { input: real.map((o) => JSON.stringify(o)).join("\n") });
+  });
+  afterAll(async () => {
+    await adminKubeConfig().makeApiClient(k8s.CoreV1Api).deleteNamespace({ name: namespace }).catch(() => undefined);
+  });
+
+  it("renders the namespace, CRD, RBAC and the operator, and nothing from config/prometheus", () => {
+    expect(rendered.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      "ClusterRole/minixdr-editor", "ClusterRole/minixdr-operator", "ClusterRole/minixdr-viewer", "ClusterRoleBinding/minixdr-operator",
+      "CustomResourceDefinition/minixdrs.xdr.minixdr.io", "Deployment/minixdr-operator", "Namespace/minixdr-system",
+      "PodDisruptionBudget/minixdr-operator", "Role/minixdr-operator-leader-election", "RoleBinding/minixdr-operator-leader-election",
+      "Service/minixdr-operator-metrics", "ServiceAccount/minixdr-operator",
+    ]);
+    for (const o of rendered) if (!["Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"].includes(o.kind)) expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe(namespace);
+    expect(find(rendered, "Namespace", namespace).metadata.labels).toMatchObject({ "pod-security.kubernetes.io/enforce": "restricted" });
+    // The CRD and ClusterRole are today's generated ones (config/crd/bases and config/rbac/role.yaml are current).
+    expect(find(rendered, "CustomResourceDefinition", "minixdrs.xdr.minixdr.io").spec).toEqual(miniXdrCrd().spec);
+    expect(find(rendered, "ClusterRole", "minixdr-operator").rules).toEqual(operatorClusterRole().rules);
+  });
+
+  it("is accepted by the API server (kubectl apply --server-side --dry-run=server) without Pod Security warnings", async () => {
+    const r = await kubectlResult(["apply", "--server-side", "--dry-run=server", "--field-manager=config-default-test", "-o", "json", "-f", "-"],
+      rendered.map((o) => JSON.stringify(o)).join("\n"));
+    expect(r.stderr).not.toMatch(/error|violate PodSecurity/i);
+    expect(r.ok).toBe(true);
+    const out = JSON.parse(r.stdout) as { items?: Obj[] } & Obj;
+    const items = out.items ?? [out];
+    expect(items.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(rendered.map((o) => `${o.kind}/${o.metadata.name}`).sort());
+    // Defaults filled in by the server show the objects were really admitted, not just echoed.
+    expect(find(items, "Deployment", "minixdr-operator").spec.template.spec.dnsPolicy).toBe("ClusterFirst");
+  });
+
+  it("binds the operator's ServiceAccount to the generated ClusterRole and the leader-election Role", () => {
+    const deployment = find(rendered, "Deployment", "minixdr-operator");
+    const sa = { kind: "ServiceAccount", name: deployment.spec.template.spec.serviceAccountName, namespace };
+    expect(sa.name).toBe(find(rendered, "ServiceAccount", "minixdr-operator").metadata.name);
+    const crb = find(rendered, "ClusterRoleBinding", "minixdr-operator");
+    expect(crb.roleRef).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: (operatorClusterRole().metadata as { name: string }).name });
+    expect(crb.subjects).toEqual([sa]);
+    const rb = find(rendered, "RoleBinding", "minixdr-operator-leader-election");
+    expect(rb.roleRef).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: find(rendered, "Role", "minixdr-operator-leader-election").metadata.name });
+    expect(rb.subjects).toEqual([sa]);
+  });
+
+  it("runs two leader-electing replicas whose flags, identity and probes the operator understands", async () => {
+    const d = find(rendered, "Deployment", "minixdr-operator");
+    expect(d.spec.replicas).toBe(2);
+    const c = d.spec.template.spec.containers[0];
+    expect(c.args[0]).toBe("operator");
+    const env = Object.fromEntries(c.env.map((e: { name: string; valueFrom: { fieldRef: { fieldPath: string } } }) => [e.name, e.valueFrom.fieldRef.fieldPath]));
+    expect(env).toEqual({ POD_NAME: "metadata.name", POD_NAMESPACE: "metadata.namespace" });
+    const settings = loadSettings(c.args.slice(1), { POD_NAME: "minixdr-operator-7d9-abc", POD_NAMESPACE: namespace });
+    expect(settings).toMatchObject({ leaderElect: true, leaseNamespace: namespace, leaderIdentity: "minixdr-operator-7d9-abc" });
+    const port = c.ports.find((p: { name: string }) => p.name === c.readinessProbe.httpGet.port);
+    expect(port.containerPort).toBe(settings.metricsPort);
+    // The probe paths answer 200 on the operator's real server (a follower, informers synced).
+    const server = buildServer({ metrics: new OperatorMetrics({ defaultMetrics: false }), informers: () => [], isLeader: () => false });
+    for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe]) {
+      expect(probe.httpGet.port).toBe(port.name);
+      expect((await server.inject({ method: "GET", url: probe.httpGet.path })).statusCode, probe.httpGet.path).toBe(200);
+    }
+    await server.close();
+    expect(c.resources.requests).toBeDefined();
+    expect(c.resources.limits.memory).toBeDefined();
+    const svc = find(rendered, "Service", "minixdr-operator-metrics");
+    expect(svc.spec.ports[0].targetPort).toBe(port.name);
+    expect(d.spec.template.metadata.labels).toMatchObject(svc.spec.selector);
+    const pdb = find(rendered, "PodDisruptionBudget", "minixdr-operator");
+    expect(pdb.spec.maxUnavailable).toBe(1);
+    expect(d.spec.template.metadata.labels).toMatchObject(pdb.spec.selector.matchLabels);
+  });
+
+  it("has a pod template that Pod Security 'restricted' admits, while the same pod without its security context is refused", async () => {
+    const d = find(rendered, "Deployment", "minixdr-operator");
+    const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "operator-template", namespace, labels: d.spec.template.metadata.labels }, spec: d.spec.template.spec };
+    const admitted = await kubectlResult(["create", "--dry-run=server", "-o", "name", "-f", "-"], JSON.stringify(pod));
+    expect(admitted.stderr).toBe("");
+    expect(admitted.stdout.trim()).toBe("pod/operator-template");
+    const { securityContext: _pod, ...podSpec } = pod.spec;
+    const loose = { ...pod, spec: { ...podSpec, containers: podSpec.containers.map(({ securityContext: _c, ...c }: Obj) => c) } };
+    const refused = await kubectlResult(["create", "--dry-run=server", "-f", "-"], JSON.stringify(loose));
+    expect(refused.ok).toBe(false);
+    expect(refused.stderr).toMatch(/violates PodSecurity "restricted/);
+  });
+
+  it("gives cluster users read access (view) and write access (edit) to MiniXdr objects through aggregation labels", async () => {
+    const viewer = find(rendered, "ClusterRole", "minixdr-viewer");
+    const editor = find(rendered, "ClusterRole", "minixdr-editor");
+    expect(viewer.metadata.labels).toMatchObject({ "rbac.authorization.k8s.io/aggregate-to-view": "true" });
+    expect(editor.metadata.labels).toMatchObject({ "rbac.authorization.k8s.io/aggregate-to-edit": "true" });
+    expect(editor.metadata.labels).not.toHaveProperty("rbac.authorization.k8s.io/aggregate-to-view");
+    // Bound directly (this control plane runs no clusterrole-aggregation controller), the roles grant what they promise.
+    await kubectl(["apply", "--server-side", "--field-manager=config-default-test", "-f", "-"], { input: [viewer, editor].map((o) => JSON.stringify(o)).join("\n") });
+    for (const [user, role] of [["vera", "minixdr-viewer"], ["eddie", "minixdr-editor"]] as const) {
+      await kubectl(["create", "rolebinding", `${user}-${role}`, "-n", namespace, `--clusterrole=${role}`, `--user=${user}`]);
+    }
+    const can = async (user: string, verb: string, ...extra: string[]) =>
+      (await kubectlResult(["auth", "can-i", verb, "minixdrs.xdr.minixdr.io", ...extra, "-n", namespace, `--as=${user}`], "")).stdout.trim();
+    expect(await can("vera", "list")).toBe("yes");
+    expect(await can("vera", "watch")).toBe("yes");
+    expect(await can("vera", "create")).toBe("no");
+    expect(await can("eddie", "create")).toBe("yes");
+    expect(await can("eddie", "delete")).toBe("yes");
+    expect(await can("eddie", "get")).toBe("yes");
+    expect(await can("eddie", "patch", "--subresource=status")).toBe("no");
+  });
+});
+
+describeCluster("config/prometheus", () => {
+  it("renders ServiceMonitors that select the operator's metrics Service and every detector Service the operator creates", async () => {
+    const objs = await kustomize("config/prometheus");
+    expect(objs.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(["PrometheusRule/minixdr", "ServiceMonitor/minixdr-detectors", "ServiceMonitor/minixdr-operator"]);
+    for (const o of objs) expect(o.apiVersion).toBe("monitoring.coreos.com/v1");
+
+    const operatorSvc = find(await kustomize("config/default"), "Service", "minixdr-operator-metrics");
+    const sm = find(objs, "ServiceMonitor", "minixdr-operator");
+    expect(operatorSvc.metadata.labels).toMatchObject(sm.spec.selector.matchLabels);
+    expect(sm.spec.namespaceSelector.matchNames).toContain(operatorSvc.metadata.namespace);
+    expect(operatorSvc.spec.ports.map((p: { name: string }) => p.name)).toContain(sm.spec.endpoints[0].port);
+    expect(sm.spec.endpoints[0].honorLabels).toBe(true);
+
+    // The Service the operator renders for an example's detector is selected, on its metrics port.
+    const detectorSm = find(objs, "ServiceMonitor", "minixdr-detectors");
+    const detectorSvc = render(exampleMiniXdr("basic.yaml", "team-a")).map((c) => c.object).find((o) => o.kind === "Service" && o.metadata.name === "basic-detector")!;
+    expect(detectorSvc.metadata.labels).toMatchObject(detectorSm.spec.selector.matchLabels);
+    expect(detectorSm.spec.namespaceSelector).toEqual({ any: true });
+    const metricsPort = (detectorSvc.spec as { ports: { name: string; port: number }[] }).ports.find((p) => p.name === detectorSm.spec.endpoints[0].port);
+    expect(metricsPort?.port).toBe(9090);
+    // The alerts' job labels are the ones the relabelings set.
+    const jobs = objs.filter((o) => o.kind === "ServiceMonitor").map((o) => o.spec.endpoints[0].relabelings.find((r: { targetLabel: string }) => r.targetLabel === "job").replacement);
+    const exprs = find(objs, "PrometheusRule", "minixdr").spec.groups.flatMap((g: { rules: { expr: string }[] }) => g.rules.map((r) => r.expr)).join("\n");
+    for (const job of exprs.matchAll(/job="([^"]+)"/g)) expect(jobs).toContain(job[1]);
+  });
+});
