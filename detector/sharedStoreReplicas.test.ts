@@ -41,6 +41,15 @@ describePostgres(postgres)("two replicas on one PostgreSQL", () => {
     }
   });
 
+  it("serves metrics from each replica: model inference timed, the open-incident gauge read from the shared store", async () => {
+    for (const f of files) {
+      const text = await (await fetch(`http://127.0.0.1:${f.config.listen.metricsPort}/metrics`)).text();
+      expect(text).toMatch(/minixdr_open_incidents\{tenant="default",severity="(medium|high|critical)"\} 1/);
+      expect(text).toMatch(/minixdr_inference_duration_seconds_count [1-9]/);
+      expect(text).toMatch(/minixdr_events_ingested_total\{source="cowrie",tenant="default"\} 6/);
+    }
+  });
+
   it("shares one first admin and one lockout count across replicas", async () => {
     const [a, b] = replicas as [DetectorProcess, DetectorProcess];
     await api(`${a.url}/api/v1/users`, (await login(a.url, "admin", adminPassword)).token, { method: "POST", body: { username: "rita", password: "Replica-Pass-2024", role: "viewer" } });
