@@ -1,6 +1,7 @@
 // The MiniXdr API: one zod schema gives the TypeScript types, the in-memory defaults and the CRD's openAPIV3Schema.
 // Defaults are applied in memory only (never written to the object), so GitOps tools see no diffs.
 import { z } from "zod";
+import { DEFAULT_ANOMALY_THRESHOLD } from "../../detector/ml/threshold.ts";
 
 export const group = "xdr.minixdr.io";
 export const version = "v1alpha1";
@@ -71,7 +72,7 @@ export const disruptionBudgetSchema = z.strictObject({
 })).describe("PodDisruptionBudget of the component.");
 
 const componentBase = {
-  image: z.string().max(512).regex(imagePattern).default(defaultImage).describe(`Container image. Defaults to ${defaultImage}.`),
+  image: z.string().max(512).regex(imagePattern).default(defaultImage).describe("Container image."),
   imagePullPolicy: z.enum(["Always", "IfNotPresent", "Never"]).default("IfNotPresent").describe("When to pull the image."),
   replicas: z.number().int().min(1).max(100).default(1).describe("Replicas when autoscaling is off."),
   resources: resourcesSchema.optional(),
@@ -86,7 +87,8 @@ export const detectionSchema = z.strictObject({
   portScanDistinctPorts: z.number().int().min(2).max(65535).default(20).describe("Distinct destination ports from one source that make a port scan (T1046)."),
   exfiltrationBytes: z.number().int().min(1024).default(104857600).describe("Outbound bytes from one source within the window that make a large transfer (T1048)."),
   windowSeconds: z.number().int().min(1).max(86400).default(300).describe("Event-time window of the other rules."),
-  anomalyThreshold: z.number().min(0).max(1).default(0.8).describe("ONNX anomaly score above which an anomaly incident is raised."),
+  anomalyThreshold: z.number().min(0).max(1).default(DEFAULT_ANOMALY_THRESHOLD)
+    .describe("ONNX anomaly score at or above which an anomaly incident is raised; the default is the committed model's tuned threshold (detector/ml/MODEL_CARD.md)."),
 }).describe("Detection thresholds.");
 
 export const detectorConfigSchema = z.strictObject({
