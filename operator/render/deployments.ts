@@ -36,7 +36,7 @@ function podSpec(cr: MiniXdr, spec: MiniXdrSpec, component: Component): Record<s
   const c: DetectorSpec | ConsoleSpec = component === "detector" ? spec.detector : spec.console;
   const volumeMounts: Record<string, unknown>[] = [{ name: "tmp", mountPath: "/tmp" }];
   const volumes: Record<string, unknown>[] = [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }];
-  const env: { name: string; value: string }[] = [{ name: "LOG_LEVEL", value: spec.detector.config.logLevel }];
+  const env: { name: string; value: string }[] = [{ name: "MINIXDR_LOG_LEVEL", value: spec.detector.config.logLevel }];
   const containerPorts: { name: string; containerPort: number; protocol: string }[] = [{ name: "http", containerPort: ports.http, protocol: "TCP" }];
   if (component === "detector") {
     containerPorts.push({ name: "metrics", containerPort: ports.metrics, protocol: "TCP" });
