@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { chromiumArgs, chromiumPath, ensureChromium } from "./chromium.ts";
-import { adminPassword, analyst, api, bruteForceIp, startConsoleStack, takeoverIp, viewer, xssUsername, type ConsoleStack } from "./consoleHarness.ts";
+import { adminPassword, analyst, api, bruteForceFrom, bruteForceIp, ingestTokens, post, startConsoleStack, takeoverIp, viewer, xssUsername, type ConsoleStack } from "./consoleHarness.ts";
 
 const unavailable = await ensureChromium();
 
@@ -188,6 +188,23 @@ describe.skipIf(unavailable !== "")("console in headless Chromium", { timeout: 3
     }, id);
     expect(status).toBe(403);
     expect((await api(`${stack.detector.url}/api/v1/incidents/${id}`, stack.adminToken)).json.status).toBe("open");
+  });
+
+  it("pages through more incidents than fit on one page", async () => {
+    // One more brute force from each of 25 bots: 27 incidents, two pages of 25.
+    const records = Array.from({ length: 25 }, (_, n) => bruteForceFrom(`192.0.2.${n + 1}`, 1000 + n * 60)).flat();
+    expect((await post(`${stack.detector.url}/api/v1/ingest/cowrie`, records.map((r) => JSON.stringify(r)).join("\n"), ingestTokens.default)).status).toBe(200);
+    await page.goto(`${stack.console.url}/#/incidents`);
+    await expect.poll(() => page.textContent("#page-info")).toBe("1–25 of 27");
+    expect(await rows(page).count()).toBe(25);
+    expect(await page.isDisabled("#prev-page")).toBe(true);
+    await page.click("#next-page");
+    await expect.poll(() => page.textContent("#page-info")).toBe("26–27 of 27");
+    expect(await rows(page).count()).toBe(2);
+    expect(page.url()).toContain("#/incidents?page=2");
+    expect(await page.isDisabled("#next-page")).toBe(true);
+    await page.click("#prev-page");
+    await expect.poll(() => page.textContent("#page-info")).toBe("1–25 of 27");
   });
 });
 

@@ -6,7 +6,7 @@ import type { RunningDetector } from "../../detector/detector.ts";
 import { cowrie } from "../detector/fixtures/cowrieRecords.ts";
 import { adminPassword, api, ingestTokens, login, post, startTestDetector, writeDetectorFiles, type DetectorFiles } from "../detector/detectorHarness.ts";
 
-export { adminPassword, api, login } from "../detector/detectorHarness.ts";
+export { adminPassword, api, ingestTokens, login, post } from "../detector/detectorHarness.ts";
 
 export const bruteForceIp = "203.0.113.45";
 export const takeoverIp = "198.51.100.7";
@@ -17,10 +17,15 @@ export const analyst = { username: "analyst1", password: "Triage-Analyst-42" };
 
 const ndjson = (records: unknown[]) => records.map((r) => JSON.stringify(r)).join("\n");
 
-/** Seven failed root logins from one bot (T1110.001), and a login that worked after three failures (T1078) as the XSS username. */
+/** Seven failed root logins from one bot, three seconds apart from `start`: one T1110.001 incident. */
+export function bruteForceFrom(srcIp: string, start = 0): unknown[] {
+  const bot = { srcIp, session: `bf-${srcIp}` };
+  return ["root", "admin", "123456", "password", "qwerty", "letmein", "toor"].map((p, i) => cowrie.loginFailed(bot, start + i * 3, "root", p));
+}
+
+/** A brute force (T1110.001), and a login that worked after three failures (T1078) as the XSS username. */
 export function seedRecords(): unknown[] {
-  const bot = { srcIp: bruteForceIp, session: "bf0001" };
-  const bruteForce = ["root", "admin", "123456", "password", "qwerty", "letmein", "toor"].map((p, i) => cowrie.loginFailed(bot, i * 3, "root", p));
+  const bruteForce = bruteForceFrom(bruteForceIp);
   const intruder = { srcIp: takeoverIp, session: "tk0001" };
   const takeover = [
     cowrie.loginFailed(intruder, 100, "oracle", "oracle"),

@@ -1,0 +1,30 @@
+// The list's filters round-trip through the page hash and become the detector API's query parameters.
+import { describe, expect, it } from "vitest";
+import { filtersFromQuery, listApiPath, listHash, pageLabel, pageSize } from "../../console/static/incidentQuery.ts";
+
+describe("incident list filters", () => {
+  it("reads filters and page from the hash, ignoring junk", () => {
+    expect(filtersFromQuery("status=open&technique=T1110.001&sourceIp=%20203.0.113.45%20&page=3&evil=1")).toEqual({
+      status: "open", severity: "", technique: "T1110.001", sourceIp: "203.0.113.45", page: 3,
+    });
+    for (const page of ["0", "-1", "1.5", "x"]) expect(filtersFromQuery(`page=${page}`).page).toBe(1);
+  });
+
+  it("writes only the filters that are set, and the page after the first", () => {
+    expect(listHash(filtersFromQuery(""))).toBe("#/incidents");
+    expect(listHash({ status: "acknowledged", severity: "", technique: "", sourceIp: "2001:db8::1", page: 2 })).toBe("#/incidents?status=acknowledged&sourceIp=2001%3Adb8%3A%3A1&page=2");
+    const f = filtersFromQuery("severity=high&page=4");
+    expect(filtersFromQuery(listHash(f).split("?")[1]!)).toEqual(f);
+  });
+
+  it("asks the detector for one page with limit and offset", () => {
+    expect(listApiPath(filtersFromQuery(""))).toBe(`/api/v1/incidents?limit=${pageSize}&offset=0`);
+    expect(listApiPath(filtersFromQuery("technique=T1110.001&page=3"))).toBe(`/api/v1/incidents?technique=T1110.001&limit=${pageSize}&offset=${2 * pageSize}`);
+  });
+
+  it("labels the pager", () => {
+    expect(pageLabel(1, 0, 0)).toBe("0 of 0");
+    expect(pageLabel(1, 2, 2)).toBe("1–2 of 2");
+    expect(pageLabel(2, 2, pageSize + 2)).toBe(`${pageSize + 1}–${pageSize + 2} of ${pageSize + 2}`);
+  });
+});
