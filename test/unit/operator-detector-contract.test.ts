@@ -1,0 +1,49 @@
+// The operator renders what the detector and console read (docs/contracts.md): checked with their own parsers.
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import bcrypt from "bcryptjs";
+import { afterAll, describe, expect, it } from "vitest";
+import { parseDetectorConfig } from "../../detector/config/detectorConfig.ts";
+import { loadDetectorSecrets } from "../../detector/config/detectorSecrets.ts";
+import { readMiniXdr } from "../../operator/render/manifest.ts";
+import { render } from "../../operator/render/render.ts";
+import { generatedSecretData } from "../../operator/render/secrets.ts";
+
+const root = join(import.meta.dirname, "../..");
+const examples = readdirSync(join(root, "examples")).filter((f) => f.endsWith(".yaml"));
+const sources = (dir: string): string =>
+  readdirSync(join(root, dir), { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"))
+    .map((f) => readFileSync(join(root, dir, f), "utf8")).join("\n");
+const tmp = mkdtempSync(join(tmpdir(), "contract-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe("operator → detector contract", () => {
+  it.each(examples)("%s: the rendered detector.json is accepted by the detector's own config parser", (file) => {
+    const cr = readMiniXdr(readFileSync(join(root, "examples", file), "utf8"));
+    const configMap = render(cr).find((c) => c.object.kind === "ConfigMap")!.object;
+    const config = parseDetectorConfig(JSON.parse((configMap.data as Record<string, string>)["detector.json"]!), file);
+    expect(config.detection.bruteForce.threshold).toBe(cr.spec?.detector?.config?.detection?.bruteForceThreshold ?? 6);
+    expect(config.storage.driver).toBe(cr.spec?.storage?.type ?? "sqlite");
+  });
+
+  it.each(examples)("%s: every environment variable the operator sets is one its component reads", (file) => {
+    const cr = readMiniXdr(readFileSync(join(root, "examples", file), "utf8"));
+    for (const d of render(cr).filter((c) => c.object.kind === "Deployment")) {
+      const container = (d.object.spec as any).template.spec.containers[0];
+      const code = sources(container.name === "detector" ? "detector" : "console");
+      for (const { name } of container.env as { name: string }[]) expect(code, `${container.name} reads ${name}`).toMatch(new RegExp(`\\benv\\.${name}\\b`));
+    }
+  });
+
+  it("the Secret the operator generates is accepted by the detector, and its admin hash matches its password", async () => {
+    const data = await generatedSecretData((p) => bcrypt.hash(p, 4));
+    for (const [key, value] of Object.entries(data)) writeFileSync(join(tmp, key), value);
+    const config = parseDetectorConfig(JSON.parse((render(readMiniXdr(readFileSync(join(root, "examples/basic.yaml"), "utf8")))
+      .find((c) => c.object.kind === "ConfigMap")!.object.data as Record<string, string>)["detector.json"]!));
+    const secrets = await loadDetectorSecrets(tmp, config);
+    expect(secrets).toBeDefined();
+    expect(await bcrypt.compare(data["admin-password"]!, data["admin-password-hash"]!)).toBe(true);
+    expect(data["jwt-signing-key"]!.length).toBeGreaterThanOrEqual(32);
+  });
+});
