@@ -4,7 +4,9 @@ import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { repoRoot, writeDetectorFiles, type DetectorFiles } from "../../test/detector/detectorHarness.ts";
+import { get } from "node:https";
+import { TestPki } from "../../test/controlplane/pki.ts";
+import { repoRoot, spawnDetector, writeDetectorFiles, writeDetectorFilesOnFreePorts, type DetectorFiles } from "../../test/detector/detectorHarness.ts";
 import { ConfigError, parseDetectorConfig } from "./detectorConfig.ts";
 import { parseIngestTokens } from "./detectorSecrets.ts";
 
@@ -64,5 +66,32 @@ describe("start-up", () => {
     });
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/secret jwt-signing-key: missing/);
+  });
+});
+
+describe("TLS", () => {
+  let files: DetectorFiles;
+  afterAll(() => files?.remove());
+
+  it("serves https with MINIXDR_TLS_CERT_FILE and MINIXDR_TLS_KEY_FILE, and refuses only one of them", async () => {
+    files = await writeDetectorFilesOnFreePorts();
+    const pki = await TestPki.create(files.dir);
+    const serving = await pki.serving("detector");
+    const half = spawnSync(process.execPath, [join(repoRoot, "detector/main.ts")], {
+      env: { ...process.env, MINIXDR_CONFIG_FILE: files.configFile, MINIXDR_SECRETS_DIR: files.secretsDir, MINIXDR_TLS_CERT_FILE: serving.cert }, encoding: "utf8", timeout: 30_000,
+    });
+    expect(half.status).toBe(2);
+    expect(half.stderr).toMatch(/MINIXDR_TLS_CERT_FILE and MINIXDR_TLS_KEY_FILE must be set together/);
+
+    const detector = await spawnDetector(files, { MINIXDR_TLS_CERT_FILE: serving.cert, MINIXDR_TLS_KEY_FILE: serving.key });
+    try {
+      const ca = readFileSync(pki.ca.cert);
+      const status = await new Promise<number>((resolve, reject) => get(`${detector.url}/healthz`, { ca }, (res) => { res.resume(); resolve(res.statusCode ?? 0); }).on("error", reject));
+      expect(detector.url).toMatch(/^https:/);
+      expect(status).toBe(200);
+    } finally {
+      detector.child.kill("SIGTERM");
+      await detector.exited;
+    }
   });
 });
