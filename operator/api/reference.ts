@@ -4,24 +4,25 @@ import { toStructural } from "./crd.ts";
 import { specSchema } from "./minixdr.ts";
 
 type Node = Record<string, unknown>;
+const text = (v: unknown): string => (typeof v === "object" ? JSON.stringify(v) : String(v as string | number | boolean));
 
 function typeOf(n: Node): string {
   if (n["x-kubernetes-int-or-string"]) return "int or string";
   if (n["x-kubernetes-preserve-unknown-fields"] && !n.properties) return "object (free-form)";
   if (n.type === "array") return `array of ${typeOf((n.items ?? {}) as Node)}`;
   if (n.type === "object" && n.additionalProperties) return `map of ${typeOf(n.additionalProperties as Node)}`;
-  return String(n.type ?? "object");
+  return text(n.type ?? "object");
 }
 
 function validation(n: Node): string {
   const parts: string[] = [];
-  if (Array.isArray(n.enum)) parts.push(`one of ${n.enum.map((e) => `\`${String(e)}\``).join(", ")}`);
-  if (n.minimum !== undefined) parts.push(`≥ ${String(n.minimum)}`);
-  if (n.maximum !== undefined) parts.push(`≤ ${String(n.maximum)}`);
-  if (n.minLength !== undefined) parts.push(`length ≥ ${String(n.minLength)}`);
-  if (n.maxLength !== undefined) parts.push(`length ≤ ${String(n.maxLength)}`);
-  if (n.maxItems !== undefined) parts.push(`≤ ${String(n.maxItems)} items`);
-  if (n.pattern !== undefined) parts.push(`matches \`${String(n.pattern)}\``);
+  if (Array.isArray(n.enum)) parts.push(`one of ${n.enum.map((e) => `\`${text(e)}\``).join(", ")}`);
+  if (n.minimum !== undefined) parts.push(`≥ ${text(n.minimum)}`);
+  if (n.maximum !== undefined) parts.push(`≤ ${text(n.maximum)}`);
+  if (n.minLength !== undefined) parts.push(`length ≥ ${text(n.minLength)}`);
+  if (n.maxLength !== undefined) parts.push(`length ≤ ${text(n.maxLength)}`);
+  if (n.maxItems !== undefined) parts.push(`≤ ${text(n.maxItems)} items`);
+  if (n.pattern !== undefined) parts.push(`matches \`${text(n.pattern)}\``);
   for (const rule of (n["x-kubernetes-validations"] as { message: string }[] | undefined) ?? []) parts.push(rule.message);
   return parts.join("; ");
 }
