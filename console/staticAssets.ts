@@ -16,6 +16,17 @@ const contentTypes: Record<string, string> = {
   ".ts": "text/javascript; charset=utf-8",
 };
 
+/** Node 24 flags stripTypeScriptTypes as experimental on first use: a known, non-actionable line that would break JSON logs. */
+function stripTypes(source: string): string {
+  const emitWarning = process.emitWarning;
+  process.emitWarning = (() => undefined) as typeof process.emitWarning;
+  try {
+    return stripTypeScriptTypes(source, { mode: "strip" });
+  } finally {
+    process.emitWarning = emitWarning;
+  }
+}
+
 /** Every servable file in `dir` by name; tests and `.d.ts` files are left out. */
 export async function loadAssets(dir: string = staticDir): Promise<Map<string, Asset>> {
   const assets = new Map<string, Asset>();
@@ -24,7 +35,7 @@ export async function loadAssets(dir: string = staticDir): Promise<Map<string, A
     if (!contentType || name.endsWith(".test.ts") || name.endsWith(".d.ts")) continue;
     const source = await readFile(join(dir, name), "utf8");
     // Browsers run the module as JavaScript; imports keep their `.ts` names and come back here with the JavaScript type.
-    assets.set(name, { body: name.endsWith(".ts") ? stripTypeScriptTypes(source, { mode: "strip" }) : source, contentType });
+    assets.set(name, { body: name.endsWith(".ts") ? stripTypes(source) : source, contentType });
   }
   return assets;
 }

@@ -59,7 +59,8 @@ async function logIn(): Promise<void> {
   if (result.status === 200) {
     saveSession({ token: result.body.token, role: result.body.role, tenant, username });
     showError(byId("login-error"), "");
-    return navigate(lastListHash);
+    // Back where the user was headed (a shared incident link), or the list.
+    return navigate(browserWindow.location.hash || lastListHash);
   }
   const message = result.status === 401 ? "Wrong username or password."
     : result.status === 423 ? `Account locked: ${result.body.error ?? "too many failed logins"}. Try again later.`

@@ -57,7 +57,7 @@ afterEach(() => {
   expect(problems).toEqual([]);
 });
 
-describe.skipIf(unavailable !== "")("console in headless Chromium", { timeout: 30_000 }, () => {
+describe.skipIf(unavailable !== "")("console in headless Chromium", { timeout: 60_000 }, () => {
   it("refuses a wrong password and locks an account after repeated failures, saying which", async () => {
     page = await newPage();
     await expect.poll(() => page.isVisible("#login-form")).toBe(true);
@@ -173,12 +173,13 @@ describe.skipIf(unavailable !== "")("console in headless Chromium", { timeout: 3
 
   it("gives a viewer no status buttons, and the API refuses the change anyway", async () => {
     page = await newPage();
-    await logIn(page, viewer.username, viewer.password);
-    await expect.poll(() => rows(page).count()).toBe(2);
-    expect(await page.textContent("#whoami")).toBe("viewer1 (viewer, tenant default)");
+    // A shared link to an incident: the login comes first, then the incident itself.
     const id = await incidentIdFor(takeoverIp);
     await page.goto(`${stack.console.url}/#/incident/${id}`);
+    await expect.poll(() => page.isVisible("#login-form")).toBe(true);
+    await logIn(page, viewer.username, viewer.password);
     await expect.poll(() => page.textContent("#status-actions")).toContain("Read-only: your role (viewer)");
+    expect(await page.textContent("#whoami")).toBe("viewer1 (viewer, tenant default)");
     expect(await page.locator("#status-actions button").count()).toBe(0);
     // The viewer's own token, through the console's proxy, from the page itself.
     const status = await page.evaluate(async (incident) => {
