@@ -1,5 +1,6 @@
 // config/: what `kubectl apply --server-side -k config/default` installs, checked by the real API server
 // (server-side dry-run, with Pod Security admission), and config/prometheus rendered and matched against the real code.
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
@@ -174,5 +175,17 @@ describeCluster("config/prometheus", () => {
     const jobs = objs.filter((o) => o.kind === "ServiceMonitor").map((o) => o.spec.endpoints[0].relabelings.find((r: { targetLabel: string }) => r.targetLabel === "job").replacement);
     const exprs = find(objs, "PrometheusRule", "minixdr").spec.groups.flatMap((g: { rules: { expr: string }[] }) => g.rules.map((r) => r.expr)).join("\n");
     for (const job of exprs.matchAll(/job="([^"]+)"/g)) expect(jobs).toContain(job[1]);
+  });
+});
+
+describeCluster("config/argocd", () => {
+  it("renders an argocd-cm carrying health.lua under the key Argo CD reads for xdr.minixdr.io/MiniXdr, which the API server accepts", async () => {
+    const objs = await kustomize("config/argocd");
+    expect(objs.map((o) => `${o.kind}/${o.metadata.namespace}/${o.metadata.name}`)).toEqual(["ConfigMap/argocd/argocd-cm"]);
+    expect(objs[0]!.data).toEqual({ "resource.customizations.health.xdr.minixdr.io_MiniXdr": readFileSync(join(root, "config/argocd/health.lua"), "utf8") });
+    const cm = { ...objs[0]!, metadata: { ...objs[0]!.metadata, namespace: "default" } };
+    const r = await kubectlResult(["apply", "--server-side", "--dry-run=server", "--field-manager=minixdr", "-f", "-"], JSON.stringify(cm));
+    expect(r.stderr).toBe("");
+    expect(r.ok).toBe(true);
   });
 });
