@@ -18,12 +18,12 @@ const contentTypes: Record<string, string> = {
 
 /** Node 24 flags stripTypeScriptTypes as experimental on first use: a known, non-actionable line that would break JSON logs. */
 function stripTypes(source: string): string {
-  const emitWarning = process.emitWarning;
-  process.emitWarning = (() => undefined) as typeof process.emitWarning;
+  const emitWarning = Object.getOwnPropertyDescriptor(process, "emitWarning");
+  process.emitWarning = () => undefined;
   try {
     return stripTypeScriptTypes(source, { mode: "strip" });
   } finally {
-    process.emitWarning = emitWarning;
+    if (emitWarning) Object.defineProperty(process, "emitWarning", emitWarning);
   }
 }
 
