@@ -1,0 +1,119 @@
+// The Dockerfile's promises, checked without a Docker engine: multi-stage, production dependencies only, uid 1000,
+// OCI labels, the entrypoint and its commands, the ONNX model inside, and a build context (.dockerignore) that holds
+// every file the entrypoints import and no tests.
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { builtinModules } from "node:module";
+import { dirname, join, matchesGlob, normalize, relative } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const root = join(import.meta.dirname, "../..");
+const dockerfile = readFileSync(join(root, "Dockerfile"), "utf8");
+const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string; license: string; dependencies: Record<string, string>; devDependencies: Record<string, string> };
+
+/** Instructions with continuation lines joined and comments dropped. */
+const instructions = dockerfile.replace(/\\\n/g, " ").split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+const stages: string[][] = [];
+for (const line of instructions) {
+  if (/^FROM\s/i.test(line)) stages.push([]);
+  stages.at(-1)?.push(line);
+}
+const final = stages.at(-1) ?? [];
+const args = Object.fromEntries(instructions.filter((l) => /^ARG\s/.test(l)).map((l) => l.slice(4).split("=") as [string, string]));
+
+/** Files of the repository that `COPY . .` sends, by .dockerignore's rules (last matching pattern wins; a pattern matches a path or a parent of it). */
+function buildContext(): string[] {
+  const patterns = readFileSync(join(root, ".dockerignore"), "utf8").split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"))
+    .map((p) => ({ exclude: !p.startsWith("!"), glob: normalize(p.replace(/^!/, "")).replace(/\/$/, "") }));
+  const included = (file: string) => {
+    let keep = true;
+    const parts = file.split("/");
+    for (const p of patterns) {
+      for (let i = 1; i <= parts.length; i++) if (matchesGlob(parts.slice(0, i).join("/"), p.glob)) keep = !p.exclude;
+    }
+    return keep;
+  };
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      const rel = relative(root, path);
+      if (rel === ".git" || rel === "node_modules") continue;
+      if (statSync(path).isDirectory()) walk(path);
+      else if (included(rel)) out.push(rel);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+describe("Dockerfile", () => {
+  it("builds in stages on an official Node 24 image, installing production dependencies only", () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    const image = (args.NODE_IMAGE ?? "").replace(/^"|"$/g, "");
+    expect(image).toMatch(/^node:24[-.\w]*$/);
+    for (const s of stages) expect(s[0]).toMatch(/^FROM\s+(\$\{NODE_IMAGE\}|node:24\S*)(\s+AS\s+\w+)?$/i);
+    const install = instructions.filter((l) => /npm\s+(ci|install)\b/.test(l));
+    expect(install).toHaveLength(1);
+    expect(install[0]).toMatch(/npm ci\b.*--omit=dev/);
+    expect(final.some((l) => /npm\s+(ci|install)/.test(l)), "no install in the runtime stage").toBe(false);
+    expect(final.some((l) => /^COPY\s+--from=deps\s+\/app\/node_modules\s/.test(l))).toBe(true);
+    // The node devDependency (Node 24 for development) and the tooling never reach the image.
+    expect(pkg.devDependencies).toHaveProperty("node");
+    expect(pkg.dependencies).not.toHaveProperty("node");
+  });
+
+  it("runs as the non-root uid 1000 from its last instructions on", () => {
+    const userAt = final.findIndex((l) => /^USER\s/.test(l));
+    expect(final[userAt]).toMatch(/^USER\s+1000(:1000)?$/);
+    expect(final.slice(userAt + 1).some((l) => /^(RUN|COPY|ADD|USER)\s/.test(l))).toBe(false);
+  });
+
+  it("carries OCI labels that agree with package.json", () => {
+    const labels = Object.fromEntries([...final.filter((l) => l.startsWith("LABEL ")).join(" ").matchAll(/(org\.opencontainers\.image\.[a-z]+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+    for (const key of ["title", "description", "source", "licenses", "version"]) expect(labels[`org.opencontainers.image.${key}`], key).toBeTruthy();
+    expect(labels["org.opencontainers.image.licenses"]).toBe(pkg.license);
+    expect(labels["org.opencontainers.image.version"]).toBe("${VERSION}");
+    expect(args.VERSION).toBe(pkg.version);
+  });
+
+  it("starts bin/minixdr.ts, whose commands include operator, detector and console, with operator by default", () => {
+    expect(final).toContain('ENTRYPOINT ["node", "bin/minixdr.ts"]');
+    expect(final).toContain('CMD ["operator"]');
+    const dispatcher = readFileSync(join(root, "bin/minixdr.ts"), "utf8");
+    for (const command of ["operator", "detector", "console"]) expect(dispatcher, command).toContain(`case "${command}":`);
+    expect(final).toContain("WORKDIR /app");
+  });
+
+  it("ships the ONNX model where the detector looks for it, and every file the entrypoints import", () => {
+    const context = new Set(buildContext());
+    for (const f of ["package.json", "package-lock.json", ".npmrc", "bin/minixdr.ts", "detector/ml/model.onnx", "detector/ml/model-metadata.json", "crds/xdr.minixdr.io_minixdrs.yaml"]) {
+      expect(context.has(f), f).toBe(true);
+    }
+    // A real model, not a Git LFS pointer; /app/detector/ml/model.onnx is the default path in docs/contracts.md.
+    expect(readFileSync(join(root, "detector/ml/model.onnx")).subarray(0, 40).toString()).not.toMatch(/git-lfs/);
+    expect(readFileSync(join(root, "docs/contracts.md"), "utf8")).toContain('"path": "/app/detector/ml/model.onnx"');
+    expect([...context].filter((f) => /\.test\.ts$|^test\/|^node_modules\/|^\.git\//.test(f))).toEqual([]);
+
+    // Follow imports from the entrypoint: every relative one must be in the context, every package a production dependency.
+    const builtins = new Set(builtinModules);
+    const seen = new Set<string>();
+    const packages = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      expect(context.has(file), `${file} is imported at run time but not in the image`).toBe(true);
+      if (!file.endsWith(".ts")) return;
+      const source = readFileSync(join(root, file), "utf8");
+      for (const m of source.matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*|^import\s+)["']([^"']+)["']/gm)) {
+        const spec = m[1]!;
+        if (spec.startsWith(".")) visit(relative(root, join(root, dirname(file), spec)));
+        else if (!spec.startsWith("node:") && !builtins.has(spec)) packages.add(spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]!);
+      }
+    };
+    visit("bin/minixdr.ts");
+    expect(seen.size).toBeGreaterThan(20);
+    for (const p of packages) expect(Object.keys(pkg.dependencies), `package ${p}`).toContain(p);
+    // The console's static assets, read from disk at run time, are in the context too.
+    if (existsSync(join(root, "console/static"))) expect([...context].some((f) => f.startsWith("console/static/"))).toBe(true);
+  });
+});
