@@ -6,7 +6,7 @@ SHELL := bash
 .PHONY: help deps controlplane run test typecheck lint unit cluster
 
 help:
-	@echo "make run    - start a local control plane and what runs on it (Ctrl-C stops everything)"
+	@echo "make run    - local control plane, operator, a MiniXdr, its detector and a scripted attack (Ctrl-C stops everything)"
 	@echo "make test   - typecheck, lint, unit and cluster tests (builds the control plane on first use)"
 
 # npm ci when the lockfile changed since the last install; node_modules/.bin/node is then Node 24.
@@ -20,8 +20,9 @@ deps: node_modules/.installed
 controlplane:
 	bash test/controlplane/build-binaries.sh >/dev/null
 
+# ARGS="--kubeconfig PATH" uses that cluster instead of the embedded one; --once exits after the demo.
 run: deps controlplane
-	npm run controlplane
+	npm run start -- $(ARGS)
 
 test: deps controlplane
 	npm test
