@@ -4,7 +4,7 @@ import { toStructural } from "./crd.ts";
 import { specSchema } from "./minixdr.ts";
 
 type Node = Record<string, unknown>;
-const text = (v: unknown): string => (typeof v === "object" ? JSON.stringify(v) : String(v as string | number | boolean));
+const text = (v: unknown): string => (typeof v === "string" ? v : JSON.stringify(v));
 
 function typeOf(n: Node): string {
   if (n["x-kubernetes-int-or-string"]) return "int or string";
@@ -28,7 +28,7 @@ function validation(n: Node): string {
 }
 
 function rows(n: Node, path: string, out: string[]): void {
-  const description = String(n.description ?? "").replace(/\|/g, "\\|");
+  const description = text(n.description ?? "").replace(/\|/g, "\\|");
   if (path) out.push(`| \`${path}\` | ${typeOf(n)} | ${validation(n).replace(/\|/g, "\\|")} | ${description} |`);
   for (const [key, child] of Object.entries((n.properties as Record<string, Node> | undefined) ?? {})) rows(child, path ? `${path}.${key}` : key, out);
   if (n.type === "array" && (n.items as Node | undefined)?.properties) rows(n.items as Node, `${path}[]`, out);

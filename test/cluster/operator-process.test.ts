@@ -9,7 +9,6 @@ import { freePort } from "../controlplane/processes.ts";
 import { adminKubeConfig, describeCluster, useNamespace } from "../support/cluster.ts";
 import { installMiniXdrCrd, operatorKubeConfig } from "../support/operator.ts";
 import { applyMiniXdr, condition, waitForStatus } from "../support/minixdr.ts";
-import type { MiniXdr } from "../../operator/api/minixdr.ts";
 
 const root = join(import.meta.dirname, "../..");
 const cli = join(root, "bin/minixdr.ts");
@@ -51,7 +50,7 @@ describeCluster("minixdr operator process", () => {
     await vi.waitFor(async () => expect((await fetch(`${url}/readyz`)).status).toBe(200), { timeout: 30_000, interval: 250 });
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
 
-    await applyMiniXdr({ apiVersion: "xdr.minixdr.io/v1alpha1", kind: "MiniXdr", metadata: { name: "proc", namespace: ns.name }, spec: {} } as MiniXdr);
+    await applyMiniXdr({ apiVersion: "xdr.minixdr.io/v1alpha1", kind: "MiniXdr", metadata: { name: "proc", namespace: ns.name }, spec: {} });
     await waitForStatus(ns.name, "proc", (c) => condition(c, "Progressing")?.status === "True");
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(/^minixdr_reconcile_total\{result="success"\} [1-9]/m);
