@@ -1,8 +1,11 @@
 // Two detector processes on one PostgreSQL: an attack whose events are spread across them yields exactly one incident.
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { cowrie } from "../test/detector/fixtures/cowrieRecords.ts";
 import { adminPassword, api, ingestTokens, login, post, spawnDetector, writeDetectorFilesOnFreePorts, type DetectorFiles, type DetectorProcess } from "../test/detector/detectorHarness.ts";
 import { describePostgres, usePostgres } from "../test/support/postgres.ts";
+
+// bcrypt at cost 12 and child processes are slow on a loaded 2-core machine: not a reason to fail.
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });
 
 const postgres = await usePostgres("replicas");
 

@@ -1,8 +1,11 @@
 // The detector's HTTP surface, in-process on a real SQLite file: ingest auth and validation, incidents API, roles and tenants.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { cowrie } from "../../test/detector/fixtures/cowrieRecords.ts";
 import { adminPassword, api, ingestTokens, login, post, startTestDetector, writeDetectorFiles, type DetectorFiles } from "../../test/detector/detectorHarness.ts";
 import type { RunningDetector } from "../detector.ts";
+
+// bcrypt at cost 12 and child processes are slow on a loaded 2-core machine: not a reason to fail.
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });
 
 const bot = { srcIp: "203.0.113.45", session: "abc123" };
 const bruteForce = () => ["root", "admin", "123456", "password", "qwerty", "letmein", "toor"].map((p, i) => cowrie.loginFailed(bot, i * 3, "root", p));

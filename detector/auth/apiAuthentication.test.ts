@@ -1,9 +1,12 @@
 // API tokens and logins against a running detector: what an attacker would try is refused; lockout starts and ends.
 import { SignJWT } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { adminPassword, api, jwtSigningKey, login, startTestDetector, writeDetectorFiles, type DetectorFiles } from "../../test/detector/detectorHarness.ts";
 import type { RunningDetector } from "../detector.ts";
 import { tokenAudience, tokenIssuer } from "./apiTokens.ts";
+
+// bcrypt at cost 12 and child processes are slow on a loaded 2-core machine: not a reason to fail.
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });
 
 let files: DetectorFiles;
 let detector: RunningDetector;

@@ -3,12 +3,15 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { get } from "node:https";
 import { TestPki } from "../../test/controlplane/pki.ts";
 import { repoRoot, spawnDetector, writeDetectorFiles, writeDetectorFilesOnFreePorts, type DetectorFiles } from "../../test/detector/detectorHarness.ts";
 import { ConfigError, parseDetectorConfig } from "./detectorConfig.ts";
 import { parseIngestTokens } from "./detectorSecrets.ts";
+
+// bcrypt at cost 12 and child processes are slow on a loaded 2-core machine: not a reason to fail.
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });
 
 const contractExample = JSON.parse(/```json\n([\s\S]*?)```/.exec(readFileSync(join(repoRoot, "docs/contracts.md"), "utf8"))![1]!) as Record<string, unknown>;
 

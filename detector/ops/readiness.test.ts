@@ -1,9 +1,12 @@
 // /readyz checks what it claims: the database answers and the anomaly model is loaded; /healthz only says the process is alive.
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { ingestTokens, post, startTestDetector, writeDetectorFiles, type DetectorFiles } from "../../test/detector/detectorHarness.ts";
 import { freePort } from "../../test/controlplane/processes.ts";
 import type { RunningDetector } from "../detector.ts";
+
+// bcrypt at cost 12 and child processes are slow on a loaded 2-core machine: not a reason to fail.
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });
 
 let files: DetectorFiles | undefined;
 let detector: RunningDetector | undefined;

@@ -44,6 +44,13 @@ export class SqliteRepository implements Repository {
     return Number(this.db.prepare(sql).run(...params).changes);
   }
 
+  /** Runs a read after every queued transaction, so it never sees one half done (the model is awaited inside detection). */
+  private serialized<T>(fn: () => T): Promise<T> {
+    const next = this.queue.then(fn);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
   /** Runs `fn` inside BEGIN IMMEDIATE .. COMMIT, after every earlier transaction of this connection has finished. */
   private transaction<T>(fn: () => Promise<T> | T): Promise<T> {
     const next = this.queue.then(async () => {
@@ -94,7 +101,7 @@ export class SqliteRepository implements Repository {
   }
 
   countEvents(tenant: string): Promise<number> {
-    return Promise.resolve(Number(this.get("SELECT count(*) AS n FROM events WHERE tenant = ?", tenant)?.n ?? 0));
+    return this.serialized(() => Number(this.get("SELECT count(*) AS n FROM events WHERE tenant = ?", tenant)?.n ?? 0));
   }
 
   withSourceLock<T>(_tenant: string, _sourceIp: string, fn: (tx: DetectionTransaction) => Promise<T>): Promise<T> {
@@ -133,17 +140,21 @@ export class SqliteRepository implements Repository {
 
   listIncidents(tenant: string, query: IncidentQuery): Promise<IncidentPage> {
     const { where, params } = incidentFilter(tenant, query, () => "?");
-    const total = Number(this.get(`SELECT count(*) AS n FROM incidents WHERE ${where}`, ...params)?.n ?? 0);
-    const items = this.all(`SELECT * FROM incidents WHERE ${where} ORDER BY last_seen DESC, id LIMIT ? OFFSET ?`, ...params, query.limit, query.offset);
-    return Promise.resolve({ items: items.map(incidentFromRow), total });
+    return this.serialized(() => {
+      const total = Number(this.get(`SELECT count(*) AS n FROM incidents WHERE ${where}`, ...params)?.n ?? 0);
+      const items = this.all(`SELECT * FROM incidents WHERE ${where} ORDER BY last_seen DESC, id LIMIT ? OFFSET ?`, ...params, query.limit, query.offset);
+      return { items: items.map(incidentFromRow), total };
+    });
   }
 
   getIncident(tenant: string, id: string): Promise<IncidentWithEvents | undefined> {
-    const row = this.get("SELECT * FROM incidents WHERE tenant = ? AND id = ?", tenant, id);
-    if (!row) return Promise.resolve(undefined);
-    const events = this.all("SELECT event_id, kind, source, event_time FROM incident_events WHERE tenant = ? AND incident_id = ? ORDER BY event_time, event_id LIMIT ?",
-      tenant, id, evidenceEventLimit).map(eventRefFromRow);
-    return Promise.resolve({ ...incidentFromRow(row), events });
+    return this.serialized(() => {
+      const row = this.get("SELECT * FROM incidents WHERE tenant = ? AND id = ?", tenant, id);
+      if (!row) return undefined;
+      const events = this.all("SELECT event_id, kind, source, event_time FROM incident_events WHERE tenant = ? AND incident_id = ? ORDER BY event_time, event_id LIMIT ?",
+        tenant, id, evidenceEventLimit).map(eventRefFromRow);
+      return { ...incidentFromRow(row), events };
+    });
   }
 
   setIncidentStatus(tenant: string, id: string, status: IncidentStatus, changedBy: string, at: number): Promise<Incident | undefined> {
@@ -155,13 +166,15 @@ export class SqliteRepository implements Repository {
   }
 
   openIncidentCounts(): Promise<OpenIncidentCount[]> {
-    return Promise.resolve(this.all("SELECT tenant, severity, count(*) AS n FROM incidents WHERE status <> 'resolved' GROUP BY tenant, severity")
+    return this.serialized(() => this.all("SELECT tenant, severity, count(*) AS n FROM incidents WHERE status <> 'resolved' GROUP BY tenant, severity")
       .map((r) => ({ tenant: String(r.tenant), severity: r.severity as OpenIncidentCount["severity"], count: Number(r.n) })));
   }
 
   findUser(tenant: string, username: string): Promise<UserRecord | undefined> {
-    const row = this.get("SELECT * FROM users WHERE tenant = ? AND username = ?", tenant, username);
-    return Promise.resolve(row ? userFromRow(row) : undefined);
+    return this.serialized(() => {
+      const row = this.get("SELECT * FROM users WHERE tenant = ? AND username = ?", tenant, username);
+      return row ? userFromRow(row) : undefined;
+    });
   }
 
   createUser(u: UserRecord): Promise<boolean> {
@@ -171,7 +184,7 @@ export class SqliteRepository implements Repository {
   }
 
   listUsers(tenant: string): Promise<UserRecord[]> {
-    return Promise.resolve(this.all("SELECT * FROM users WHERE tenant = ? ORDER BY username", tenant).map(userFromRow));
+    return this.serialized(() => this.all("SELECT * FROM users WHERE tenant = ? ORDER BY username", tenant).map(userFromRow));
   }
 
   recordFailedLogin(tenant: string, username: string, at: number, maxFailures: number, lockMs: number): Promise<LoginFailure> {
