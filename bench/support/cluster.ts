@@ -1,0 +1,225 @@
+// The embedded control plane for the operator benchmarks: admin and operator credentials, kubectl, the audit
+// log (counting requests by user and verb), and a watch that timestamps when each MiniXdr's status is current.
+// The RBAC set-up mirrors test/support/operator.ts (which needs vitest's inject), with paths passed explicitly.
+import { execFile } from "node:child_process";
+import { closeSync, openSync, readFileSync, readSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import * as k8s from "@kubernetes/client-node";
+import { parse } from "yaml";
+import { controlPlaneBinaries } from "../../test/controlplane/binaries.ts";
+import { ControlPlane } from "../../test/controlplane/controlplane.ts";
+import type { MiniXdr } from "../../operator/api/minixdr.ts";
+import { KubeClient, type KubeObject, type ResourceRef } from "../../operator/kube/client.ts";
+
+export const root = join(import.meta.dirname, "../..");
+export const crdFile = join(root, "crds/xdr.minixdr.io_minixdrs.yaml");
+export const miniXdrRef: ResourceRef = { group: "xdr.minixdr.io", version: "v1alpha1", plural: "minixdrs" };
+export const operatorNamespace = "minixdr-system";
+export const operatorUser = `system:serviceaccount:${operatorNamespace}:minixdr-operator`;
+/** kubectl runs as its own user, so the audit log tells its requests from the harness's. */
+export const kubectlUser = "bench-kubectl";
+export const writeVerbs = new Set(["create", "update", "patch", "delete", "deletecollection"]);
+
+export async function startControlPlane(log: (line: string) => void): Promise<ControlPlane> {
+  const binaries = await controlPlaneBinaries({ build: true, onProgress: log });
+  return ControlPlane.start({ binaries, crdFiles: [crdFile], log });
+}
+
+export function kubeConfigFrom(path: string): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(path);
+  return kc;
+}
+
+const refs: Record<string, ResourceRef & { namespaced: boolean }> = {
+  ClusterRole: { group: "rbac.authorization.k8s.io", version: "v1", plural: "clusterroles", namespaced: false },
+  ClusterRoleBinding: { group: "rbac.authorization.k8s.io", version: "v1", plural: "clusterrolebindings", namespaced: false },
+  Role: { group: "rbac.authorization.k8s.io", version: "v1", plural: "roles", namespaced: true },
+  RoleBinding: { group: "rbac.authorization.k8s.io", version: "v1", plural: "rolebindings", namespaced: true },
+  ServiceAccount: { group: "", version: "v1", plural: "serviceaccounts", namespaced: true },
+  Namespace: { group: "", version: "v1", plural: "namespaces", namespaced: false },
+};
+
+async function applyAsAdmin(client: KubeClient, obj: KubeObject, namespace?: string): Promise<void> {
+  const ref = refs[obj.kind ?? ""];
+  if (!ref) throw new Error(`bench cannot apply kind ${obj.kind}`);
+  const ns = ref.namespaced ? namespace : undefined;
+  await client.apply(ref, ns ?? "", obj.metadata!.name!, { ...obj, metadata: { ...obj.metadata, ...(ns ? { namespace: ns } : {}) } }, { manager: "bench-admin" });
+}
+
+export async function ensureNamespace(client: KubeClient, name: string): Promise<void> {
+  await applyAsAdmin(client, { apiVersion: "v1", kind: "Namespace", metadata: { name } });
+}
+
+/**
+ * A kubeconfig file for ServiceAccount minixdr-operator in `operatorNamespace`, bound to the generated ClusterRole
+ * (config/rbac/role.yaml) and the leader-election Role: the operator runs with exactly the rights it ships with.
+ */
+export async function writeOperatorKubeconfig(cp: ControlPlane, dir: string): Promise<string> {
+  const admin = new KubeClient(kubeConfigFrom(cp.kubeconfigPath));
+  const ns = operatorNamespace;
+  await ensureNamespace(admin, ns);
+  await applyAsAdmin(admin, parse(readFileSync(join(root, "config/rbac/role.yaml"), "utf8")) as KubeObject);
+  await applyAsAdmin(admin, parse(readFileSync(join(root, "config/rbac/leader-election-role.yaml"), "utf8")) as KubeObject, ns);
+  await applyAsAdmin(admin, { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "minixdr-operator" } }, ns);
+  await applyAsAdmin(admin, {
+    apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", metadata: { name: "minixdr-operator-bench" },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "minixdr-operator" },
+    subjects: [{ kind: "ServiceAccount", name: "minixdr-operator", namespace: ns }],
+  });
+  await applyAsAdmin(admin, {
+    apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "minixdr-operator-leader-election" },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "minixdr-operator-leader-election" },
+    subjects: [{ kind: "ServiceAccount", name: "minixdr-operator", namespace: ns }],
+  }, ns);
+  const core = kubeConfigFrom(cp.kubeconfigPath).makeApiClient(k8s.CoreV1Api);
+  const token = await core.createNamespacedServiceAccountToken({ namespace: ns, name: "minixdr-operator", body: { spec: { audiences: [], expirationSeconds: 3600 } } });
+  const cluster = kubeConfigFrom(cp.kubeconfigPath).getCurrentCluster()!;
+  const kc = new k8s.KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: "bench", server: cluster.server, caData: cluster.caData, skipTLSVerify: false }],
+    users: [{ name: "minixdr-operator", token: token.status!.token }],
+    contexts: [{ name: "bench", cluster: "bench", user: "minixdr-operator" }],
+    currentContext: "bench",
+  });
+  const path = join(dir, "operator.kubeconfig");
+  writeFileSync(path, kc.exportConfig(), { mode: 0o600 });
+  return path;
+}
+
+export interface Kubectl {
+  /** Runs kubectl; resolves with its wall time in ms, rejects with its stderr. */
+  run(args: string[]): Promise<number>;
+}
+
+export async function kubectlFor(cp: ControlPlane, cacheDir: string): Promise<Kubectl> {
+  const kubeconfig = await cp.kubeconfigForUser(kubectlUser, ["system:masters"]);
+  const env = { ...process.env, KUBECONFIG: kubeconfig, KUBECACHEDIR: cacheDir };
+  return {
+    run: (args) => new Promise((resolve, reject) => {
+      const t0 = performance.now();
+      execFile(cp.binaries.kubectl, args, { env, maxBuffer: 16 * 1024 * 1024 }, (err, _stdout, stderr) => {
+        if (err) reject(new Error(`kubectl ${args.join(" ")}: ${stderr || err.message}`));
+        else resolve(performance.now() - t0);
+      });
+    }),
+  };
+}
+
+export interface AuditEvent {
+  auditID: string;
+  stage: string;
+  verb: string;
+  user: { username: string };
+  objectRef?: { resource?: string; subresource?: string; namespace?: string; name?: string };
+}
+
+/** Reads the audit log from a byte offset: count requests made in a window by remembering the offset at its start. */
+export class AuditLog {
+  private readonly path: string;
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  get offset(): number {
+    try {
+      return statSync(this.path).size;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** Completed requests (one per audit ID) logged since `from`, optionally only by `user`. */
+  since(from: number, user?: string): AuditEvent[] {
+    const size = this.offset;
+    if (size <= from) return [];
+    const fd = openSync(this.path, "r");
+    const buf = Buffer.alloc(size - from);
+    try {
+      readSync(fd, buf, 0, buf.length, from);
+    } finally {
+      closeSync(fd);
+    }
+    const seen = new Set<string>();
+    const out: AuditEvent[] = [];
+    for (const line of buf.toString("utf8").split("\n")) {
+      if (!line.trim()) continue;
+      let e: AuditEvent;
+      try {
+        e = JSON.parse(line) as AuditEvent;
+      } catch {
+        continue; // a line cut at the window's end
+      }
+      if (user && e.user.username !== user) continue;
+      if (seen.has(e.auditID)) continue;
+      seen.add(e.auditID);
+      out.push(e);
+    }
+    return out;
+  }
+}
+
+export function countByVerb(events: AuditEvent[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const e of events) out[e.verb] = (out[e.verb] ?? 0) + 1;
+  return out;
+}
+
+/**
+ * Watches MiniXdr objects (all namespaces) and records, per namespace/name, when a status whose
+ * observedGeneration equals metadata.generation is first seen.
+ */
+export class StatusWatch {
+  private readonly current = new Map<string, { generation: number; at: number }>();
+  private readonly waiters = new Map<string, { generation: number; resolve: (at: number) => void }[]>();
+  private request: AbortController | undefined;
+
+  static async start(kc: k8s.KubeConfig): Promise<StatusWatch> {
+    const w = new StatusWatch();
+    await w.open(kc);
+    return w;
+  }
+
+  private async open(kc: k8s.KubeConfig): Promise<void> {
+    const watch = new k8s.Watch(kc);
+    this.request = await watch.watch(`/apis/${miniXdrRef.group}/${miniXdrRef.version}/${miniXdrRef.plural}`, { allowWatchBookmarks: false },
+      (_type: string, obj: MiniXdr) => this.seen(obj),
+      (err: unknown) => {
+        if (err && !(err instanceof Error && err.name === "AbortError")) process.stderr.write(`[bench] MiniXdr watch ended: ${err instanceof Error ? err.message : JSON.stringify(err)}\n`);
+      });
+  }
+
+  private seen(obj: MiniXdr): void {
+    const at = performance.now();
+    const key = `${obj.metadata.namespace}/${obj.metadata.name}`;
+    const generation = obj.metadata.generation ?? 0;
+    if (obj.status?.observedGeneration === undefined || obj.status.observedGeneration < generation) return;
+    const prev = this.current.get(key);
+    if (!prev || prev.generation < generation) this.current.set(key, { generation, at });
+    const list = this.waiters.get(key) ?? [];
+    const still = list.filter((w) => {
+      if (w.generation > generation) return true;
+      w.resolve(at);
+      return false;
+    });
+    this.waiters.set(key, still);
+  }
+
+  /** Resolves with the performance.now() time the status was first seen current for `generation` (or later). */
+  whenCurrent(namespace: string, name: string, generation = 1): Promise<number> {
+    const key = `${namespace}/${name}`;
+    const known = this.current.get(key);
+    if (known && known.generation >= generation) return Promise.resolve(known.at);
+    return new Promise((resolve) => this.waiters.set(key, [...(this.waiters.get(key) ?? []), { generation, resolve }]));
+  }
+
+  currentCount(prefix: string): number {
+    let n = 0;
+    for (const key of this.current.keys()) if (key.startsWith(prefix)) n++;
+    return n;
+  }
+
+  stop(): void {
+    this.request?.abort();
+  }
+}
