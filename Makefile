@@ -3,7 +3,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
 
-.PHONY: help deps controlplane run test typecheck lint unit cluster
+.PHONY: help deps controlplane run test typecheck lint unit cluster bench
 
 help:
 	@echo "make run    - local control plane, operator, a MiniXdr, its detector and a scripted attack (Ctrl-C stops everything)"
@@ -35,3 +35,7 @@ unit: deps
 
 cluster: deps controlplane
 	npm run test:cluster
+
+# Benchmarks on the embedded control plane (not part of `make test`); results in bench/results/. See bench/README.md.
+bench: deps controlplane
+	npm run bench
