@@ -8,6 +8,10 @@ import { buildServer } from "./runtime/server.ts";
 import { loadSettings, SettingsError, settingsUsage } from "./runtime/settings.ts";
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log(`usage: minixdr operator [flags]\n\n${settingsUsage()}`);
+    return;
+  }
   let settings;
   try {
     settings = loadSettings(argv);

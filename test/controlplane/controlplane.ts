@@ -4,6 +4,7 @@ import { readFile, mkdtemp, rm, writeFile, mkdir } from "node:fs/promises";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseAllDocuments } from "yaml";
 import { controlPlaneBinaries, howToGetBinaries, type ControlPlaneBinaries } from "./binaries.ts";
 import { kubeconfigFor, TestPki, writeServiceAccountKeys } from "./pki.ts";
 import { freePort, SupervisedProcess, waitUntil } from "./processes.ts";
@@ -180,7 +181,14 @@ export class ControlPlane {
       for (const file of opts.crdFiles ?? []) {
         log(`installing ${file}`);
         await run(binaries.kubectl, ["--kubeconfig", kubeconfigPath, "apply", "--server-side", "--field-manager=test-harness", "-f", file]);
-        await run(binaries.kubectl, ["--kubeconfig", kubeconfigPath, "wait", "--for=condition=Established", "--timeout=30s", "-f", file]);
+        // Polled rather than `kubectl wait`, which can fail when it runs before the CRD has any conditions.
+        for (const name of crdNames(await readFile(file, "utf8"))) {
+          await waitUntil(`CRD ${name} Established`, async () => {
+            const crd = await httpsGet(`${server}/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`, tls);
+            const conditions = (JSON.parse(crd.body) as { status?: { conditions?: { type: string; status: string }[] } }).status?.conditions ?? [];
+            return conditions.some((c) => c.type === "Established" && c.status === "True");
+          }, apiserver, 30_000);
+        }
       }
 
       log(`starting kube-controller-manager (${[...defaultControllers, ...(opts.extraControllers ?? [])].join(", ")})`);
@@ -203,6 +211,11 @@ export class ControlPlane {
       throw err;
     }
   }
+}
+
+function crdNames(manifest: string): string[] {
+  return parseAllDocuments(manifest).map((d) => d.toJS() as { kind?: string; metadata?: { name?: string } } | null)
+    .filter((o) => o?.kind === "CustomResourceDefinition").map((o) => o!.metadata!.name!);
 }
 
 /** Issues a client certificate from the control plane's CA in `dir` and writes a kubeconfig for it. */
