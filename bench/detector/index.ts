@@ -60,12 +60,12 @@ function stopper(child: ChildProcess): () => Promise<void> {
   };
 }
 
-async function startBaseline(dir: string): Promise<Server> {
-  const { child, url } = await startProcess([join(root, "bench/detector/baseline-server.ts"), "0"], {}, join(dir, "baseline.log"), (out) => /^(http:\S+)$/m.exec(out)?.[1]);
+async function startBaseline(dir: string, nodeArgs: string[]): Promise<Server> {
+  const { child, url } = await startProcess([...nodeArgs, join(root, "bench/detector/baseline-server.ts"), "0"], {}, join(dir, "baseline.log"), (out) => /^(http:\S+)$/m.exec(out)?.[1]);
   return { url, pid: child.pid!, stop: stopper(child) };
 }
 
-async function startDetector(dir: string, driver: "sqlite" | "postgres", databaseUrl?: string): Promise<Server> {
+async function startDetector(dir: string, nodeArgs: string[], driver: "sqlite" | "postgres", databaseUrl?: string): Promise<Server> {
   const [port, metricsPort] = [await freePort(), await freePort()];
   const home = join(dir, driver);
   mkdirSync(join(home, "secrets"), { recursive: true });
@@ -76,7 +76,7 @@ async function startDetector(dir: string, driver: "sqlite" | "postgres", databas
   if (databaseUrl) writeFileSync(join(home, "secrets/database-url"), databaseUrl);
   const url = `http://127.0.0.1:${port}`;
   // The detector as deployed: `minixdr detector`, configured by its config file and secrets directory, logging at info.
-  const { child } = await startProcess([join(root, "bin/minixdr.ts"), "detector"], { MINIXDR_CONFIG_FILE: join(home, "detector.json"), MINIXDR_SECRETS_DIR: join(home, "secrets") },
+  const { child } = await startProcess([...nodeArgs, join(root, "bin/minixdr.ts"), "detector"], { MINIXDR_CONFIG_FILE: join(home, "detector.json"), MINIXDR_SECRETS_DIR: join(home, "secrets") },
     join(dir, `detector-${driver}.log`), () => "started");
   await waitFor(`the ${driver} detector's /readyz`, async () => {
     if (child.exitCode !== null) throw new Error(`detector exited; see ${join(dir, `detector-${driver}.log`)}`);
@@ -125,7 +125,8 @@ async function measureCell(server: Server, target: Target, format: EventFormat, 
   return { target, format, batch, reps: results.map((r) => ({ ...r, latenciesMs: [] })), eventsPerSecond: median(results.map((r) => r.eventsPerSecond)), p50Ms: median(all), p99Ms: p99(all) };
 }
 
-export async function runDetectorSection(opts: { quick: boolean }): Promise<SectionResult> {
+export async function runDetectorSection(opts: { quick: boolean; nodeArgs?: string[] }): Promise<SectionResult> {
+  const nodeArgs = opts.nodeArgs ?? [];
   const startedAt = new Date().toISOString();
   const m = machine();
   const reps = opts.quick ? 1 : 3;
@@ -153,7 +154,7 @@ export async function runDetectorSection(opts: { quick: boolean }): Promise<Sect
         continue;
       }
       progress("detector", `starting the ${target === "baseline" ? "baseline server (parse + validate only)" : `detector on ${target}`}`);
-      const server = target === "baseline" ? await startBaseline(dir) : await startDetector(dir, target, postgres?.url);
+      const server = target === "baseline" ? await startBaseline(dir, nodeArgs) : await startDetector(dir, nodeArgs, target, postgres?.url);
       try {
         for (const format of formats) {
           for (const batch of batches) {

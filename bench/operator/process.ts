@@ -44,6 +44,10 @@ export async function startOperatorProcess(opts: { kubeconfig: string; dir: stri
   child.stderr!.pipe(log);
   let exited = false;
   child.once("exit", () => (exited = true));
+  child.once("error", (err) => {
+    exited = true;
+    log.write(`could not start: ${err.message}\n`);
+  });
   const url = `http://127.0.0.1:${port}`;
   await waitFor("the operator's /readyz", async () => {
     if (exited) throw new Error(`operator exited; see ${logFile}`);

@@ -56,20 +56,21 @@ export function machine(): Machine {
   };
 }
 
-export function resultsDir(quick: boolean): string {
-  return join(import.meta.dirname, "..", "results", quick ? "quick" : "");
+/** bench/results/ for full runs; bench/results/quick/ or bench/results/profile/ for smoke and profiling passes. */
+export function resultsDir(variant: "" | "quick" | "profile"): string {
+  return join(import.meta.dirname, "..", "results", variant);
 }
 
-export function writeSection(result: SectionResult): string {
-  const dir = resultsDir(result.quick);
+export function writeSection(result: SectionResult, variant: "" | "quick" | "profile"): string {
+  const dir = resultsDir(variant);
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${result.section}.json`);
   writeFileSync(file, `${JSON.stringify(result, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2)}\n`);
   return file;
 }
 
-export function readSections(quick: boolean): SectionResult[] {
-  const dir = resultsDir(quick);
+export function readSections(variant: "" | "quick" | "profile"): SectionResult[] {
+  const dir = resultsDir(variant);
   const order = ["operator", "detector", "inference"];
   return readdirSync(dir).filter((f) => f.endsWith(".json"))
     .map((f) => JSON.parse(readFileSync(join(dir, f), "utf8")) as SectionResult)
@@ -109,13 +110,13 @@ export function markdownTable(rows: Row[]): string {
   return lines.join("\n");
 }
 
-export function writeLatest(quick: boolean): string {
-  const sections = readSections(quick);
-  const file = join(resultsDir(quick), "latest.md");
+export function writeLatest(variant: "" | "quick" | "profile", findings = ""): string {
+  const sections = readSections(variant);
+  const file = join(resultsDir(variant), "latest.md");
   const m = sections[0]?.machine;
   const misses = sections.flatMap((s) => s.rows).filter((r) => r.pass === false);
   const text = [
-    `# Benchmark results${quick ? " (quick smoke pass: few repetitions, not for comparison)" : ""}`,
+    `# Benchmark results${variant === "quick" ? " (quick smoke pass: few repetitions, not for comparison)" : variant === "profile" ? " (profiled: --cpu-prof slows the processes; not for comparison)" : ""}`,
     "",
     m ? `Machine: ${m.cores} × ${m.cpus}, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}. ${m.shared}.` : "",
     ...sections.map((s) => `- ${s.section}: ${s.startedAt} → ${s.finishedAt} (load average at start ${s.machine.loadAverageAtStart.join(", ")})`),
@@ -124,8 +125,9 @@ export function writeLatest(quick: boolean): string {
     "",
     markdownTable(sections.flatMap((s) => s.rows)),
     "",
-    misses.length ? `Targets missed: ${misses.length} (see the notes column and bench/README.md).` : "All targets met.",
+    misses.length ? `Targets missed: ${misses.length} (see the notes column and the findings below).` : "All targets met.",
     "",
+    findings,
   ].join("\n");
   writeFileSync(file, text);
   return file;
