@@ -13,7 +13,7 @@ describeCluster("deleting while the operator is gone", () => {
     const name = randomName("absent");
     await core.createNamespace({ body: { metadata: { name } } });
     const operator = await startTestOperator(name);
-    await applyMiniXdr({ apiVersion: "xdr.minixdr.io/v1alpha1", kind: "MiniXdr", metadata: { name: "orphaned", namespace: name }, spec: { console: { enabled: true } } } as MiniXdr);
+    await applyMiniXdr({ apiVersion: "xdr.minixdr.io/v1alpha1", kind: "MiniXdr", metadata: { name: "orphaned", namespace: name }, spec: { console: { enabled: true } } });
     await vi.waitFor(async () => expect(await getChild("Deployment", name, "orphaned-console")).toBeDefined(), { timeout: 20_000, interval: 200 });
     await operator.stop();
 
