@@ -1,6 +1,5 @@
 import * as k8s from "@kubernetes/client-node";
 import { beforeAll, expect, it, vi } from "vitest";
-import type { MiniXdr } from "../../operator/api/minixdr.ts";
 import { adminKubeConfig, describeCluster, isApiError, randomName } from "../support/cluster.ts";
 import { installMiniXdrCrd, startTestOperator } from "../support/operator.ts";
 import { applyMiniXdr, getChild } from "../support/minixdr.ts";
