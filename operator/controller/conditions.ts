@@ -15,11 +15,3 @@ export function setCondition(existing: Condition[], input: ConditionInput, gener
   const next: Condition = { ...input, observedGeneration: generation, lastTransitionTime };
   return previous ? existing.map((c) => (c.type === input.type ? next : c)) : [...existing, next];
 }
-
-export function removeCondition(existing: Condition[], type: ConditionType): Condition[] {
-  return existing.filter((c) => c.type !== type);
-}
-
-export function findCondition(conditions: Condition[] | undefined, type: ConditionType): Condition | undefined {
-  return conditions?.find((c) => c.type === type);
-}

@@ -2,8 +2,8 @@
 // Level-triggered: it never depends on which event woke it.
 import type { Logger } from "pino";
 import { apiVersion, group, kind, pausedAnnotation, plural, version, withDefaults, type MiniXdr, type MiniXdrSpec, type MiniXdrStatus } from "../api/minixdr.ts";
-import { isNotFound, KubeApiError, type KubeClient, type KubeObject } from "../kube/client.ts";
-import { childKindOf, childKinds, type ChildKind } from "../render/child-kinds.ts";
+import { isConflict, isNotFound, type KubeClient, type KubeObject } from "../kube/client.ts";
+import { childKindOf, type ChildKind } from "../render/child-kinds.ts";
 import { fieldManager, names } from "../render/meta.ts";
 import { enabledComponents, render, type DesiredChild } from "../render/render.ts";
 import { generatedSecretData } from "../render/secrets.ts";
@@ -127,7 +127,7 @@ export class MiniXdrReconciler {
         return created;
       } catch (err) {
         // Our cache was behind: it exists already, and must not be overwritten.
-        if (err instanceof KubeApiError && err.status === 409) return undefined;
+        if (isConflict(err)) return undefined;
         throw err;
       }
     }
@@ -169,7 +169,7 @@ export class MiniXdrReconciler {
         await this.d.events.record(cr, "Normal", "Deleted", `Deleted ${k.kind} ${name}: no longer in the spec`);
         log.info({ child: `${k.kind}/${name}` }, "pruned");
       } catch (err) {
-        if (isNotFound(err) || (err instanceof KubeApiError && err.status === 409)) continue;
+        if (isNotFound(err) || isConflict(err)) continue;
         applyErrors.push(`${k.kind} ${name}: delete failed: ${errorMessage(err)}`);
         await this.d.events.record(cr, "Warning", "DeleteFailed", `${k.kind} ${name}: ${errorMessage(err)}`);
       }
@@ -195,5 +195,3 @@ export class MiniXdrReconciler {
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
-
-export { childKinds };

@@ -1,4 +1,4 @@
-import { parse, parseAllDocuments, stringify } from "yaml";
+import { parseAllDocuments, stringify } from "yaml";
 import type { MiniXdr } from "../api/minixdr.ts";
 import type { DesiredChild } from "./render.ts";
 
@@ -16,5 +16,3 @@ export function readMiniXdr(text: string, namespace = "default", uid = "00000000
   if (!cr) throw new Error("no MiniXdr object in the file");
   return { ...cr, metadata: { ...cr.metadata, namespace: cr.metadata.namespace ?? namespace, uid: cr.metadata.uid ?? uid } };
 }
-
-export const parseYaml = parse;

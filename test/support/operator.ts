@@ -6,7 +6,7 @@ import * as k8s from "@kubernetes/client-node";
 import { pino } from "pino";
 import { inject } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
-import { KubeClient, isConflict, type KubeObject } from "../../operator/kube/client.ts";
+import { KubeClient, type KubeObject } from "../../operator/kube/client.ts";
 import { startOperator, type OperatorOptions, type RunningOperator } from "../../operator/operator.ts";
 import { adminKubeConfig } from "./cluster.ts";
 
@@ -118,5 +118,3 @@ export async function startTestOperator(namespace: string, opts: Partial<Operato
 export function auditLogPath(): string {
   return inject("auditLog");
 }
-
-export { isConflict };
