@@ -42,8 +42,8 @@ if [[ -z $bin ]]; then
   log "installing postgresql from Debian's packages (once)"
   export DEBIAN_FRONTEND=noninteractive
   # Other test files may be installing packages at the same moment: wait for dpkg's lock instead of failing.
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends postgresql >&2
+  apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends postgresql >&2
   bin=$(pg_bin || true)
   [[ -n $bin ]] || { log "postgresql installed but no initdb found under /usr/lib/postgresql"; exit 1; }
 fi
