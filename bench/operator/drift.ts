@@ -24,7 +24,9 @@ class DeploymentImages {
   private abort: AbortController | undefined;
 
   async start(kc: k8s.KubeConfig, namespace: string): Promise<void> {
-    this.abort = await new k8s.Watch(kc).watch(`/apis/apps/v1/namespaces/${namespace}/deployments`, {}, (_type: string, d: Deployment) => {
+    const watch = new k8s.Watch(kc);
+    (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = 15 * 60_000; // private in the typings
+    this.abort = await watch.watch(`/apis/apps/v1/namespaces/${namespace}/deployments`, {}, (_type: string, d: Deployment) => {
       const at = performance.now();
       const image = d.spec.template.spec.containers[0]?.image ?? "";
       this.images.set(d.metadata.name, image);

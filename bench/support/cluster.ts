@@ -22,7 +22,9 @@ export const writeVerbs = new Set(["create", "update", "patch", "delete", "delet
 
 export async function startControlPlane(log: (line: string) => void): Promise<ControlPlane> {
   const binaries = await controlPlaneBinaries({ build: true, onProgress: log });
-  return ControlPlane.start({ binaries, crdFiles: [crdFile], log });
+  // The harness's /24 service range holds 254 Services; the scale benchmark needs one per instance, twice over.
+  // kube-apiserver takes the last value of a repeated flag.
+  return ControlPlane.start({ binaries, crdFiles: [crdFile], log, extraApiServerArgs: ["--service-cluster-ip-range=10.0.0.0/16"] });
 }
 
 export function kubeConfigFrom(path: string): k8s.KubeConfig {
@@ -180,12 +182,19 @@ export class StatusWatch {
     return w;
   }
 
+  private stopped = false;
+
   private async open(kc: k8s.KubeConfig): Promise<void> {
     const watch = new k8s.Watch(kc);
-    this.request = await watch.watch(`/apis/${miniXdrRef.group}/${miniXdrRef.version}/${miniXdrRef.plural}`, { allowWatchBookmarks: false },
+    // client-node ends a watch after 30 s without data; a quiet period is longer than that.
+    (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = 15 * 60_000; // private in the typings
+    this.request = await watch.watch(`/apis/${miniXdrRef.group}/${miniXdrRef.version}/${miniXdrRef.plural}`, {},
       (_type: string, obj: MiniXdr) => this.seen(obj),
       (err: unknown) => {
-        if (err && !(err instanceof Error && err.name === "AbortError")) process.stderr.write(`[bench] MiniXdr watch ended: ${err instanceof Error ? err.message : JSON.stringify(err)}\n`);
+        if (this.stopped) return;
+        // Re-watch from the current state: objects come again as ADDED, and first-seen times are kept.
+        if (err) process.stderr.write(`[bench] MiniXdr watch ended (${err instanceof Error ? err.message : JSON.stringify(err)}); watching again\n`);
+        setTimeout(() => void this.open(kc).catch((e: unknown) => process.stderr.write(`[bench] MiniXdr re-watch failed: ${String(e)}\n`)), 100);
       });
   }
 
@@ -220,6 +229,7 @@ export class StatusWatch {
   }
 
   stop(): void {
+    this.stopped = true;
     this.request?.abort();
   }
 }
