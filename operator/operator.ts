@@ -1,5 +1,4 @@
 // The operator as a library: leader election gates the controller; stop() drains in-flight work and releases the lease.
-import bcrypt from "bcryptjs";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { MiniXdrStatus } from "./api/minixdr.ts";
@@ -34,8 +33,6 @@ export interface RunningOperator {
   stop(opts?: { releaseLease?: boolean }): Promise<void>;
 }
 
-export const bcryptCost = 12;
-
 export async function startOperator(opts: OperatorOptions): Promise<RunningOperator> {
   const client = new KubeClient(opts.kubeConfig, opts.onRequest);
   const events = new KubeEventRecorder(client, (err) => opts.log.warn({ err }, "could not record an event"));
@@ -50,8 +47,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
       watchNamespace: opts.watchNamespace ?? "",
       concurrency: opts.concurrency ?? 4,
       resyncMs: opts.resyncMs ?? 10 * 60_000,
-      reconciler: (state) => new MiniXdrReconciler({ client, state, events, log: opts.log, hashPassword: (p) => bcrypt.hash(p, bcryptCost),
-        ...(opts.onInstanceStatus ? { onStatus: opts.onInstanceStatus } : {}) }),
+      reconciler: (state) => new MiniXdrReconciler({ client, state, events, log: opts.log, ...(opts.onInstanceStatus ? { onStatus: opts.onInstanceStatus } : {}) }),
       ...(opts.onReconciled ? { onReconciled: opts.onReconciled } : {}),
     });
     await controller.start();

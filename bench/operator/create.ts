@@ -32,25 +32,25 @@ async function operatorRun(kubectl: Kubectl, watch: StatusWatch, admin: KubeClie
   return current - t0;
 }
 
-async function staticRun(kubectl: Kubectl, dir: string, name: string, passwordHash: string): Promise<number> {
+async function staticRun(kubectl: Kubectl, dir: string, name: string): Promise<number> {
   const file = join(dir, `${name}.yaml`);
-  writeFileSync(file, await staticManifestYaml(staticNamespace, name, passwordHash));
+  writeFileSync(file, staticManifestYaml(staticNamespace, name));
   return kubectl.run(["apply", "--server-side", "--field-manager=bench-user", "-f", file]);
 }
 
 /** `runs` measured pairs (operator and baseline alternate which goes first), after one warm-up pair. */
-export async function measureCreate(opts: { kubectl: Kubectl; watch: StatusWatch; admin: KubeClient; dir: string; runs: number; passwordHash: string }): Promise<CreateSamples> {
-  const { kubectl, watch, admin, dir, runs, passwordHash } = opts;
+export async function measureCreate(opts: { kubectl: Kubectl; watch: StatusWatch; admin: KubeClient; dir: string; runs: number }): Promise<CreateSamples> {
+  const { kubectl, watch, admin, dir, runs } = opts;
   progress("operator/create", "warm-up (kubectl discovery cache, operator JIT)");
   await operatorRun(kubectl, watch, admin, dir, "warmup");
-  await staticRun(kubectl, dir, "warmup", passwordHash);
+  await staticRun(kubectl, dir, "warmup");
   const samples: CreateSamples = { operatorMs: [], staticMs: [] };
   for (let i = 0; i < runs; i++) {
     const name = `c-${String(i).padStart(2, "0")}`;
     const first = i % 2 === 0 ? "operator" : "static";
     for (const which of first === "operator" ? ["operator", "static"] : ["static", "operator"]) {
       if (which === "operator") samples.operatorMs.push(await operatorRun(kubectl, watch, admin, dir, name));
-      else samples.staticMs.push(await staticRun(kubectl, dir, name, passwordHash));
+      else samples.staticMs.push(await staticRun(kubectl, dir, name));
       await sleep(150);
     }
     if ((i + 1) % 5 === 0 || i === runs - 1) {

@@ -4,8 +4,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import bcrypt from "bcryptjs";
-import { bcryptCost } from "../../operator/operator.ts";
 import { KubeClient } from "../../operator/kube/client.ts";
 import { AuditLog, ensureNamespace, kubeConfigFrom, kubectlFor, startControlPlane, StatusWatch, writeOperatorKubeconfig } from "../support/cluster.ts";
 import { progress } from "../support/progress.ts";
@@ -44,15 +42,13 @@ export async function runOperatorSection(opts: OperatorBenchOptions): Promise<Se
     await ensureNamespace(admin, createNamespace);
     await ensureNamespace(admin, staticNamespace);
     const kubectl = await kubectlFor(cp, join(dir, "kubectl-cache"));
-    // The static baseline brings its password hash already computed (untimed), as a user applying manifests would.
-    const passwordHash = await bcrypt.hash("bench-static-admin-password", bcryptCost);
     const watch = await StatusWatch.start(adminKc);
     stops.push(() => watch.stop());
 
     progress("operator", "starting operator process 1 (create latency, drift repair)");
     const op1 = await startOperatorProcess({ kubeconfig: operatorKubeconfig, dir, name: "operator-1", nodeArgs: opts.nodeArgs ?? [] });
     stops.push(() => op1.stop());
-    const create = await measureCreate({ kubectl, watch, admin, dir, runs: p.createRuns, passwordHash });
+    const create = await measureCreate({ kubectl, watch, admin, dir, runs: p.createRuns });
     progress("operator/drift", `${p.driftRuns} hand edits of a detector Deployment's image`);
     const drift = await measureDrift({ kc: adminKc, admin, namespace: createNamespace,
       names: Array.from({ length: p.driftRuns }, (_, i) => `c-${String(i % p.createRuns).padStart(2, "0")}`) });
@@ -63,7 +59,7 @@ export async function runOperatorSection(opts: OperatorBenchOptions): Promise<Se
     stops.push(() => op2.stop());
     progress("operator/quiet", `${p.quietMs / 1000} s with nothing changing (${p.createRuns + 1} MiniXdr objects and their children exist)`);
     const quiet = await measureQuiet({ cp, op: op2, audit, durationMs: p.quietMs });
-    const scale = await measureScale({ kubectl, admin, watch, op: op2, audit, dir, count: p.scaleCount, namespaces: p.scaleNamespaces, passwordHash, timeoutMs: scaleLimitMs });
+    const scale = await measureScale({ kubectl, admin, watch, op: op2, audit, dir, count: p.scaleCount, namespaces: p.scaleNamespaces, timeoutMs: scaleLimitMs });
     await op2.stop();
 
     const rows: Row[] = [];

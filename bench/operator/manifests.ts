@@ -30,16 +30,16 @@ export function childrenOf(namespace: string, name: string): { kind: string; nam
 /**
  * The rendered children as a static manifest: no ownerReferences (there is no MiniXdr to own them), the
  * managed-by label changed so the operator's label-selected informers never see them, and the Secret's values
- * generated up front (a user applying manifests brings the bcrypt hash already computed: `passwordHash`).
+ * generated up front, as the operator generates them.
  */
-export async function staticManifestYaml(namespace: string, name: string, passwordHash: string): Promise<string> {
+export function staticManifestYaml(namespace: string, name: string): string {
   const cr = { ...miniXdr(namespace, name), metadata: { ...miniXdr(namespace, name).metadata, uid: "00000000-0000-0000-0000-000000000000" } };
   const docs: string[] = [];
   for (const child of render(cr, withDefaults(cr.spec))) {
     const o = structuredClone(child.object) as Record<string, unknown> & { metadata: Record<string, unknown> & { labels: Record<string, string> } };
     delete o.metadata.ownerReferences;
     o.metadata.labels = { ...o.metadata.labels, "app.kubernetes.io/managed-by": "bench-static" };
-    if (child.createOnly) o.stringData = await generatedSecretData(() => Promise.resolve(passwordHash));
+    if (child.createOnly) o.stringData = generatedSecretData();
     docs.push(stringify(o, { lineWidth: 0, aliasDuplicateObjects: false }));
   }
   return docs.join("---\n");

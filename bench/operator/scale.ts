@@ -37,7 +37,7 @@ async function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise
 
 export async function measureScale(opts: {
   kubectl: Kubectl; admin: KubeClient; watch: StatusWatch; op: OperatorProcess; audit: AuditLog; dir: string;
-  count: number; namespaces: number; passwordHash: string; timeoutMs: number;
+  count: number; namespaces: number; timeoutMs: number;
 }): Promise<ScaleResult> {
   const { kubectl, admin, watch, op, audit, dir, count, namespaces } = opts;
   const nsName = (prefix: string, i: number) => `${prefix}-${String(i).padStart(2, "0")}`;
@@ -52,7 +52,7 @@ export async function measureScale(opts: {
   const files: string[] = [];
   for (let i = 0; i < namespaces; i++) {
     const docs: string[] = [];
-    for (const inst of instances.filter((x) => x.ns === nsName("bench-scale", i))) docs.push(await staticManifestYaml(nsName("bench-scale-static", i), inst.name, opts.passwordHash));
+    for (const inst of instances.filter((x) => x.ns === nsName("bench-scale", i))) docs.push(staticManifestYaml(nsName("bench-scale-static", i), inst.name));
     const file = join(dir, `scale-static-${i}.yaml`);
     writeFileSync(file, docs.join("---\n"));
     files.push(file);

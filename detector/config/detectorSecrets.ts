@@ -1,6 +1,7 @@
 // The detector's Secret, mounted as one file per key (docs/contracts.md).
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { hashPassword } from "../auth/passwordHashing.ts";
 import { ConfigError, type DetectorConfig } from "./detectorConfig.ts";
 
 export interface DetectorSecrets {
@@ -45,10 +46,13 @@ export async function loadDetectorSecrets(dir: string, config: DetectorConfig): 
   if (Buffer.byteLength(jwtSigningKey) < 32) throw new ConfigError("secret jwt-signing-key: must be at least 32 bytes");
   const ingest = await readKey(dir, "ingest-token");
   if (!ingest) throw new ConfigError(`secret ingest-token: missing in ${dir}`);
-  const adminPasswordHash = await readKey(dir, "admin-password-hash");
+  let adminPasswordHash = await readKey(dir, "admin-password-hash");
   if (adminPasswordHash !== undefined && !/^\$2[aby]\$\d{2}\$.{53}$/.test(adminPasswordHash)) {
     throw new ConfigError("secret admin-password-hash: not a bcrypt hash");
   }
+  // A Secret the operator generated carries the first admin's password rather than its hash: hashed here, once.
+  const adminPassword = adminPasswordHash === undefined ? await readKey(dir, "admin-password") : undefined;
+  if (adminPassword !== undefined) adminPasswordHash = await hashPassword(adminPassword);
   const databaseUrl = await readKey(dir, "database-url");
   if (config.storage.driver === "postgres" && !databaseUrl) throw new ConfigError(`secret database-url: required when storage.driver is postgres (missing in ${dir})`);
   return { jwtSigningKey, ingestTokens: parseIngestTokens(ingest, config.tenants), adminPasswordHash, databaseUrl };

@@ -31,14 +31,15 @@ export function renderGeneratedSecret(cr: MiniXdr): ChildObject {
   };
 }
 
-/** Random values for a generated Secret; `hashPassword` is bcrypt in production. */
-export async function generatedSecretData(hashPassword: (plain: string) => Promise<string>): Promise<Record<string, string>> {
-  const adminPassword = randomBytes(18).toString("base64url");
+/**
+ * Random values for a generated Secret. The admin password goes in as plaintext (the admin needs it to log in);
+ * the detector hashes it at start-up, which keeps bcrypt's cost out of every reconcile that creates an instance.
+ */
+export function generatedSecretData(): Record<string, string> {
   return {
     [secretKeys.jwtSigningKey]: randomBytes(48).toString("base64url"),
     [secretKeys.ingestToken]: randomBytes(32).toString("base64url"),
-    [secretKeys.adminPassword]: adminPassword,
-    [secretKeys.adminPasswordHash]: await hashPassword(adminPassword),
+    [secretKeys.adminPassword]: randomBytes(18).toString("base64url"),
   };
 }
 
@@ -69,7 +70,8 @@ export function renderExternalSecret(cr: MiniXdr, spec: MiniXdrSpec): ChildObjec
 /** A projected volume with exactly the keys the detector reads, so a missing key stops the pod with a clear reason. */
 export function secretsVolume(cr: MiniXdr, spec: MiniXdrSpec): Record<string, unknown> {
   const urlRef = spec.storage.type === "postgres" ? spec.storage.postgres?.urlSecretRef : undefined;
-  const keys: string[] = [secretKeys.jwtSigningKey, secretKeys.adminPasswordHash, secretKeys.ingestToken];
+  const generated = !spec.secrets.existingSecret && !spec.secrets.externalSecret;
+  const keys: string[] = [secretKeys.jwtSigningKey, generated ? secretKeys.adminPassword : secretKeys.adminPasswordHash, secretKeys.ingestToken];
   if (spec.storage.type === "postgres" && !urlRef) keys.push(secretKeys.databaseUrl);
   const sources: Record<string, unknown>[] = [{ secret: { name: instanceSecretName(cr, spec), items: keys.map((k) => ({ key: k, path: k })) } }];
   if (urlRef) sources.push({ secret: { name: urlRef.name, items: [{ key: urlRef.key, path: secretKeys.databaseUrl }] } });

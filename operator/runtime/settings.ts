@@ -39,7 +39,7 @@ const options: { [K in keyof Settings]: Option<K> } = {
   bindAddress: { key: "bindAddress", flag: "--bind-address", env: "MINIXDR_BIND_ADDRESS", allowed: "an IPv4 or IPv6 address",
     schema: z.union([z.ipv4(), z.ipv6()]), default: () => "0.0.0.0" },
   concurrency: { key: "concurrency", flag: "--concurrency", env: "MINIXDR_CONCURRENCY", allowed: "a whole number of parallel reconciles from 1 to 64",
-    schema: int(1, 64), default: () => 2 },
+    schema: int(1, 64), default: () => 4 },
   resyncSeconds: { key: "resyncSeconds", flag: "--resync-seconds", env: "MINIXDR_RESYNC_SECONDS", allowed: "whole seconds from 0 (off) to 86400",
     schema: int(0, 86_400), default: () => 300 },
   leaderElect: { key: "leaderElect", flag: "--leader-elect", env: "MINIXDR_LEADER_ELECT", allowed: "true or false (also 1/0, yes/no)",
