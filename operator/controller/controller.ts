@@ -20,6 +20,12 @@ export interface ControllerOptions {
   onReconciled?: (key: string, outcome: ReconcileOutcome, seconds: number, error?: unknown) => void;
 }
 
+/** The reconciler reads managedFields only on Deployments (the HPA handover); elsewhere they are memory for nothing. */
+function dropManagedFields<O extends KubernetesObject>(obj: O): O {
+  if (obj.metadata) delete obj.metadata.managedFields;
+  return obj;
+}
+
 export const managedBySelector = `app.kubernetes.io/managed-by=${fieldManager}`;
 
 /** The controller ownerReference pointing at a MiniXdr, as `namespace/name`. */
@@ -38,7 +44,7 @@ export class MiniXdrController implements ClusterState {
 
   constructor(opts: ControllerOptions) {
     this.log = opts.log;
-    const informerOpts = { namespace: opts.watchNamespace ?? "", resyncMs: opts.resyncMs ?? 10 * 60_000, logger: opts.log };
+    const informerOpts = { namespace: opts.watchNamespace ?? "", resyncMs: opts.resyncMs ?? 10 * 60_000, logger: opts.log, transform: dropManagedFields };
     const reconciler = opts.reconciler(this);
     this.queue = new WorkQueue((key) => reconciler.reconcile(key), {
       concurrency: opts.concurrency ?? 4,
@@ -51,7 +57,7 @@ export class MiniXdrController implements ClusterState {
     this.miniXdrs.addHandlers({ onAdd: enqueue, onUpdate: enqueue, onDelete: enqueue, onResync: enqueue });
     for (const k of childKinds) {
       const informer = new Informer<KubeObject & KubernetesObject>(opts.kubeConfig, { apiVersion: apiVersionOf(k), kind: k.kind, plural: k.plural },
-        { ...informerOpts, resyncMs: 0, labelSelector: managedBySelector, unavailableRetryMs: 10_000 });
+        { ...informerOpts, resyncMs: 0, labelSelector: managedBySelector, unavailableRetryMs: 10_000, ...(k.kind === "Deployment" ? { transform: undefined } : {}) });
       const toOwner = (o: KubernetesObject) => {
         const key = ownerKey(o);
         if (key) this.queue.add(key);

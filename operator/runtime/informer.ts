@@ -26,6 +26,8 @@ export interface InformerOptions {
   /** Page size of lists. Default 500. */
   pageSize?: number;
   logger?: Logger;
+  /** Applied to every object before it is cached, e.g. to drop fields nobody reads (managedFields). */
+  transform?: <O extends KubernetesObject>(obj: O) => O;
 }
 
 export interface InformerHandlers<T> {
@@ -346,7 +348,8 @@ export class Informer<T extends KubernetesObject> implements SyncStatus {
     this.notifyWaiters();
   }
 
-  private upsert(key: string, obj: T): void {
+  private upsert(key: string, received: T): void {
+    const obj = this.opts.transform ? this.opts.transform(received) : received;
     const old = this.cache.get(key);
     this.cache.set(key, obj);
     if (!old) this.emit("onAdd", obj);
