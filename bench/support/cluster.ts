@@ -1,15 +1,15 @@
 // The embedded control plane for the operator benchmarks: admin and operator credentials, kubectl, the audit
 // log (counting requests by user and verb), and a watch that timestamps when each MiniXdr's status is current.
-// The RBAC set-up mirrors test/support/operator.ts (which needs vitest's inject), with paths passed explicitly.
+// The operator's identity comes from test/support/operator-identity.ts, shared with the tests.
 import { execFile } from "node:child_process";
-import { closeSync, openSync, readFileSync, readSync, statSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
-import { parse } from "yaml";
 import { controlPlaneBinaries } from "../../test/controlplane/binaries.ts";
 import { ControlPlane } from "../../test/controlplane/controlplane.ts";
 import type { MiniXdr } from "../../operator/api/minixdr.ts";
-import { KubeClient, type KubeObject, type ResourceRef } from "../../operator/kube/client.ts";
+import { KubeClient, type ResourceRef } from "../../operator/kube/client.ts";
+import { applyAs, operatorServiceAccountKubeConfig } from "../../test/support/operator-identity.ts";
 
 export const root = join(import.meta.dirname, "../..");
 export const crdFile = join(root, "crds/xdr.minixdr.io_minixdrs.yaml");
@@ -33,24 +33,8 @@ export function kubeConfigFrom(path: string): k8s.KubeConfig {
   return kc;
 }
 
-const refs: Record<string, ResourceRef & { namespaced: boolean }> = {
-  ClusterRole: { group: "rbac.authorization.k8s.io", version: "v1", plural: "clusterroles", namespaced: false },
-  ClusterRoleBinding: { group: "rbac.authorization.k8s.io", version: "v1", plural: "clusterrolebindings", namespaced: false },
-  Role: { group: "rbac.authorization.k8s.io", version: "v1", plural: "roles", namespaced: true },
-  RoleBinding: { group: "rbac.authorization.k8s.io", version: "v1", plural: "rolebindings", namespaced: true },
-  ServiceAccount: { group: "", version: "v1", plural: "serviceaccounts", namespaced: true },
-  Namespace: { group: "", version: "v1", plural: "namespaces", namespaced: false },
-};
-
-async function applyAsAdmin(client: KubeClient, obj: KubeObject, namespace?: string): Promise<void> {
-  const ref = refs[obj.kind ?? ""];
-  if (!ref) throw new Error(`bench cannot apply kind ${obj.kind}`);
-  const ns = ref.namespaced ? namespace : undefined;
-  await client.apply(ref, ns ?? "", obj.metadata!.name!, { ...obj, metadata: { ...obj.metadata, ...(ns ? { namespace: ns } : {}) } }, { manager: "bench-admin" });
-}
-
 export async function ensureNamespace(client: KubeClient, name: string): Promise<void> {
-  await applyAsAdmin(client, { apiVersion: "v1", kind: "Namespace", metadata: { name } });
+  await applyAs(client, "bench-admin", { apiVersion: "v1", kind: "Namespace", metadata: { name } });
 }
 
 /**
@@ -58,32 +42,9 @@ export async function ensureNamespace(client: KubeClient, name: string): Promise
  * (config/rbac/role.yaml) and the leader-election Role: the operator runs with exactly the rights it ships with.
  */
 export async function writeOperatorKubeconfig(cp: ControlPlane, dir: string): Promise<string> {
-  const admin = new KubeClient(kubeConfigFrom(cp.kubeconfigPath));
-  const ns = operatorNamespace;
-  await ensureNamespace(admin, ns);
-  await applyAsAdmin(admin, parse(readFileSync(join(root, "config/rbac/role.yaml"), "utf8")) as KubeObject);
-  await applyAsAdmin(admin, parse(readFileSync(join(root, "config/rbac/leader-election-role.yaml"), "utf8")) as KubeObject, ns);
-  await applyAsAdmin(admin, { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "minixdr-operator" } }, ns);
-  await applyAsAdmin(admin, {
-    apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", metadata: { name: "minixdr-operator-bench" },
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "minixdr-operator" },
-    subjects: [{ kind: "ServiceAccount", name: "minixdr-operator", namespace: ns }],
-  });
-  await applyAsAdmin(admin, {
-    apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "minixdr-operator-leader-election" },
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "minixdr-operator-leader-election" },
-    subjects: [{ kind: "ServiceAccount", name: "minixdr-operator", namespace: ns }],
-  }, ns);
-  const core = kubeConfigFrom(cp.kubeconfigPath).makeApiClient(k8s.CoreV1Api);
-  const token = await core.createNamespacedServiceAccountToken({ namespace: ns, name: "minixdr-operator", body: { spec: { audiences: [], expirationSeconds: 3600 } } });
-  const cluster = kubeConfigFrom(cp.kubeconfigPath).getCurrentCluster()!;
-  const kc = new k8s.KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: "bench", server: cluster.server, caData: cluster.caData, skipTLSVerify: false }],
-    users: [{ name: "minixdr-operator", token: token.status!.token }],
-    contexts: [{ name: "bench", cluster: "bench", user: "minixdr-operator" }],
-    currentContext: "bench",
-  });
+  const adminKc = kubeConfigFrom(cp.kubeconfigPath);
+  await ensureNamespace(new KubeClient(adminKc), operatorNamespace);
+  const kc = await operatorServiceAccountKubeConfig(adminKc, operatorNamespace, "minixdr-operator-bench");
   const path = join(dir, "operator.kubeconfig");
   writeFileSync(path, kc.exportConfig(), { mode: 0o600 });
   return path;

@@ -1,0 +1,64 @@
+// The operator's identity on a cluster, as config/ ships it: ServiceAccount minixdr-operator bound to the generated
+// ClusterRole and the leader-election Role. Used by the tests and the benchmarks (no vitest here).
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as k8s from "@kubernetes/client-node";
+import { parse } from "yaml";
+import { KubeClient, type KubeObject, type ResourceRef } from "../../operator/kube/client.ts";
+
+const root = join(import.meta.dirname, "../..");
+
+const refs: Record<string, ResourceRef & { namespaced: boolean }> = {
+  CustomResourceDefinition: { group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", namespaced: false },
+  Namespace: { group: "", version: "v1", plural: "namespaces", namespaced: false },
+  ClusterRole: { group: "rbac.authorization.k8s.io", version: "v1", plural: "clusterroles", namespaced: false },
+  ClusterRoleBinding: { group: "rbac.authorization.k8s.io", version: "v1", plural: "clusterrolebindings", namespaced: false },
+  Role: { group: "rbac.authorization.k8s.io", version: "v1", plural: "roles", namespaced: true },
+  RoleBinding: { group: "rbac.authorization.k8s.io", version: "v1", plural: "rolebindings", namespaced: true },
+  ServiceAccount: { group: "", version: "v1", plural: "serviceaccounts", namespaced: true },
+  MiniXdr: { group: "xdr.minixdr.io", version: "v1alpha1", plural: "minixdrs", namespaced: true },
+  Secret: { group: "", version: "v1", plural: "secrets", namespaced: true },
+};
+
+/** Server-side applies one object of a kind listed above, under field manager `manager`. */
+export function applyAs(client: KubeClient, manager: string, obj: KubeObject, namespace?: string): Promise<KubeObject> {
+  const ref = refs[obj.kind ?? ""];
+  if (!ref) throw new Error(`cannot apply kind ${obj.kind}: add it to test/support/operator-identity.ts`);
+  const ns = ref.namespaced ? (obj.metadata?.namespace ?? namespace) : undefined;
+  const body = { ...obj, metadata: { ...obj.metadata, ...(ns ? { namespace: ns } : {}) } };
+  return client.apply(ref, ns ?? "", obj.metadata!.name!, body, { manager });
+}
+
+/**
+ * A KubeConfig for ServiceAccount minixdr-operator in `namespace` (which must exist), bound to exactly the RBAC in
+ * config/rbac, authenticated by a token from the TokenRequest API. `bindingName` names its ClusterRoleBinding.
+ */
+export async function operatorServiceAccountKubeConfig(admin: k8s.KubeConfig, namespace: string, bindingName: string): Promise<k8s.KubeConfig> {
+  const client = new KubeClient(admin);
+  const apply = (obj: KubeObject) => applyAs(client, "test-admin", obj, namespace);
+  await apply(parse(readFileSync(join(root, "config/rbac/role.yaml"), "utf8")) as KubeObject);
+  await apply(parse(readFileSync(join(root, "config/rbac/leader-election-role.yaml"), "utf8")) as KubeObject);
+  await apply({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "minixdr-operator" } });
+  await apply({
+    apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", metadata: { name: bindingName },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "minixdr-operator" },
+    subjects: [{ kind: "ServiceAccount", name: "minixdr-operator", namespace }],
+  });
+  await apply({
+    apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "minixdr-operator-leader-election" },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "minixdr-operator-leader-election" },
+    subjects: [{ kind: "ServiceAccount", name: "minixdr-operator", namespace }],
+  });
+  const token = await admin.makeApiClient(k8s.CoreV1Api).createNamespacedServiceAccountToken({
+    namespace, name: "minixdr-operator", body: { spec: { audiences: [], expirationSeconds: 3600 } },
+  });
+  const cluster = admin.getCurrentCluster()!;
+  const kc = new k8s.KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: "local", server: cluster.server, caData: cluster.caData, skipTLSVerify: false }],
+    users: [{ name: "minixdr-operator", token: token.status!.token }],
+    contexts: [{ name: "local", cluster: "local", user: "minixdr-operator" }],
+    currentContext: "local",
+  });
+  return kc;
+}
