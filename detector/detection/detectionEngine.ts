@@ -59,53 +59,73 @@ export class DetectionEngine {
     const groups = new Map<string, SecurityEvent[]>();
     for (const e of events) {
       const key = `${e.tenant}\u0000${e.sourceIp}`;
-      groups.set(key, [...(groups.get(key) ?? []), e]);
+      const group = groups.get(key);
+      if (group) group.push(e);
+      else groups.set(key, [e]);
     }
-    const outcomes: DetectionOutcome[] = [];
-    for (const triggers of groups.values()) {
-      const { tenant, sourceIp } = triggers[0]!;
-      outcomes.push(...await this.options.repository.withSourceLock(tenant, sourceIp, (tx) => this.detectSource(tx, tenant, sourceIp, triggers)));
-    }
-    return outcomes;
+    if (groups.size === 0) return [];
+    const sources = [...groups.values()].map((triggers) => ({ tenant: triggers[0]!.tenant, sourceIp: triggers[0]!.sourceIp, triggers }));
+    // One transaction for the whole batch, holding every source's lock: one commit, and the windows read in one go.
+    return this.options.repository.withSourceLocks(sources, (tx) => this.detectSources(tx, sources));
   }
 
-  private async detectSource(tx: DetectionTransaction, tenant: string, sourceIp: string, triggers: SecurityEvent[]): Promise<DetectionOutcome[]> {
-    const times = triggers.map((t) => t.time);
-    const newest = Math.max(...times);
-    const history = await tx.eventsForSource(tenant, sourceIp, Math.min(...times) - this.historyMs, newest + this.historyMs);
-    const detections = this.rules.flatMap((rule) => rule.detect({ tenant, sourceIp, triggers, events: history, config: this.options.config }));
-
-    let adjustment: RiskAdjustment = { riskDelta: 0, severityBump: 0, anomaly: false };
-    let model: { version: string; score: number } | undefined;
-    let behaviourEvents: SecurityEvent[] = [];
-    if (this.options.anomalyModel) {
-      behaviourEvents = history.filter((e) => e.time <= newest && e.time > newest - behaviourWindowSeconds * 1000);
-      const started = performance.now();
-      const [probability] = await this.options.anomalyModel.score([featureVector(sourceBehaviourOf(behaviourEvents, behaviourWindowSeconds))]);
-      this.options.onInference?.((performance.now() - started) / 1000);
-      if (probability !== undefined) {
-        adjustment = riskAdjustment(probability, this.options.config.anomalyThreshold);
-        model = { version: this.options.anomalyModel.version, score: Math.round(probability * 1000) / 1000 };
+  private async detectSources(tx: DetectionTransaction, sources: { tenant: string; sourceIp: string; triggers: SecurityEvent[] }[]): Promise<DetectionOutcome[]> {
+    const spans = sources.map(({ triggers }) => {
+      let oldest = Infinity;
+      let newest = -Infinity;
+      for (const t of triggers) {
+        if (t.time < oldest) oldest = t.time;
+        if (t.time > newest) newest = t.time;
       }
+      return { oldest, newest };
+    });
+    const histories = await tx.eventsForSources(sources.map(({ tenant, sourceIp }, i) =>
+      ({ tenant, sourceIp, from: spans[i]!.oldest - this.historyMs, to: spans[i]!.newest + this.historyMs })));
+    const detections = sources.map(({ tenant, sourceIp, triggers }, i) =>
+      this.rules.flatMap((rule) => rule.detect({ tenant, sourceIp, triggers, events: histories[i]!, config: this.options.config })));
+
+    const adjustments: RiskAdjustment[] = sources.map(() => ({ riskDelta: 0, severityBump: 0, anomaly: false }));
+    const models: ({ version: string; score: number } | undefined)[] = sources.map(() => undefined);
+    const behaviourEvents: SecurityEvent[][] = sources.map(() => []);
+    if (this.options.anomalyModel) {
+      const rows = sources.map((_, i) => {
+        const newest = spans[i]!.newest;
+        behaviourEvents[i] = histories[i]!.filter((e) => e.time <= newest && e.time > newest - behaviourWindowSeconds * 1000);
+        return featureVector(sourceBehaviourOf(behaviourEvents[i], behaviourWindowSeconds));
+      });
+      // One batched model run for every source of the batch: a run has a fixed cost far above a row's.
+      const started = performance.now();
+      const probabilities = await this.options.anomalyModel.score(rows);
+      this.options.onInference?.((performance.now() - started) / 1000);
+      sources.forEach((_, i) => {
+        const probability = probabilities[i];
+        if (probability === undefined) return;
+        adjustments[i] = riskAdjustment(probability, this.options.config.anomalyThreshold);
+        models[i] = { version: this.options.anomalyModel!.version, score: Math.round(probability * 1000) / 1000 };
+      });
     }
 
     const outcomes: DetectionOutcome[] = [];
-    for (const d of detections) {
-      outcomes.push(await this.record(tx, tenant, d, d.technique.id, adjustment, model));
-    }
-    if (adjustment.anomaly && detections.length === 0 && model) {
-      const evidence = behaviourEvents.slice(-200);
-      const anomaly: Detection = {
-        rule: anomalyRuleName,
-        technique: { id: "anomaly", name: "Anomalous behaviour", tactic: "" },
-        sourceIp,
-        actor: "",
-        events: evidence,
-        riskScore: anomalyBaseRisk,
-        summary: `model ${model.version} scored ${sourceIp}'s last ${behaviourWindowSeconds}s of activity (${behaviourEvents.length} events) at ${model.score}`,
-        dedupeWindowMs: behaviourWindowSeconds * 1000,
-      };
-      outcomes.push(await this.record(tx, tenant, anomaly, "anomaly", adjustment, model));
+    for (const [i, { tenant, sourceIp }] of sources.entries()) {
+      const adjustment = adjustments[i]!;
+      const model = models[i];
+      for (const d of detections[i]!) {
+        outcomes.push(await this.record(tx, tenant, d, d.technique.id, adjustment, model));
+      }
+      if (adjustment.anomaly && detections[i]!.length === 0 && model) {
+        const window = behaviourEvents[i]!;
+        const anomaly: Detection = {
+          rule: anomalyRuleName,
+          technique: { id: "anomaly", name: "Anomalous behaviour", tactic: "" },
+          sourceIp,
+          actor: "",
+          events: window.slice(-200),
+          riskScore: anomalyBaseRisk,
+          summary: `model ${model.version} scored ${sourceIp}'s last ${behaviourWindowSeconds}s of activity (${window.length} events) at ${model.score}`,
+          dedupeWindowMs: behaviourWindowSeconds * 1000,
+        };
+        outcomes.push(await this.record(tx, tenant, anomaly, "anomaly", adjustment, model));
+      }
     }
     return outcomes;
   }

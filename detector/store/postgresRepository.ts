@@ -5,11 +5,11 @@ import { evidenceEventLimit, type Incident, type IncidentStatus, type IncidentWi
 import type { UserRecord } from "../auth/user.ts";
 import { incidentFilter } from "./incidentFilter.ts";
 import { migrationLockKey, postgresSchema } from "./postgresSchema.ts";
-import type { DetectionTransaction, IncidentPage, IncidentQuery, LoginFailure, OpenIncidentCount, Repository } from "./repository.ts";
+import type { DetectionTransaction, IncidentPage, SourceWindow, IncidentQuery, LoginFailure, OpenIncidentCount, Repository } from "./repository.ts";
 import { eventColumns, eventFromRow, eventRefFromRow, eventValues, evidenceFromCounts, incidentColumns, incidentFromRow, incidentValues, userFromRow, type Row } from "./rows.ts";
 
 type Queryable = pg.Pool | pg.PoolClient;
-type Param = string | number | null;
+type Param = string | number | null | readonly (string | number)[];
 
 const placeholders = (from: number, n: number) => Array.from({ length: n }, (_, i) => `$${from + i}`).join(", ");
 /** Rows per INSERT statement, well under PostgreSQL's 65535 parameters. */
@@ -84,11 +84,32 @@ export class PostgresRepository implements Repository {
     });
   }
 
+  withSourceLocks<T>(sources: { tenant: string; sourceIp: string }[], fn: (tx: DetectionTransaction) => Promise<T>): Promise<T> {
+    return this.transaction(async (c) => {
+      // Taken in key order in one statement, so two replicas locking overlapping sets cannot deadlock; held until commit.
+      await c.query(`SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT DISTINCT hashtextextended(s, 0) AS k FROM unnest($1::text[]) AS s ORDER BY k) AS keys`,
+        [sources.map((x) => `${x.tenant}/${x.sourceIp}`)]);
+      return fn(this.detectionTransaction(c));
+    });
+  }
+
+  /** Every window's events in one query, split back per window. */
+  private async eventsInWindows(c: pg.PoolClient, windows: SourceWindow[]): Promise<SecurityEvent[][]> {
+    const result = windows.map((): SecurityEvent[] => []);
+    if (windows.length === 0) return result;
+    const rows = await this.rows(c, `SELECT w.n, e.body FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::bigint[]) AS w(n, tenant, source_ip, t_from, t_to)
+      JOIN events e ON e.tenant = w.tenant AND e.source_ip = w.source_ip AND e.event_time BETWEEN w.t_from AND w.t_to ORDER BY w.n, e.event_time, e.id`,
+    [windows.map((_, n) => n), windows.map((w) => w.tenant), windows.map((w) => w.sourceIp), windows.map((w) => w.from), windows.map((w) => w.to)]);
+    for (const r of rows) result[Number(r.n)]!.push(eventFromRow(r));
+    return result;
+  }
+
   private detectionTransaction(c: pg.PoolClient): DetectionTransaction {
     return {
       eventsForSource: async (tenant, sourceIp, from, to) =>
         (await this.rows(c, "SELECT body FROM events WHERE tenant = $1 AND source_ip = $2 AND event_time BETWEEN $3 AND $4 ORDER BY event_time, id",
           [tenant, sourceIp, from, to])).map(eventFromRow),
+      eventsForSources: (windows) => this.eventsInWindows(c, windows),
       findMergeableIncident: async (q) => {
         const [row] = await this.rows(c, `SELECT * FROM incidents WHERE tenant = $1 AND source_ip = $2 AND actor = $3 AND detection_key = $4
           AND status <> 'resolved' AND last_seen >= $5 AND first_seen <= $6 ORDER BY last_seen DESC LIMIT 1`, [q.tenant, q.sourceIp, q.actor, q.detectionKey, q.from, q.to]);

@@ -29,10 +29,20 @@ export interface MergeableIncidentQuery {
   to: number;
 }
 
+/** One tenant+source and the event-time span [from, to] (ms) of its window. */
+export interface SourceWindow {
+  tenant: string;
+  sourceIp: string;
+  from: number;
+  to: number;
+}
+
 /** Reads and writes of one detection pass, made while holding the tenant+source lock in one transaction. */
 export interface DetectionTransaction {
   /** Events of this tenant and source with event time in [from, to], oldest first. */
   eventsForSource(tenant: string, sourceIp: string, from: number, to: number): Promise<SecurityEvent[]>;
+  /** `eventsForSource` for several windows at once (fewer round trips): one list per window, in the windows' order. */
+  eventsForSources(windows: SourceWindow[]): Promise<SecurityEvent[][]>;
   findMergeableIncident(q: MergeableIncidentQuery): Promise<Incident | undefined>;
   insertIncident(incident: Incident): Promise<void>;
   updateIncident(incident: Incident): Promise<void>;
@@ -67,6 +77,8 @@ export interface Repository {
    * database, so concurrent detection passes over the same source are serialized and see each other's events.
    */
   withSourceLock<T>(tenant: string, sourceIp: string, fn: (tx: DetectionTransaction) => Promise<T>): Promise<T>;
+  /** `withSourceLock` over several tenant+sources in one transaction (one commit per batch); locks are taken in one global order. */
+  withSourceLocks<T>(sources: { tenant: string; sourceIp: string }[], fn: (tx: DetectionTransaction) => Promise<T>): Promise<T>;
 
   listIncidents(tenant: string, query: IncidentQuery): Promise<IncidentPage>;
   getIncident(tenant: string, id: string): Promise<IncidentWithEvents | undefined>;

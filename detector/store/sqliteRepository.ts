@@ -1,12 +1,12 @@
 // SQLite backend (node:sqlite): the embedded default for a single replica. WAL and synchronous=FULL make a commit durable.
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { DatabaseSync, type SQLInputValue } from "node:sqlite";
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import type { EventRef, SecurityEvent } from "../events/securityEvent.ts";
 import { evidenceEventLimit, type Incident, type IncidentStatus, type IncidentWithEvents } from "../incidents/incident.ts";
 import type { UserRecord } from "../auth/user.ts";
 import { incidentFilter } from "./incidentFilter.ts";
-import type { DetectionTransaction, IncidentPage, IncidentQuery, LoginFailure, MergeableIncidentQuery, OpenIncidentCount, Repository } from "./repository.ts";
+import type { DetectionTransaction, IncidentPage, SourceWindow, IncidentQuery, LoginFailure, MergeableIncidentQuery, OpenIncidentCount, Repository } from "./repository.ts";
 import { eventColumns, eventFromRow, eventRefFromRow, eventValues, evidenceFromCounts, incidentColumns, incidentFromRow, incidentValues, userFromRow, type Row } from "./rows.ts";
 import { sqliteSchema } from "./sqliteSchema.ts";
 
@@ -18,6 +18,8 @@ export class SqliteRepository implements Repository {
   private readonly path: string;
   /** One connection: write transactions are queued so async callers never interleave inside one. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Prepared statements by SQL text: preparing costs more than running the small statements of an ingest. */
+  private readonly statements = new Map<string, StatementSync>();
 
   constructor(path: string) {
     this.path = path;
@@ -32,16 +34,25 @@ export class SqliteRepository implements Repository {
     }
   }
 
+  private prepare(sql: string): StatementSync {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
   private all(sql: string, ...params: SQLInputValue[]): Row[] {
-    return this.db.prepare(sql).all(...params);
+    return this.prepare(sql).all(...params);
   }
 
   private get(sql: string, ...params: SQLInputValue[]): Row | undefined {
-    return this.db.prepare(sql).get(...params);
+    return this.prepare(sql).get(...params);
   }
 
   private run(sql: string, ...params: SQLInputValue[]): number {
-    return Number(this.db.prepare(sql).run(...params).changes);
+    return Number(this.prepare(sql).run(...params).changes);
   }
 
   /** Runs a read after every queued transaction, so it never sees one half done (the model is awaited inside detection). */
@@ -88,12 +99,13 @@ export class SqliteRepository implements Repository {
 
   async close(): Promise<void> {
     await this.queue;
+    this.statements.clear();
     if (this.db.isOpen) this.db.close();
   }
 
   insertEvents(events: SecurityEvent[]): Promise<{ inserted: number }> {
     return this.transaction(() => {
-      const insert = this.db.prepare(`INSERT INTO events (${eventColumns.join(", ")}) VALUES (${marks(eventColumns.length)}) ON CONFLICT DO NOTHING`);
+      const insert = this.prepare(`INSERT INTO events (${eventColumns.join(", ")}) VALUES (${marks(eventColumns.length)}) ON CONFLICT DO NOTHING`);
       let inserted = 0;
       for (const e of events) inserted += Number(insert.run(...eventValues(e)).changes);
       return { inserted };
@@ -109,11 +121,20 @@ export class SqliteRepository implements Repository {
     return this.transaction(() => fn(this.detectionTransaction()));
   }
 
+  withSourceLocks<T>(_sources: { tenant: string; sourceIp: string }[], fn: (tx: DetectionTransaction) => Promise<T>): Promise<T> {
+    // The same queue lock; one transaction, so the batch's detection costs one fsync'd commit.
+    return this.transaction(() => fn(this.detectionTransaction()));
+  }
+
+  private eventsInWindow(w: SourceWindow): SecurityEvent[] {
+    return this.all("SELECT body FROM events WHERE tenant = ? AND source_ip = ? AND event_time BETWEEN ? AND ? ORDER BY event_time, id",
+      w.tenant, w.sourceIp, w.from, w.to).map(eventFromRow);
+  }
+
   private detectionTransaction(): DetectionTransaction {
     return {
-      eventsForSource: (tenant, sourceIp, from, to) =>
-        Promise.resolve(this.all("SELECT body FROM events WHERE tenant = ? AND source_ip = ? AND event_time BETWEEN ? AND ? ORDER BY event_time, id",
-          tenant, sourceIp, from, to).map(eventFromRow)),
+      eventsForSource: (tenant, sourceIp, from, to) => Promise.resolve(this.eventsInWindow({ tenant, sourceIp, from, to })),
+      eventsForSources: (windows) => Promise.resolve(windows.map((w) => this.eventsInWindow(w))),
       findMergeableIncident: (q: MergeableIncidentQuery) => {
         const row = this.get(`SELECT * FROM incidents WHERE tenant = ? AND source_ip = ? AND actor = ? AND detection_key = ? AND status <> 'resolved'
           AND last_seen >= ? AND first_seen <= ? ORDER BY last_seen DESC LIMIT 1`, q.tenant, q.sourceIp, q.actor, q.detectionKey, q.from, q.to);
@@ -129,7 +150,7 @@ export class SqliteRepository implements Repository {
         return Promise.resolve();
       },
       linkEvidence: (tenant: string, incidentId: string, events: EventRef[]) => {
-        const link = this.db.prepare("INSERT INTO incident_events (incident_id, tenant, event_id, kind, source, event_time) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+        const link = this.prepare("INSERT INTO incident_events (incident_id, tenant, event_id, kind, source, event_time) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
         for (const e of events) link.run(incidentId, tenant, e.id, e.kind, e.source, e.time);
         const evidence = evidenceFromCounts(this.all("SELECT kind, count(*) AS n FROM incident_events WHERE incident_id = ? GROUP BY kind ORDER BY kind", incidentId));
         this.run("UPDATE incidents SET evidence = ? WHERE id = ?", JSON.stringify(evidence), incidentId);
