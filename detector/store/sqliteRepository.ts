@@ -136,8 +136,9 @@ export class SqliteRepository implements Repository {
       eventsForSource: (tenant, sourceIp, from, to) => Promise.resolve(this.eventsInWindow({ tenant, sourceIp, from, to })),
       eventsForSources: (windows) => Promise.resolve(windows.map((w) => this.eventsInWindow(w))),
       findMergeableIncident: (q: MergeableIncidentQuery) => {
-        const row = this.get(`SELECT * FROM incidents WHERE tenant = ? AND source_ip = ? AND actor = ? AND detection_key = ? AND status <> 'resolved'
-          AND last_seen >= ? AND first_seen <= ? ORDER BY last_seen DESC LIMIT 1`, q.tenant, q.sourceIp, q.actor, q.detectionKey, q.from, q.to);
+        // Left alone, the planner walks incidents_by_tenant for the ORDER BY: every recent incident of the tenant. rowid keeps its tie order.
+        const row = this.get(`SELECT * FROM incidents INDEXED BY incidents_dedupe WHERE tenant = ? AND source_ip = ? AND actor = ? AND detection_key = ?
+          AND status <> 'resolved' AND last_seen >= ? AND first_seen <= ? ORDER BY last_seen DESC, rowid LIMIT 1`, q.tenant, q.sourceIp, q.actor, q.detectionKey, q.from, q.to);
         return Promise.resolve(row ? incidentFromRow(row) : undefined);
       },
       insertIncident: (i: Incident) => {
