@@ -49,6 +49,13 @@ export function repositoryContract(backend: string, open: OpenRepository, skip?:
       const got = await repo.withSourceLock("t-range", "203.0.113.1", (tx) => tx.eventsForSource("t-range", "203.0.113.1", 1000, 3000));
       expect(got.map((e) => e.id)).toEqual(["e1", "e2", "e3"]);
       expect(got[0]).toMatchObject({ kind: "auth.failure", username: "root", sourceIp: "203.0.113.1", time: 1000 });
+      // Several sources' windows in one pass under their locks: one list per window, in the windows' order.
+      await repo.insertEvents([event("t-windows", "a2", 2000), event("t-windows", "a1", 1000), event("t-windows", "b1", 1500, "198.51.100.2"),
+        event("t-windows", "a-late", 9000), event("t-windows-other", "x1", 1500, "198.51.100.2")]);
+      const sources = [{ tenant: "t-windows", sourceIp: "198.51.100.2" }, { tenant: "t-windows", sourceIp: "203.0.113.1" }, { tenant: "t-windows", sourceIp: "192.0.2.99" }];
+      const windows = await repo.withSourceLocks(sources, (tx) => tx.eventsForSources(sources.map((s) => ({ ...s, from: 1000, to: 3000 }))));
+      expect(windows.map((events) => events.map((e) => e.id))).toEqual([["b1"], ["a1", "a2"], []]);
+      expect(windows[1]![0]).toMatchObject({ kind: "auth.failure", username: "root", sourceIp: "203.0.113.1", time: 1000 });
     });
 
     it("links evidence idempotently and serves it with the incident", async () => {

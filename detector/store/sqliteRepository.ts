@@ -11,6 +11,8 @@ import { eventColumns, eventFromRow, eventRefFromRow, eventValues, evidenceFromC
 import { sqliteSchema } from "./sqliteSchema.ts";
 
 const marks = (n: number) => Array.from({ length: n }, () => "?").join(", ");
+/** Parsed event bodies kept in memory (about 0.5 KB each), oldest stored first out. */
+const eventCacheSize = 100_000;
 
 export class SqliteRepository implements Repository {
   readonly driver = "sqlite" as const;
@@ -20,6 +22,11 @@ export class SqliteRepository implements Repository {
   private queue: Promise<unknown> = Promise.resolve();
   /** Prepared statements by SQL text: preparing costs more than running the small statements of an ingest. */
   private readonly statements = new Map<string, StatementSync>();
+  /**
+   * Stored events by tenant and id, parsed from their stored body: windows are still chosen by the store, and a stored
+   * event never changes (this process is the file's only writer), so a window need not re-read and re-parse every body.
+   */
+  private readonly eventCache = new Map<string, SecurityEvent>();
 
   constructor(path: string) {
     this.path = path;
@@ -100,16 +107,32 @@ export class SqliteRepository implements Repository {
   async close(): Promise<void> {
     await this.queue;
     this.statements.clear();
+    this.eventCache.clear();
     if (this.db.isOpen) this.db.close();
   }
 
-  insertEvents(events: SecurityEvent[]): Promise<{ inserted: number }> {
-    return this.transaction(() => {
+  private cacheEvent(e: SecurityEvent): void {
+    this.eventCache.set(`${e.tenant}\u0000${e.id}`, Object.freeze(e));
+    if (this.eventCache.size > eventCacheSize) this.eventCache.delete(this.eventCache.keys().next().value!);
+  }
+
+  async insertEvents(events: SecurityEvent[]): Promise<{ inserted: number }> {
+    const stored: string[] = [];
+    const inserted = await this.transaction(() => {
       const insert = this.prepare(`INSERT INTO events (${eventColumns.join(", ")}) VALUES (${marks(eventColumns.length)}) ON CONFLICT DO NOTHING`);
-      let inserted = 0;
-      for (const e of events) inserted += Number(insert.run(...eventValues(e)).changes);
-      return { inserted };
+      let n = 0;
+      for (const e of events) {
+        const values = eventValues(e);
+        if (Number(insert.run(...values).changes) === 1) {
+          n++;
+          stored.push(String(values[eventColumns.indexOf("body")]));
+        }
+      }
+      return n;
     });
+    // Only after the commit, and parsed from the stored body, so the cache holds exactly what a read of the row returns.
+    for (const body of stored) this.cacheEvent(eventFromRow({ body }));
+    return { inserted };
   }
 
   countEvents(tenant: string): Promise<number> {
@@ -127,8 +150,23 @@ export class SqliteRepository implements Repository {
   }
 
   private eventsInWindow(w: SourceWindow): SecurityEvent[] {
-    return this.all("SELECT body FROM events WHERE tenant = ? AND source_ip = ? AND event_time BETWEEN ? AND ? ORDER BY event_time, id",
+    const ids = this.all("SELECT id FROM events WHERE tenant = ? AND source_ip = ? AND event_time BETWEEN ? AND ? ORDER BY event_time, id",
+      w.tenant, w.sourceIp, w.from, w.to);
+    const events: SecurityEvent[] = [];
+    for (const r of ids) {
+      const e = this.eventCache.get(`${w.tenant}\u0000${String(r.id)}`);
+      if (!e) return this.readWindow(w);
+      events.push(e);
+    }
+    return events;
+  }
+
+  /** The window read with every body (after a restart, or past the cache), caching what it parses. */
+  private readWindow(w: SourceWindow): SecurityEvent[] {
+    const events = this.all("SELECT body FROM events WHERE tenant = ? AND source_ip = ? AND event_time BETWEEN ? AND ? ORDER BY event_time, id",
       w.tenant, w.sourceIp, w.from, w.to).map(eventFromRow);
+    for (const e of events) this.cacheEvent(e);
+    return events;
   }
 
   private detectionTransaction(): DetectionTransaction {
