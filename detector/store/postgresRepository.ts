@@ -1,7 +1,7 @@
 // PostgreSQL backend: the shared store for several replicas. Per tenant+source advisory locks serialize detection across them.
 import pg from "pg";
 import type { EventRef, SecurityEvent } from "../events/securityEvent.ts";
-import { evidenceEventLimit, type Incident, type IncidentStatus, type IncidentWithEvents } from "../incidents/incident.ts";
+import { evidenceEventLimit, type EvidenceSummary, type Incident, type IncidentStatus, type IncidentWithEvents } from "../incidents/incident.ts";
 import type { UserRecord } from "../auth/user.ts";
 import { incidentFilter } from "./incidentFilter.ts";
 import { migrationLockKey, postgresSchema } from "./postgresSchema.ts";
@@ -123,14 +123,21 @@ export class PostgresRepository implements Repository {
         await c.query(`UPDATE incidents SET ${incidentColumns.slice(1).map((col, n) => `${col} = $${n + 1}`).join(", ")} WHERE id = $${incidentColumns.length}`, [...rest, id ?? ""]);
       },
       linkEvidence: async (tenant: string, incidentId: string, events: EventRef[]) => {
-        for (let i = 0; i < events.length; i += insertChunk) {
+        let evidence: EvidenceSummary = { counts: {}, total: 0 };
+        for (let i = 0; i < events.length || i === 0; i += insertChunk) {
           const chunk = events.slice(i, i + insertChunk);
-          const values = chunk.map((_, n) => `(${placeholders(n * 6 + 1, 6)})`).join(", ");
-          await c.query(`INSERT INTO incident_events (incident_id, tenant, event_id, kind, source, event_time) VALUES ${values} ON CONFLICT DO NOTHING`,
-            chunk.flatMap((e) => [incidentId, tenant, e.id, e.kind, e.source, e.time]));
+          const values = chunk.length > 0 ? chunk.map((_, n) => `(${placeholders(n * 6 + 2, 6)})`).join(", ") : "";
+          // One round trip: link, count (rows already there plus the ones this statement added, as one snapshot sees them), store the counts.
+          const [row] = await this.rows(c, `WITH linked AS (${chunk.length > 0
+            ? `INSERT INTO incident_events (incident_id, tenant, event_id, kind, source, event_time) VALUES ${values} ON CONFLICT DO NOTHING RETURNING kind`
+            : "SELECT NULL::text AS kind WHERE false"}),
+            kinds AS (SELECT kind, count(*) AS n FROM (SELECT kind FROM incident_events WHERE incident_id = $1 UNION ALL SELECT kind FROM linked) AS k GROUP BY kind),
+            summary AS (SELECT jsonb_build_object('counts', coalesce(jsonb_object_agg(kind, n), '{}'::jsonb), 'total', coalesce(sum(n), 0)) AS evidence FROM kinds)
+            UPDATE incidents SET evidence = summary.evidence FROM summary WHERE id = $1 RETURNING incidents.evidence`,
+          [incidentId, ...chunk.flatMap((e) => [incidentId, tenant, e.id, e.kind, e.source, e.time])]);
+          evidence = evidenceFromCounts(Object.entries((row?.evidence as EvidenceSummary | undefined)?.counts ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+            .map(([kind, n]) => ({ kind, n })));
         }
-        const evidence = evidenceFromCounts(await this.rows(c, "SELECT kind, count(*) AS n FROM incident_events WHERE incident_id = $1 GROUP BY kind ORDER BY kind", [incidentId]));
-        await c.query("UPDATE incidents SET evidence = $1 WHERE id = $2", [JSON.stringify(evidence), incidentId]);
         return evidence;
       },
     };
