@@ -31,10 +31,15 @@ const common = z.looseObject({
   message: z.union([z.string(), z.array(z.string())]).optional(),
 });
 
+/** Built once per shape: zod compiles each object schema on first use, which cost more than validating a record. */
+const extraSchemas = new Map<z.ZodRawShape, z.ZodType>();
+
 export const cowrieRecordSchema = common.superRefine((record, ctx) => {
   const extra = requiredByEventId[record.eventid];
   if (!extra) return;
-  const result = z.looseObject(extra).safeParse(record);
+  let schema = extraSchemas.get(extra);
+  if (!schema) extraSchemas.set(extra, schema = z.looseObject(extra));
+  const result = schema.safeParse(record);
   if (!result.success) for (const issue of result.error.issues) ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
 });
 
