@@ -189,9 +189,21 @@ export class SqliteRepository implements Repository {
         return Promise.resolve();
       },
       linkEvidence: (tenant: string, incidentId: string, events: EventRef[]) => {
+        // One scan of the incident's links finds both what is already linked and the counts; only new links are inserted.
+        const counts = new Map<string, number>();
+        const linked = new Set<string>();
+        for (const r of this.all("SELECT event_id, kind FROM incident_events WHERE incident_id = ?", incidentId)) {
+          linked.add(String(r.event_id));
+          counts.set(String(r.kind), (counts.get(String(r.kind)) ?? 0) + 1);
+        }
         const link = this.prepare("INSERT INTO incident_events (incident_id, tenant, event_id, kind, source, event_time) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
-        for (const e of events) link.run(incidentId, tenant, e.id, e.kind, e.source, e.time);
-        const evidence = evidenceFromCounts(this.all("SELECT kind, count(*) AS n FROM incident_events WHERE incident_id = ? GROUP BY kind ORDER BY kind", incidentId));
+        for (const e of events) {
+          if (linked.has(e.id)) continue;
+          linked.add(e.id);
+          if (Number(link.run(incidentId, tenant, e.id, e.kind, e.source, e.time).changes) === 1) counts.set(e.kind, (counts.get(e.kind) ?? 0) + 1);
+        }
+        // Kinds in SQLite's BINARY order, as the GROUP BY .. ORDER BY kind this replaces returned them.
+        const evidence = evidenceFromCounts([...counts].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b))).map(([kind, n]) => ({ kind, n })));
         this.run("UPDATE incidents SET evidence = ? WHERE id = ?", JSON.stringify(evidence), incidentId);
         return Promise.resolve(evidence);
       },
