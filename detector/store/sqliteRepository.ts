@@ -23,10 +23,10 @@ export class SqliteRepository implements Repository {
   /** Prepared statements by SQL text: preparing costs more than running the small statements of an ingest. */
   private readonly statements = new Map<string, StatementSync>();
   /**
-   * Stored events by tenant and id, parsed from their stored body: windows are still chosen by the store, and a stored
+   * Stored events by rowid, parsed from their stored body: windows are still chosen by the store, and a stored
    * event never changes (this process is the file's only writer), so a window need not re-read and re-parse every body.
    */
-  private readonly eventCache = new Map<string, SecurityEvent>();
+  private readonly eventCache = new Map<number, SecurityEvent>();
 
   constructor(path: string) {
     this.path = path;
@@ -111,27 +111,28 @@ export class SqliteRepository implements Repository {
     if (this.db.isOpen) this.db.close();
   }
 
-  private cacheEvent(e: SecurityEvent): void {
-    this.eventCache.set(`${e.tenant}\u0000${e.id}`, Object.freeze(e));
+  private cacheEvent(rowid: number, e: SecurityEvent): void {
+    this.eventCache.set(rowid, Object.freeze(e));
     if (this.eventCache.size > eventCacheSize) this.eventCache.delete(this.eventCache.keys().next().value!);
   }
 
   async insertEvents(events: SecurityEvent[]): Promise<{ inserted: number }> {
-    const stored: string[] = [];
+    const stored: { rowid: number; body: string }[] = [];
     const inserted = await this.transaction(() => {
       const insert = this.prepare(`INSERT INTO events (${eventColumns.join(", ")}) VALUES (${marks(eventColumns.length)}) ON CONFLICT DO NOTHING`);
       let n = 0;
       for (const e of events) {
         const values = eventValues(e);
-        if (Number(insert.run(...values).changes) === 1) {
+        const result = insert.run(...values);
+        if (Number(result.changes) === 1) {
           n++;
-          stored.push(String(values[eventColumns.indexOf("body")]));
+          stored.push({ rowid: Number(result.lastInsertRowid), body: String(values[eventColumns.indexOf("body")]) });
         }
       }
       return n;
     });
     // Only after the commit, and parsed from the stored body, so the cache holds exactly what a read of the row returns.
-    for (const body of stored) this.cacheEvent(eventFromRow({ body }));
+    for (const { rowid, body } of stored) this.cacheEvent(rowid, eventFromRow({ body }));
     return { inserted };
   }
 
@@ -150,11 +151,12 @@ export class SqliteRepository implements Repository {
   }
 
   private eventsInWindow(w: SourceWindow): SecurityEvent[] {
-    const ids = this.all("SELECT id FROM events WHERE tenant = ? AND source_ip = ? AND event_time BETWEEN ? AND ? ORDER BY event_time, id",
+    // rowids, not ids: cheaper to return and look up; stable here (events are never deleted and the detector never VACUUMs).
+    const ids = this.all("SELECT rowid AS r FROM events WHERE tenant = ? AND source_ip = ? AND event_time BETWEEN ? AND ? ORDER BY event_time, id",
       w.tenant, w.sourceIp, w.from, w.to);
     const events: SecurityEvent[] = [];
     for (const r of ids) {
-      const e = this.eventCache.get(`${w.tenant}\u0000${String(r.id)}`);
+      const e = this.eventCache.get(Number(r.r));
       if (!e) return this.readWindow(w);
       events.push(e);
     }
@@ -163,10 +165,12 @@ export class SqliteRepository implements Repository {
 
   /** The window read with every body (after a restart, or past the cache), caching what it parses. */
   private readWindow(w: SourceWindow): SecurityEvent[] {
-    const events = this.all("SELECT body FROM events WHERE tenant = ? AND source_ip = ? AND event_time BETWEEN ? AND ? ORDER BY event_time, id",
-      w.tenant, w.sourceIp, w.from, w.to).map(eventFromRow);
-    for (const e of events) this.cacheEvent(e);
-    return events;
+    return this.all("SELECT rowid AS r, body FROM events WHERE tenant = ? AND source_ip = ? AND event_time BETWEEN ? AND ? ORDER BY event_time, id",
+      w.tenant, w.sourceIp, w.from, w.to).map((r) => {
+      const e = eventFromRow(r);
+      this.cacheEvent(Number(r.r), e);
+      return e;
+    });
   }
 
   private detectionTransaction(): DetectionTransaction {
