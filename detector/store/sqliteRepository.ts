@@ -11,7 +11,10 @@ import { eventColumns, eventFromRow, eventRefFromRow, eventValues, evidenceFromC
 import { sqliteSchema } from "./sqliteSchema.ts";
 
 const marks = (n: number) => Array.from({ length: n }, () => "?").join(", ");
-/** Parsed event bodies kept in memory (about 0.5 KB each), oldest stored first out. */
+/**
+ * Parsed event bodies kept in memory (about 0.6-1 KB each), oldest stored first out. Measured in the ingest
+ * benchmark: 25k halved throughput against 100k and saved only ~30 MB of peak RSS (461 MB at 100k).
+ */
 const eventCacheSize = 100_000;
 
 export class SqliteRepository implements Repository {

@@ -21,7 +21,8 @@ function quantities(map: Record<string, string | number> | undefined): Record<st
 }
 
 const defaultResources = {
-  detector: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "512Mi" } },
+  // The ingest benchmark peaks near 460 MB under a flood of 1000-event batches (bench/results/findings.md).
+  detector: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "768Mi" } },
   console: { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "256Mi" } },
 };
 
