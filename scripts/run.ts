@@ -14,6 +14,7 @@ import { KubeClient, isNotFound, type KubeObject } from "../operator/kube/client
 import { childKindOf } from "../operator/render/child-kinds.ts";
 import { controlPlaneBinaries } from "../test/controlplane/binaries.ts";
 import { ControlPlane } from "../test/controlplane/controlplane.ts";
+import { reportPodsReady } from "../test/controlplane/kubelet-stand-in.ts";
 import { freePort } from "../test/controlplane/processes.ts";
 
 const root = join(import.meta.dirname, "..");
@@ -164,13 +165,7 @@ async function main(): Promise<void> {
     // No kubelet here: the local detector process stands in for the pod, so report the pod Ready as a kubelet would.
     const podsList = await client.call<{ items: KubeObject[] }>("list", "pods", "GET",
       `/api/v1/namespaces/${f.namespace}/pods?labelSelector=${encodeURIComponent(`app.kubernetes.io/instance=${name},app.kubernetes.io/component=detector`)}`);
-    const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
-    for (const pod of podsList.items) {
-      await client.apply({ group: "", version: "v1", plural: "pods" }, f.namespace, pod.metadata!.name!, {
-        apiVersion: "v1", kind: "Pod", metadata: { name: pod.metadata!.name, namespace: f.namespace },
-        status: { phase: "Running", conditions: [{ type: "Ready", status: "True", lastTransitionTime: now }, { type: "ContainersReady", status: "True", lastTransitionTime: now }] },
-      }, { subresource: "status", manager: "make-run-kubelet" });
-    }
+    await reportPodsReady(client, f.namespace, podsList.items.map((pod) => pod.metadata!.name!));
   }
 
   // 5. A scripted attack: an SSH brute force against the Cowrie honeypot, then a login and a tool download.

@@ -7,6 +7,7 @@ import { KubeClient, isNotFound, type KubeObject } from "../../operator/kube/cli
 import { childKindOf } from "../../operator/render/child-kinds.ts";
 import { readMiniXdr } from "../../operator/render/manifest.ts";
 import { adminKubeConfig } from "./cluster.ts";
+import { reportPodsReady } from "../controlplane/kubelet-stand-in.ts";
 import { applyObject } from "./operator.ts";
 
 export const miniXdrRef = { group: "xdr.minixdr.io", version: "v1alpha1", plural: "minixdrs" };
@@ -48,8 +49,6 @@ export async function waitForStatus(namespace: string, name: string, check: (cr:
   }, { timeout, interval: 200 });
 }
 
-const podsRef = { group: "", version: "v1", plural: "pods" };
-
 /** Pods of a Deployment (created by the real replicaset controller), by its selector. */
 export async function podsOf(namespace: string, deployment: string): Promise<KubeObject[]> {
   const d = await admin().get(childKindOf("Deployment"), namespace, deployment);
@@ -70,14 +69,5 @@ export async function markDeploymentAvailable(namespace: string, name: string): 
     if (p.length < replicas) throw new Error(`Deployment ${name}: ${p.length}/${replicas} pods created`);
     return p;
   }, { timeout: 20_000, interval: 200 });
-  const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
-  for (const pod of pods) {
-    await admin().apply(podsRef, namespace, pod.metadata!.name!, {
-      apiVersion: "v1", kind: "Pod", metadata: { name: pod.metadata!.name, namespace },
-      status: {
-        phase: "Running",
-        conditions: [{ type: "Ready", status: "True", lastTransitionTime: now }, { type: "ContainersReady", status: "True", lastTransitionTime: now }],
-      },
-    }, { subresource: "status", manager: "test-kubelet" });
-  }
+  await reportPodsReady(admin(), namespace, pods.map((pod) => pod.metadata!.name!));
 }
