@@ -57,24 +57,27 @@ afterEach(() => {
   expect(problems).toEqual([]);
 });
 
+// A browser round trip can take seconds while the whole suite loads both cores; the default 1 s poll is too tight.
+const browserPoll = { timeout: 10_000, interval: 100 };
+
 describe.skipIf(unavailable !== "")("console in headless Chromium", { timeout: 60_000 }, () => {
   it("refuses a wrong password and locks an account after repeated failures, saying which", async () => {
     page = await newPage();
-    await expect.poll(() => page.isVisible("#login-form")).toBe(true);
+    await expect.poll(() => page.isVisible("#login-form"), browserPoll).toBe(true);
     await logIn(page, "admin", "not-the-password");
-    await expect.poll(() => page.textContent("#login-error")).toBe("Wrong username or password.");
+    await expect.poll(() => page.textContent("#login-error"), browserPoll).toBe("Wrong username or password.");
     // The detector locks after five failures in a row; use the analyst so admin stays usable.
     for (let i = 0; i < 5; i++) await logIn(page, analyst.username, "wrong-password");
     await expect.poll(() => page.textContent("#login-error"), { timeout: 15_000 }).toMatch(/^Account locked: account locked until .+Try again later\.$/);
     await logIn(page, analyst.username, analyst.password);
-    await expect.poll(() => page.textContent("#login-error")).toMatch(/^Account locked/);
+    await expect.poll(() => page.textContent("#login-error"), browserPoll).toMatch(/^Account locked/);
     expect(await page.isVisible("#list-view")).toBe(false);
   });
 
   it("logs an admin in and lists both incidents, attacker text shown as text", async () => {
     page = await newPage();
     await logIn(page, "admin", adminPassword);
-    await expect.poll(() => rows(page).count()).toBe(2);
+    await expect.poll(() => rows(page).count(), browserPoll).toBe(2);
     expect(await page.textContent("#whoami")).toBe("admin (admin, tenant default)");
     expect(await rowFor(page, bruteForceIp).textContent()).toContain("T1110.001");
     const takeover = rowFor(page, takeoverIp);
@@ -90,36 +93,36 @@ describe.skipIf(unavailable !== "")("console in headless Chromium", { timeout: 6
   it("filters by technique, source IP, severity and status through the detector's query", async () => {
     await page.fill("#filters [name=technique]", "T1110.001");
     await page.click("#filters button[type=submit]");
-    await expect.poll(() => rows(page).count()).toBe(1);
+    await expect.poll(() => rows(page).count(), browserPoll).toBe(1);
     expect(await rows(page).first().textContent()).toContain(bruteForceIp);
     expect(page.url()).toContain("#/incidents?technique=T1110.001");
 
     await page.click("#clear-filters");
-    await expect.poll(() => rows(page).count()).toBe(2);
+    await expect.poll(() => rows(page).count(), browserPoll).toBe(2);
     await page.fill("#filters [name=sourceIp]", takeoverIp);
     await page.click("#filters button[type=submit]");
-    await expect.poll(() => rows(page).count()).toBe(1);
+    await expect.poll(() => rows(page).count(), browserPoll).toBe(1);
     expect(await rows(page).first().textContent()).toContain("T1078");
 
     await page.click("#clear-filters");
     await page.selectOption("#filters [name=status]", "resolved");
     await page.click("#filters button[type=submit]");
-    await expect.poll(() => page.isVisible("#list-empty")).toBe(true);
+    await expect.poll(() => page.isVisible("#list-empty"), browserPoll).toBe(true);
     expect(await rows(page).count()).toBe(0);
 
     // The detector's refusal of a bad filter is shown, not swallowed.
     await page.click("#clear-filters");
     await page.fill("#filters [name=technique]", "brute");
     await page.click("#filters button[type=submit]");
-    await expect.poll(() => page.textContent("#list-error")).toContain("technique: must be an ATT&CK technique id");
+    await expect.poll(() => page.textContent("#list-error"), browserPoll).toContain("technique: must be an ATT&CK technique id");
     await page.click("#clear-filters");
-    await expect.poll(() => rows(page).count()).toBe(2);
+    await expect.poll(() => rows(page).count(), browserPoll).toBe(2);
   });
 
   it("opens an incident with its techniques, evidence, scores, times and rule", async () => {
     await rowFor(page, bruteForceIp).locator("a.incident-link").click();
-    await expect.poll(() => page.isVisible("#detail-view")).toBe(true);
-    await expect.poll(() => page.locator("#techniques tbody tr").count()).toBe(1);
+    await expect.poll(() => page.isVisible("#detail-view"), browserPoll).toBe(true);
+    await expect.poll(() => page.locator("#techniques tbody tr").count(), browserPoll).toBe(1);
     expect(await page.locator("#techniques tbody tr td").allTextContents()).toEqual(["T1110.001", "Brute Force: Password Guessing", "Credential Access"]);
     expect(await page.textContent("#evidence-total")).toBe("7 linked event(s)");
     expect(await page.locator("#evidence-counts tbody tr td").allTextContents()).toEqual(["auth.failure", "7"]);
@@ -138,7 +141,7 @@ describe.skipIf(unavailable !== "")("console in headless Chromium", { timeout: 6
   it("acknowledges the incident, and the detector records it", async () => {
     expect(await page.locator("#status-actions button").allTextContents()).toEqual(["Acknowledge", "Mark contained", "Resolve"]);
     await page.click("#status-actions button[data-status=acknowledged]");
-    await expect.poll(() => page.textContent("#detail-notice")).toBe("Status changed to acknowledged.");
+    await expect.poll(() => page.textContent("#detail-notice"), browserPoll).toBe("Status changed to acknowledged.");
     expect(await page.textContent(`[data-fact="Status"]`)).toBe("acknowledged");
     expect(await page.textContent(`[data-fact="Status changed by"]`)).toBe("admin");
     expect(await page.locator("#status-actions button").allTextContents()).toEqual(["Reopen", "Mark contained", "Resolve"]);
@@ -150,24 +153,24 @@ describe.skipIf(unavailable !== "")("console in headless Chromium", { timeout: 6
     await page.click("#back-to-list");
     await page.selectOption("#filters [name=status]", "acknowledged");
     await page.click("#filters button[type=submit]");
-    await expect.poll(() => rows(page).count()).toBe(1);
+    await expect.poll(() => rows(page).count(), browserPoll).toBe(1);
     expect(await rows(page).first().textContent()).toContain(bruteForceIp);
   });
 
   it("shows the attacker-controlled username as text on the detail page", async () => {
     await page.goto(`${stack.console.url}/#/incident/${await incidentIdFor(takeoverIp)}`);
-    await expect.poll(() => page.textContent("#detail-summary")).toContain(`successful login as ${xssUsername}`);
+    await expect.poll(() => page.textContent("#detail-summary"), browserPoll).toContain(`successful login as ${xssUsername}`);
     expect(await page.locator("#detail img").count()).toBe(0);
     expect(await page.evaluate(() => (globalThis as { __xss?: unknown }).__xss)).toBeUndefined();
   });
 
   it("logs out: the token is gone and the list needs a login again", async () => {
     await page.click("#logout");
-    await expect.poll(() => page.isVisible("#login-form")).toBe(true);
+    await expect.poll(() => page.isVisible("#login-form"), browserPoll).toBe(true);
     expect(await page.textContent("#login-error")).toBe("You are signed out.");
     expect(await page.evaluate(() => JSON.stringify((globalThis as unknown as { sessionStorage: { length: number } }).sessionStorage.length))).toBe("0");
     await page.goto(`${stack.console.url}/#/incidents`);
-    await expect.poll(() => page.isVisible("#login-form")).toBe(true);
+    await expect.poll(() => page.isVisible("#login-form"), browserPoll).toBe(true);
     expect(await page.isVisible("#list-view")).toBe(false);
   });
 
@@ -176,9 +179,9 @@ describe.skipIf(unavailable !== "")("console in headless Chromium", { timeout: 6
     // A shared link to an incident: the login comes first, then the incident itself.
     const id = await incidentIdFor(takeoverIp);
     await page.goto(`${stack.console.url}/#/incident/${id}`);
-    await expect.poll(() => page.isVisible("#login-form")).toBe(true);
+    await expect.poll(() => page.isVisible("#login-form"), browserPoll).toBe(true);
     await logIn(page, viewer.username, viewer.password);
-    await expect.poll(() => page.textContent("#status-actions")).toContain("Read-only: your role (viewer)");
+    await expect.poll(() => page.textContent("#status-actions"), browserPoll).toContain("Read-only: your role (viewer)");
     expect(await page.textContent("#whoami")).toBe("viewer1 (viewer, tenant default)");
     expect(await page.locator("#status-actions button").count()).toBe(0);
     // The viewer's own token, through the console's proxy, from the page itself.
@@ -196,16 +199,16 @@ describe.skipIf(unavailable !== "")("console in headless Chromium", { timeout: 6
     const records = Array.from({ length: 25 }, (_, n) => bruteForceFrom(`192.0.2.${n + 1}`, 1000 + n * 60)).flat();
     expect((await post(`${stack.detector.url}/api/v1/ingest/cowrie`, records.map((r) => JSON.stringify(r)).join("\n"), ingestTokens.default)).status).toBe(200);
     await page.goto(`${stack.console.url}/#/incidents`);
-    await expect.poll(() => page.textContent("#page-info")).toBe("1–25 of 27");
+    await expect.poll(() => page.textContent("#page-info"), browserPoll).toBe("1–25 of 27");
     expect(await rows(page).count()).toBe(25);
     expect(await page.isDisabled("#prev-page")).toBe(true);
     await page.click("#next-page");
-    await expect.poll(() => page.textContent("#page-info")).toBe("26–27 of 27");
+    await expect.poll(() => page.textContent("#page-info"), browserPoll).toBe("26–27 of 27");
     expect(await rows(page).count()).toBe(2);
     expect(page.url()).toContain("#/incidents?page=2");
     expect(await page.isDisabled("#next-page")).toBe(true);
     await page.click("#prev-page");
-    await expect.poll(() => page.textContent("#page-info")).toBe("1–25 of 27");
+    await expect.poll(() => page.textContent("#page-info"), browserPoll).toBe("1–25 of 27");
   });
 });
 
