@@ -1,5 +1,5 @@
 // The operator process: `node operator/main.ts [flags]` (flags and environment: operator/runtime/settings.ts).
-import { KubeConfig } from "@kubernetes/client-node";
+import { KubeConfigError, loadKubeConnection } from "./kube/config.ts";
 import { startOperator } from "./operator.ts";
 import { countRequests } from "./runtime/counting-client.ts";
 import { createLogger } from "./runtime/logger.ts";
@@ -21,20 +21,26 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     process.exit(2);
   }
   const log = createLogger({ level: settings.logLevel });
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromDefault();
+  let connection;
+  try {
+    connection = loadKubeConnection({ kubeconfig: settings.kubeconfig });
+  } catch (err) {
+    if (!(err instanceof KubeConfigError)) throw err;
+    log.fatal(err.message);
+    process.exit(2);
+  }
   const metrics = new OperatorMetrics();
-  countRequests(kubeConfig, metrics.apiRequest);
+  // Every request (reconciler, informers, leader election) is counted once, where it takes its credentials.
+  countRequests(connection, metrics.apiRequest);
 
   const operator = await startOperator({
-    kubeConfig,
+    connection,
     log,
     identity: settings.leaderIdentity,
     leaderElection: settings.leaderElect ? { namespace: settings.leaseNamespace, name: settings.leaseName } : false,
     watchNamespace: settings.watchNamespace,
     concurrency: settings.concurrency,
     resyncMs: settings.resyncSeconds * 1000,
-    onRequest: (verb, resource) => metrics.apiRequest({ verb, resource }),
     onReconciled: metrics.reconciled,
     onLeadershipChange: (leading) => metrics.setLeader(leading),
     onInstanceStatus: (namespace, name, status) =>
@@ -46,7 +52,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
 
   const server = buildServer({ metrics, informers: () => operator.controller?.watched ?? [], isLeader: () => operator.leading, logger: log });
   await server.listen({ port: settings.metricsPort, host: settings.bindAddress });
-  log.info({ port: settings.metricsPort, leaderElect: settings.leaderElect, identity: settings.leaderIdentity }, "operator started");
+  log.info({ port: settings.metricsPort, leaderElect: settings.leaderElect, identity: settings.leaderIdentity, cluster: connection.source }, "operator started");
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -1,16 +1,16 @@
 // The operator as a library: leader election gates the controller; stop() drains in-flight work and releases the lease.
-import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import type { MiniXdrStatus } from "./api/minixdr.ts";
 import { MiniXdrController } from "./controller/controller.ts";
 import { KubeEventRecorder } from "./controller/events.ts";
 import { MiniXdrReconciler } from "./controller/reconciler.ts";
 import { KubeClient, type Verb } from "./kube/client.ts";
+import type { KubeConnection } from "./kube/config.ts";
 import { LeaderElector } from "./runtime/leader-election.ts";
 import type { ReconcileOutcome } from "./runtime/work-queue.ts";
 
 export interface OperatorOptions {
-  kubeConfig: KubeConfig;
+  connection: KubeConnection;
   log: Logger;
   /** Unique per process, e.g. the pod name. */
   identity: string;
@@ -18,7 +18,7 @@ export interface OperatorOptions {
   watchNamespace?: string;
   concurrency?: number;
   resyncMs?: number;
-  /** Called for every API request the reconciler makes (informers count their own). */
+  /** Called for every API request the reconciler makes (not the informers' and the leader election's; count those with countRequests on the connection). */
   onRequest?: (verb: Verb, resource: string) => void;
   onReconciled?: (key: string, outcome: ReconcileOutcome, seconds: number, error?: unknown) => void;
   onLeadershipChange?: (leading: boolean) => void;
@@ -34,7 +34,9 @@ export interface RunningOperator {
 }
 
 export async function startOperator(opts: OperatorOptions): Promise<RunningOperator> {
-  const client = new KubeClient(opts.kubeConfig, opts.onRequest);
+  const client = new KubeClient(opts.connection, opts.onRequest);
+  // Informers and the leader election talk through a client of their own, so onRequest sees the reconciler only.
+  const watchClient = new KubeClient(opts.connection);
   const events = new KubeEventRecorder(client, (err) => opts.log.warn({ err }, "could not record an event"));
   let controller: MiniXdrController | undefined;
   let leading = false;
@@ -42,7 +44,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
 
   const startController = async () => {
     controller = new MiniXdrController({
-      kubeConfig: opts.kubeConfig,
+      client: watchClient,
       log: opts.log,
       watchNamespace: opts.watchNamespace ?? "",
       concurrency: opts.concurrency ?? 4,
@@ -61,7 +63,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
 
   let elector: LeaderElector | undefined;
   if (opts.leaderElection) {
-    elector = new LeaderElector(opts.kubeConfig, {
+    elector = new LeaderElector(watchClient, {
       ...opts.leaderElection,
       identity: opts.identity,
       logger: opts.log,

@@ -6,11 +6,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { KubeConfig } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { parse } from "yaml";
 import { startOperator, type RunningOperator } from "../operator/operator.ts";
 import { KubeClient, isNotFound, type KubeObject } from "../operator/kube/client.ts";
+import { loadKubeconfigFiles } from "../operator/kube/config.ts";
 import { childKindOf } from "../operator/render/child-kinds.ts";
 import { controlPlaneBinaries } from "../test/controlplane/binaries.ts";
 import { ControlPlane } from "../test/controlplane/controlplane.ts";
@@ -92,7 +92,6 @@ async function main(): Promise<void> {
   started.push({ name: "temp files", stop: () => Promise.resolve(rmSync(work, { recursive: true, force: true })) });
 
   // 1. A cluster: the embedded control plane, or the one --kubeconfig names.
-  const kc = new KubeConfig();
   let kubeconfigPath = f.kubeconfig;
   let kubectl = "kubectl";
   const crdFile = join(root, "crds/xdr.minixdr.io_minixdrs.yaml");
@@ -106,8 +105,8 @@ async function main(): Promise<void> {
     started.push({ name: "control plane", stop: () => cp.stop() });
     kubeconfigPath = cp.kubeconfigPath;
   }
-  kc.loadFromFile(kubeconfigPath!);
-  const client = new KubeClient(kc);
+  const connection = loadKubeconfigFiles([kubeconfigPath!]);
+  const client = new KubeClient(connection);
   if (!embedded) {
     say(`using the cluster in ${kubeconfigPath}; installing the MiniXdr CRD`);
     const crd = parse(readFileSync(crdFile, "utf8").replace(/^#.*\n/, "")) as KubeObject;
@@ -118,7 +117,7 @@ async function main(): Promise<void> {
   // 2. The operator, in this process, for the demo namespace.
   say(`starting the operator (field manager minixdr-operator), watching namespace ${f.namespace}`);
   const operator: RunningOperator = await startOperator({
-    kubeConfig: kc, log: pino({ level: "error" }), identity: "make-run", leaderElection: false, watchNamespace: f.namespace,
+    connection, log: pino({ level: "error" }), identity: "make-run", leaderElection: false, watchNamespace: f.namespace,
   });
   started.push({ name: "operator", stop: () => operator.stop() });
 

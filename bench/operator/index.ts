@@ -4,8 +4,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { KubeClient } from "../../operator/kube/client.ts";
-import { AuditLog, ensureNamespace, kubeConfigFrom, kubectlFor, startControlPlane, StatusWatch, writeOperatorKubeconfig } from "../support/cluster.ts";
+import { adminClient, AuditLog, ensureNamespace, kubeConfigFrom, kubectlFor, startControlPlane, StatusWatch, writeOperatorKubeconfig } from "../support/cluster.ts";
 import { progress } from "../support/progress.ts";
 import { machine, type Row, type SectionResult } from "../support/results.ts";
 import { median, p95, ratio, sum } from "../support/stats.ts";
@@ -36,7 +35,7 @@ export async function runOperatorSection(opts: OperatorBenchOptions): Promise<Se
   const stops: (() => Promise<void> | void)[] = [];
   try {
     const adminKc = kubeConfigFrom(cp.kubeconfigPath);
-    const admin = new KubeClient(adminKc);
+    const admin = adminClient(cp);
     const audit = new AuditLog(cp.auditLogPath());
     const operatorKubeconfig = await writeOperatorKubeconfig(cp, dir);
     await ensureNamespace(admin, createNamespace);

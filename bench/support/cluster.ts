@@ -9,7 +9,8 @@ import { controlPlaneBinaries } from "../../test/controlplane/binaries.ts";
 import { ControlPlane } from "../../test/controlplane/controlplane.ts";
 import type { MiniXdr } from "../../operator/api/minixdr.ts";
 import { KubeClient, type ResourceRef } from "../../operator/kube/client.ts";
-import { applyAs, operatorServiceAccountKubeConfig } from "../../test/support/operator-identity.ts";
+import { loadKubeconfigFiles } from "../../operator/kube/config.ts";
+import { applyAs, operatorServiceAccountKubeconfig } from "../../test/support/operator-identity.ts";
 
 export const root = join(import.meta.dirname, "../..");
 export const crdFile = join(root, "crds/xdr.minixdr.io_minixdrs.yaml");
@@ -27,6 +28,12 @@ export async function startControlPlane(log: (line: string) => void): Promise<Co
   return ControlPlane.start({ binaries, crdFiles: [crdFile], log, extraApiServerArgs: ["--service-cluster-ip-range=10.0.0.0/16"] });
 }
 
+/** The admin's client through the operator's own kubeconfig loader. */
+export function adminClient(cp: ControlPlane): KubeClient {
+  return new KubeClient(loadKubeconfigFiles([cp.kubeconfigPath]));
+}
+
+/** client-node's view of a kubeconfig, for its Watch (the harness's own watches, not the operator's). */
 export function kubeConfigFrom(path: string): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(path);
@@ -42,11 +49,11 @@ export async function ensureNamespace(client: KubeClient, name: string): Promise
  * (config/rbac/role.yaml) and the leader-election Role: the operator runs with exactly the rights it ships with.
  */
 export async function writeOperatorKubeconfig(cp: ControlPlane, dir: string): Promise<string> {
-  const adminKc = kubeConfigFrom(cp.kubeconfigPath);
-  await ensureNamespace(new KubeClient(adminKc), operatorNamespace);
-  const kc = await operatorServiceAccountKubeConfig(adminKc, operatorNamespace, "minixdr-operator-bench");
+  const admin = adminClient(cp);
+  await ensureNamespace(admin, operatorNamespace);
+  const kubeconfig = await operatorServiceAccountKubeconfig(admin, cp.kubeconfigPath, operatorNamespace, "minixdr-operator-bench");
   const path = join(dir, "operator.kubeconfig");
-  writeFileSync(path, kc.exportConfig(), { mode: 0o600 });
+  writeFileSync(path, JSON.stringify(kubeconfig), { mode: 0o600 });
   return path;
 }
 

@@ -1,16 +1,16 @@
 // Informers on MiniXdr and every owned kind feed one work queue; child events map to their owner's key.
-import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { apiVersion, kind as miniXdrKind, plural, type MiniXdr } from "../api/minixdr.ts";
-import type { KubeObject } from "../kube/client.ts";
+import type { KubeClient, KubeObject } from "../kube/client.ts";
 import { apiVersionOf, childKinds, type ChildKind } from "../render/child-kinds.ts";
 import { fieldManager } from "../render/meta.ts";
-import { Informer, type SyncStatus } from "../runtime/informer.ts";
+import { Informer, type KubernetesObject, type SyncStatus } from "../runtime/informer.ts";
 import { WorkQueue, type ReconcileOutcome } from "../runtime/work-queue.ts";
 import type { ClusterState, MiniXdrReconciler } from "./reconciler.ts";
 
 export interface ControllerOptions {
-  kubeConfig: KubeConfig;
+  /** Lists and watches go through it. */
+  client: KubeClient;
   reconciler: (state: ClusterState) => MiniXdrReconciler;
   log: Logger;
   /** Empty: every namespace. */
@@ -29,7 +29,7 @@ function dropManagedFields<O extends KubernetesObject>(obj: O): O {
 export const managedBySelector = `app.kubernetes.io/managed-by=${fieldManager}`;
 
 /** The controller ownerReference pointing at a MiniXdr, as `namespace/name`. */
-export function ownerKey(obj: KubernetesObject): string | undefined {
+export function ownerKey(obj: KubeObject): string | undefined {
   const ref = obj.metadata?.ownerReferences?.find((o) => o.controller && o.kind === miniXdrKind && o.apiVersion.startsWith("xdr.minixdr.io/"));
   return ref && obj.metadata?.namespace ? `${obj.metadata.namespace}/${ref.name}` : undefined;
 }
@@ -37,7 +37,7 @@ export function ownerKey(obj: KubernetesObject): string | undefined {
 export class MiniXdrController implements ClusterState {
   readonly queue: WorkQueue;
   private readonly miniXdrs: Informer<MiniXdr & KubernetesObject>;
-  private readonly children = new Map<string, { kind: ChildKind; informer: Informer<KubeObject & KubernetesObject> }>();
+  private readonly children = new Map<string, { kind: ChildKind; informer: Informer<KubeObject> }>();
   private readonly log: Logger;
   private availabilityTimer: NodeJS.Timeout | undefined;
   private lastAvailability = "";
@@ -52,13 +52,13 @@ export class MiniXdrController implements ClusterState {
       maxDelayMs: 5 * 60_000,
       ...(opts.onReconciled ? { onReconciled: opts.onReconciled } : {}),
     });
-    this.miniXdrs = new Informer(opts.kubeConfig, { apiVersion, kind: miniXdrKind, plural }, informerOpts);
+    this.miniXdrs = new Informer(opts.client, { apiVersion, kind: miniXdrKind, plural }, informerOpts);
     const enqueue = (o: KubernetesObject) => this.queue.add(`${o.metadata?.namespace}/${o.metadata?.name}`);
     this.miniXdrs.addHandlers({ onAdd: enqueue, onUpdate: enqueue, onDelete: enqueue, onResync: enqueue });
     for (const k of childKinds) {
-      const informer = new Informer<KubeObject & KubernetesObject>(opts.kubeConfig, { apiVersion: apiVersionOf(k), kind: k.kind, plural: k.plural },
+      const informer = new Informer<KubeObject>(opts.client, { apiVersion: apiVersionOf(k), kind: k.kind, plural: k.plural },
         { ...informerOpts, resyncMs: 0, labelSelector: managedBySelector, unavailableRetryMs: 10_000, ...(k.kind === "Deployment" ? { transform: undefined } : {}) });
-      const toOwner = (o: KubernetesObject) => {
+      const toOwner = (o: KubeObject) => {
         const key = ownerKey(o);
         if (key) this.queue.add(key);
       };

@@ -1,5 +1,6 @@
-import * as k8s from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
+import { KubeClient } from "../kube/client.ts";
+import { connectionFromKubeconfig } from "../kube/config.ts";
 import { countRequests, describeRequest, type ApiRequest } from "./counting-client.ts";
 
 const s = "https://10.0.0.1:6443";
@@ -25,18 +26,18 @@ describe("describeRequest", () => {
     expect(describeRequest(method, s + path)).toEqual({ verb, resource });
   });
 
-  it("reports requests made through a KubeConfig it wraps, before they are sent", async () => {
-    const kc = new k8s.KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: "c", server: "https://127.0.0.1:1", skipTLSVerify: true }],
-      users: [{ name: "u", token: "t" }],
-      contexts: [{ name: "x", cluster: "c", user: "u" }],
-      currentContext: "x",
+  it("reports requests made through a connection it wraps, before they are sent", async () => {
+    const connection = connectionFromKubeconfig({
+      clusters: [{ name: "c", cluster: { server: "https://127.0.0.1:1", "insecure-skip-tls-verify": true } }],
+      users: [{ name: "u", user: { token: "t" } }],
+      contexts: [{ name: "x", context: { cluster: "c", user: "u" } }],
+      "current-context": "x",
     });
     const seen: ApiRequest[] = [];
-    const api = countRequests(kc, (r) => seen.push(r)).makeApiClient(k8s.CoreV1Api);
-    // Nothing listens on port 1: the request fails, but it was attempted and counted.
-    await expect(api.readNamespacedSecret({ namespace: "ns", name: "s" })).rejects.toThrow();
-    expect(seen).toEqual([{ verb: "get", resource: "secrets" }]);
+    const client = new KubeClient(countRequests(connection, (r) => seen.push(r)));
+    // Nothing listens on port 1: the requests fail, but they were attempted and counted.
+    await expect(client.get({ group: "", version: "v1", plural: "secrets" }, "ns", "s")).rejects.toThrow();
+    await expect(client.watch("configmaps", "/api/v1/namespaces/ns/configmaps?watch=true", () => {})).rejects.toThrow();
+    expect(seen).toEqual([{ verb: "get", resource: "secrets" }, { verb: "watch", resource: "configmaps" }]);
   });
 });

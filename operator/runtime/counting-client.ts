@@ -1,4 +1,4 @@
-import type { KubeConfig, RequestContext } from "@kubernetes/client-node";
+import type { KubeConnection, PreparedRequest } from "../kube/config.ts";
 
 export interface ApiRequest {
   /** Kubernetes verb as in audit logs: get, list, watch, create, update, patch, delete, deletecollection. */
@@ -33,20 +33,19 @@ export function describeRequest(method: string, url: string): ApiRequest {
 }
 
 /**
- * Makes `kc` report every request sent with it. Every client-node path (generated API clients,
- * KubernetesObjectApi, Watch, Log, and the informer's lists) calls `applySecurityAuthentication` once per
- * request with the final method and URL, so wrapping that one method on the instance counts them all;
- * middleware would miss Watch and Log, which do not run it. Returns the same KubeConfig.
+ * Makes `connection` report every request sent through it. Every request (KubeClient's calls, the informers'
+ * lists and watches, the leader election's lease requests) asks `prepare` once for its credentials with the final
+ * method and URL, so wrapping that one method on the instance counts them all. Returns the same connection.
  */
-export function countRequests(kc: KubeConfig, onRequest: (req: ApiRequest) => void): KubeConfig {
-  const apply = kc.applySecurityAuthentication.bind(kc);
-  kc.applySecurityAuthentication = async (ctx: RequestContext): Promise<void> => {
+export function countRequests(connection: KubeConnection, onRequest: (req: ApiRequest) => void): KubeConnection {
+  const prepare = connection.prepare.bind(connection);
+  connection.prepare = (method: string, url: URL): Promise<PreparedRequest> => {
     try {
-      onRequest(describeRequest(ctx.getHttpMethod(), ctx.getUrl()));
+      onRequest(describeRequest(method, url.href));
     } catch {
       // Counting must never break a request.
     }
-    await apply(ctx);
+    return prepare(method, url);
   };
-  return kc;
+  return connection;
 }

@@ -1,8 +1,14 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import * as k8s from "@kubernetes/client-node";
-import type { KubernetesObject } from "@kubernetes/client-node";
 import { pino, type Logger } from "pino";
+import { KubeApiError, type KubeClient } from "../kube/client.ts";
 import { backoffDelay } from "./work-queue.ts";
+
+/** What an informer reads of the objects it caches. */
+export interface KubernetesObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string; managedFields?: unknown };
+}
 
 export interface ResourceType {
   /** "v1" for the core group, otherwise "group/version". */
@@ -61,7 +67,7 @@ export function objectKey(obj: KubernetesObject): string {
   return ns ? `${ns}/${obj.metadata?.name ?? ""}` : (obj.metadata?.name ?? "");
 }
 
-/** A list response as JSON (client-node's V1ListMeta names `continue` `_continue` after deserialising). */
+/** A list response as JSON. */
 interface RawList<T> {
   metadata?: { resourceVersion?: string; continue?: string };
   items: T[];
@@ -75,30 +81,26 @@ interface WatchEnd {
 }
 
 // No timeoutSeconds on watches: the API server then ends them after --min-request-timeout (x1..2), which is
-// what spreads re-watches out. client-node's Watch also ends a watch after 30 s without data; a re-watch from
+// what spreads re-watches out. KubeClient.watch also ends a watch after 30 s without data; a re-watch from
 // the last resourceVersion is cheap and loses nothing, so both count as normal ends, not as failures.
 
 function statusCode(err: unknown): number | undefined {
-  if (err instanceof k8s.ApiException) return err.code;
-  if (err && typeof err === "object" && "statusCode" in err && typeof err.statusCode === "number") return err.statusCode;
-  return undefined;
+  return err instanceof KubeApiError ? err.status : undefined;
 }
 
 /**
- * List-then-watch cache of one resource type, like client-go's shared informer.
- * Lists go through client-node's own fetch with a RequestContext and watches through its `Watch`, so both
- * pass `KubeConfig.applySecurityAuthentication` (auth, TLS, and request counting) like the generated clients.
+ * List-then-watch cache of one resource type, like client-go's shared informer. Lists and watches go through
+ * the KubeClient (its connection's credentials, and its request counting).
  */
 export class Informer<T extends KubernetesObject> implements SyncStatus {
   readonly name: string;
   readonly stats: InformerStats = { lists: 0, watches: 0, expired: 0 };
-  private readonly kc: k8s.KubeConfig;
+  private readonly client: KubeClient;
   private readonly type: Required<ResourceType>;
   private readonly opts: InformerOptions;
   private readonly log: Logger;
   private readonly cache = new Map<string, T>();
   private readonly handlers = new Set<InformerHandlers<T>>();
-  private readonly http = new k8s.IsomorphicFetchHttpLibrary();
   private readonly stopController = new AbortController();
   private synced = false;
   private availability: boolean | undefined;
@@ -109,8 +111,8 @@ export class Informer<T extends KubernetesObject> implements SyncStatus {
   private resyncTimer: NodeJS.Timeout | undefined;
   private readonly waiters = new Set<() => void>();
 
-  constructor(kc: k8s.KubeConfig, type: ResourceType, opts: InformerOptions = {}) {
-    this.kc = kc;
+  constructor(client: KubeClient, type: ResourceType, opts: InformerOptions = {}) {
+    this.client = client;
     this.type = { namespaced: true, ...type };
     this.opts = opts;
     const group = type.apiVersion.includes("/") ? type.apiVersion.split("/")[0] : "";
@@ -276,26 +278,9 @@ export class Informer<T extends KubernetesObject> implements SyncStatus {
     for (const check of [...this.waiters]) check();
   }
 
-  private async request(query: Record<string, string>): Promise<RawList<T>> {
-    const server = this.kc.getCurrentCluster()?.server;
-    if (!server) throw new Error("no current cluster in the kubeconfig");
-    const ctx = new k8s.RequestContext(server + this.collectionPath(), k8s.HttpMethod.GET);
-    for (const [k, v] of Object.entries(query)) ctx.setQueryParam(k, v);
-    ctx.setHeaderParam("Accept", "application/json");
-    await this.kc.applySecurityAuthentication(ctx);
-    ctx.setSignal(this.stopController.signal);
-    const res = await this.http.send(ctx).toPromise();
-    const text = await res.body.text();
-    if (res.httpStatusCode !== 200) {
-      let message = text;
-      try {
-        message = (JSON.parse(text) as { message?: string }).message ?? text;
-      } catch {
-        // not a Status object; keep the raw text
-      }
-      throw new k8s.ApiException(res.httpStatusCode, message, text, res.headers);
-    }
-    return JSON.parse(text) as RawList<T>;
+  private request(query: Record<string, string>): Promise<RawList<T>> {
+    return this.client.call<RawList<T>>("list", this.type.plural, "GET", `${this.collectionPath()}?${new URLSearchParams(query).toString()}`,
+      { signal: this.stopController.signal });
   }
 
   /** Lists everything (page by page), replaces the cache and emits the differences. */
@@ -356,26 +341,18 @@ export class Informer<T extends KubernetesObject> implements SyncStatus {
     else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.emit("onUpdate", obj, old);
   }
 
-  private watchOnce(): Promise<WatchEnd> {
+  private async watchOnce(): Promise<WatchEnd> {
     const started = Date.now();
     let events = 0;
     let gone = false;
     this.stats.watches++;
-    return new Promise<WatchEnd>((resolve) => {
-      let ended = false;
-      const finish = (error: unknown) => {
-        if (ended) return;
-        ended = true;
-        this.abortWatch = undefined;
-        resolve({ error, gone, events, ms: Date.now() - started });
-      };
-      const params: Record<string, string | number | boolean | undefined> = {
-        resourceVersion: this.lastRv,
-        allowWatchBookmarks: true,
-        labelSelector: this.opts.labelSelector || undefined,
-      };
-      const controller = new k8s.Watch(this.kc).watch(this.collectionPath(), params, (type: string, obj: unknown) => {
-        if (ended) return;
+    const query = new URLSearchParams({ watch: "true", resourceVersion: this.lastRv, allowWatchBookmarks: "true" });
+    if (this.opts.labelSelector) query.set("labelSelector", this.opts.labelSelector);
+    const controller = new AbortController();
+    this.abortWatch = () => controller.abort();
+    let error: unknown;
+    try {
+      await this.client.watch(this.type.plural, `${this.collectionPath()}?${query.toString()}`, (type, obj) => {
         events++;
         if (type === "ERROR") {
           const status = obj as { code?: number; message?: string };
@@ -384,15 +361,14 @@ export class Informer<T extends KubernetesObject> implements SyncStatus {
           return;
         }
         this.onWatchEvent(type, obj as T);
-      }, finish);
-      this.abortWatch = () => {
-        void controller.then((c) => c.abort(), () => undefined);
-        finish(undefined);
-      };
-      controller.then((c) => {
-        if (ended) c.abort();
-      }, finish);
-    });
+      }, { signal: controller.signal });
+    } catch (err) {
+      // Stopping aborts the watch; that is no failure.
+      error = controller.signal.aborted ? undefined : err;
+    } finally {
+      this.abortWatch = undefined;
+    }
+    return { error, gone, events, ms: Date.now() - started };
   }
 
   private onWatchEvent(type: string, obj: T): void {

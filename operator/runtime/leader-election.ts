@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import * as k8s from "@kubernetes/client-node";
 import { pino, type Logger } from "pino";
+import { KubeApiError, type KubeClient } from "../kube/client.ts";
 
 export interface LeaderElectionOptions {
   namespace: string;
@@ -21,7 +21,32 @@ export interface LeaderElectionOptions {
 }
 
 function isApiError(err: unknown, code: number): boolean {
-  return err instanceof k8s.ApiException && err.code === code;
+  return err instanceof KubeApiError && err.status === code;
+}
+
+interface LeaseSpec {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  acquireTime?: string;
+  renewTime?: string;
+  leaseTransitions?: number;
+  [field: string]: unknown;
+}
+
+/** A coordination.k8s.io/v1 Lease as JSON; fields this code does not know are sent back as they came. */
+interface Lease {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string; [field: string]: unknown };
+  spec?: LeaseSpec;
+  [field: string]: unknown;
+}
+
+const leases = { group: "coordination.k8s.io", version: "v1", plural: "leases" };
+
+/** A MicroTime as the API server writes it: RFC 3339 with microseconds. */
+function microTime(): string {
+  return new Date().toISOString().replace("Z", "000Z");
 }
 
 /**
@@ -31,7 +56,7 @@ function isApiError(err: unknown, code: number): boolean {
  * clock skew between candidates does not matter.
  */
 export class LeaderElector {
-  private readonly api: k8s.CoordinationV1Api;
+  private readonly client: KubeClient;
   private readonly opts: Required<Omit<LeaderElectionOptions, "onStartedLeading" | "onStoppedLeading" | "onNewLeader" | "logger">>;
   private readonly callbacks: Pick<LeaderElectionOptions, "onStartedLeading" | "onStoppedLeading" | "onNewLeader">;
   private readonly log: Logger;
@@ -42,8 +67,8 @@ export class LeaderElector {
   private observedAt = 0;
   private running: Promise<void> | undefined;
 
-  constructor(kc: k8s.KubeConfig, opts: LeaderElectionOptions) {
-    this.api = kc.makeApiClient(k8s.CoordinationV1Api);
+  constructor(client: KubeClient, opts: LeaderElectionOptions) {
+    this.client = client;
     this.opts = {
       namespace: opts.namespace,
       name: opts.name,
@@ -85,13 +110,14 @@ export class LeaderElector {
     await this.running;
     if (!wasLeading) return;
     try {
-      const lease = await this.api.readNamespacedLease({ namespace: this.opts.namespace, name: this.opts.name });
+      const { namespace, name } = this.opts;
+      const lease = await this.client.get<Lease>(leases, namespace, name);
       if (lease.spec?.holderIdentity === this.opts.identity) {
         lease.spec.holderIdentity = "";
         // client-go also shortens the duration so candidates that judge by time do not wait either.
         lease.spec.leaseDurationSeconds = 1;
-        lease.spec.renewTime = new k8s.V1MicroTime();
-        await this.api.replaceNamespacedLease({ namespace: this.opts.namespace, name: this.opts.name, body: lease });
+        lease.spec.renewTime = microTime();
+        await this.client.update(leases, namespace, name, lease);
       }
     } catch (err) {
       this.log.warn({ err }, "could not release the lease; it will expire");
@@ -157,7 +183,7 @@ export class LeaderElector {
     }
   }
 
-  private observe(lease: k8s.V1Lease): void {
+  private observe(lease: Lease): void {
     const rv = lease.metadata?.resourceVersion ?? "";
     if (rv !== this.observedRv) {
       this.observedRv = rv;
@@ -177,17 +203,17 @@ export class LeaderElector {
   /** One attempt; true when this candidate holds the lease afterwards. */
   private async tryAcquireOrRenew(): Promise<boolean> {
     const { namespace, name, identity } = this.opts;
-    const now = new k8s.V1MicroTime();
+    const now = microTime();
     const leaseDurationSeconds = Math.max(1, Math.ceil(this.opts.leaseDurationMs / 1000));
-    let lease: k8s.V1Lease;
+    let lease: Lease;
     try {
-      lease = await this.api.readNamespacedLease({ namespace, name });
+      lease = await this.client.get<Lease>(leases, namespace, name);
     } catch (err) {
       if (!isApiError(err, 404)) throw err;
       try {
-        const created = await this.api.createNamespacedLease({
-          namespace,
-          body: { metadata: { name, namespace }, spec: { holderIdentity: identity, leaseDurationSeconds, acquireTime: now, renewTime: now, leaseTransitions: 0 } },
+        const created = await this.client.create<Lease>(leases, namespace, {
+          apiVersion: "coordination.k8s.io/v1", kind: "Lease",
+          metadata: { name, namespace }, spec: { holderIdentity: identity, leaseDurationSeconds, acquireTime: now, renewTime: now, leaseTransitions: 0 },
         });
         this.observe(created);
         return true;
@@ -204,7 +230,7 @@ export class LeaderElector {
     const duration = (spec.leaseDurationSeconds ?? leaseDurationSeconds) * 1000;
     if (heldByOther && Date.now() - this.observedAt < duration) return false;
 
-    const next: k8s.V1LeaseSpec = {
+    const next: LeaseSpec = {
       ...spec,
       holderIdentity: identity,
       leaseDurationSeconds,
@@ -215,7 +241,7 @@ export class LeaderElector {
       next.leaseTransitions = (spec.leaseTransitions ?? 0) + 1;
     }
     try {
-      const updated = await this.api.replaceNamespacedLease({ namespace, name, body: { ...lease, spec: next } });
+      const updated = await this.client.update<Lease>(leases, namespace, name, { ...lease, spec: next });
       this.observe(updated);
       return true;
     } catch (err) {

@@ -9,7 +9,7 @@ describe("loadSettings", () => {
     expect(s).toEqual({
       metricsPort: 8080, bindAddress: "0.0.0.0", concurrency: 4, resyncSeconds: 300, leaderElect: false,
       leaseNamespace: "ops", leaseName: "minixdr-operator", leaderIdentity: "operator-0",
-      watchNamespace: "", logLevel: "info",
+      watchNamespace: "", logLevel: "info", kubeconfig: "",
     });
   });
 
@@ -65,6 +65,11 @@ describe("loadSettings", () => {
 
   it("documents every flag with its variable", () => {
     expect(settingsUsage()).toMatch(/--watch-namespace \(env MINIXDR_WATCH_NAMESPACE\)/);
-    expect(settingsUsage().split("\n")).toHaveLength(10);
+    expect(settingsUsage().split("\n")).toHaveLength(11);
+  });
+
+  it("takes the kubeconfig from --kubeconfig, else from KUBECONFIG (which may list several files)", () => {
+    expect(loadSettings([], { KUBECONFIG: "/a:/b" }).kubeconfig).toBe("/a:/b");
+    expect(loadSettings(["--kubeconfig", "/c"], { KUBECONFIG: "/a:/b" }).kubeconfig).toBe("/c");
   });
 });

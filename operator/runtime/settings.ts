@@ -16,6 +16,8 @@ export interface Settings {
   /** Empty: all namespaces. */
   watchNamespace: string;
   logLevel: (typeof logLevels)[number];
+  /** Kubeconfig file(s); empty: ~/.kube/config if it exists, else the pod's ServiceAccount (operator/kube/config.ts). */
+  kubeconfig: string;
 }
 
 interface Option<K extends keyof Settings> {
@@ -54,6 +56,9 @@ const options: { [K in keyof Settings]: Option<K> } = {
     schema: z.union([z.literal(""), z.string().regex(dnsLabel)]), default: () => "" },
   logLevel: { key: "logLevel", flag: "--log-level", env: "MINIXDR_LOG_LEVEL", allowed: `one of ${logLevels.join(", ")}`,
     schema: z.enum(logLevels), default: () => "info" },
+  kubeconfig: { key: "kubeconfig", flag: "--kubeconfig", env: "KUBECONFIG",
+    allowed: "a kubeconfig file (KUBECONFIG may list several, separated by ':'), or empty for ~/.kube/config, else the pod's ServiceAccount",
+    schema: z.string(), default: () => "" },
 };
 
 export class SettingsError extends Error {

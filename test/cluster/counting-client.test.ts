@@ -1,10 +1,11 @@
 import { readFile } from "node:fs/promises";
-import * as k8s from "@kubernetes/client-node";
 import { expect, inject, it, vi } from "vitest";
+import { KubeClient, type KubeObject } from "../../operator/kube/client.ts";
+import { loadKubeconfigFiles } from "../../operator/kube/config.ts";
 import { countRequests } from "../../operator/runtime/counting-client.ts";
 import { Informer } from "../../operator/runtime/informer.ts";
 import { OperatorMetrics } from "../../operator/runtime/metrics.ts";
-import { describeCluster, kubeConfigFromFile, randomName, userKubeconfig, useNamespace } from "../support/cluster.ts";
+import { describeCluster, randomName, userKubeconfig, useNamespace } from "../support/cluster.ts";
 
 interface AuditEvent {
   auditID: string;
@@ -38,23 +39,22 @@ describeCluster("countRequests with minixdr_api_requests_total", () => {
   it("counts every request by verb and resource, exactly as the API server's audit log records them", async () => {
     // A user of this test's own, so the audit log can be filtered to exactly these requests.
     const user = randomName("counted-operator");
-    const kc = kubeConfigFromFile(await userKubeconfig(user, ["system:masters"]));
+    const connection = loadKubeconfigFiles([await userKubeconfig(user, ["system:masters"])]);
     const metrics = new OperatorMetrics({ defaultMetrics: false });
-    countRequests(kc, metrics.apiRequest);
+    countRequests(connection, metrics.apiRequest);
 
-    const core = kc.makeApiClient(k8s.CoreV1Api);
-    const apps = kc.makeApiClient(k8s.AppsV1Api);
-    await core.createNamespacedConfigMap({ namespace: ns.name, body: { metadata: { name: "cm" }, data: { a: "1" } } });
-    await core.readNamespacedConfigMap({ namespace: ns.name, name: "cm" });
-    await core.listNamespacedConfigMap({ namespace: ns.name });
-    await core.patchNamespacedConfigMap({ namespace: ns.name, name: "cm", body: { data: { a: "2" } } },
-      k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch));
-    const cm = await core.readNamespacedConfigMap({ namespace: ns.name, name: "cm" });
-    await core.replaceNamespacedConfigMap({ namespace: ns.name, name: "cm", body: cm });
-    await core.deleteNamespacedConfigMap({ namespace: ns.name, name: "cm" });
-    await apps.listNamespacedDeployment({ namespace: ns.name });
-    // The informer's list and watch go through the same KubeConfig.
-    const informer = new Informer(kc, { apiVersion: "v1", kind: "Secret", plural: "secrets" }, { namespace: ns.name });
+    const client = new KubeClient(connection);
+    const configMaps = { group: "", version: "v1", plural: "configmaps" };
+    await client.create(configMaps, ns.name, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cm" }, data: { a: "1" } });
+    await client.get(configMaps, ns.name, "cm");
+    await client.call("list", "configmaps", "GET", `/api/v1/namespaces/${ns.name}/configmaps`);
+    await client.apply(configMaps, ns.name, "cm", { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cm" }, data: { a: "2" } });
+    const cm = await client.get<KubeObject>(configMaps, ns.name, "cm");
+    await client.update(configMaps, ns.name, "cm", cm);
+    await client.delete(configMaps, ns.name, "cm", cm.metadata!.uid!);
+    await client.call("list", "deployments", "GET", `/apis/apps/v1/namespaces/${ns.name}/deployments`);
+    // The informer's list and watch go through the same connection.
+    const informer = new Informer(client, { apiVersion: "v1", kind: "Secret", plural: "secrets" }, { namespace: ns.name });
     informer.start();
     await informer.waitForSync();
     await vi.waitFor(() => expect(informer.stats.watches).toBe(1));

@@ -1,17 +1,22 @@
 import { createServer, connect, type Server, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
+import { readFileSync } from "node:fs";
+import { dirname } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
+import { parse } from "yaml";
 import { controlPlaneBinaries } from "../controlplane/binaries.ts";
 import { ControlPlane } from "../controlplane/controlplane.ts";
-import { Informer } from "../../operator/runtime/informer.ts";
-import { adminKubeConfig, describeCluster, isApiError, kubeConfigFromFile, randomName, useNamespace } from "../support/cluster.ts";
+import { KubeClient } from "../../operator/kube/client.ts";
+import { connectionFromKubeconfig, type Kubeconfig } from "../../operator/kube/config.ts";
+import { Informer, type KubernetesObject } from "../../operator/runtime/informer.ts";
+import { adminConnection, adminKubeConfig, describeCluster, isApiError, kubeConfigFromFile, randomName, useNamespace } from "../support/cluster.ts";
 
 const configMaps = { apiVersion: "v1", kind: "ConfigMap", plural: "configmaps" };
 const fast = { baseMs: 50, maxMs: 500 };
 
 /** Records handler calls as "add:name", "update:name", "delete:name". */
-function record<T extends k8s.KubernetesObject>(informer: Informer<T>): string[] {
+function record<T extends KubernetesObject>(informer: Informer<T>): string[] {
   const events: string[] = [];
   informer.addHandlers({
     onAdd: (o) => events.push(`add:${o.metadata!.name!}`),
@@ -79,18 +84,14 @@ class CuttableProxy {
   }
 }
 
-/** The control plane's admin kubeconfig, pointed at another address (a proxy in front of the API server). */
-function kubeConfigVia(kubeconfigPath: string, server: string): k8s.KubeConfig {
-  const base = kubeConfigFromFile(kubeconfigPath);
-  const kc = new k8s.KubeConfig();
-  kc.loadFromOptions({
-    clusters: base.getClusters().map((c) => ({ ...c, server })),
-    users: base.getUsers(),
-    contexts: base.getContexts(),
-    currentContext: base.getCurrentContext(),
-  });
-  return kc;
+/** A client with the control plane's admin credentials, pointed at another address (a proxy in front of the API server). */
+function clientVia(kubeconfigPath: string, server: string): KubeClient {
+  const base = parse(readFileSync(kubeconfigPath, "utf8")) as Kubeconfig;
+  const config = { ...base, clusters: base.clusters?.map((c) => ({ ...c, cluster: { ...c.cluster, server } })) };
+  return new KubeClient(connectionFromKubeconfig(config, { dir: dirname(kubeconfigPath) }));
 }
+
+const adminClient = () => new KubeClient(adminConnection());
 
 async function startControlPlane(extraApiServerArgs: string[]): Promise<ControlPlane> {
   return ControlPlane.start({ binaries: (await controlPlaneBinaries({ build: false }))!, extraApiServerArgs });
@@ -105,7 +106,7 @@ describeCluster("Informer", () => {
     await core.createNamespacedConfigMap({ namespace: ns.name, body: { metadata: { name: "existing", labels }, data: { v: "0" } } });
     await core.createNamespacedConfigMap({ namespace: ns.name, body: { metadata: { name: "unlabelled" } } });
 
-    const informer = new Informer<k8s.V1ConfigMap>(adminKubeConfig(), configMaps, { namespace: ns.name, labelSelector: "app=informer-test", resyncMs: 200 });
+    const informer = new Informer<k8s.V1ConfigMap>(adminClient(), configMaps, { namespace: ns.name, labelSelector: "app=informer-test", resyncMs: 200 });
     const events = record(informer);
     const resynced = new Set<string>();
     informer.addHandlers({ onResync: (o) => resynced.add(o.metadata!.name!) });
@@ -136,7 +137,7 @@ describeCluster("Informer", () => {
   it("watches a cluster-scoped type across the cluster", async () => {
     const core = adminKubeConfig().makeApiClient(k8s.CoreV1Api);
     const label = randomName("scope");
-    const informer = new Informer<k8s.V1Namespace>(adminKubeConfig(), { apiVersion: "v1", kind: "Namespace", plural: "namespaces", namespaced: false },
+    const informer = new Informer<k8s.V1Namespace>(adminClient(), { apiVersion: "v1", kind: "Namespace", plural: "namespaces", namespaced: false },
       { labelSelector: `informer-test=${label}` });
     const events = record(informer);
     informer.start();
@@ -157,7 +158,7 @@ describeCluster("Informer", () => {
     const widgets = { apiVersion: `${group}/v1`, kind: "Widget", plural: "widgets" };
     const ext = adminKubeConfig().makeApiClient(k8s.ApiextensionsV1Api);
     const custom = adminKubeConfig().makeApiClient(k8s.CustomObjectsApi);
-    const informer = new Informer(adminKubeConfig(), widgets, { namespace: ns.name, unavailableRetryMs: 300 });
+    const informer = new Informer(adminClient(), widgets, { namespace: ns.name, unavailableRetryMs: 300 });
     const events = record(informer);
     informer.start();
     try {
@@ -214,7 +215,7 @@ describeCluster("Informer when watches end or connections drop", () => {
     const core = kubeConfigFromFile(cp.kubeconfigPath).makeApiClient(k8s.CoreV1Api);
     const namespace = randomName("drops");
     await core.createNamespace({ body: { metadata: { name: namespace } } });
-    const informer = new Informer<k8s.V1ConfigMap>(kubeConfigVia(cp.kubeconfigPath, proxy.url), configMaps, { namespace, backoff: fast });
+    const informer = new Informer<k8s.V1ConfigMap>(clientVia(cp.kubeconfigPath, proxy.url), configMaps, { namespace, backoff: fast });
     const events = record(informer);
     informer.start();
     try {
@@ -264,7 +265,7 @@ describeCluster("Informer after its resourceVersion expired", () => {
     const elsewhere = randomName("churn");
     for (const name of [namespace, elsewhere]) await core.createNamespace({ body: { metadata: { name } } });
     for (const name of ["keep", "gone"]) await core.createNamespacedConfigMap({ namespace, body: { metadata: { name }, data: { v: "0" } } });
-    const informer = new Informer<k8s.V1ConfigMap>(kubeConfigVia(cp.kubeconfigPath, proxy.url), configMaps, { namespace, backoff: fast });
+    const informer = new Informer<k8s.V1ConfigMap>(clientVia(cp.kubeconfigPath, proxy.url), configMaps, { namespace, backoff: fast });
     const events = record(informer);
     informer.start();
     try {

@@ -1,7 +1,8 @@
 import * as k8s from "@kubernetes/client-node";
 import { afterEach, expect, it, vi } from "vitest";
+import { KubeClient } from "../../operator/kube/client.ts";
 import { LeaderElector, type LeaderElectionOptions } from "../../operator/runtime/leader-election.ts";
-import { adminKubeConfig, describeCluster, randomName, useNamespace } from "../support/cluster.ts";
+import { adminConnection, adminKubeConfig, describeCluster, randomName, useNamespace } from "../support/cluster.ts";
 
 describeCluster("LeaderElector", () => {
   const ns = useNamespace("lease");
@@ -14,7 +15,7 @@ describeCluster("LeaderElector", () => {
   function candidates(lease: string, timing: Partial<LeaderElectionOptions>) {
     const state = { leading: new Set<string>(), maxConcurrent: 0, startedAt: new Map<string, number>() };
     const make = (identity: string) => {
-      const e = new LeaderElector(adminKubeConfig(), {
+      const e = new LeaderElector(new KubeClient(adminConnection()), {
         namespace: ns.name, name: lease, identity, ...timing,
         onStartedLeading: () => {
           state.leading.add(identity);
@@ -84,7 +85,7 @@ describeCluster("LeaderElector", () => {
   it("steps down when it cannot renew within the renew deadline", async () => {
     const lease = randomName("deadline");
     let stepped = false;
-    const e = new LeaderElector(adminKubeConfig(), {
+    const e = new LeaderElector(new KubeClient(adminConnection()), {
       namespace: ns.name, name: lease, identity: "lonely", leaseDurationMs: 3_000, renewDeadlineMs: 1_500, retryPeriodMs: 200,
       onStoppedLeading: () => (stepped = true),
     });

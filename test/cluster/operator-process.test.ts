@@ -5,9 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
+import { stringify } from "yaml";
 import { freePort } from "../controlplane/processes.ts";
 import { adminKubeConfig, describeCluster, useNamespace } from "../support/cluster.ts";
-import { installMiniXdrCrd, operatorKubeConfig } from "../support/operator.ts";
+import { installMiniXdrCrd, operatorKubeconfig } from "../support/operator.ts";
 import { applyMiniXdr, condition, waitForStatus } from "../support/minixdr.ts";
 
 const root = join(import.meta.dirname, "../..");
@@ -24,7 +25,7 @@ describeCluster("minixdr operator process", () => {
   beforeAll(async () => {
     await installMiniXdrCrd();
     kubeconfig = join(dir, "kubeconfig");
-    writeFileSync(kubeconfig, (await operatorKubeConfig(ns.name)).exportConfig());
+    writeFileSync(kubeconfig, stringify(await operatorKubeconfig(ns.name)));
     port = await freePort();
   });
   afterAll(() => {

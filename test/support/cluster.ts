@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
 import * as k8s from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, inject } from "vitest";
+import { loadKubeconfigFiles, type KubeConnection } from "../../operator/kube/config.ts";
 import { writeUserKubeconfig } from "../controlplane/controlplane.ts";
 
 const run = promisify(execFile);
@@ -18,6 +19,11 @@ export function adminKubeConfig(): k8s.KubeConfig {
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(inject("kubeconfig"));
   return kc;
+}
+
+/** The same admin as the operator's own loader reads it, for KubeClient. */
+export function adminConnection(): KubeConnection {
+  return loadKubeconfigFiles([inject("kubeconfig")]);
 }
 
 export function kubeConfigFromFile(path: string): k8s.KubeConfig {

@@ -6,12 +6,12 @@ import type { Condition, MiniXdr } from "../../operator/api/minixdr.ts";
 import { KubeClient, isNotFound, type KubeObject } from "../../operator/kube/client.ts";
 import { childKindOf } from "../../operator/render/child-kinds.ts";
 import { readMiniXdr } from "../../operator/render/manifest.ts";
-import { adminKubeConfig } from "./cluster.ts";
+import { adminConnection } from "./cluster.ts";
 import { reportPodsReady } from "../controlplane/kubelet-stand-in.ts";
 import { applyObject } from "./operator.ts";
 
 export const miniXdrRef = { group: "xdr.minixdr.io", version: "v1alpha1", plural: "minixdrs" };
-export const admin = () => new KubeClient(adminKubeConfig());
+export const admin = () => new KubeClient(adminConnection());
 
 export function exampleMiniXdr(file: string, namespace: string): MiniXdr {
   const cr = readMiniXdr(readFileSync(join(import.meta.dirname, "../../examples", file), "utf8"), namespace);

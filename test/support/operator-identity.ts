@@ -2,9 +2,9 @@
 // ClusterRole and the leader-election Role. Used by the tests and the benchmarks (no vitest here).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import * as k8s from "@kubernetes/client-node";
 import { parse } from "yaml";
-import { KubeClient, type KubeObject, type ResourceRef } from "../../operator/kube/client.ts";
+import type { KubeClient, KubeObject, ResourceRef } from "../../operator/kube/client.ts";
+import type { Kubeconfig } from "../../operator/kube/config.ts";
 
 const root = join(import.meta.dirname, "../..");
 
@@ -30,11 +30,11 @@ export function applyAs(client: KubeClient, manager: string, obj: KubeObject, na
 }
 
 /**
- * A KubeConfig for ServiceAccount minixdr-operator in `namespace` (which must exist), bound to exactly the RBAC in
- * config/rbac, authenticated by a token from the TokenRequest API. `bindingName` names its ClusterRoleBinding.
+ * A kubeconfig for ServiceAccount minixdr-operator in `namespace` (which must exist), bound to exactly the RBAC in
+ * config/rbac, authenticated by a token from the TokenRequest API; its cluster is the one of the admin kubeconfig
+ * file `adminKubeconfigPath` (which `client` uses). `bindingName` names its ClusterRoleBinding.
  */
-export async function operatorServiceAccountKubeConfig(admin: k8s.KubeConfig, namespace: string, bindingName: string): Promise<k8s.KubeConfig> {
-  const client = new KubeClient(admin);
+export async function operatorServiceAccountKubeconfig(client: KubeClient, adminKubeconfigPath: string, namespace: string, bindingName: string): Promise<Kubeconfig> {
   const apply = (obj: KubeObject) => applyAs(client, "test-admin", obj, namespace);
   await apply(parse(readFileSync(join(root, "config/rbac/role.yaml"), "utf8")) as KubeObject);
   await apply(parse(readFileSync(join(root, "config/rbac/leader-election-role.yaml"), "utf8")) as KubeObject);
@@ -49,16 +49,19 @@ export async function operatorServiceAccountKubeConfig(admin: k8s.KubeConfig, na
     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "minixdr-operator-leader-election" },
     subjects: [{ kind: "ServiceAccount", name: "minixdr-operator", namespace }],
   });
-  const token = await admin.makeApiClient(k8s.CoreV1Api).createNamespacedServiceAccountToken({
-    namespace, name: "minixdr-operator", body: { spec: { audiences: [], expirationSeconds: 3600 } },
-  });
-  const cluster = admin.getCurrentCluster()!;
-  const kc = new k8s.KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: "local", server: cluster.server, caData: cluster.caData, skipTLSVerify: false }],
-    users: [{ name: "minixdr-operator", token: token.status!.token }],
-    contexts: [{ name: "local", cluster: "local", user: "minixdr-operator" }],
-    currentContext: "local",
-  });
-  return kc;
+  const token = await client.call<{ status: { token: string } }>("create", "serviceaccounts/token", "POST",
+    `/api/v1/namespaces/${namespace}/serviceaccounts/minixdr-operator/token`,
+    { body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { audiences: [], expirationSeconds: 3600 } } });
+  const admin = parse(readFileSync(adminKubeconfigPath, "utf8")) as Kubeconfig;
+  const contextName = admin["current-context"];
+  const clusterName = admin.contexts?.find((c) => c.name === contextName)?.context.cluster;
+  const cluster = admin.clusters?.find((c) => c.name === clusterName)?.cluster;
+  if (!cluster) throw new Error(`${adminKubeconfigPath} has no current cluster`);
+  return {
+    apiVersion: "v1", kind: "Config",
+    clusters: [{ name: "local", cluster }],
+    users: [{ name: "minixdr-operator", user: { token: token.status.token } }],
+    contexts: [{ name: "local", context: { cluster: "local", user: "minixdr-operator" } }],
+    "current-context": "local",
+  };
 }

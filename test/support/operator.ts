@@ -2,21 +2,21 @@
 // so a permission the code needs but the role lacks fails the test.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type * as k8s from "@kubernetes/client-node";
 import { pino } from "pino";
 import { inject } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { KubeClient, type KubeObject } from "../../operator/kube/client.ts";
+import { connectionFromKubeconfig, type Kubeconfig, type KubeConnection } from "../../operator/kube/config.ts";
 import { startOperator, type OperatorOptions, type RunningOperator } from "../../operator/operator.ts";
-import { adminKubeConfig } from "./cluster.ts";
-import { applyAs, operatorServiceAccountKubeConfig } from "./operator-identity.ts";
+import { adminConnection } from "./cluster.ts";
+import { applyAs, operatorServiceAccountKubeconfig } from "./operator-identity.ts";
 
 const root = join(import.meta.dirname, "../..");
 const crdRef = { group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions" };
 
 /** Server-side applies a manifest file (one or more documents) as the admin. */
 export async function applyManifest(path: string, namespace?: string): Promise<KubeObject[]> {
-  const client = new KubeClient(adminKubeConfig());
+  const client = new KubeClient(adminConnection());
   const out: KubeObject[] = [];
   for (const doc of parseAllDocuments(readFileSync(join(root, path), "utf8"))) {
     const obj = doc.toJS() as KubeObject | null;
@@ -37,7 +37,7 @@ export async function installMiniXdrCrd(): Promise<void> {
 }
 
 export async function waitForCrd(name: string): Promise<void> {
-  const client = new KubeClient(adminKubeConfig());
+  const client = new KubeClient(adminConnection());
   for (let i = 0; i < 100; i++) {
     const crd = await client.get<KubeObject>(crdRef, "", name);
     const conds = (crd.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? [];
@@ -48,8 +48,13 @@ export async function waitForCrd(name: string): Promise<void> {
 }
 
 /** A kubeconfig for ServiceAccount minixdr-operator in `namespace`, bound to the generated ClusterRole. */
-export function operatorKubeConfig(namespace: string): Promise<k8s.KubeConfig> {
-  return operatorServiceAccountKubeConfig(adminKubeConfig(), namespace, `minixdr-operator-${namespace}`);
+export function operatorKubeconfig(namespace: string): Promise<Kubeconfig> {
+  return operatorServiceAccountKubeconfig(new KubeClient(adminConnection()), inject("kubeconfig"), namespace, `minixdr-operator-${namespace}`);
+}
+
+/** ServiceAccount minixdr-operator in `namespace`, as the operator's loader reads its kubeconfig. */
+export async function operatorConnection(namespace: string): Promise<KubeConnection> {
+  return connectionFromKubeconfig(await operatorKubeconfig(namespace), { source: `operator kubeconfig for ${namespace}` });
 }
 
 export const operatorUser = (namespace: string) => `system:serviceaccount:${namespace}:minixdr-operator`;
@@ -63,7 +68,7 @@ export async function startTestOperator(namespace: string, opts: Partial<Operato
   const requests: { verb: string; resource: string }[] = [];
   const level = process.env.OPERATOR_LOG_LEVEL ?? "warn";
   const running = await startOperator({
-    kubeConfig: await operatorKubeConfig(namespace),
+    connection: await operatorConnection(namespace),
     log: pino({ level, base: { ns: namespace } }),
     identity: `test-${process.pid}`,
     leaderElection: false,
