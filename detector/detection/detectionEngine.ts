@@ -1,7 +1,7 @@
 // Runs the rules and the anomaly model over each tenant+source of a stored batch and records incidents.
 import { randomUUID } from "node:crypto";
 import type { DetectionConfig } from "../config/detectorConfig.ts";
-import { eventRef, type SecurityEvent } from "../events/securityEvent.ts";
+import type { SecurityEvent } from "../events/securityEvent.ts";
 import { clampRisk, severities, severityForRisk, type Incident, type Severity } from "../incidents/incident.ts";
 import { featureVector } from "../ml/features.ts";
 import { riskAdjustment, type RiskAdjustment } from "../ml/risk.ts";
@@ -178,7 +178,7 @@ export class DetectionEngine {
       };
       await tx.insertIncident(incident);
     }
-    incident.evidence = await tx.linkEvidence(tenant, incident.id, d.events.map(eventRef));
+    incident.evidence = await tx.linkEvidence(tenant, incident.id, d.events);
     return { incident, created: !existing };
   }
 }

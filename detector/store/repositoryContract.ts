@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SecurityEvent } from "../events/securityEvent.ts";
 import type { Incident } from "../incidents/incident.ts";
 import type { UserRecord } from "../auth/user.ts";
-import type { Repository } from "./repository.ts";
+import type { DetectionTransaction, Repository } from "./repository.ts";
 
 /** Opens a repository on the suite's database; called again to reopen it after a close. */
 export type OpenRepository = () => Promise<Repository>;
@@ -71,6 +71,39 @@ export function repositoryContract(backend: string, open: OpenRepository, skip?:
       expect(got?.evidence).toEqual(evidence);
       expect(got?.events.map((e) => e.id)).toEqual(["e1", "e2"]);
       expect(got?.techniques).toEqual(i.techniques);
+    });
+
+    it("keeps a source's windows complete as events arrive out of order between passes", async () => {
+      const ids = async (from: number, to: number) => (await repo.withSourceLock("t-moving", "203.0.113.1", (tx) => tx.eventsForSource("t-moving", "203.0.113.1", from, to))).map((e) => e.id);
+      await repo.insertEvents([event("t-moving", "m5", 5000), event("t-moving", "m6", 6000)]);
+      expect(await ids(4000, 9000)).toEqual(["m5", "m6"]);
+      // Late arrivals: one inside the window just read, one before it, one after it, and a tie broken by id.
+      await repo.insertEvents([event("t-moving", "m4b", 4500), event("t-moving", "m1", 1000), event("t-moving", "m8", 8000), event("t-moving", "m4a", 4500)]);
+      expect(await ids(4000, 9000)).toEqual(["m4a", "m4b", "m5", "m6", "m8"]);
+      expect(await ids(5000, 7000)).toEqual(["m5", "m6"]);
+      // A window reaching further back than any read before it still sees the early event.
+      expect(await ids(0, 9000)).toEqual(["m1", "m4a", "m4b", "m5", "m6", "m8"]);
+      await repo.insertEvents([event("t-moving", "m7", 7000), event("t-moving", "m5", 5000)]);
+      expect(await ids(0, 9000)).toEqual(["m1", "m4a", "m4b", "m5", "m6", "m7", "m8"]);
+    });
+
+    it("counts evidence across passes and forgets links a failed pass rolled back", async () => {
+      const i = incident("t-evidence-passes");
+      const ref = (id: string, kind: "auth.failure" | "command" = "auth.failure") => ({ id, kind, time: 1000, source: "cowrie" as const });
+      const pass = <T>(fn: (tx: DetectionTransaction) => Promise<T>) => repo.withSourceLock("t-evidence-passes", i.sourceIp, fn);
+      await pass(async (tx) => {
+        await tx.insertIncident(i);
+        await tx.linkEvidence("t-evidence-passes", i.id, [ref("p1"), ref("p2")]);
+      });
+      await expect(pass(async (tx) => {
+        await tx.linkEvidence("t-evidence-passes", i.id, [ref("p3"), ref("p4", "command")]);
+        throw new Error("detection failed");
+      })).rejects.toThrow("detection failed");
+      const evidence = await pass((tx) => tx.linkEvidence("t-evidence-passes", i.id, [ref("p1"), ref("p3"), ref("p4", "command")]));
+      expect(evidence).toEqual({ counts: { "auth.failure": 3, command: 1 }, total: 4 });
+      const got = await repo.getIncident("t-evidence-passes", i.id);
+      expect(got?.evidence).toEqual(evidence);
+      expect(got?.events.map((e) => e.id)).toEqual(["p1", "p2", "p3", "p4"]);
     });
 
     it("finds an unresolved incident to merge only when it overlaps the window", async () => {

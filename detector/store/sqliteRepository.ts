@@ -8,14 +8,22 @@ import type { UserRecord } from "../auth/user.ts";
 import { incidentFilter } from "./incidentFilter.ts";
 import type { DetectionTransaction, IncidentPage, SourceWindow, IncidentQuery, LoginFailure, MergeableIncidentQuery, OpenIncidentCount, Repository } from "./repository.ts";
 import { eventColumns, eventFromRow, eventRefFromRow, eventValues, evidenceFromCounts, incidentColumns, incidentFromRow, incidentValues, userFromRow, type Row } from "./rows.ts";
+import { SourceHistories } from "./sourceHistories.ts";
 import { sqliteSchema } from "./sqliteSchema.ts";
 
 const marks = (n: number) => Array.from({ length: n }, () => "?").join(", ");
 /**
- * Parsed event bodies kept in memory (about 0.6-1 KB each), oldest stored first out. Measured in the ingest
- * benchmark: 25k halved throughput against 100k and saved only ~30 MB of peak RSS (461 MB at 100k).
+ * Parsed events kept in memory by source (about 0.6-1 KB each), least recently used sources dropped first. Measured
+ * in the ingest benchmark: 25k halved throughput against 100k and saved only ~30 MB of peak RSS (461 MB at 100k).
  */
 const eventCacheSize = 100_000;
+/** Event ids of recently linked incidents kept in memory (about 100 bytes each), so linking need not re-read all links. */
+const linkedEvidenceCacheSize = 200_000;
+
+interface LinkedEvidence {
+  ids: Set<string>;
+  counts: Map<string, number>;
+}
 
 export class SqliteRepository implements Repository {
   readonly driver = "sqlite" as const;
@@ -25,11 +33,11 @@ export class SqliteRepository implements Repository {
   private queue: Promise<unknown> = Promise.resolve();
   /** Prepared statements by SQL text: preparing costs more than running the small statements of an ingest. */
   private readonly statements = new Map<string, StatementSync>();
-  /**
-   * Stored events by rowid, parsed from their stored body: windows are still chosen by the store, and a stored
-   * event never changes (this process is the file's only writer), so a window need not re-read and re-parse every body.
-   */
-  private readonly eventCache = new Map<number, SecurityEvent>();
+  /** Each source's recent stored events: a stored event never changes and this process is the file's only writer. */
+  private readonly histories = new SourceHistories(eventCacheSize);
+  /** Recently linked incidents' evidence (ids and counts by kind), least recently linked first; cleared on rollback. */
+  private readonly linked = new Map<string, LinkedEvidence>();
+  private linkedIds = 0;
 
   constructor(path: string) {
     this.path = path;
@@ -37,7 +45,7 @@ export class SqliteRepository implements Repository {
     this.db = new DatabaseSync(path);
     // Exclusive locking: a second process (another replica on a shared volume) cannot use the file at all.
     try {
-      this.db.exec("PRAGMA locking_mode = EXCLUSIVE; PRAGMA busy_timeout = 2000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;");
+      this.db.exec("PRAGMA locking_mode = EXCLUSIVE; PRAGMA busy_timeout = 2000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384;");
     } catch (err) {
       this.db.close();
       throw this.explain(err);
@@ -82,6 +90,9 @@ export class SqliteRepository implements Repository {
         return result;
       } catch (err) {
         this.db.exec("ROLLBACK");
+        // The evidence cache may hold links the rollback undid.
+        this.linked.clear();
+        this.linkedIds = 0;
         throw err;
       }
     });
@@ -110,33 +121,23 @@ export class SqliteRepository implements Repository {
   async close(): Promise<void> {
     await this.queue;
     this.statements.clear();
-    this.eventCache.clear();
+    this.histories.clear();
+    this.linked.clear();
+    this.linkedIds = 0;
     if (this.db.isOpen) this.db.close();
   }
 
-  private cacheEvent(rowid: number, e: SecurityEvent): void {
-    this.eventCache.set(rowid, Object.freeze(e));
-    if (this.eventCache.size > eventCacheSize) this.eventCache.delete(this.eventCache.keys().next().value!);
-  }
-
   async insertEvents(events: SecurityEvent[]): Promise<{ inserted: number }> {
-    const stored: { rowid: number; body: string }[] = [];
-    const inserted = await this.transaction(() => {
+    const stored: SecurityEvent[] = [];
+    await this.transaction(() => {
       const insert = this.prepare(`INSERT INTO events (${eventColumns.join(", ")}) VALUES (${marks(eventColumns.length)}) ON CONFLICT DO NOTHING`);
-      let n = 0;
       for (const e of events) {
-        const values = eventValues(e);
-        const result = insert.run(...values);
-        if (Number(result.changes) === 1) {
-          n++;
-          stored.push({ rowid: Number(result.lastInsertRowid), body: String(values[eventColumns.indexOf("body")]) });
-        }
+        if (Number(insert.run(...eventValues(e)).changes) === 1) stored.push(e);
       }
-      return n;
     });
-    // Only after the commit, and parsed from the stored body, so the cache holds exactly what a read of the row returns.
-    for (const { rowid, body } of stored) this.cacheEvent(rowid, eventFromRow({ body }));
-    return { inserted };
+    // Only after the commit: the cache never holds an event the store might not.
+    this.histories.add(stored.map((e) => Object.freeze(e)));
+    return { inserted: stored.length };
   }
 
   countEvents(tenant: string): Promise<number> {
@@ -154,26 +155,36 @@ export class SqliteRepository implements Repository {
   }
 
   private eventsInWindow(w: SourceWindow): SecurityEvent[] {
-    // rowids, not ids: cheaper to return and look up; stable here (events are never deleted and the detector never VACUUMs).
-    const ids = this.all("SELECT rowid AS r FROM events WHERE tenant = ? AND source_ip = ? AND event_time BETWEEN ? AND ? ORDER BY event_time, id",
-      w.tenant, w.sourceIp, w.from, w.to);
-    const events: SecurityEvent[] = [];
-    for (const r of ids) {
-      const e = this.eventCache.get(Number(r.r));
-      if (!e) return this.readWindow(w);
-      events.push(e);
-    }
-    return events;
+    return this.histories.window(w.tenant, w.sourceIp, w.from, w.to, (from) =>
+      this.all("SELECT body FROM events WHERE tenant = ? AND source_ip = ? AND event_time >= ? ORDER BY event_time, id", w.tenant, w.sourceIp, from)
+        .map((r) => Object.freeze(eventFromRow(r))));
   }
 
-  /** The window read with every body (after a restart, or past the cache), caching what it parses. */
-  private readWindow(w: SourceWindow): SecurityEvent[] {
-    return this.all("SELECT rowid AS r, body FROM events WHERE tenant = ? AND source_ip = ? AND event_time BETWEEN ? AND ? ORDER BY event_time, id",
-      w.tenant, w.sourceIp, w.from, w.to).map((r) => {
-      const e = eventFromRow(r);
-      this.cacheEvent(Number(r.r), e);
-      return e;
-    });
+  /** The incident's linked event ids and counts by kind: from the cache, or one scan of its links (then `fresh`). */
+  private linkedEvidence(incidentId: string): LinkedEvidence {
+    let linked = this.linked.get(incidentId);
+    if (linked) {
+      this.linked.delete(incidentId);
+    } else {
+      linked = { ids: new Set(), counts: new Map() };
+      for (const r of this.all("SELECT event_id, kind FROM incident_events WHERE incident_id = ?", incidentId)) {
+        linked.ids.add(String(r.event_id));
+        linked.counts.set(String(r.kind), (linked.counts.get(String(r.kind)) ?? 0) + 1);
+      }
+      this.linkedIds += linked.ids.size;
+    }
+    this.linked.set(incidentId, linked);
+    return linked;
+  }
+
+  /** Drops the least recently linked incidents until the cache holds at most `linkedEvidenceCacheSize` event ids. */
+  private trimLinked(keep: string): void {
+    for (const [id, l] of this.linked) {
+      if (this.linkedIds <= linkedEvidenceCacheSize) return;
+      if (id === keep) continue;
+      this.linked.delete(id);
+      this.linkedIds -= l.ids.size;
+    }
   }
 
   private detectionTransaction(): DetectionTransaction {
@@ -196,22 +207,22 @@ export class SqliteRepository implements Repository {
         return Promise.resolve();
       },
       linkEvidence: (tenant: string, incidentId: string, events: EventRef[]) => {
-        // One scan of the incident's links finds both what is already linked and the counts; only new links are inserted.
-        const counts = new Map<string, number>();
-        const linked = new Set<string>();
-        for (const r of this.all("SELECT event_id, kind FROM incident_events WHERE incident_id = ?", incidentId)) {
-          linked.add(String(r.event_id));
-          counts.set(String(r.kind), (counts.get(String(r.kind)) ?? 0) + 1);
-        }
+        const linked = this.linkedEvidence(incidentId);
         const link = this.prepare("INSERT INTO incident_events (incident_id, tenant, event_id, kind, source, event_time) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+        let added = 0;
         for (const e of events) {
-          if (linked.has(e.id)) continue;
-          linked.add(e.id);
-          if (Number(link.run(incidentId, tenant, e.id, e.kind, e.source, e.time).changes) === 1) counts.set(e.kind, (counts.get(e.kind) ?? 0) + 1);
+          if (linked.ids.has(e.id)) continue;
+          linked.ids.add(e.id);
+          if (Number(link.run(incidentId, tenant, e.id, e.kind, e.source, e.time).changes) === 1) {
+            linked.counts.set(e.kind, (linked.counts.get(e.kind) ?? 0) + 1);
+            added++;
+          }
         }
-        // Kinds in SQLite's BINARY order, as the GROUP BY .. ORDER BY kind this replaces returned them.
-        const evidence = evidenceFromCounts([...counts].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b))).map(([kind, n]) => ({ kind, n })));
-        this.run("UPDATE incidents SET evidence = ? WHERE id = ?", JSON.stringify(evidence), incidentId);
+        // Kinds in SQLite's BINARY order, as a GROUP BY .. ORDER BY kind over the links would return them.
+        const evidence = evidenceFromCounts([...linked.counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([kind, n]) => ({ kind, n })));
+        if (added > 0) this.run("UPDATE incidents SET evidence = ? WHERE id = ?", JSON.stringify(evidence), incidentId);
+        this.linkedIds += added;
+        this.trimLinked(incidentId);
         return Promise.resolve(evidence);
       },
     };
