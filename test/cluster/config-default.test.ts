@@ -100,9 +100,10 @@ describeCluster("config/default", () => {
     expect(port.containerPort).toBe(settings.metricsPort);
     // The probe paths answer 200 on the operator's real server (a follower, informers synced).
     const server = buildServer({ metrics: new OperatorMetrics({ defaultMetrics: false }), informers: () => [], isLeader: () => false });
+    await server.listen({ port: 0, host: "127.0.0.1" });
     for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe]) {
       expect(probe.httpGet.port).toBe(port.name);
-      expect((await server.inject({ method: "GET", url: probe.httpGet.path })).statusCode, probe.httpGet.path).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${server.port}${probe.httpGet.path}`)).status, probe.httpGet.path).toBe(200);
     }
     await server.close();
     expect(c.resources.requests).toBeDefined();
