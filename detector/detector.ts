@@ -9,6 +9,7 @@ import type { AnomalyModel } from "./anomaly/anomalyModel.ts";
 import type { DetectorConfig } from "./config/detectorConfig.ts";
 import type { DetectorSecrets } from "./config/detectorSecrets.ts";
 import { DetectionEngine } from "./detection/detectionEngine.ts";
+import { DetectionLoop } from "./detection/detectionLoop.ts";
 import { ingestPathPrefix, registerIngestRoutes } from "./ingest/ingestRoutes.ts";
 import { AnomalyScorer } from "./ml/scorer.ts";
 import { DetectorMetrics } from "./ops/detectorMetrics.ts";
@@ -29,6 +30,8 @@ export interface DetectorOptions {
   anomalyModel?: AnomalyModel | null;
   /** Largest ingest body accepted; larger ones get 413. */
   ingestBodyLimitBytes?: number;
+  /** Detection pass tuning (`DetectionLoopOptions`) and the back-pressure bound of ingest; defaults suit production. */
+  detection?: { lingerMs?: number; passLimit?: number; maxQueuedEvents?: number };
 }
 
 export interface RunningDetector {
@@ -71,11 +74,14 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
   let migrationTimer: NodeJS.Timeout | undefined;
   const tokens = new ApiTokens(secrets.jwtSigningKey, now);
   const accounts = new Accounts(repository, tokens, now);
+  /** Set once detection exists: a store that becomes ready later (retried migration) starts it. */
+  let onStoreReady = (): void => {};
   const prepareStore = async (): Promise<void> => {
     try {
       await repository.migrate();
       if (secrets.adminPasswordHash && await accounts.ensureFirstAdmin(secrets.adminPasswordHash)) log.info("created the first admin (user admin, tenant default) from the Secret");
       storeError = undefined;
+      onStoreReady();
     } catch (err) {
       storeError = (err as Error).message;
       log.error({ err, driver: repository.driver }, "store not ready; retrying");
@@ -109,6 +115,21 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
     onDetection: (d) => metrics.detections.inc({ technique: d.techniqueId, rule: d.rule }),
     onInference: (s) => metrics.inferenceDuration.observe(s),
   });
+  const detection = new DetectionLoop({
+    repository, engine, log,
+    ...(options.detection?.lingerMs !== undefined ? { lingerMs: options.detection.lingerMs } : {}),
+    ...(options.detection?.passLimit !== undefined ? { passLimit: options.detection.passLimit } : {}),
+    onPass: ({ events, seconds }) => {
+      metrics.detectionPassDuration.observe(seconds);
+      let oldest = Infinity;
+      for (const e of events) if (e.receivedAt < oldest) oldest = e.receivedAt;
+      metrics.detectionLag.observe(Math.max(0, now() - oldest) / 1000);
+    },
+    onFailure: () => metrics.detectionPassFailures.inc(),
+  });
+  // Detects what an earlier run acknowledged and did not get to (once the store is ready).
+  onStoreReady = () => detection.start();
+  if (storeError === undefined) detection.start();
 
   const app = Fastify({
     loggerInstance: log,
@@ -135,8 +156,8 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
   registerUserRoutes(app, { accounts, tokens, repository, now });
   registerIncidentRoutes(app, { repository, tokens, now });
   registerIngestRoutes(app, {
-    repository, engine, metrics, ingestTokens: secrets.ingestTokens, bodyLimitBytes: options.ingestBodyLimitBytes ?? defaultIngestBodyLimitBytes, now,
-    storeUnavailable: () => storeError,
+    repository, detection, metrics, ingestTokens: secrets.ingestTokens, bodyLimitBytes: options.ingestBodyLimitBytes ?? defaultIngestBodyLimitBytes, now,
+    storeUnavailable: () => storeError, maxQueuedEvents: options.detection?.maxQueuedEvents,
   });
 
   const metricsApp = Fastify({ logger: false });
@@ -158,6 +179,8 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
       clearTimeout(migrationTimer);
       // fastify answers new requests with 503 and waits for in-flight ones before resolving.
       await app.close();
+      // Detects what is still queued (bounded); anything left is detected by the next start.
+      await detection.stop();
       await metricsApp.close();
       await repository.close();
       log.info("detector stopped");

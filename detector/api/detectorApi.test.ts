@@ -83,7 +83,7 @@ describe("incidents API", () => {
   let incidentId: string;
 
   beforeAll(async () => {
-    const r = await ingest("cowrie", ndjson(bruteForce()));
+    const r = await ingest("cowrie?wait=true", ndjson(bruteForce()));
     expect(r.status).toBe(200);
   });
 
@@ -107,7 +107,7 @@ describe("incidents API", () => {
 
   it("updates the same incident when more of the attack arrives, instead of opening another", async () => {
     const more = [8, 9].map((n) => cowrie.loginFailed(bot, 20 + n, "root", `guess${n}`));
-    await ingest("cowrie", ndjson(more));
+    await ingest("cowrie?wait=true", ndjson(more));
     const r = await api(`${detector.url}/api/v1/incidents`, adminToken);
     expect(r.json.total).toBe(1);
     expect((r.json.items as Record<string, unknown>[])[0]).toMatchObject({ id: incidentId, evidence: { total: 9 }, lastSeen: "2024-05-14T10:00:29.000Z" });
@@ -143,7 +143,7 @@ describe("incidents API", () => {
     await api(`${detector.url}/api/v1/users`, adminToken, { method: "POST", body: { username: "admin", password: "nope", role: "admin" } });
     // The acme tenant's own events and user: nothing of default's is visible to it, and the reverse.
     const acmeBot = { srcIp: "198.51.100.200", session: "acme1" };
-    expect((await ingest("cowrie", ndjson(["a", "b", "c", "d", "e", "f"].map((p, i) => cowrie.loginFailed(acmeBot, i, "root", p))), ingestTokens.acme)).status).toBe(200);
+    expect((await ingest("cowrie?wait=true", ndjson(["a", "b", "c", "d", "e", "f"].map((p, i) => cowrie.loginFailed(acmeBot, i, "root", p))), ingestTokens.acme)).status).toBe(200);
     expect(await detector.repository.createUser({ tenant: "acme", username: "carol", passwordHash: (await detector.repository.findUser("default", "admin"))!.passwordHash, role: "admin", failedLogins: 0, lockedUntil: 0, createdAt: 0 })).toBe(true);
     const carol = (await login(detector.url, "carol", adminPassword, "acme")).token;
     const acmeList = await api(`${detector.url}/api/v1/incidents`, carol);

@@ -18,9 +18,11 @@ async function setup(opts: { config?: Partial<DetectionConfig>; model?: AnomalyM
   const repository = new SqliteRepository(":memory:");
   await repository.migrate();
   const engine = new DetectionEngine({ repository, config: detectionConfigSchema.parse(opts.config ?? {}), containment: "alert", anomalyModel: opts.model });
+  // Ingest, then the detector's background pass over what it queued.
   const send = async (records: unknown[]) => {
-    const r = await ingestBatch({ repository, engine }, ingestFormats.cowrie!, records.map((x) => JSON.stringify(x)).join("\n"), "default", Date.now());
+    const r = await ingestBatch({ repository }, ingestFormats.cowrie!, records.map((x) => JSON.stringify(x)).join("\n"), "default", Date.now());
     if (!r.ok) throw new Error(JSON.stringify(r.issues));
+    await repository.detectQueued(100_000, (events, tx) => engine.detectIn(tx, events));
     return r;
   };
   const list = async () => (await repository.listIncidents("default", { limit: 50, offset: 0 })).items;

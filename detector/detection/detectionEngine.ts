@@ -54,8 +54,21 @@ export class DetectionEngine {
     this.historyMs = Math.max(behaviourWindowSeconds * 1000, ...this.rules.map((r) => r.windowMs(options.config)));
   }
 
-  /** Detects over events that are already stored; safe to run again on the same events (incidents are updated, not duplicated). */
+  /** Detects over events that are already stored, in its own transaction; safe to run again on the same events (incidents are updated, not duplicated). */
   async detect(events: SecurityEvent[]): Promise<DetectionOutcome[]> {
+    const sources = this.bySource(events);
+    if (sources.length === 0) return [];
+    // One transaction for the whole batch, holding every source's lock: one commit, and the windows read in one go.
+    return this.options.repository.withSourceLocks(sources, (tx) => this.detectSources(tx, sources));
+  }
+
+  /** `detect` inside a transaction that already holds the events' source locks (a `Repository.detectQueued` pass). */
+  detectIn(tx: DetectionTransaction, events: SecurityEvent[]): Promise<DetectionOutcome[]> {
+    const sources = this.bySource(events);
+    return sources.length === 0 ? Promise.resolve([]) : this.detectSources(tx, sources);
+  }
+
+  private bySource(events: SecurityEvent[]): { tenant: string; sourceIp: string; triggers: SecurityEvent[] }[] {
     const groups = new Map<string, SecurityEvent[]>();
     for (const e of events) {
       const key = `${e.tenant}\u0000${e.sourceIp}`;
@@ -63,10 +76,7 @@ export class DetectionEngine {
       if (group) group.push(e);
       else groups.set(key, [e]);
     }
-    if (groups.size === 0) return [];
-    const sources = [...groups.values()].map((triggers) => ({ tenant: triggers[0]!.tenant, sourceIp: triggers[0]!.sourceIp, triggers }));
-    // One transaction for the whole batch, holding every source's lock: one commit, and the windows read in one go.
-    return this.options.repository.withSourceLocks(sources, (tx) => this.detectSources(tx, sources));
+    return [...groups.values()].map((triggers) => ({ tenant: triggers[0]!.tenant, sourceIp: triggers[0]!.sourceIp, triggers }));
   }
 
   private async detectSources(tx: DetectionTransaction, sources: { tenant: string; sourceIp: string; triggers: SecurityEvent[] }[]): Promise<DetectionOutcome[]> {

@@ -1,5 +1,5 @@
-// One ingest: validate the whole batch, store it durably, then detect; the caller acknowledges only after this resolves.
-import type { DetectionEngine } from "../detection/detectionEngine.ts";
+// One ingest: validate the whole batch and store it durably, queued for detection; the caller acknowledges only after this resolves.
+import type { SecurityEvent } from "../events/securityEvent.ts";
 import type { Repository } from "../store/repository.ts";
 import type { IngestFormat } from "./ingestFormat.ts";
 import { normalizeBatch } from "./normalizeBatch.ts";
@@ -7,10 +7,10 @@ import type { ValidationIssue } from "./validationIssue.ts";
 
 export type IngestResult =
   | { ok: false; issues: ValidationIssue[] }
-  | { ok: true; accepted: number; duplicates: number; ignored: number; incidents: { id: string; technique: string; created: boolean }[] };
+  | { ok: true; accepted: number; duplicates: number; ignored: number; events: SecurityEvent[] };
 
 export async function ingestBatch(
-  deps: { repository: Repository; engine: DetectionEngine },
+  deps: { repository: Repository },
   format: IngestFormat,
   body: string,
   tenant: string,
@@ -18,14 +18,7 @@ export async function ingestBatch(
 ): Promise<IngestResult> {
   const batch = normalizeBatch(format, body, { tenant, receivedAt });
   if (batch.issues.length > 0) return { ok: false, issues: batch.issues };
+  // Stored and queued in one transaction: a failed detection later leaves the events queued, not lost.
   const { inserted } = batch.events.length > 0 ? await deps.repository.insertEvents(batch.events) : { inserted: 0 };
-  // Detection runs over the whole batch, duplicates included, so a retry after a failed detection still detects.
-  const outcomes = await deps.engine.detect(batch.events);
-  return {
-    ok: true,
-    accepted: inserted,
-    duplicates: batch.events.length - inserted,
-    ignored: batch.ignored,
-    incidents: outcomes.map((o) => ({ id: o.incident.id, technique: o.incident.detectionKey, created: o.created })),
-  };
+  return { ok: true, accepted: inserted, duplicates: batch.events.length - inserted, ignored: batch.ignored, events: batch.events };
 }

@@ -1,6 +1,7 @@
-// POST /api/v1/ingest/<format>: ingest-token auth, a body size limit, all-or-nothing validation, 200 only once stored.
+// POST /api/v1/ingest/<format>: ingest-token auth, a body size limit, all-or-nothing validation, 200 only once stored
+// (and queued for detection); `?wait=true` answers once the batch has been through detection, with its incidents.
 import type { FastifyInstance } from "fastify";
-import type { DetectionEngine } from "../detection/detectionEngine.ts";
+import type { DetectionLoop } from "../detection/detectionLoop.ts";
 import type { DetectorMetrics } from "../ops/detectorMetrics.ts";
 import type { Repository } from "../store/repository.ts";
 import { requireIngestToken } from "../api/authentication.ts";
@@ -9,14 +10,19 @@ import { ingestBatch } from "./ingestBatch.ts";
 
 export interface IngestRouteDeps {
   repository: Repository;
-  engine: DetectionEngine;
+  detection: DetectionLoop;
   metrics: DetectorMetrics;
   ingestTokens: Map<string, string>;
   bodyLimitBytes: number;
   now: () => number;
   /** Undefined while the store is usable; otherwise why ingest must answer 503. */
   storeUnavailable: () => string | undefined;
+  /** Events queued here and not yet detected above which ingest answers 503 (detection is behind). */
+  maxQueuedEvents?: number;
 }
+
+/** Default back-pressure bound: about a minute of a busy single replica's ingest, and ~100 MB of queued events. */
+export const defaultMaxQueuedEvents = 100_000;
 
 export const ingestPathPrefix = "/api/v1/ingest/";
 
@@ -30,6 +36,14 @@ export function registerIngestRoutes(app: FastifyInstance, deps: IngestRouteDeps
       scope.post(`${ingestPathPrefix}${name}`, { onRequest: requireIngestToken(deps.ingestTokens, onRefused(format.source)), bodyLimit: deps.bodyLimitBytes }, async (req, reply) => {
         const unavailable = deps.storeUnavailable();
         if (unavailable) return reply.code(503).header("retry-after", "5").send({ error: `store not ready: ${unavailable}` });
+        const wait = (req.query as Record<string, unknown>).wait;
+        if (wait !== undefined && wait !== "true" && wait !== "false") return reply.code(400).send({ error: "query parameter wait must be true or false" });
+        const behind = deps.detection.outstanding;
+        if (behind >= (deps.maxQueuedEvents ?? defaultMaxQueuedEvents)) {
+          deps.metrics.eventsRejected.inc({ source: format.source, reason: "detection_behind" });
+          deps.detection.catchUp();
+          return reply.code(503).header("retry-after", "2").send({ error: `detection is behind (${behind} events queued): nothing was stored; retry shortly` });
+        }
         const tenant = req.ingestTenant!;
         const endTimer = deps.metrics.ingestDuration.startTimer({ source: format.source });
         const body = typeof req.body === "string" ? req.body : "";
@@ -41,9 +55,12 @@ export function registerIngestRoutes(app: FastifyInstance, deps: IngestRouteDeps
           return reply.code(400).send({ error: "invalid batch: nothing was stored", issues: result.issues });
         }
         deps.metrics.eventsIngested.inc({ source: format.source, tenant }, result.accepted);
-        const created = result.incidents.filter((i) => i.created);
-        if (created.length > 0) req.log.info({ tenant, incidents: created }, "incidents raised");
-        return { accepted: result.accepted, duplicates: result.duplicates, ignored: result.ignored, incidents: result.incidents };
+        deps.detection.queued(result.accepted);
+        const answer = { accepted: result.accepted, duplicates: result.duplicates, ignored: result.ignored };
+        if (wait !== "true") return { ...answer, detection: "queued" };
+        const outcomes = await deps.detection.detected(result.events);
+        if (!outcomes) return { ...answer, detection: "queued" };
+        return { ...answer, detection: "done", incidents: outcomes.map((o) => ({ id: o.incident.id, technique: o.incident.detectionKey, created: o.created })) };
       });
     }
     done();

@@ -9,21 +9,43 @@ export class DetectorMetrics {
   readonly detections: Counter<"technique" | "rule">;
   readonly ingestDuration: Histogram<"source">;
   readonly inferenceDuration: Histogram;
+  readonly detectionPassDuration: Histogram;
+  readonly detectionLag: Histogram;
+  readonly detectionPassFailures: Counter;
 
   constructor(repository: Repository) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: "minixdr_detector_" });
     this.eventsIngested = new Counter({ name: "minixdr_events_ingested_total", help: "Events stored, by ingest source and tenant", labelNames: ["source", "tenant"], registers });
     this.eventsRejected = new Counter({
-      name: "minixdr_events_rejected_total", help: "Records refused at ingest, by source and reason (invalid, unauthorized, too_large)", labelNames: ["source", "reason"], registers,
+      name: "minixdr_events_rejected_total", help: "Records refused at ingest, by source and reason (invalid, unauthorized, too_large, detection_behind)", labelNames: ["source", "reason"], registers,
     });
     this.detections = new Counter({ name: "minixdr_detections_total", help: "Rule or model detections, by ATT&CK technique (or anomaly) and rule", labelNames: ["technique", "rule"], registers });
     this.ingestDuration = new Histogram({
-      name: "minixdr_ingest_duration_seconds", help: "Time to validate, store and run detection on one ingest request", labelNames: ["source"],
+      name: "minixdr_ingest_duration_seconds", help: "Time to validate and durably store (and queue for detection) one ingest request", labelNames: ["source"],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers,
     });
     this.inferenceDuration = new Histogram({
       name: "minixdr_inference_duration_seconds", help: "Time of one anomaly model inference", buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1], registers,
+    });
+    this.detectionPassDuration = new Histogram({
+      name: "minixdr_detection_pass_duration_seconds", help: "Time of one detection pass over queued events",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers,
+    });
+    this.detectionLag = new Histogram({
+      name: "minixdr_detection_lag_seconds", help: "Per detection pass: time from receiving its oldest event to the pass's commit",
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers,
+    });
+    this.detectionPassFailures = new Counter({ name: "minixdr_detection_pass_failures_total", help: "Detection passes that failed (their events stay queued and are retried)", registers });
+    new Gauge({
+      name: "minixdr_detection_queue_events", help: "Stored events waiting for detection (read from the shared store, so the same on every replica)", registers,
+      async collect() {
+        try {
+          this.set(await repository.countQueued());
+        } catch {
+          // Database unreachable: /readyz says so.
+        }
+      },
     });
     new Gauge({
       name: "minixdr_open_incidents", help: "Incidents not resolved, by tenant and severity (read from the shared store)", labelNames: ["tenant", "severity"], registers,

@@ -65,7 +65,9 @@ export class PostgresRepository implements Repository {
       for (let i = 0; i < events.length; i += insertChunk) {
         const chunk = events.slice(i, i + insertChunk);
         const values = chunk.map((_, n) => `(${placeholders(n * eventColumns.length + 1, eventColumns.length)})`).join(", ");
-        const result = await c.query(`INSERT INTO events (${eventColumns.join(", ")}) VALUES ${values} ON CONFLICT DO NOTHING`, chunk.flatMap(eventValues));
+        // Each event actually stored is queued for detection by the same statement.
+        const result = await c.query(`WITH stored AS (INSERT INTO events (${eventColumns.join(", ")}) VALUES ${values} ON CONFLICT DO NOTHING RETURNING tenant, id)
+          INSERT INTO detection_queue (tenant, event_id) SELECT tenant, id FROM stored`, chunk.flatMap(eventValues));
         inserted += result.rowCount ?? 0;
       }
       return { inserted };
@@ -74,6 +76,35 @@ export class PostgresRepository implements Repository {
 
   async countEvents(tenant: string): Promise<number> {
     return Number((await this.rows(this.pool, "SELECT count(*) AS n FROM events WHERE tenant = $1", [tenant]))[0]?.n ?? 0);
+  }
+
+  detectQueued<T>(limit: number, fn: (events: SecurityEvent[], tx: DetectionTransaction) => Promise<T>): Promise<{ events: number; result: T } | undefined> {
+    return this.transaction(async (c) => {
+      // Rows another replica's pass holds are skipped; deleted here, they return to the queue if this pass fails.
+      const rows = await this.rows(c, `WITH claimed AS (DELETE FROM detection_queue WHERE seq IN (SELECT seq FROM detection_queue ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)
+        RETURNING seq, tenant, event_id) SELECT e.body FROM claimed q JOIN events e ON e.tenant = q.tenant AND e.id = q.event_id ORDER BY q.seq`, [limit]);
+      if (rows.length === 0) return undefined;
+      const events = rows.map(eventFromRow);
+      await this.lockSources(c, events);
+      return { events: events.length, result: await fn(events, this.detectionTransaction(c)) };
+    });
+  }
+
+  async countQueued(): Promise<number> {
+    return Number((await this.rows(this.pool, "SELECT count(*) AS n FROM detection_queue"))[0]?.n ?? 0);
+  }
+
+  async anyQueued(events: { tenant: string; id: string }[]): Promise<boolean> {
+    // A row a pass has claimed stays visible until that pass commits: "queued" until it is detected.
+    const rows = await this.rows(this.pool, "SELECT 1 FROM detection_queue q JOIN unnest($1::text[], $2::text[]) AS k(tenant, id) ON q.tenant = k.tenant AND q.event_id = k.id LIMIT 1",
+      [events.map((e) => e.tenant), events.map((e) => e.id)]);
+    return rows.length > 0;
+  }
+
+  /** Takes the sources' advisory locks in key order in one statement, so passes locking overlapping sets cannot deadlock; held until commit. */
+  private async lockSources(c: pg.PoolClient, sources: { tenant: string; sourceIp: string }[]): Promise<void> {
+    await c.query(`SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT DISTINCT hashtextextended(s, 0) AS k FROM unnest($1::text[]) AS s ORDER BY k) AS keys`,
+      [sources.map((x) => `${x.tenant}/${x.sourceIp}`)]);
   }
 
   withSourceLock<T>(tenant: string, sourceIp: string, fn: (tx: DetectionTransaction) => Promise<T>): Promise<T> {
@@ -86,9 +117,7 @@ export class PostgresRepository implements Repository {
 
   withSourceLocks<T>(sources: { tenant: string; sourceIp: string }[], fn: (tx: DetectionTransaction) => Promise<T>): Promise<T> {
     return this.transaction(async (c) => {
-      // Taken in key order in one statement, so two replicas locking overlapping sets cannot deadlock; held until commit.
-      await c.query(`SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT DISTINCT hashtextextended(s, 0) AS k FROM unnest($1::text[]) AS s ORDER BY k) AS keys`,
-        [sources.map((x) => `${x.tenant}/${x.sourceIp}`)]);
+      await this.lockSources(c, sources);
       return fn(this.detectionTransaction(c));
     });
   }

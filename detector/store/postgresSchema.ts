@@ -35,4 +35,8 @@ CREATE TABLE IF NOT EXISTS users (
   failed_logins INTEGER NOT NULL DEFAULT 0, locked_until BIGINT NOT NULL DEFAULT 0, created_at BIGINT NOT NULL,
   PRIMARY KEY (tenant, username)
 );
+-- Stored events awaiting detection, in arrival order (written with each insert, deleted by the pass that detects
+-- them; a pass claims rows FOR UPDATE SKIP LOCKED, so replicas share the queue).
+CREATE TABLE IF NOT EXISTS detection_queue (seq BIGSERIAL PRIMARY KEY, tenant TEXT NOT NULL, event_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS detection_queue_by_event ON detection_queue (tenant, event_id);
 `;

@@ -69,8 +69,22 @@ export interface Repository {
   ping(): Promise<void>;
   close(): Promise<void>;
 
-  /** Stores events durably (committed before it resolves); an event already stored (same tenant and id) is skipped. */
+  /**
+   * Stores events durably (committed before it resolves) and, in the same transaction, queues each for detection;
+   * an event already stored (same tenant and id) is skipped.
+   */
   insertEvents(events: SecurityEvent[]): Promise<{ inserted: number }>;
+  /**
+   * Claims up to `limit` events queued for detection, oldest first, and runs `fn` over them in one transaction that
+   * holds their tenant+source locks (as `withSourceLocks`). When `fn` succeeds they leave the queue with its commit;
+   * when it throws, nothing of the pass is kept and they stay queued. Undefined when nothing is queued that another
+   * replica is not already detecting.
+   */
+  detectQueued<T>(limit: number, fn: (events: SecurityEvent[], tx: DetectionTransaction) => Promise<T>): Promise<{ events: number; result: T } | undefined>;
+  /** Events queued for detection, by every replica. */
+  countQueued(): Promise<number>;
+  /** Whether any of these stored events are still queued for detection (here or on another replica). */
+  anyQueued(events: { tenant: string; id: string }[]): Promise<boolean>;
   countEvents(tenant: string): Promise<number>;
   /**
    * Runs `fn` in one transaction while holding a lock on the tenant+source, shared by every replica on the same

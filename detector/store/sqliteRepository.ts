@@ -20,6 +20,11 @@ const eventCacheSize = 100_000;
 /** Event ids of recently linked incidents kept in memory (about 100 bytes each), so linking need not re-read all links. */
 const linkedEvidenceCacheSize = 200_000;
 
+interface QueuedEvent {
+  seq: number;
+  event: SecurityEvent;
+}
+
 interface LinkedEvidence {
   ids: Set<string>;
   counts: Map<string, number>;
@@ -38,6 +43,12 @@ export class SqliteRepository implements Repository {
   /** Recently linked incidents' evidence (ids and counts by kind), least recently linked first; cleared on rollback. */
   private readonly linked = new Map<string, LinkedEvidence>();
   private linkedIds = 0;
+  /** Events this process stored and queued for detection, in queue order (after their commit). */
+  private readonly queued: QueuedEvent[] = [];
+  /** The last queue position detected: the queue holds nothing at or before it. */
+  private detectedThrough = 0;
+  /** The last queue position that was already queued when the file was opened (read from the store, not memory). */
+  private backlogThrough = 0;
 
   constructor(path: string) {
     this.path = path;
@@ -107,7 +118,12 @@ export class SqliteRepository implements Repository {
 
   async migrate(): Promise<void> {
     try {
-      await this.transaction(() => this.db.exec(sqliteSchema));
+      await this.transaction(() => {
+        this.db.exec(sqliteSchema);
+        // What was queued and not detected when the file was last closed (e.g. a crash between an ack and its detection).
+        this.backlogThrough = Number(this.get("SELECT coalesce(max(seq), 0) AS s FROM detection_queue")?.s ?? 0);
+        this.detectedThrough = Number(this.get("SELECT coalesce(min(seq), 1) - 1 AS s FROM detection_queue")?.s ?? 0);
+      });
     } catch (err) {
       throw this.explain(err);
     }
@@ -128,16 +144,54 @@ export class SqliteRepository implements Repository {
   }
 
   async insertEvents(events: SecurityEvent[]): Promise<{ inserted: number }> {
-    const stored: SecurityEvent[] = [];
+    const stored: QueuedEvent[] = [];
     await this.transaction(() => {
       const insert = this.prepare(`INSERT INTO events (${eventColumns.join(", ")}) VALUES (${marks(eventColumns.length)}) ON CONFLICT DO NOTHING`);
+      const enqueue = this.prepare("INSERT INTO detection_queue (tenant, event_id) VALUES (?, ?)");
       for (const e of events) {
-        if (Number(insert.run(...eventValues(e)).changes) === 1) stored.push(e);
+        if (Number(insert.run(...eventValues(e)).changes) === 1) stored.push({ seq: Number(enqueue.run(e.tenant, e.id).lastInsertRowid), event: Object.freeze(e) });
       }
     });
-    // Only after the commit: the cache never holds an event the store might not.
-    this.histories.add(stored.map((e) => Object.freeze(e)));
+    // Only after the commit: the caches never hold an event the store might not.
+    this.histories.add(stored.map((q) => q.event));
+    this.queued.push(...stored);
     return { inserted: stored.length };
+  }
+
+  async detectQueued<T>(limit: number, fn: (events: SecurityEvent[], tx: DetectionTransaction) => Promise<T>): Promise<{ events: number; result: T } | undefined> {
+    let claimed: QueuedEvent[] = [];
+    const result = await this.transaction(async () => {
+      // Events queued before this process opened the file come from the store; the ones it stored since, from memory.
+      claimed = this.backlogThrough > this.detectedThrough
+        ? this.all(`SELECT q.seq, e.body FROM detection_queue q JOIN events e ON e.tenant = q.tenant AND e.id = q.event_id
+            WHERE q.seq > ? AND q.seq <= ? ORDER BY q.seq LIMIT ?`, this.detectedThrough, this.backlogThrough, limit)
+          .map((r) => ({ seq: Number(r.seq), event: Object.freeze(eventFromRow(r)) }))
+        : this.queued.slice(0, limit);
+      if (claimed.length === 0) return undefined;
+      const value = await fn(claimed.map((q) => q.event), this.detectionTransaction());
+      this.run("DELETE FROM detection_queue WHERE seq <= ?", claimed.at(-1)!.seq);
+      return value;
+    });
+    if (claimed.length === 0) return undefined;
+    this.detectedThrough = claimed.at(-1)!.seq;
+    let done = 0;
+    while (done < this.queued.length && this.queued[done]!.seq <= this.detectedThrough) done++;
+    this.queued.splice(0, done);
+    return { events: claimed.length, result: result as T };
+  }
+
+  countQueued(): Promise<number> {
+    return this.serialized(() => Number(this.get("SELECT count(*) AS n FROM detection_queue")?.n ?? 0));
+  }
+
+  anyQueued(events: { tenant: string; id: string }[]): Promise<boolean> {
+    const wanted = new Set(events.map((e) => `${e.tenant}\u0000${e.id}`));
+    return this.serialized(() => {
+      if (this.queued.some((q) => wanted.has(`${q.event.tenant}\u0000${q.event.id}`))) return true;
+      if (this.backlogThrough <= this.detectedThrough) return false;
+      return this.all("SELECT tenant, event_id FROM detection_queue WHERE seq > ? AND seq <= ?", this.detectedThrough, this.backlogThrough)
+        .some((r) => wanted.has(`${String(r.tenant)}\u0000${String(r.event_id)}`));
+    });
   }
 
   countEvents(tenant: string): Promise<number> {

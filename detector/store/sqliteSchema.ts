@@ -32,4 +32,6 @@ CREATE TABLE IF NOT EXISTS users (
   failed_logins INTEGER NOT NULL DEFAULT 0, locked_until INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,
   PRIMARY KEY (tenant, username)
 );
+-- Stored events awaiting detection, in arrival order (written with each insert, deleted by the pass that detects them).
+CREATE TABLE IF NOT EXISTS detection_queue (seq INTEGER PRIMARY KEY AUTOINCREMENT, tenant TEXT NOT NULL, event_id TEXT NOT NULL);
 `;

@@ -197,7 +197,7 @@ describe.skipIf(unavailable !== "")("console in headless Chromium", { timeout: 6
   it("pages through more incidents than fit on one page", async () => {
     // One more brute force from each of 25 bots: 27 incidents, two pages of 25.
     const records = Array.from({ length: 25 }, (_, n) => bruteForceFrom(`192.0.2.${n + 1}`, 1000 + n * 60)).flat();
-    expect((await post(`${stack.detector.url}/api/v1/ingest/cowrie`, records.map((r) => JSON.stringify(r)).join("\n"), ingestTokens.default)).status).toBe(200);
+    expect((await post(`${stack.detector.url}/api/v1/ingest/cowrie?wait=true`, records.map((r) => JSON.stringify(r)).join("\n"), ingestTokens.default)).status).toBe(200);
     await page.goto(`${stack.console.url}/#/incidents`);
     await expect.poll(() => page.textContent("#page-info"), browserPoll).toBe("1–25 of 27");
     expect(await rows(page).count()).toBe(25);

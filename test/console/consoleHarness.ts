@@ -49,7 +49,7 @@ export async function startConsoleStack(): Promise<ConsoleStack> {
   try {
     files = await writeDetectorFiles();
     detector = await startTestDetector(files);
-    const ingest = await post(`${detector.url}/api/v1/ingest/cowrie`, ndjson(seedRecords()), ingestTokens.default, "application/x-ndjson");
+    const ingest = await post(`${detector.url}/api/v1/ingest/cowrie?wait=true`, ndjson(seedRecords()), ingestTokens.default, "application/x-ndjson");
     expect(ingest.status, JSON.stringify(ingest.json)).toBe(200);
     const adminToken = (await login(detector.url, "admin", adminPassword)).token;
     for (const [user, role] of [[viewer, "viewer"], [analyst, "analyst"]] as const) {

@@ -17,7 +17,7 @@ die() { log "FAILED: $*"; exit 1; }
 # Routes and names come from the code: detector/ingest/ingestRoutes.ts and formats.ts (POST /api/v1/ingest/cowrie),
 # detector/api/userRoutes.ts (POST /api/v1/auth/login), detector/api/incidentRoutes.ts (GET /api/v1/incidents),
 # operator/render/meta.ts (<name>-detector Service, <name>-secrets Secret), operator/render/secrets.ts (secret keys).
-ingest_path=/api/v1/ingest/cowrie
+ingest_path="/api/v1/ingest/cowrie?wait=true"
 login_path=/api/v1/auth/login
 incidents_path=/api/v1/incidents
 attacker_ip=203.0.113.77

@@ -1,0 +1,135 @@
+// Detection off the ingest path, on a real SQLite store: acknowledged once stored and queued, detected in background
+// passes, `?wait=true` for callers that want the incidents, back-pressure when detection is behind, failed passes retried.
+import { pino } from "pino";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { cowrie } from "../../test/detector/fixtures/cowrieRecords.ts";
+import { adminPassword, api, ingestTokens, login, post, startTestDetector, writeDetectorFiles, type DetectorFiles } from "../../test/detector/detectorHarness.ts";
+import { detectionConfigSchema } from "../config/detectorConfig.ts";
+import type { DetectorOptions, RunningDetector } from "../detector.ts";
+import { ingestFormats } from "../ingest/formats.ts";
+import { ingestBatch } from "../ingest/ingestBatch.ts";
+import { bruteForceRule } from "../rules/bruteForceRule.ts";
+import type { DetectionRule } from "../rules/detectionRule.ts";
+import { SqliteRepository } from "../store/sqliteRepository.ts";
+import { DetectionEngine } from "./detectionEngine.ts";
+import { DetectionLoop } from "./detectionLoop.ts";
+
+vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });
+
+const ndjson = (records: unknown[]) => records.map((r) => JSON.stringify(r)).join("\n");
+const bruteForce = (srcIp: string, from = 0) => Array.from({ length: 7 }, (_, i) => cowrie.loginFailed({ srcIp, session: `s-${srcIp}` }, from + i * 3, "root", `pw-${from}-${i}`));
+
+describe("the detector's ingest with background detection", () => {
+  let files: DetectorFiles | undefined;
+  let detector: RunningDetector | undefined;
+  afterEach(async () => {
+    await detector?.close();
+    await files?.remove();
+    detector = undefined;
+    files = undefined;
+  });
+
+  async function start(detection: DetectorOptions["detection"]) {
+    files = await writeDetectorFiles();
+    detector = await startTestDetector(files, { detection });
+    const token = (await login(detector.url, "admin", adminPassword)).token;
+    const ingest = (query: string, records: unknown[]) => post(`${detector!.url}/api/v1/ingest/cowrie${query}`, ndjson(records), ingestTokens.default, "application/x-ndjson");
+    const incidents = async () => (await api(`${detector!.url}/api/v1/incidents`, token)).json.items as { id: string; sourceIp: string; evidence: { total: number } }[];
+    return { detector, ingest, incidents };
+  }
+
+  it("acknowledges a batch once it is stored and queued, then detects it in the background", async () => {
+    // A pass waits a minute for more events: the acknowledgement cannot have waited for detection.
+    const { detector, ingest, incidents } = await start({ lingerMs: 60_000 });
+    const ack = await ingest("", bruteForce("203.0.113.31"));
+    expect(ack.status).toBe(200);
+    expect(ack.json).toEqual({ accepted: 7, duplicates: 0, ignored: 0, detection: "queued" });
+    expect(await detector.repository.countQueued()).toBe(7);
+    expect(await incidents()).toEqual([]);
+    // Stopping detects what is still queued before closing the store.
+    await detector.close();
+    const reopened = new SqliteRepository(files!.config.storage.path);
+    await reopened.migrate();
+    expect(await reopened.countQueued()).toBe(0);
+    expect((await reopened.listIncidents("default", { limit: 10, offset: 0 })).items).toEqual([expect.objectContaining({ sourceIp: "203.0.113.31", evidence: { counts: { "auth.failure": 7 }, total: 7 } })]);
+    await reopened.close();
+  });
+
+  it("detects without being asked shortly after the acknowledgement", async () => {
+    const { detector, ingest, incidents } = await start({});
+    expect((await ingest("", bruteForce("203.0.113.32"))).json).toMatchObject({ accepted: 7, detection: "queued" });
+    await expect.poll(incidents, { timeout: 10_000 }).toEqual([expect.objectContaining({ sourceIp: "203.0.113.32", evidence: expect.objectContaining({ total: 7 }) as unknown })]);
+    expect(await detector.repository.countQueued()).toBe(0);
+  });
+
+  it("with ?wait=true answers after detection, naming the incidents the batch raised or updated", async () => {
+    const { ingest } = await start({ lingerMs: 60_000 });
+    const first = await ingest("?wait=true", bruteForce("203.0.113.33"));
+    expect(first.json).toMatchObject({ accepted: 7, detection: "done", incidents: [{ technique: "T1110.001", created: true }] });
+    const id = (first.json.incidents as { id: string }[])[0]!.id;
+    const more = await ingest("?wait=true", bruteForce("203.0.113.33", 21));
+    expect(more.json).toMatchObject({ accepted: 7, detection: "done", incidents: [{ id, technique: "T1110.001", created: false }] });
+    expect((await ingest("?wait=maybe", bruteForce("203.0.113.33", 50))).status).toBe(400);
+  });
+
+  it("answers 503 with Retry-After when detection is behind, storing nothing of the refused batch", async () => {
+    const { detector, ingest } = await start({ lingerMs: 60_000, maxQueuedEvents: 10 });
+    expect((await ingest("", bruteForce("203.0.113.34"))).status).toBe(200);
+    expect((await ingest("", bruteForce("203.0.113.35"))).status).toBe(200);
+    const refused = await fetch(`${detector.url}/api/v1/ingest/cowrie`, { method: "POST", headers: { authorization: `Bearer ${ingestTokens.default}` }, body: ndjson(bruteForce("203.0.113.36")) });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("retry-after")).toBe("2");
+    expect(((await refused.json()) as { error: string }).error).toMatch(/detection is behind \(14 events queued\)/);
+    expect(await detector.repository.countEvents("default")).toBe(14);
+    // A refusal starts a pass at once (no lingering): detection catches up and ingest is open again.
+    await expect.poll(async () => (await ingest("", bruteForce("203.0.113.36"))).status, { timeout: 10_000 }).toBe(200);
+    expect(await detector.repository.countEvents("default")).toBe(21);
+  });
+});
+
+describe("DetectionLoop", () => {
+  const log = pino({ level: "silent" });
+
+  async function store() {
+    const repository = new SqliteRepository(":memory:");
+    await repository.migrate();
+    const send = async (records: unknown[]) => {
+      const r = await ingestBatch({ repository }, ingestFormats.cowrie!, ndjson(records), "default", Date.now());
+      if (!r.ok) throw new Error(JSON.stringify(r.issues));
+      return r;
+    };
+    return { repository, send };
+  }
+
+  it("keeps the events of a failed pass queued and detects them on the retry", async () => {
+    const { repository, send } = await store();
+    let failures = 0;
+    const flaky: DetectionRule = { ...bruteForceRule, name: "flaky", detect: () => (failures++ === 0 ? (() => { throw new Error("rule crashed"); })() : []) };
+    const engine = new DetectionEngine({ repository, config: detectionConfigSchema.parse({}), containment: "alert", rules: [flaky, bruteForceRule] });
+    const failed: string[] = [];
+    const loop = new DetectionLoop({ repository, engine, log, lingerMs: 0, retryMs: 50, onFailure: (err) => failed.push(err.message) });
+    const r = await send(bruteForce("203.0.113.40"));
+    loop.queued(r.accepted);
+    await expect.poll(async () => (await repository.listIncidents("default", { limit: 10, offset: 0 })).total, { timeout: 10_000 }).toBe(1);
+    expect(failed).toEqual(["rule crashed"]);
+    expect(await repository.countQueued()).toBe(0);
+    const [incident] = (await repository.listIncidents("default", { limit: 10, offset: 0 })).items;
+    expect(incident!.evidence.total).toBe(7);
+    await loop.stop();
+    await repository.close();
+  });
+
+  it("gathers what arrives while it lingers into one pass, and stop() detects what is still queued", async () => {
+    const { repository, send } = await store();
+    const engine = new DetectionEngine({ repository, config: detectionConfigSchema.parse({}), containment: "alert", rules: [bruteForceRule] });
+    const passes: number[] = [];
+    const loop = new DetectionLoop({ repository, engine, log, lingerMs: 200, onPass: (p) => passes.push(p.events.length) });
+    for (let i = 0; i < 3; i++) loop.queued((await send(bruteForce(`203.0.113.${50 + i}`))).accepted);
+    await expect.poll(() => passes, { timeout: 10_000 }).toEqual([21]);
+    loop.queued((await send(bruteForce("203.0.113.60"))).accepted);
+    await loop.stop();
+    expect(passes).toEqual([21, 7]);
+    expect((await repository.listIncidents("default", { limit: 10, offset: 0 })).total).toBe(4);
+    await repository.close();
+  });
+});

@@ -1,0 +1,194 @@
+// Detection off the ingest path. An ingest is acknowledged once its events are stored and queued for detection (one
+// transaction); passes over the queue run in the background. A pass starts `lingerMs` after events were queued, or at
+// once when `passLimit` are waiting, and takes everything queued (up to `passLimit`): a busy detector detects in large
+// passes, whose cost per source is paid once per pass instead of once per request. The queue is in the store, so a
+// crash between an acknowledgement and its detection loses nothing: the next start detects what is still queued.
+import type { Logger } from "pino";
+import type { SecurityEvent } from "../events/securityEvent.ts";
+import type { Repository } from "../store/repository.ts";
+import type { DetectionEngine, DetectionOutcome } from "./detectionEngine.ts";
+
+export interface DetectionLoopOptions {
+  repository: Repository;
+  engine: DetectionEngine;
+  log: Logger;
+  /** How long queued events may wait for more to join their pass (default 100 ms). */
+  lingerMs?: number;
+  /** Most events one pass takes (default 20,000). */
+  passLimit?: number;
+  /** Wait before retrying after a failed pass (default 1 s). */
+  retryMs?: number;
+  /** How long `detected` waits before giving up (default 30 s). */
+  waitTimeoutMs?: number;
+  onPass?: (pass: { events: SecurityEvent[]; seconds: number; outcomes: DetectionOutcome[] }) => void;
+  onFailure?: (err: Error) => void;
+}
+
+interface Waiter {
+  keys: { tenant: string; id: string }[];
+  sources: Set<string>;
+  /** What this process's passes over any of the waiter's events raised or updated for its sources, by incident. */
+  outcomes: Map<string, DetectionOutcome>;
+  resolve: (outcomes: DetectionOutcome[] | undefined) => void;
+}
+
+interface RecentPass {
+  events: Set<string>;
+  outcomes: DetectionOutcome[];
+}
+
+const sourceKey = (tenant: string, sourceIp: string) => `${tenant}\u0000${sourceIp}`;
+const eventKey = (e: { tenant: string; id: string }) => `${e.tenant}\u0000${e.id}`;
+/** Passes remembered for a waiter that registers after the pass that detected its events (a race with the ack). */
+const recentPasses = 8;
+
+export class DetectionLoop {
+  private readonly options: Required<Omit<DetectionLoopOptions, "onPass" | "onFailure">> & Pick<DetectionLoopOptions, "onPass" | "onFailure">;
+  private timer: NodeJS.Timeout | undefined;
+  private timerDue = Infinity;
+  private running: Promise<void> | undefined;
+  /** A pass is wanted after the running one (events were queued while it ran). */
+  private again = false;
+  private stopped = false;
+  /** Events this process queued that its own passes have not detected yet (another replica may have: then an overestimate). */
+  private outstandingEvents = 0;
+  private readonly waiters = new Set<Waiter>();
+  private readonly recent: RecentPass[] = [];
+
+  constructor(options: DetectionLoopOptions) {
+    this.options = { lingerMs: 100, passLimit: 20_000, retryMs: 1000, waitTimeoutMs: 30_000, ...options };
+  }
+
+  /** Detects whatever is queued in the store (left by a previous run), then waits for `queued`. */
+  start(): void {
+    this.schedule(0);
+  }
+
+  /** Events this process queued and has not detected itself yet: what ingest applies back-pressure on. */
+  get outstanding(): number {
+    return this.outstandingEvents;
+  }
+
+  /** Starts a pass now, without lingering (e.g. ingest is refusing batches until detection catches up). */
+  catchUp(): void {
+    this.schedule(0);
+  }
+
+  /** `n` events were just stored and queued. */
+  queued(n: number): void {
+    if (n <= 0) return;
+    this.outstandingEvents += n;
+    this.schedule(this.outstandingEvents >= this.options.passLimit ? 0 : this.options.lingerMs);
+  }
+
+  /**
+   * Resolves once none of `events` is queued any more (detected here or by another replica), with the outcomes this
+   * process's passes had for their sources in the meantime; undefined if that takes longer than `waitTimeoutMs`.
+   */
+  detected(events: SecurityEvent[]): Promise<DetectionOutcome[] | undefined> {
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        keys: events.map((e) => ({ tenant: e.tenant, id: e.id })),
+        sources: new Set(events.map((e) => sourceKey(e.tenant, e.sourceIp))),
+        outcomes: new Map(),
+        resolve: (outcomes) => {
+          clearTimeout(timeout);
+          this.waiters.delete(waiter);
+          resolve(outcomes);
+        },
+      };
+      const timeout = setTimeout(() => waiter.resolve(undefined), this.options.waitTimeoutMs);
+      for (const pass of this.recent) this.deliver(waiter, pass);
+      this.waiters.add(waiter);
+      // Someone is waiting: no lingering.
+      this.schedule(0);
+    });
+  }
+
+  /** Stops scheduling passes; finishes the running one and then detects what is queued, for at most `drainMs`. */
+  async stop(drainMs = 5000): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+    const deadline = performance.now() + drainMs;
+    try {
+      while (performance.now() < deadline && await this.pass()) { /* until the queue is empty or time is up */ }
+    } catch (err) {
+      this.options.log.warn({ err }, "detection pass at shutdown failed: its events stay queued for the next start");
+    }
+    for (const w of this.waiters) w.resolve(undefined);
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    const due = performance.now() + delayMs;
+    if (this.timer && this.timerDue <= due) return;
+    clearTimeout(this.timer);
+    this.timerDue = due;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerDue = Infinity;
+      this.running = this.run().finally(() => {
+        this.running = undefined;
+        // A waiter whose events are still queued (e.g. claimed by another replica's pass): look again shortly.
+        if (this.waiters.size > 0) this.schedule(this.again ? 0 : 50);
+        else if (this.again) this.schedule(this.options.lingerMs);
+      });
+    }, delayMs);
+  }
+
+  private async run(): Promise<void> {
+    this.again = false;
+    try {
+      // Pass after pass while full ones come back; requests are served in between.
+      while (await this.pass() === this.options.passLimit && !this.stopped) await new Promise((r) => setImmediate(r));
+    } catch (err) {
+      this.options.onFailure?.(err as Error);
+      this.options.log.error({ err }, `detection pass failed: its events stay queued; retrying in ${this.options.retryMs} ms`);
+      await new Promise((r) => setTimeout(r, this.options.retryMs));
+      this.again = true;
+    }
+    await this.settleWaiters();
+  }
+
+  /** One pass; the number of events it detected (0 when nothing was queued). */
+  private async pass(): Promise<number> {
+    const started = performance.now();
+    let detected: SecurityEvent[] = [];
+    const pass = await this.options.repository.detectQueued(this.options.passLimit, (events, tx) => {
+      detected = events;
+      return this.options.engine.detectIn(tx, events);
+    });
+    if (!pass) return 0;
+    this.outstandingEvents = Math.max(0, this.outstandingEvents - pass.events);
+    this.options.onPass?.({ events: detected, seconds: (performance.now() - started) / 1000, outcomes: pass.result });
+    const recent = { events: new Set(detected.map(eventKey)), outcomes: pass.result };
+    this.recent.push(recent);
+    if (this.recent.length > recentPasses) this.recent.shift();
+    for (const w of this.waiters) this.deliver(w, recent);
+    return pass.events;
+  }
+
+  private deliver(w: Waiter, pass: RecentPass): void {
+    if (!w.keys.some((k) => pass.events.has(eventKey(k)))) return;
+    for (const o of pass.outcomes) {
+      if (!w.sources.has(sourceKey(o.incident.tenant, o.incident.sourceIp))) continue;
+      w.outcomes.set(o.incident.id, { incident: o.incident, created: o.created || (w.outcomes.get(o.incident.id)?.created ?? false) });
+    }
+  }
+
+  private async settleWaiters(): Promise<void> {
+    for (const w of [...this.waiters]) {
+      try {
+        if (!await this.options.repository.anyQueued(w.keys)) w.resolve([...w.outcomes.values()]);
+      } catch (err) {
+        this.options.log.warn({ err }, "could not check whether a batch has been detected; checking again");
+      }
+    }
+  }
+}
