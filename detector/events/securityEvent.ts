@@ -63,7 +63,7 @@ export interface K8sAuditDetails {
 
 export interface SecurityEvent {
   tenant: string;
-  /** Stable per tenant: the source's own id when it has one, otherwise a digest of the raw record, so a retried batch is not counted twice. */
+  /** Stable per tenant: the source's own id when it has one, otherwise the event time and a digest of the raw record (time first, so ids sort by time), so a retried batch is not counted twice. */
   id: string;
   source: EventSource;
   kind: EventKind;

@@ -69,7 +69,7 @@ export const cowrieFormat: IngestFormat = {
     const kind = kindByEventId[r.eventid] ?? "other";
     const event: SecurityEvent = {
       tenant: ctx.tenant,
-      id: digestId("cowrie", raw),
+      id: digestId("cowrie", raw, eventTime(r.timestamp)),
       source: "cowrie",
       kind,
       sourceType: r.eventid,

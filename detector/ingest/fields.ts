@@ -25,9 +25,13 @@ export const portField = z.number().int().min(0).max(65535);
 
 export const byteCountField = z.number().int().nonnegative();
 
-/** A stable id for a record that has none of its own: the same record sent twice gets the same id. */
-export function digestId(source: string, record: unknown): string {
-  return `${source}:${createHash("sha256").update(JSON.stringify(record)).digest("hex").slice(0, 32)}`;
+/**
+ * A stable id for a record that has none of its own: the same record sent twice gets the same id. It leads with the
+ * event time (fixed-width hex ms), so ids sort by time and the store's unique (tenant, id) index grows at one end
+ * instead of taking each insert at a random page (which, past the page cache, rewrote a page per event).
+ */
+export function digestId(source: string, record: unknown, time: number): string {
+  return `${source}:${Math.max(0, time).toString(16).padStart(12, "0")}-${createHash("sha256").update(JSON.stringify(record)).digest("hex").slice(0, 32)}`;
 }
 
 /** Event time as parsed by `timestampField`; only call on validated values. */

@@ -51,7 +51,7 @@ export const genericFormat: IngestFormat = {
     return {
       ...fields,
       tenant: ctx.tenant,
-      id: id !== undefined ? `generic:${id}` : digestId("generic", raw),
+      id: id !== undefined ? `generic:${id}` : digestId("generic", raw, eventTime(timestamp)),
       source: "generic",
       kind: type as SecurityEvent["kind"],
       sourceType: type,

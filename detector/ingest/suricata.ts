@@ -79,7 +79,7 @@ export const suricataFormat: IngestFormat = {
     if (r.src_ip === undefined) return ignoredRecord;
     const event: SecurityEvent = {
       tenant: ctx.tenant,
-      id: digestId("suricata", raw),
+      id: digestId("suricata", raw, eventTime(r.timestamp)),
       source: "suricata",
       kind: kindByType[r.event_type] ?? "other",
       sourceType: r.event_type,

@@ -29,7 +29,7 @@ interface History {
 const key = (tenant: string, sourceIp: string) => `${tenant}\u0000${sourceIp}`;
 
 export class SourceHistories {
-  /** Least recently used first (Map order; a use moves the entry to the end). */
+  /** By source; Map order is insertion order (a use moves the entry to the end). */
   private readonly histories = new Map<string, History>();
   private size = 0;
   private readonly maxEvents: number;
@@ -91,13 +91,22 @@ export class SourceHistories {
     this.size = 0;
   }
 
-  /** Drops least recently used sources until the cache is within its bound (never `keep`, the one just read). */
+  /**
+   * Drops sources until the cache is within its bound (never `keep`, the one just read). Randomly, not least recently
+   * used first: a detection pass visits every active source in turn, and when their windows together outgrow the
+   * bound, LRU would evict each source just before its next visit (no hits at all); random eviction keeps about
+   * bound/working-set of them.
+   */
   private evict(keep?: string): void {
-    for (const [k, h] of this.histories) {
-      if (this.size <= this.maxEvents) return;
-      if (k === keep) continue;
+    if (this.size <= this.maxEvents) return;
+    const keys = [...this.histories.keys()].filter((k) => k !== keep);
+    while (this.size > this.maxEvents && keys.length > 0) {
+      const i = Math.floor(Math.random() * keys.length);
+      const k = keys[i]!;
+      keys[i] = keys.at(-1)!;
+      keys.pop();
+      this.size -= this.histories.get(k)!.events.length;
       this.histories.delete(k);
-      this.size -= h.events.length;
     }
   }
 }
