@@ -1,9 +1,10 @@
 // A small REST client over a KubeConnection: server-side apply with our field manager, the status subresource,
 // deletes with a UID precondition, lists and streaming watches, and one hook that counts every request by verb.
-import { request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
+import type { ClientRequest, IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { text } from "node:stream/consumers";
 import { fieldManager } from "../render/meta.ts";
+import { http } from "../runtime/node-http.ts";
 import type { KubeConnection, PreparedRequest } from "./config.ts";
 
 export interface ResourceRef {
@@ -186,7 +187,7 @@ export class KubeClient {
       headers["Content-Type"] = opts.contentType ?? "application/json";
       headers["Content-Length"] = Buffer.byteLength(payload);
     }
-    const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+    const send = url.protocol === "https:" ? httpsRequest : http.request;
     return new Promise<Exchange>((resolve, reject) => {
       let failure: Error | undefined;
       const req: ClientRequest = send(url, { method, agent: prepared.agent, headers, ...(opts.signal ? { signal: opts.signal } : {}) }, (res) => resolve({ res, failure: () => failure }));

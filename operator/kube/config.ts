@@ -4,7 +4,7 @@
 // ServiceAccount token, an exec plugin's expiring token) are picked up without a restart.
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { Agent as HttpAgent } from "node:http";
+import type { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import { isIPv6 } from "node:net";
 import { createRequire } from "node:module";
@@ -12,6 +12,7 @@ import { homedir } from "node:os";
 import { delimiter, dirname, isAbsolute, join, sep } from "node:path";
 import { createSecureContext } from "node:tls";
 import type * as Yaml from "yaml";
+import { http } from "../runtime/node-http.ts";
 
 export const serviceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount";
 /** client-go re-reads token files every minute; a projected ServiceAccount token is refreshed long before it expires. */
@@ -293,7 +294,7 @@ export class KubeConnection {
     // Keep-alive with idle sockets closed after 30 s, well before the API server's 90 s idle timeout.
     const common = { keepAlive: true, timeout: 30_000, maxFreeSockets: 16 };
     let agent: HttpAgent;
-    if (this.server.startsWith("http:")) agent = new HttpAgent(common);
+    if (this.server.startsWith("http:")) agent = new http.Agent(common);
     else {
       const key = credential.key ?? this.tls.key;
       const secureContext = createSecureContext({ ...(this.tls.ca ? { ca: this.tls.ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) });

@@ -1,10 +1,11 @@
 // /healthz, /readyz and /metrics on node:http: three read-only routes do not need a web framework (fastify alone
 // added ~20 MB to the operator's resident memory).
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { SyncStatus } from "./informer.ts";
 import type { OperatorMetrics } from "./metrics.ts";
+import { http } from "./node-http.ts";
 
 export interface WatchedType {
   informer: SyncStatus;
@@ -69,7 +70,7 @@ async function route(opts: ServerOptions, req: IncomingMessage, res: ServerRespo
 
 /** /healthz (the process answers), /readyz (informers synced) and /metrics (Prometheus text). */
 export function buildServer(opts: ServerOptions): OperatorServer {
-  const server = createServer((req, res) => {
+  const server = http.createServer((req, res) => {
     route(opts, req, res).catch((err: unknown) => {
       opts.logger?.error({ err, url: req.url }, "request failed");
       if (res.headersSent) res.destroy();
