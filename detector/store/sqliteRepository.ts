@@ -13,10 +13,11 @@ import { sqliteSchema } from "./sqliteSchema.ts";
 
 const marks = (n: number) => Array.from({ length: n }, () => "?").join(", ");
 /**
- * Parsed events kept in memory by source (about 0.6-1 KB each), least recently used sources dropped first. Measured
- * in the ingest benchmark: 25k halved throughput against 100k and saved only ~30 MB of peak RSS (461 MB at 100k).
+ * Parsed events kept in memory by source (about 0.6-1 KB each; sources dropped at random past the bound). Measured
+ * with 500 sources whose windows hold all of 130k events: at 100k the CPU per event doubled once the windows outgrew
+ * the bound (re-read and re-parsed from the store, and the garbage of it left a higher peak RSS than 250k did).
  */
-const eventCacheSize = 100_000;
+const eventCacheSize = 250_000;
 /** Event ids of recently linked incidents kept in memory (about 100 bytes each), so linking need not re-read all links. */
 const linkedEvidenceCacheSize = 200_000;
 
