@@ -1,8 +1,10 @@
-// The operator as users run it (`node bin/minixdr.ts operator`), in a process of its own so its memory and CPU
-// are its own; its /metrics is scraped for the heap, the work queue and reconcile counts.
+// The operator as users run it (`node <flags> bin/minixdr.ts operator`, with the node flags of the operator's Deployment
+// in config/manager), in a process of its own so its memory and CPU are its own; its /metrics is scraped for the heap,
+// the work queue and reconcile counts.
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { parse } from "yaml";
 import { freePort } from "../../test/controlplane/processes.ts";
 import { root } from "../support/cluster.ts";
 import { sleep, waitFor } from "../support/progress.ts";
@@ -34,11 +36,20 @@ export function reconcileCount(m: Map<string, number>): number {
   return n;
 }
 
+/** The node flags the deployed operator runs with: its container's command is `node <flags> bin/minixdr.ts`. */
+export function deployedNodeFlags(): string[] {
+  const deployment = parse(readFileSync(join(root, "config/manager/deployment.yaml"), "utf8")) as
+    { spec: { template: { spec: { containers: { name: string; command?: string[] }[] } } } };
+  const command = deployment.spec.template.spec.containers.find((c) => c.name === "operator")?.command ?? ["node", "bin/minixdr.ts"];
+  if (command[0] !== "node" || command.at(-1) !== "bin/minixdr.ts") throw new Error(`config/manager/deployment.yaml: the operator's command ${JSON.stringify(command)} is not node [flags] bin/minixdr.ts`);
+  return command.slice(1, -1);
+}
+
 export async function startOperatorProcess(opts: { kubeconfig: string; dir: string; name: string; extraArgs?: string[]; nodeArgs?: string[] }): Promise<OperatorProcess> {
   const port = await freePort();
   const logFile = join(opts.dir, `${opts.name}.log`);
   const log = createWriteStream(logFile);
-  const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), join(root, "bin/minixdr.ts"), "operator", "--metrics-port", String(port), "--bind-address", "127.0.0.1",
+  const child: ChildProcess = spawn(process.execPath, [...deployedNodeFlags(), ...(opts.nodeArgs ?? []), join(root, "bin/minixdr.ts"), "operator", "--metrics-port", String(port), "--bind-address", "127.0.0.1",
     "--log-level", "warn", ...(opts.extraArgs ?? [])], { env: { ...process.env, KUBECONFIG: opts.kubeconfig }, stdio: ["ignore", "pipe", "pipe"], cwd: root });
   child.stdout!.pipe(log);
   child.stderr!.pipe(log);

@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { dirname, join, matchesGlob, normalize, relative } from "node:path";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
 
 const root = join(import.meta.dirname, "../..");
 const dockerfile = readFileSync(join(root, "Dockerfile"), "utf8");
@@ -82,6 +83,15 @@ describe("Dockerfile", () => {
     const dispatcher = readFileSync(join(root, "bin/minixdr.ts"), "utf8");
     for (const command of ["operator", "detector", "console"]) expect(dispatcher, command).toContain(`case "${command}":`);
     expect(final).toContain("WORKDIR /app");
+  });
+
+  it("runs the operator Deployment with the image's entrypoint, node flags added (bench/operator/process.ts reads them from there)", () => {
+    const deployment = parse(readFileSync(join(root, "config/manager/deployment.yaml"), "utf8")) as { spec: { template: { spec: { containers: { name: string; command: string[]; args: string[] }[] } } } };
+    const operator = deployment.spec.template.spec.containers.find((c) => c.name === "operator")!;
+    expect(operator.command[0]).toBe("node");
+    expect(operator.command.at(-1)).toBe("bin/minixdr.ts");
+    expect(operator.command.slice(1, -1).every((f) => f.startsWith("--"))).toBe(true);
+    expect(operator.args[0]).toBe("operator");
   });
 
   it("ships the ONNX model where the detector looks for it, and every file the entrypoints import", () => {
