@@ -2,6 +2,7 @@
 // from memory instead of walking the events index and re-parsing bodies. Sound because the SQLite file has exactly
 // one writer (this process holds it with an exclusive lock): every committed insert also goes through `add`.
 import type { SecurityEvent } from "../events/securityEvent.ts";
+import { evictAtRandom } from "./evictAtRandom.ts";
 
 /** Store order: event time, then id (SQLite's BINARY collation; ids are ASCII). */
 export function compareEvents(a: SecurityEvent, b: SecurityEvent): number {
@@ -29,7 +30,7 @@ interface History {
 const key = (tenant: string, sourceIp: string) => `${tenant}\u0000${sourceIp}`;
 
 export class SourceHistories {
-  /** By source; Map order is insertion order (a use moves the entry to the end). */
+  /** By tenant and source. */
   private readonly histories = new Map<string, History>();
   private size = 0;
   private readonly maxEvents: number;
@@ -49,11 +50,11 @@ export class SourceHistories {
   window(tenant: string, sourceIp: string, from: number, to: number, load: (from: number) => SecurityEvent[]): SecurityEvent[] {
     const k = key(tenant, sourceIp);
     let h = this.histories.get(k);
-    if (h) this.histories.delete(k);
     if (!h || from < h.coveredFrom) {
       if (h) this.size -= h.events.length;
       h = { coveredFrom: from, events: load(from) };
       this.size += h.events.length;
+      this.histories.set(k, h);
     } else if (from > h.coveredFrom) {
       // Windows move forward with the source's events: what lies before this one is dropped (re-read on demand).
       const drop = firstAtOrAfter(h.events, from);
@@ -63,7 +64,6 @@ export class SourceHistories {
       }
       h.coveredFrom = from;
     }
-    this.histories.set(k, h);
     this.evict(k);
     return h.events.slice(firstAtOrAfter(h.events, from), firstAtOrAfter(h.events, to + 1));
   }
@@ -91,22 +91,8 @@ export class SourceHistories {
     this.size = 0;
   }
 
-  /**
-   * Drops sources until the cache is within its bound (never `keep`, the one just read). Randomly, not least recently
-   * used first: a detection pass visits every active source in turn, and when their windows together outgrow the
-   * bound, LRU would evict each source just before its next visit (no hits at all); random eviction keeps about
-   * bound/working-set of them.
-   */
+  /** Drops sources at random until the cache is within its bound (never `keep`, the one just read). */
   private evict(keep?: string): void {
-    if (this.size <= this.maxEvents) return;
-    const keys = [...this.histories.keys()].filter((k) => k !== keep);
-    while (this.size > this.maxEvents && keys.length > 0) {
-      const i = Math.floor(Math.random() * keys.length);
-      const k = keys[i]!;
-      keys[i] = keys.at(-1)!;
-      keys.pop();
-      this.size -= this.histories.get(k)!.events.length;
-      this.histories.delete(k);
-    }
+    this.size -= evictAtRandom(this.histories, (h) => h.events.length, this.size - this.maxEvents, keep);
   }
 }

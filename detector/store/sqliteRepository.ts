@@ -8,6 +8,7 @@ import type { UserRecord } from "../auth/user.ts";
 import { incidentFilter } from "./incidentFilter.ts";
 import type { DetectionTransaction, IncidentPage, SourceWindow, IncidentQuery, LoginFailure, MergeableIncidentQuery, OpenIncidentCount, Repository } from "./repository.ts";
 import { eventColumns, eventFromRow, eventRefFromRow, eventValues, evidenceFromCounts, incidentColumns, incidentFromRow, incidentValues, userFromRow, type Row } from "./rows.ts";
+import { evictAtRandom } from "./evictAtRandom.ts";
 import { SourceHistories } from "./sourceHistories.ts";
 import { sqliteSchema } from "./sqliteSchema.ts";
 
@@ -19,7 +20,7 @@ const marks = (n: number) => Array.from({ length: n }, () => "?").join(", ");
  */
 const eventCacheSize = 250_000;
 /** Event ids of recently linked incidents kept in memory (about 100 bytes each), so linking need not re-read all links. */
-const linkedEvidenceCacheSize = 200_000;
+const linkedEvidenceCacheSize = 400_000;
 
 interface QueuedEvent {
   seq: number;
@@ -41,7 +42,7 @@ export class SqliteRepository implements Repository {
   private readonly statements = new Map<string, StatementSync>();
   /** Each source's recent stored events: a stored event never changes and this process is the file's only writer. */
   private readonly histories = new SourceHistories(eventCacheSize);
-  /** Recently linked incidents' evidence (ids and counts by kind), least recently linked first; cleared on rollback. */
+  /** Recently linked incidents' evidence (ids and counts by kind); cleared on rollback. */
   private readonly linked = new Map<string, LinkedEvidence>();
   private linkedIds = 0;
   /** Events this process stored and queued for detection, in queue order (after their commit). */
@@ -92,13 +93,18 @@ export class SqliteRepository implements Repository {
     return next;
   }
 
-  /** Runs `fn` inside BEGIN IMMEDIATE .. COMMIT, after every earlier transaction of this connection has finished. */
-  private transaction<T>(fn: () => Promise<T> | T): Promise<T> {
+  /**
+   * Runs `fn` inside BEGIN IMMEDIATE .. COMMIT, after every earlier transaction of this connection has finished;
+   * `onCommit` runs right after the commit, before the next transaction can start (for in-memory state that must
+   * match what is committed).
+   */
+  private transaction<T>(fn: () => Promise<T> | T, onCommit?: (result: T) => void): Promise<T> {
     const next = this.queue.then(async () => {
       this.db.exec("BEGIN IMMEDIATE");
       try {
         const result = await fn();
         this.db.exec("COMMIT");
+        onCommit?.(result);
         return result;
       } catch (err) {
         this.db.exec("ROLLBACK");
@@ -152,10 +158,11 @@ export class SqliteRepository implements Repository {
       for (const e of events) {
         if (Number(insert.run(...eventValues(e)).changes) === 1) stored.push({ seq: Number(enqueue.run(e.tenant, e.id).lastInsertRowid), event: Object.freeze(e) });
       }
+    }, () => {
+      // Only once committed, and before any other transaction: the caches hold exactly what the store holds.
+      this.histories.add(stored.map((q) => q.event));
+      this.queued.push(...stored);
     });
-    // Only after the commit: the caches never hold an event the store might not.
-    this.histories.add(stored.map((q) => q.event));
-    this.queued.push(...stored);
     return { inserted: stored.length };
   }
 
@@ -172,13 +179,14 @@ export class SqliteRepository implements Repository {
       const value = await fn(claimed.map((q) => q.event), this.detectionTransaction());
       this.run("DELETE FROM detection_queue WHERE seq <= ?", claimed.at(-1)!.seq);
       return value;
+    }, () => {
+      if (claimed.length === 0) return;
+      this.detectedThrough = claimed.at(-1)!.seq;
+      let done = 0;
+      while (done < this.queued.length && this.queued[done]!.seq <= this.detectedThrough) done++;
+      this.queued.splice(0, done);
     });
-    if (claimed.length === 0) return undefined;
-    this.detectedThrough = claimed.at(-1)!.seq;
-    let done = 0;
-    while (done < this.queued.length && this.queued[done]!.seq <= this.detectedThrough) done++;
-    this.queued.splice(0, done);
-    return { events: claimed.length, result: result as T };
+    return claimed.length === 0 ? undefined : { events: claimed.length, result: result as T };
   }
 
   countQueued(): Promise<number> {
@@ -215,31 +223,24 @@ export class SqliteRepository implements Repository {
         .map((r) => Object.freeze(eventFromRow(r))));
   }
 
-  /** The incident's linked event ids and counts by kind: from the cache, or one scan of its links (then `fresh`). */
+  /** The incident's linked event ids and counts by kind: from the cache, or one scan of its links. */
   private linkedEvidence(incidentId: string): LinkedEvidence {
     let linked = this.linked.get(incidentId);
-    if (linked) {
-      this.linked.delete(incidentId);
-    } else {
+    if (!linked) {
       linked = { ids: new Set(), counts: new Map() };
       for (const r of this.all("SELECT event_id, kind FROM incident_events WHERE incident_id = ?", incidentId)) {
         linked.ids.add(String(r.event_id));
         linked.counts.set(String(r.kind), (linked.counts.get(String(r.kind)) ?? 0) + 1);
       }
       this.linkedIds += linked.ids.size;
+      this.linked.set(incidentId, linked);
     }
-    this.linked.set(incidentId, linked);
     return linked;
   }
 
-  /** Drops the least recently linked incidents until the cache holds at most `linkedEvidenceCacheSize` event ids. */
+  /** Drops incidents at random until the cache holds at most `linkedEvidenceCacheSize` event ids. */
   private trimLinked(keep: string): void {
-    for (const [id, l] of this.linked) {
-      if (this.linkedIds <= linkedEvidenceCacheSize) return;
-      if (id === keep) continue;
-      this.linked.delete(id);
-      this.linkedIds -= l.ids.size;
-    }
+    this.linkedIds -= evictAtRandom(this.linked, (l) => l.ids.size, this.linkedIds - linkedEvidenceCacheSize, keep);
   }
 
   private detectionTransaction(): DetectionTransaction {
