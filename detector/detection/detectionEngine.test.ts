@@ -29,6 +29,17 @@ async function setup(opts: { config?: Partial<DetectionConfig>; model?: AnomalyM
   return { repository, send, list };
 }
 
+describe("large passes", () => {
+  it("detects every source of a pass that spans several chunks of sources", async () => {
+    const { send, repository } = await setup();
+    const bots = Array.from({ length: 150 }, (_, i) => ({ srcIp: `198.18.${Math.floor(i / 200)}.${(i % 200) + 1}`, session: `big${i}` }));
+    await send(bots.flatMap((b) => [0, 5, 10, 15, 20, 25].map((t, i) => cowrie.loginFailed(b, t, "root", `pw${i}`))));
+    const { items: incidents } = await repository.listIncidents("default", { technique: "T1110.001", limit: 200, offset: 0 });
+    expect(incidents.map((i) => i.sourceIp).sort()).toEqual(bots.map((b) => b.srcIp).sort());
+    expect(incidents.every((i) => i.evidence.total === 6)).toBe(true);
+  });
+});
+
 describe("event-time windows", () => {
   it("fires at the threshold within the window, measured in event time", async () => {
     const { send, list } = await setup();

@@ -32,6 +32,8 @@ export interface DetectionOutcome {
 /** The pseudo-rule name and dedupe key of incidents the model raises on its own. */
 export const anomalyRuleName = "anomaly-model";
 const anomalyBaseRisk = 50;
+/** Sources whose windows one step of a pass reads at once (and the model scores in one run). */
+const sourcesPerChunk = 64;
 
 function bump(severity: Severity, levels: number): Severity {
   return severities[Math.min(severities.length - 1, severities.indexOf(severity) + levels)]!;
@@ -59,13 +61,13 @@ export class DetectionEngine {
     const sources = this.bySource(events);
     if (sources.length === 0) return [];
     // One transaction for the whole batch, holding every source's lock: one commit, and the windows read in one go.
-    return this.options.repository.withSourceLocks(sources, (tx) => this.detectSources(tx, sources));
+    return this.options.repository.withSourceLocks(sources, (tx) => this.detectInChunks(tx, sources));
   }
 
   /** `detect` inside a transaction that already holds the events' source locks (a `Repository.detectQueued` pass). */
   detectIn(tx: DetectionTransaction, events: SecurityEvent[]): Promise<DetectionOutcome[]> {
     const sources = this.bySource(events);
-    return sources.length === 0 ? Promise.resolve([]) : this.detectSources(tx, sources);
+    return sources.length === 0 ? Promise.resolve([]) : this.detectInChunks(tx, sources);
   }
 
   private bySource(events: SecurityEvent[]): { tenant: string; sourceIp: string; triggers: SecurityEvent[] }[] {
@@ -77,6 +79,16 @@ export class DetectionEngine {
       else groups.set(key, [e]);
     }
     return [...groups.values()].map((triggers) => ({ tenant: triggers[0]!.tenant, sourceIp: triggers[0]!.sourceIp, triggers }));
+  }
+
+  /**
+   * A large pass (every active source, each with its whole window) is taken `sourcesPerChunk` sources at a time:
+   * the windows of one chunk are in memory at once, not those of the whole pass.
+   */
+  private async detectInChunks(tx: DetectionTransaction, sources: { tenant: string; sourceIp: string; triggers: SecurityEvent[] }[]): Promise<DetectionOutcome[]> {
+    const outcomes: DetectionOutcome[] = [];
+    for (let i = 0; i < sources.length; i += sourcesPerChunk) outcomes.push(...await this.detectSources(tx, sources.slice(i, i + sourcesPerChunk)));
+    return outcomes;
   }
 
   private async detectSources(tx: DetectionTransaction, sources: { tenant: string; sourceIp: string; triggers: SecurityEvent[] }[]): Promise<DetectionOutcome[]> {
