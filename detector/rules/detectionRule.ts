@@ -1,5 +1,5 @@
 // What a rule is: a pure function from the events of one tenant+source around a batch to detections.
-import type { SecurityEvent } from "../events/securityEvent.ts";
+import type { EventKind, SecurityEvent } from "../events/securityEvent.ts";
 import type { DetectionConfig } from "../config/detectorConfig.ts";
 import type { Technique } from "./attackTechniques.ts";
 
@@ -31,6 +31,11 @@ export interface DetectionRule {
   technique: Technique;
   /** The event-time span the rule looks at, so the engine loads enough history. */
   windowMs(config: DetectionConfig): number;
+  /**
+   * The kinds of event that can be the trigger a detection of this rule involves: the engine skips the rule for a
+   * source none of whose triggers has one of them.
+   */
+  triggerKinds: readonly EventKind[];
   detect(input: RuleInput): Detection[];
 }
 

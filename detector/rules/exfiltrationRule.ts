@@ -8,6 +8,7 @@ export const exfiltrationRule: DetectionRule = {
   name: "large-outbound-transfer",
   technique: techniques.exfiltrationAlternativeProtocol,
   windowMs: (c) => seconds(c.exfiltration.windowSeconds),
+  triggerKinds: ["network.flow"],
   detect({ sourceIp, triggers, events, config }) {
     const { bytesOut, windowSeconds } = config.exfiltration;
     const flows = events.filter((e) => e.kind === "network.flow" && (e.bytesOut ?? 0) > 0);

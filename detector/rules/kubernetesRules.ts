@@ -26,6 +26,7 @@ function auditRule(spec: AuditRuleSpec): DetectionRule {
     name: spec.name,
     technique: spec.technique,
     windowMs: (_c: DetectionConfig) => seconds(kubernetesWindowSeconds),
+    triggerKinds: ["k8s.audit"],
     detect({ sourceIp, triggers, events }: RuleInput): Detection[] {
       const triggerIds = new Set(triggers.map((t) => t.id));
       const matching = events.filter((e) => e.kind === "k8s.audit" && spec.matches(e));

@@ -10,6 +10,7 @@ export const loginAfterFailuresRule: DetectionRule = {
   name: "login-after-failures",
   technique: techniques.validAccounts,
   windowMs: () => seconds(loginAfterFailures.windowSeconds),
+  triggerKinds: ["auth.failure", "auth.success"],
   detect({ sourceIp, triggers, events }) {
     const windowMs = seconds(loginAfterFailures.windowSeconds);
     const triggerIds = new Set(triggers.map((t) => t.id));

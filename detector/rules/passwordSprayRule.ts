@@ -18,6 +18,7 @@ export const passwordSprayRule: DetectionRule = {
   name: "password-spraying",
   technique: techniques.passwordSpraying,
   windowMs: (c) => seconds(c.passwordSpray.windowSeconds),
+  triggerKinds: ["auth.failure"],
   detect({ sourceIp, triggers, events, config }) {
     const { distinctUsers, windowSeconds } = config.passwordSpray;
     const failures = events.filter((e) => e.kind === "auth.failure" && e.username !== undefined);

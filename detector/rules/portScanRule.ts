@@ -13,6 +13,7 @@ export const portScanRule: DetectionRule = {
   name: "port-scan",
   technique: techniques.networkServiceDiscovery,
   windowMs: (c) => seconds(c.portScan.windowSeconds),
+  triggerKinds: ["network.flow", "session.connect", "network.alert"],
   detect({ sourceIp, triggers, events, config }) {
     const { distinctPorts, windowSeconds } = config.portScan;
     const probes = events.filter((e) => (e.kind === "network.flow" || e.kind === "session.connect") && e.destPort !== undefined);

@@ -16,6 +16,7 @@ export const toolDownloadRule: DetectionRule = {
   name: "tool-download-after-login",
   technique: techniques.ingressToolTransfer,
   windowMs: () => seconds(downloadAfterLoginSeconds),
+  triggerKinds: ["auth.success", "file.download", "command"],
   detect({ sourceIp, triggers, events }) {
     const windowMs = seconds(downloadAfterLoginSeconds);
     const triggerIds = new Set(triggers.map((t) => t.id));
