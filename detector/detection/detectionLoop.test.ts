@@ -132,4 +132,21 @@ describe("DetectionLoop", () => {
     expect((await repository.listIncidents("default", { limit: 10, offset: 0 })).total).toBe(4);
     await repository.close();
   });
+
+  it("stops counting events another replica detected against its back-pressure", async () => {
+    // Two loops on one store stand for two replicas sharing a queue: B detects what A queued.
+    const { repository, send } = await store();
+    const engine = new DetectionEngine({ repository, config: detectionConfigSchema.parse({}), containment: "alert", rules: [bruteForceRule] });
+    const a = new DetectionLoop({ repository, engine, log, lingerMs: 60_000 });
+    const b = new DetectionLoop({ repository, engine, log, lingerMs: 60_000 });
+    a.queued((await send(bruteForce("203.0.113.70"))).accepted);
+    expect(a.outstanding).toBe(7);
+    b.catchUp();
+    await expect.poll(() => repository.countQueued(), { timeout: 10_000 }).toBe(0);
+    a.catchUp();
+    await expect.poll(() => a.outstanding, { timeout: 10_000 }).toBe(0);
+    await a.stop();
+    await b.stop();
+    await repository.close();
+  });
 });

@@ -53,7 +53,7 @@ export class DetectionLoop {
   /** How long the last run of passes took (ms). */
   private lastRunMs = 0;
   private stopped = false;
-  /** Events this process queued that its own passes have not detected yet (another replica may have: then an overestimate). */
+  /** Events this process queued and no pass here has detected yet (until a pass finds nothing to claim: then 0). */
   private outstandingEvents = 0;
   private readonly waiters = new Set<Waiter>();
   private readonly recent: RecentPass[] = [];
@@ -178,7 +178,12 @@ export class DetectionLoop {
       detected = events;
       return this.options.engine.detectIn(tx, events);
     });
-    if (!pass) return 0;
+    if (!pass) {
+      // Nothing left that this process could claim: what it queued has been detected, or is being detected by another
+      // replica (which claimed it from the shared queue), so none of it counts against back-pressure here any more.
+      this.outstandingEvents = 0;
+      return 0;
+    }
     this.outstandingEvents = Math.max(0, this.outstandingEvents - pass.events);
     this.options.onPass?.({ events: detected, seconds: (performance.now() - started) / 1000, outcomes: pass.result });
     const recent = { events: new Set(detected.map(eventKey)), outcomes: pass.result };
