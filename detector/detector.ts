@@ -114,6 +114,10 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
     now,
     onDetection: (d) => metrics.detections.inc({ technique: d.techniqueId, rule: d.rule }),
     onInference: (s) => metrics.inferenceDuration.observe(s),
+    onModelError: (err) => {
+      metrics.inferenceFailures.inc();
+      log.error({ err }, "anomaly model failed: this detection pass used the rules alone");
+    },
   });
   const detection = new DetectionLoop({
     repository, engine, log,

@@ -14,10 +14,11 @@ const failuresAt = (seconds: number[]) => seconds.map((s, i) => cowrie.loginFail
 /** A model with a fixed answer: the engine's use of a score, independent of what the trained model says. */
 const fixedModel = (probability: number): AnomalyModel => ({ version: "fixed-test-model", score: (rows) => Promise.resolve(rows.map(() => probability)) });
 
-async function setup(opts: { config?: Partial<DetectionConfig>; model?: AnomalyModel } = {}) {
+async function setup(opts: { config?: Partial<DetectionConfig>; model?: AnomalyModel; onModelError?: (err: Error) => void } = {}) {
   const repository = new SqliteRepository(":memory:");
   await repository.migrate();
-  const engine = new DetectionEngine({ repository, config: detectionConfigSchema.parse(opts.config ?? {}), containment: "alert", anomalyModel: opts.model });
+  const engine = new DetectionEngine({ repository, config: detectionConfigSchema.parse(opts.config ?? {}), containment: "alert", anomalyModel: opts.model,
+    ...(opts.onModelError ? { onModelError: opts.onModelError } : {}) });
   // Ingest, then the detector's background pass over what it queued.
   const send = async (records: unknown[]) => {
     const r = await ingestBatch({ repository }, ingestFormats.cowrie!, records.map((x) => JSON.stringify(x)).join("\n"), "default", Date.now());
@@ -136,6 +137,17 @@ describe("anomaly model", () => {
     await send([cowrie.loginSuccess(bot, 0, "root", "x"), cowrie.command(bot, 5, "cat /etc/shadow")]);
     const [incident] = await list();
     expect(incident).toMatchObject({ detectionKey: "anomaly", techniques: [], detectedBy: { rules: [anomalyRuleName], model: { version: "fixed-test-model", score: 0.9 } }, evidence: { total: 2 } });
+  });
+
+  it("still raises the rules' incidents when the model fails, and says so", async () => {
+    const failures: string[] = [];
+    const broken: AnomalyModel = { version: "broken", score: () => Promise.reject(new Error("onnxruntime: session lost")) };
+    const { send, list } = await setup({ model: broken, onModelError: (err) => failures.push(err.message) });
+    await send(failuresAt([0, 10, 20, 30, 40, 50]));
+    const [incident] = await list();
+    expect(incident).toMatchObject({ detectionKey: "T1110.001", detectedBy: { rules: ["ssh-brute-force"] } });
+    expect(incident!.detectedBy.model).toBeUndefined();
+    expect(failures).toEqual(["onnxruntime: session lost"]);
   });
 
   it("raises nothing below the threshold", async () => {

@@ -22,6 +22,8 @@ export interface DetectionEngineOptions {
   onDetection?: (d: { rule: string; techniqueId: string }) => void;
   /** Called with the seconds one model inference took. */
   onInference?: (seconds: number) => void;
+  /** Called when the model fails; that pass then detects with the rules alone (no risk adjustment, no anomaly incidents). */
+  onModelError?: (err: Error) => void;
 }
 
 export interface DetectionOutcome {
@@ -120,8 +122,14 @@ export class DetectionEngine {
       });
       // One batched model run for every source of the batch: a run has a fixed cost far above a row's.
       const started = performance.now();
-      const probabilities = await this.options.anomalyModel.score(rows);
-      this.options.onInference?.((performance.now() - started) / 1000);
+      let probabilities: readonly number[] = [];
+      try {
+        probabilities = await this.options.anomalyModel.score(rows);
+        this.options.onInference?.((performance.now() - started) / 1000);
+      } catch (err) {
+        // The rules still detect: a failing model must not keep every incident from being raised.
+        this.options.onModelError?.(err as Error);
+      }
       sources.forEach((_, i) => {
         const probability = probabilities[i];
         if (probability === undefined) return;

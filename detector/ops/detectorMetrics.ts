@@ -12,6 +12,7 @@ export class DetectorMetrics {
   readonly detectionPassDuration: Histogram;
   readonly detectionLag: Histogram;
   readonly detectionPassFailures: Counter;
+  readonly inferenceFailures: Counter;
 
   constructor(repository: Repository) {
     const registers = [this.registry];
@@ -36,6 +37,7 @@ export class DetectorMetrics {
       name: "minixdr_detection_lag_seconds", help: "Per detection pass: time from receiving its oldest event to the pass's commit",
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers,
     });
+    this.inferenceFailures = new Counter({ name: "minixdr_inference_failures_total", help: "Model runs that failed (those passes detected with the rules alone)", registers });
     this.detectionPassFailures = new Counter({ name: "minixdr_detection_pass_failures_total", help: "Detection passes that failed (their events stay queued and are retried)", registers });
     new Gauge({
       name: "minixdr_detection_queue_events", help: "Stored events waiting for detection (read from the shared store, so the same on every replica)", registers,
