@@ -130,6 +130,7 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
       metrics.detectionLag.observe(Math.max(0, now() - oldest) / 1000);
     },
     onFailure: () => metrics.detectionPassFailures.inc(),
+    onSkipped: (e) => metrics.detectionSkipped.inc({ source: e.source }),
   });
   // Detects what an earlier run acknowledged and did not get to (once the store is ready).
   onStoreReady = () => detection.start();

@@ -149,4 +149,27 @@ describe("DetectionLoop", () => {
     await b.stop();
     await repository.close();
   });
+
+  it("finds an event whose detection always fails, takes it off the queue and detects everything around it", async () => {
+    const { repository, send } = await store();
+    const poisoned: DetectionRule = { ...bruteForceRule, name: "crashes-on-one-password", triggerKinds: ["auth.failure"],
+      detect: ({ triggers }) => {
+        if (triggers.some((t) => t.password === "poison")) throw new Error("rule crashed on this event");
+        return [];
+      } };
+    const engine = new DetectionEngine({ repository, config: detectionConfigSchema.parse({}), containment: "alert", rules: [poisoned, bruteForceRule] });
+    const skipped: string[] = [];
+    const loop = new DetectionLoop({ repository, engine, log, lingerMs: 0, retryMs: 20, passLimit: 64, onSkipped: (e) => skipped.push(e.password ?? "") });
+    const poison = cowrie.loginFailed({ srcIp: "203.0.113.80", session: "p" }, 100, "root", "poison");
+    const r = await send([...bruteForce("203.0.113.81"), poison, ...bruteForce("203.0.113.82")]);
+    loop.queued(r.accepted);
+    await expect.poll(() => repository.countQueued(), { timeout: 20_000 }).toBe(0);
+    expect(skipped).toEqual(["poison"]);
+    // Both brute forces around it were detected; the poisoned event is still stored.
+    const { items } = await repository.listIncidents("default", { limit: 10, offset: 0 });
+    expect(items.map((i) => i.sourceIp).sort()).toEqual(["203.0.113.81", "203.0.113.82"]);
+    expect(await repository.countEvents("default")).toBe(15);
+    await loop.stop();
+    await repository.close();
+  });
 });

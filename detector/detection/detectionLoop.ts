@@ -23,6 +23,8 @@ export interface DetectionLoopOptions {
   waitTimeoutMs?: number;
   onPass?: (pass: { events: SecurityEvent[]; seconds: number; outcomes: DetectionOutcome[] }) => void;
   onFailure?: (err: Error) => void;
+  /** An event taken off the queue undetected because its detection alone kept failing. */
+  onSkipped?: (event: SecurityEvent) => void;
 }
 
 interface Waiter {
@@ -42,9 +44,11 @@ const sourceKey = (tenant: string, sourceIp: string) => `${tenant}\u0000${source
 const eventKey = (e: { tenant: string; id: string }) => `${e.tenant}\u0000${e.id}`;
 /** Passes remembered for a waiter that registers after the pass that detected its events (a race with the ack). */
 const recentPasses = 8;
+/** Failures of a pass holding just one event before that event is taken off the queue undetected. */
+const poisonAttempts = 3;
 
 export class DetectionLoop {
-  private readonly options: Required<Omit<DetectionLoopOptions, "onPass" | "onFailure">> & Pick<DetectionLoopOptions, "onPass" | "onFailure">;
+  private readonly options: Required<Omit<DetectionLoopOptions, "onPass" | "onFailure" | "onSkipped">> & Pick<DetectionLoopOptions, "onPass" | "onFailure" | "onSkipped">;
   private timer: NodeJS.Timeout | undefined;
   private timerDue = Infinity;
   private running: Promise<void> | undefined;
@@ -57,9 +61,16 @@ export class DetectionLoop {
   private outstandingEvents = 0;
   private readonly waiters = new Set<Waiter>();
   private readonly recent: RecentPass[] = [];
+  /** Events per pass now: `passLimit`, halved after each failure, doubled back after each success. */
+  private limit: number;
+  /** What the last pass claimed (known even when it failed). */
+  private lastClaimed: SecurityEvent[] = [];
+  /** The event whose pass of one keeps failing, and how often it has. */
+  private poison: { key: string; failures: number } | undefined;
 
   constructor(options: DetectionLoopOptions) {
     this.options = { lingerMs: 100, passLimit: 20_000, retryMs: 1000, waitTimeoutMs: 30_000, ...options };
+    this.limit = this.options.passLimit;
   }
 
   /** Detects whatever is queued in the store (left by a previous run), then waits for `queued`. */
@@ -159,23 +170,59 @@ export class DetectionLoop {
     const started = performance.now();
     try {
       // Pass after pass while full ones come back; requests are served in between.
-      while (await this.pass() === this.options.passLimit && !this.stopped) await new Promise((r) => setImmediate(r));
+      for (;;) {
+        const limit = this.limit;
+        if (await this.pass() < limit || this.stopped) break;
+        await new Promise((r) => setImmediate(r));
+      }
     } catch (err) {
-      this.options.onFailure?.(err as Error);
-      this.options.log.error({ err }, `detection pass failed: its events stay queued; retrying in ${this.options.retryMs} ms`);
-      await new Promise((r) => setTimeout(r, this.options.retryMs));
+      await this.failed(err as Error);
       this.again = true;
     }
     this.lastRunMs = performance.now() - started;
     await this.settleWaiters();
   }
 
+  /**
+   * After a failed pass: halve the pass (quickly, so one bad event does not hold up the queue for long) until a pass
+   * of one event fails; an event whose pass alone fails `poisonAttempts` times is taken off the queue undetected
+   * (it stays stored; logged with its id), so it cannot stop detection of everything behind it.
+   */
+  private async failed(err: Error): Promise<void> {
+    this.options.onFailure?.(err);
+    const one = this.lastClaimed.length === 1 ? this.lastClaimed[0]! : undefined;
+    if (this.limit > 1) {
+      this.limit = Math.ceil(this.limit / 2);
+      this.options.log.error({ err }, `detection pass failed: its events stay queued; retrying with passes of ${this.limit}`);
+      await new Promise((r) => setTimeout(r, Math.min(this.options.retryMs, 50)));
+      return;
+    }
+    this.poison = one && this.poison?.key === eventKey(one) ? { key: this.poison.key, failures: this.poison.failures + 1 } : one ? { key: eventKey(one), failures: 1 } : undefined;
+    if (one && this.poison && this.poison.failures >= poisonAttempts) {
+      const skipped = await this.options.repository.detectQueued(1, (events) => {
+        if (events[0] && eventKey(events[0]) !== eventKey(one)) throw new Error("the queue moved on; not skipping");
+        return Promise.resolve([]);
+      }).catch(() => undefined);
+      if (skipped) {
+        this.options.log.error({ err, tenant: one.tenant, eventId: one.id, source: one.source, sourceIp: one.sourceIp },
+          `detection of event ${one.id} failed ${poisonAttempts} times on its own: taken off the detection queue undetected (it stays stored)`);
+        this.options.onSkipped?.(one);
+        this.poison = undefined;
+        return;
+      }
+    }
+    this.options.log.error({ err }, `detection pass failed: its events stay queued; retrying in ${this.options.retryMs} ms`);
+    await new Promise((r) => setTimeout(r, this.options.retryMs));
+  }
+
   /** One pass; the number of events it detected (0 when nothing was queued). */
   private async pass(): Promise<number> {
     const started = performance.now();
     let detected: SecurityEvent[] = [];
-    const pass = await this.options.repository.detectQueued(this.options.passLimit, (events, tx) => {
+    this.lastClaimed = [];
+    const pass = await this.options.repository.detectQueued(this.limit, (events, tx) => {
       detected = events;
+      this.lastClaimed = events;
       return this.options.engine.detectIn(tx, events);
     });
     if (!pass) {
@@ -185,6 +232,9 @@ export class DetectionLoop {
       return 0;
     }
     this.outstandingEvents = Math.max(0, this.outstandingEvents - pass.events);
+    // Back to full passes, doubling, after failures made them smaller.
+    this.limit = Math.min(this.options.passLimit, this.limit * 2);
+    this.poison = undefined;
     this.options.onPass?.({ events: detected, seconds: (performance.now() - started) / 1000, outcomes: pass.result });
     const recent = { events: new Set(detected.map(eventKey)), outcomes: pass.result };
     this.recent.push(recent);

@@ -13,6 +13,7 @@ export class DetectorMetrics {
   readonly detectionLag: Histogram;
   readonly detectionPassFailures: Counter;
   readonly inferenceFailures: Counter;
+  readonly detectionSkipped: Counter<"source">;
 
   constructor(repository: Repository) {
     const registers = [this.registry];
@@ -36,6 +37,10 @@ export class DetectorMetrics {
     this.detectionLag = new Histogram({
       name: "minixdr_detection_lag_seconds", help: "Per detection pass: time from receiving its oldest event to the pass's commit",
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers,
+    });
+    this.detectionSkipped = new Counter({
+      name: "minixdr_detection_skipped_events_total", help: "Events taken off the detection queue undetected because their detection alone kept failing (they stay stored)",
+      labelNames: ["source"], registers,
     });
     this.inferenceFailures = new Counter({ name: "minixdr_inference_failures_total", help: "Model runs that failed (those passes detected with the rules alone)", registers });
     this.detectionPassFailures = new Counter({ name: "minixdr_detection_pass_failures_total", help: "Detection passes that failed (their events stay queued and are retried)", registers });
