@@ -123,8 +123,10 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
     repository, engine, log,
     ...(options.detection?.lingerMs !== undefined ? { lingerMs: options.detection.lingerMs } : {}),
     ...(options.detection?.passLimit !== undefined ? { passLimit: options.detection.passLimit } : {}),
-    onPass: ({ events, seconds }) => {
+    onPass: ({ events, seconds, outcomes }) => {
       metrics.detectionPassDuration.observe(seconds);
+      const created = outcomes.filter((o) => o.created).map((o) => ({ id: o.incident.id, tenant: o.incident.tenant, sourceIp: o.incident.sourceIp, technique: o.incident.detectionKey }));
+      if (created.length > 0) log.info({ incidents: created.slice(0, 50), count: created.length }, "incidents raised");
       let oldest = Infinity;
       for (const e of events) if (e.receivedAt < oldest) oldest = e.receivedAt;
       metrics.detectionLag.observe(Math.max(0, now() - oldest) / 1000);

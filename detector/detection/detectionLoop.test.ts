@@ -29,9 +29,9 @@ describe("the detector's ingest with background detection", () => {
     files = undefined;
   });
 
-  async function start(detection: DetectorOptions["detection"]) {
+  async function start(detection: DetectorOptions["detection"], logLines?: string[]) {
     files = await writeDetectorFiles();
-    detector = await startTestDetector(files, { detection });
+    detector = await startTestDetector(files, { detection, ...(logLines ? { logger: pino({ level: "info" }, { write: (line: string) => void logLines.push(line) }) } : {}) });
     const token = (await login(detector.url, "admin", adminPassword)).token;
     const ingest = (query: string, records: unknown[]) => post(`${detector!.url}/api/v1/ingest/cowrie${query}`, ndjson(records), ingestTokens.default, "application/x-ndjson");
     const incidents = async () => (await api(`${detector!.url}/api/v1/incidents`, token)).json.items as { id: string; sourceIp: string; evidence: { total: number } }[];
@@ -55,11 +55,14 @@ describe("the detector's ingest with background detection", () => {
     await reopened.close();
   });
 
-  it("detects without being asked shortly after the acknowledgement", async () => {
-    const { detector, ingest, incidents } = await start({});
+  it("detects without being asked shortly after the acknowledgement, and logs the incidents it raised", async () => {
+    const lines: string[] = [];
+    const { detector, ingest, incidents } = await start({}, lines);
     expect((await ingest("", bruteForce("203.0.113.32"))).json).toMatchObject({ accepted: 7, detection: "queued" });
     await expect.poll(incidents, { timeout: 10_000 }).toEqual([expect.objectContaining({ sourceIp: "203.0.113.32", evidence: expect.objectContaining({ total: 7 }) as unknown })]);
     expect(await detector.repository.countQueued()).toBe(0);
+    const raised = lines.map((l) => JSON.parse(l) as { msg: string; incidents?: { sourceIp: string; technique: string }[] }).filter((l) => l.msg === "incidents raised");
+    expect(raised.flatMap((l) => l.incidents ?? [])).toContainEqual(expect.objectContaining({ sourceIp: "203.0.113.32", technique: "T1110.001" }));
   });
 
   it("with ?wait=true answers after detection, naming the incidents the batch raised or updated", async () => {
