@@ -218,10 +218,8 @@ export class DetectionLoop {
   /** One pass; the number of events it detected (0 when nothing was queued). */
   private async pass(): Promise<number> {
     const started = performance.now();
-    let detected: SecurityEvent[] = [];
     this.lastClaimed = [];
     const pass = await this.options.repository.detectQueued(this.limit, (events, tx) => {
-      detected = events;
       this.lastClaimed = events;
       return this.options.engine.detectIn(tx, events);
     });
@@ -235,6 +233,7 @@ export class DetectionLoop {
     // Back to full passes, doubling, after failures made them smaller.
     this.limit = Math.min(this.options.passLimit, this.limit * 2);
     this.poison = undefined;
+    const detected = this.lastClaimed;
     this.options.onPass?.({ events: detected, seconds: (performance.now() - started) / 1000, outcomes: pass.result });
     const recent = { events: new Set(detected.map(eventKey)), outcomes: pass.result };
     this.recent.push(recent);
