@@ -3,8 +3,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
+import { DatabaseSync } from "node:sqlite";
 import { afterAll, describe, expect, it } from "vitest";
+import type { SecurityEvent } from "../events/securityEvent.ts";
 import { repositoryContract } from "./repositoryContract.ts";
+import { eventColumns, eventValues } from "./rows.ts";
 import { SqliteRepository } from "./sqliteRepository.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "minixdr-sqlite-"));
@@ -23,5 +26,64 @@ describe("SQLite on a shared volume", () => {
     `], { encoding: "utf8", timeout: 30_000 });
     expect(second.stdout).toMatch(/in use by another detector process: SQLite serves one replica; use storage.driver postgres/);
     await first.close();
+  });
+});
+
+describe("SQLite files written by earlier versions", () => {
+  const event = (id: string, time: number): SecurityEvent => ({
+    tenant: "default", id, source: "cowrie", kind: "auth.failure", sourceType: "cowrie.login.failed", time, receivedAt: time, sourceIp: "203.0.113.9", actor: "",
+  });
+  /** A file as the previous version left it: events indexed by source, and a detection_queue table naming `queued`. */
+  function oldFile(name: string, events: SecurityEvent[], queued: string[] | undefined): string {
+    const file = join(dir, name);
+    const db = new DatabaseSync(file);
+    db.exec(`CREATE TABLE events (tenant TEXT NOT NULL, id TEXT NOT NULL, source TEXT NOT NULL, kind TEXT NOT NULL, event_time INTEGER NOT NULL,
+      received_at INTEGER NOT NULL, source_ip TEXT NOT NULL, actor TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (tenant, id));
+      CREATE INDEX events_by_source ON events (tenant, source_ip, event_time);`);
+    const insert = db.prepare(`INSERT INTO events (${eventColumns.join(", ")}) VALUES (${eventColumns.map(() => "?").join(", ")})`);
+    for (const e of events) insert.run(...eventValues(e));
+    if (queued) {
+      db.exec("CREATE TABLE detection_queue (seq INTEGER PRIMARY KEY AUTOINCREMENT, tenant TEXT NOT NULL, event_id TEXT NOT NULL)");
+      for (const id of queued) db.prepare("INSERT INTO detection_queue (tenant, event_id) VALUES ('default', ?)").run(id);
+    }
+    db.close();
+    return file;
+  }
+  const schemaObjects = (file: string) => {
+    const db = new DatabaseSync(file);
+    const names = db.prepare("SELECT name FROM sqlite_master ORDER BY name").all().map((r) => String(r.name));
+    db.close();
+    return names;
+  };
+
+  it("still detects what was queued and not detected, and drops the old queue table and index", async () => {
+    const events = [event("e1", 1000), event("e2", 2000), event("e3", 3000), event("e4", 4000)];
+    const file = oldFile("queued.db", events, ["e3", "e4"]);
+    const store = new SqliteRepository(file);
+    await store.migrate();
+    expect(await store.countQueued()).toBe(2);
+    expect(await store.anyQueued([{ tenant: "default", id: "e1" }])).toBe(false);
+    expect(await store.anyQueued([{ tenant: "default", id: "e4" }])).toBe(true);
+    const pass = await store.detectQueued(100, (claimed) => Promise.resolve(claimed.map((e) => e.id)));
+    expect(pass?.result).toEqual(["e3", "e4"]);
+    expect(await store.countQueued()).toBe(0);
+    // Windows come from the store by time now.
+    await store.insertEvents([event("e5", 5000)]);
+    const windows = await store.withSourceLocks([], (tx) => tx.eventsForSources([{ tenant: "default", sourceIp: "203.0.113.9", from: 1500, to: 4500 }]));
+    expect(windows[0]!.map((e) => e.id)).toEqual(["e2", "e3", "e4"]);
+    await store.close();
+    const names = schemaObjects(file);
+    expect(names).not.toContain("detection_queue");
+    expect(names).not.toContain("events_by_source");
+    expect(names).toContain("events_by_time");
+  });
+
+  it("treats every event of a file from before the queue existed as detected (they were detected when stored)", async () => {
+    const store = new SqliteRepository(oldFile("prequeue.db", [event("e1", 1000), event("e2", 2000)], undefined));
+    await store.migrate();
+    expect(await store.countQueued()).toBe(0);
+    await store.insertEvents([event("e3", 3000)]);
+    expect((await store.detectQueued(100, (claimed) => Promise.resolve(claimed.map((e) => e.id))))?.result).toEqual(["e3"]);
+    await store.close();
   });
 });

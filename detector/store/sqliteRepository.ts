@@ -9,20 +9,21 @@ import { incidentFilter } from "./incidentFilter.ts";
 import type { DetectionTransaction, IncidentPage, SourceWindow, IncidentQuery, LoginFailure, MergeableIncidentQuery, OpenIncidentCount, Repository } from "./repository.ts";
 import { eventColumns, eventFromRow, eventRefFromRow, eventValues, evidenceFromCounts, incidentColumns, incidentFromRow, incidentValues, userFromRow, type Row } from "./rows.ts";
 import { evictAtRandom } from "./evictAtRandom.ts";
-import { SourceHistories } from "./sourceHistories.ts";
+import { RecentEvents } from "./recentEvents.ts";
 import { sqliteSchema } from "./sqliteSchema.ts";
 
 const marks = (n: number) => Array.from({ length: n }, () => "?").join(", ");
 /**
- * Parsed events kept in memory by source (about 0.6-1 KB each; sources dropped at random past the bound). Measured
- * with 500 sources whose windows hold all of 130k events: at 100k the CPU per event doubled once the windows outgrew
- * the bound (re-read and re-parsed from the store, and the garbage of it left a higher peak RSS than 250k did).
+ * Parsed events kept in memory (about 0.6-1 KB each; the oldest dropped past the bound). Measured with 500 sources
+ * whose windows hold all of 130k events: at 100k the CPU per event doubled once the windows outgrew the bound
+ * (re-read and re-parsed from the store, and the garbage of it left a higher peak RSS than 250k did).
  */
 const eventCacheSize = 250_000;
 /** Event ids of recently linked incidents kept in memory (about 100 bytes each), so linking need not re-read all links. */
 const linkedEvidenceCacheSize = 400_000;
 
 interface QueuedEvent {
+  /** The event's rowid: the detection queue is every event after `detection_progress.detected_through`. */
   seq: number;
   event: SecurityEvent;
 }
@@ -40,8 +41,8 @@ export class SqliteRepository implements Repository {
   private queue: Promise<unknown> = Promise.resolve();
   /** Prepared statements by SQL text: preparing costs more than running the small statements of an ingest. */
   private readonly statements = new Map<string, StatementSync>();
-  /** Each source's recent stored events: a stored event never changes and this process is the file's only writer. */
-  private readonly histories = new SourceHistories(eventCacheSize);
+  /** Each tenant's recent stored events by source: a stored event never changes and this process is the file's only writer. */
+  private readonly recent: RecentEvents;
   /** Recently linked incidents' evidence (ids and counts by kind); cleared on rollback. */
   private readonly linked = new Map<string, LinkedEvidence>();
   private linkedIds = 0;
@@ -49,7 +50,7 @@ export class SqliteRepository implements Repository {
   private readonly queued: QueuedEvent[] = [];
   /** The last queue position detected: the queue holds nothing at or before it. */
   private detectedThrough = 0;
-  /** The last queue position that was already queued when the file was opened (read from the store, not memory). */
+  /** The last queue position that was already stored when the file was opened (read from the store, not memory). */
   private backlogThrough = 0;
 
   constructor(path: string) {
@@ -63,6 +64,18 @@ export class SqliteRepository implements Repository {
       this.db.close();
       throw this.explain(err);
     }
+    this.recent = new RecentEvents(eventCacheSize, {
+      read: (tenant, from, to, sources) => {
+        const rows = this.all("SELECT source_ip, body FROM events WHERE tenant = ? AND event_time >= ? AND event_time < ? ORDER BY event_time, id", tenant, from, to);
+        // Only the bodies wanted are parsed.
+        return (sources ? rows.filter((r) => sources.has(String(r.source_ip))) : rows).map((r) => Object.freeze(eventFromRow(r)));
+      },
+      count: (tenant, from, to) => Number(this.get("SELECT count(*) AS n FROM events WHERE tenant = ? AND event_time >= ? AND event_time < ?", tenant, from, to)?.n ?? 0),
+      timeBefore: (tenant, before, offset) => {
+        const row = this.get("SELECT event_time FROM events WHERE tenant = ? AND event_time < ? ORDER BY event_time DESC LIMIT 1 OFFSET ?", tenant, before, offset);
+        return row ? Number(row.event_time) : undefined;
+      },
+    });
   }
 
   private prepare(sql: string): StatementSync {
@@ -112,6 +125,8 @@ export class SqliteRepository implements Repository {
         this.linked.clear();
         this.linkedIds = 0;
         throw err;
+      } finally {
+        this.recent.endPass();
       }
     });
     this.queue = next.catch(() => undefined);
@@ -127,13 +142,30 @@ export class SqliteRepository implements Repository {
     try {
       await this.transaction(() => {
         this.db.exec(sqliteSchema);
-        // What was queued and not detected when the file was last closed (e.g. a crash between an ack and its detection).
-        this.backlogThrough = Number(this.get("SELECT coalesce(max(seq), 0) AS s FROM detection_queue")?.s ?? 0);
-        this.detectedThrough = Number(this.get("SELECT coalesce(min(seq), 1) - 1 AS s FROM detection_queue")?.s ?? 0);
+        this.upgrade();
+        // What was stored and not detected when the file was last closed (e.g. a crash between an ack and its detection).
+        this.backlogThrough = Number(this.get("SELECT coalesce(max(rowid), 0) AS s FROM events")?.s ?? 0);
+        this.detectedThrough = Number(this.get("SELECT detected_through AS s FROM detection_progress")?.s ?? 0);
       });
     } catch (err) {
       throw this.explain(err);
     }
+  }
+
+  /**
+   * Files written by earlier versions: their per-source events index goes (the time index replaces it), and their
+   * detection_queue table becomes the detection_progress mark (re-detecting an event is harmless: incidents are
+   * updated, not duplicated). A file from before the queue existed had every event detected when it was stored.
+   */
+  private upgrade(): void {
+    this.db.exec("DROP INDEX IF EXISTS events_by_source");
+    if (!this.get("SELECT 1 AS x FROM detection_progress")) {
+      const queue = this.get("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'detection_queue'");
+      const firstQueued = queue ? this.get("SELECT min(e.rowid) AS r FROM detection_queue q JOIN events e ON e.tenant = q.tenant AND e.id = q.event_id")?.r : null;
+      const through = firstQueued === null || firstQueued === undefined ? Number(this.get("SELECT coalesce(max(rowid), 0) AS r FROM events")?.r ?? 0) : Number(firstQueued) - 1;
+      this.run("INSERT INTO detection_progress (id, detected_through) VALUES (1, ?)", through);
+    }
+    this.db.exec("DROP TABLE IF EXISTS detection_queue");
   }
 
   ping(): Promise<void> {
@@ -144,7 +176,7 @@ export class SqliteRepository implements Repository {
   async close(): Promise<void> {
     await this.queue;
     this.statements.clear();
-    this.histories.clear();
+    this.recent.clear();
     this.linked.clear();
     this.linkedIds = 0;
     if (this.db.isOpen) this.db.close();
@@ -154,13 +186,14 @@ export class SqliteRepository implements Repository {
     const stored: QueuedEvent[] = [];
     await this.transaction(() => {
       const insert = this.prepare(`INSERT INTO events (${eventColumns.join(", ")}) VALUES (${marks(eventColumns.length)}) ON CONFLICT DO NOTHING`);
-      const enqueue = this.prepare("INSERT INTO detection_queue (tenant, event_id) VALUES (?, ?)");
       for (const e of events) {
-        if (Number(insert.run(...eventValues(e)).changes) === 1) stored.push({ seq: Number(enqueue.run(e.tenant, e.id).lastInsertRowid), event: Object.freeze(e) });
+        // Rowids only grow (events are never deleted), so storing an event queues it for detection.
+        const result = insert.run(...eventValues(e));
+        if (Number(result.changes) === 1) stored.push({ seq: Number(result.lastInsertRowid), event: Object.freeze(e) });
       }
     }, () => {
       // Only once committed, and before any other transaction: the caches hold exactly what the store holds.
-      this.histories.add(stored.map((q) => q.event));
+      this.recent.add(stored.map((q) => q.event));
       this.queued.push(...stored);
     });
     return { inserted: stored.length };
@@ -171,13 +204,12 @@ export class SqliteRepository implements Repository {
     const result = await this.transaction(async () => {
       // Events queued before this process opened the file come from the store; the ones it stored since, from memory.
       claimed = this.backlogThrough > this.detectedThrough
-        ? this.all(`SELECT q.seq, e.body FROM detection_queue q JOIN events e ON e.tenant = q.tenant AND e.id = q.event_id
-            WHERE q.seq > ? AND q.seq <= ? ORDER BY q.seq LIMIT ?`, this.detectedThrough, this.backlogThrough, limit)
+        ? this.all("SELECT rowid AS seq, body FROM events WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?", this.detectedThrough, this.backlogThrough, limit)
           .map((r) => ({ seq: Number(r.seq), event: Object.freeze(eventFromRow(r)) }))
         : this.queued.slice(0, limit);
       if (claimed.length === 0) return undefined;
       const value = await fn(claimed.map((q) => q.event), this.detectionTransaction());
-      this.run("DELETE FROM detection_queue WHERE seq <= ?", claimed.at(-1)!.seq);
+      this.run("UPDATE detection_progress SET detected_through = ?", claimed.at(-1)!.seq);
       return value;
     }, () => {
       if (claimed.length === 0) return;
@@ -190,7 +222,7 @@ export class SqliteRepository implements Repository {
   }
 
   countQueued(): Promise<number> {
-    return this.serialized(() => Number(this.get("SELECT count(*) AS n FROM detection_queue")?.n ?? 0));
+    return this.serialized(() => Number(this.get("SELECT count(*) AS n FROM events WHERE rowid > (SELECT detected_through FROM detection_progress)")?.n ?? 0));
   }
 
   anyQueued(events: { tenant: string; id: string }[]): Promise<boolean> {
@@ -198,8 +230,8 @@ export class SqliteRepository implements Repository {
     return this.serialized(() => {
       if (this.queued.some((q) => wanted.has(`${q.event.tenant}\u0000${q.event.id}`))) return true;
       if (this.backlogThrough <= this.detectedThrough) return false;
-      return this.all("SELECT tenant, event_id FROM detection_queue WHERE seq > ? AND seq <= ?", this.detectedThrough, this.backlogThrough)
-        .some((r) => wanted.has(`${String(r.tenant)}\u0000${String(r.event_id)}`));
+      return this.all("SELECT tenant, id FROM events WHERE rowid > ? AND rowid <= ?", this.detectedThrough, this.backlogThrough)
+        .some((r) => wanted.has(`${String(r.tenant)}\u0000${String(r.id)}`));
     });
   }
 
@@ -217,10 +249,19 @@ export class SqliteRepository implements Repository {
     return this.transaction(() => fn(this.detectionTransaction()));
   }
 
-  private eventsInWindow(w: SourceWindow): SecurityEvent[] {
-    return this.histories.window(w.tenant, w.sourceIp, w.from, w.to, (from) =>
-      this.all("SELECT body FROM events WHERE tenant = ? AND source_ip = ? AND event_time >= ? ORDER BY event_time, id", w.tenant, w.sourceIp, from)
-        .map((r) => Object.freeze(eventFromRow(r))));
+  /** Each window's events, in store order; a tenant's windows are taken together (one store read for what is not cached). */
+  private eventsInWindows(windows: SourceWindow[]): SecurityEvent[][] {
+    const byTenant = new Map<string, number[]>();
+    windows.forEach((w, i) => {
+      const indexes = byTenant.get(w.tenant);
+      if (indexes) indexes.push(i);
+      else byTenant.set(w.tenant, [i]);
+    });
+    const out = new Array<SecurityEvent[]>(windows.length);
+    for (const [tenant, indexes] of byTenant) {
+      this.recent.windows(tenant, indexes.map((i) => windows[i]!)).forEach((events, j) => (out[indexes[j]!] = events));
+    }
+    return out;
   }
 
   /** The incident's linked event ids and counts by kind: from the cache, or one scan of its links. */
@@ -245,8 +286,8 @@ export class SqliteRepository implements Repository {
 
   private detectionTransaction(): DetectionTransaction {
     return {
-      eventsForSource: (tenant, sourceIp, from, to) => Promise.resolve(this.eventsInWindow({ tenant, sourceIp, from, to })),
-      eventsForSources: (windows) => Promise.resolve(windows.map((w) => this.eventsInWindow(w))),
+      eventsForSource: (tenant, sourceIp, from, to) => Promise.resolve(this.eventsInWindows([{ tenant, sourceIp, from, to }])[0]!),
+      eventsForSources: (windows) => Promise.resolve(this.eventsInWindows(windows)),
       findMergeableIncident: (q: MergeableIncidentQuery) => {
         // Left alone, the planner walks incidents_by_tenant for the ORDER BY: every recent incident of the tenant. rowid keeps its tie order.
         const row = this.get(`SELECT * FROM incidents INDEXED BY incidents_dedupe WHERE tenant = ? AND source_ip = ? AND actor = ? AND detection_key = ?
