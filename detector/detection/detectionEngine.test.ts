@@ -5,6 +5,7 @@ import type { AnomalyModel } from "../anomaly/anomalyModel.ts";
 import { detectionConfigSchema, type DetectionConfig } from "../config/detectorConfig.ts";
 import { ingestFormats } from "../ingest/formats.ts";
 import { ingestBatch } from "../ingest/ingestBatch.ts";
+import type { DetectionRule } from "../rules/detectionRule.ts";
 import { SqliteRepository } from "../store/sqliteRepository.ts";
 import { anomalyRuleName, DetectionEngine } from "./detectionEngine.ts";
 
@@ -14,10 +15,11 @@ const failuresAt = (seconds: number[]) => seconds.map((s, i) => cowrie.loginFail
 /** A model with a fixed answer: the engine's use of a score, independent of what the trained model says. */
 const fixedModel = (probability: number): AnomalyModel => ({ version: "fixed-test-model", score: (rows) => Promise.resolve(rows.map(() => probability)) });
 
-async function setup(opts: { config?: Partial<DetectionConfig>; model?: AnomalyModel; onModelError?: (err: Error) => void } = {}) {
+async function setup(opts: { config?: Partial<DetectionConfig>; model?: AnomalyModel; onModelError?: (err: Error) => void; rules?: DetectionRule[] } = {}) {
   const repository = new SqliteRepository(":memory:");
   await repository.migrate();
   const engine = new DetectionEngine({ repository, config: detectionConfigSchema.parse(opts.config ?? {}), containment: "alert", anomalyModel: opts.model,
+    ...(opts.rules ? { rules: opts.rules } : {}),
     ...(opts.onModelError ? { onModelError: opts.onModelError } : {}) });
   // Ingest, then the detector's background pass over what it queued.
   const send = async (records: unknown[]) => {
@@ -38,6 +40,25 @@ describe("large passes", () => {
     const { items: incidents } = await repository.listIncidents("default", { technique: "T1110.001", limit: 200, offset: 0 });
     expect(incidents.map((i) => i.sourceIp).sort()).toEqual(bots.map((b) => b.srcIp).sort());
     expect(incidents.every((i) => i.evidence.total === 6)).toBe(true);
+  });
+});
+
+describe("rule windows", () => {
+  it("gives each rule the stored events within its own window around the triggers, however wide another rule's is", async () => {
+    const seen: Record<string, number[]> = {};
+    /** A rule that records the times of the events it was given, in seconds from the batch's trigger, and detects nothing. */
+    const recorder = (name: string, windowSeconds: number): DetectionRule => ({
+      name, technique: { id: "T0000", name, tactic: "" }, windowMs: () => windowSeconds * 1000, triggerKinds: ["auth.failure"],
+      detect: ({ events, triggers }) => {
+        seen[name] = events.map((e) => (e.time - triggers[0]!.time) / 1000);
+        return [];
+      },
+    });
+    const { send } = await setup({ rules: [recorder("narrow", 60), recorder("wide", 900)] });
+    await send(failuresAt([0, 500, 800, 850, 1000, 1070, 1100]));
+    await send(failuresAt([1001]));
+    expect(seen.narrow).toEqual([-1, 0]);
+    expect(seen.wide).toEqual([-501, -201, -151, -1, 0, 69, 99]);
   });
 });
 

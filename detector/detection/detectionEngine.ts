@@ -45,9 +45,30 @@ function higher(a: Severity, b: Severity): Severity {
   return severities.indexOf(a) >= severities.indexOf(b) ? a : b;
 }
 
+/** Index of the first event later than `time` in events oldest first. */
+function firstAfter(events: readonly SecurityEvent[], time: number): number {
+  let lo = 0;
+  let hi = events.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (events[mid]!.time <= time) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The events (oldest first) with time in (after, upTo]. */
+function between(events: SecurityEvent[], after: number, upTo: number): SecurityEvent[] {
+  const start = firstAfter(events, after);
+  const end = firstAfter(events, upTo);
+  return start === 0 && end === events.length ? events : events.slice(start, end);
+}
+
 export class DetectionEngine {
   private readonly options: DetectionEngineOptions;
   private readonly rules: DetectionRule[];
+  /** Each rule's window (ms), in `rules` order. */
+  private readonly ruleWindows: number[];
   private readonly now: () => number;
   private readonly historyMs: number;
 
@@ -55,7 +76,8 @@ export class DetectionEngine {
     this.options = options;
     this.rules = options.rules ?? allRules;
     this.now = options.now ?? Date.now;
-    this.historyMs = Math.max(behaviourWindowSeconds * 1000, ...this.rules.map((r) => r.windowMs(options.config)));
+    this.ruleWindows = this.rules.map((r) => r.windowMs(options.config));
+    this.historyMs = Math.max(behaviourWindowSeconds * 1000, ...this.ruleWindows);
   }
 
   /** Detects over events that are already stored, in its own transaction; safe to run again on the same events (incidents are updated, not duplicated). */
@@ -107,8 +129,13 @@ export class DetectionEngine {
       ({ tenant, sourceIp, from: spans[i]!.oldest - this.historyMs, to: spans[i]!.newest + this.historyMs })));
     const detections = sources.map(({ tenant, sourceIp, triggers }, i) => {
       const kinds = new Set(triggers.map((t) => t.kind));
-      return this.rules.filter((rule) => rule.triggerKinds.some((k) => kinds.has(k)))
-        .flatMap((rule) => rule.detect({ tenant, sourceIp, triggers, events: histories[i]!, config: this.options.config }));
+      const { oldest, newest } = spans[i]!;
+      return this.rules.flatMap((rule, r) => {
+        if (!rule.triggerKinds.some((k) => kinds.has(k))) return [];
+        // Each rule gets its own window around the triggers, not the widest one (its windowMs says how far it looks).
+        const w = this.ruleWindows[r]!;
+        return rule.detect({ tenant, sourceIp, triggers, events: between(histories[i]!, oldest - w - 1, newest + w), config: this.options.config });
+      });
     });
 
     const adjustments: RiskAdjustment[] = sources.map(() => ({ riskDelta: 0, severityBump: 0, anomaly: false }));
@@ -117,7 +144,7 @@ export class DetectionEngine {
     if (this.options.anomalyModel) {
       const rows = sources.map((_, i) => {
         const newest = spans[i]!.newest;
-        behaviourEvents[i] = histories[i]!.filter((e) => e.time <= newest && e.time > newest - behaviourWindowSeconds * 1000);
+        behaviourEvents[i] = between(histories[i]!, newest - behaviourWindowSeconds * 1000, newest);
         return featureVector(sourceBehaviourOf(behaviourEvents[i], behaviourWindowSeconds));
       });
       // One batched model run for every source of the batch: a run has a fixed cost far above a row's.

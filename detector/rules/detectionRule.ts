@@ -8,7 +8,7 @@ export interface RuleInput {
   sourceIp: string;
   /** The events of this batch for the source: a detection must involve at least one of them. */
   triggers: SecurityEvent[];
-  /** Every stored event of the source within the widest rule window around the triggers, oldest first. */
+  /** Every stored event of the source within this rule's window (`windowMs`) around the triggers, oldest first. */
   events: SecurityEvent[];
   config: DetectionConfig;
 }
