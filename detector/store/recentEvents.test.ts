@@ -92,7 +92,7 @@ describe("RecentEvents", () => {
   it("once full, drops the oldest events; a pass reads what it needs from before them once, or per call when that is large", () => {
     const store: SecurityEvent[] = [];
     const reads = arrayStore(store);
-    const cache = new RecentEvents(100, reads);
+    const cache = new RecentEvents(100, reads, 50);
     const sources = Array.from({ length: 10 }, (_, i) => `s${i}`);
     const all = (from: number, to: number) => sources.map((sourceIp) => ({ sourceIp, from, to }));
     let time = 0;
@@ -120,7 +120,7 @@ describe("RecentEvents", () => {
     expect(cache.cachedEvents).toBeLessThanOrEqual(100);
     expect(pass()).toBe(1);
     expect(pass()).toBe(1);
-    // 300 events: what lies before is more than half the bound, so it is not held; each call reads its own sources'.
+    // 300 events: what lies before is more than the 50 a pass may hold, so it is not held; each call reads its own sources'.
     storeUntil(30);
     expect(cache.cachedEvents).toBeLessThanOrEqual(100);
     const eventsBefore = reads.eventsRead;

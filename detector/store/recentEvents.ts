@@ -64,10 +64,13 @@ export class RecentEvents {
   private readonly maxEvents: number;
   private readonly store: EventReads;
   private older: OlderEvents | undefined;
+  /** The most older events kept for the rest of a pass (they are memory on top of the bound while the pass runs). */
+  private readonly maxOlderEvents: number;
 
-  constructor(maxEvents: number, store: EventReads) {
+  constructor(maxEvents: number, store: EventReads, maxOlderEvents = Math.floor(maxEvents / 10)) {
     this.maxEvents = maxEvents;
     this.store = store;
+    this.maxOlderEvents = maxOlderEvents;
   }
 
   get cachedEvents(): number {
@@ -107,7 +110,7 @@ export class RecentEvents {
     const from = Math.min(...reaching.map((r) => r.from));
     const kept = this.older;
     if (kept && kept.tenant === tenant && kept.from <= from && kept.to === t.coveredFrom) return kept.bySource;
-    const all = this.store.count(tenant, from, t.coveredFrom) <= this.maxEvents / 2;
+    const all = this.store.count(tenant, from, t.coveredFrom) <= this.maxOlderEvents;
     const bySource = groupBySource(this.store.read(tenant, from, t.coveredFrom, all ? undefined : new Set(reaching.map((r) => r.sourceIp))));
     if (all) this.older = { tenant, from, to: t.coveredFrom, bySource };
     return bySource;
