@@ -13,6 +13,7 @@ import { machine, type Row, type SectionResult } from "../support/results.ts";
 import { median, p99, ratio } from "../support/stats.ts";
 import { body, ingestPath, type EventFormat } from "./events.ts";
 import { runLoad, type LoadResult } from "./load.ts";
+import { measureStoreFloor, type StoreFloor } from "./storeFloor.ts";
 
 const run = promisify(execFile);
 const formats: EventFormat[] = ["cowrie", "generic"];
@@ -156,6 +157,7 @@ export async function runDetectorSection(opts: { quick: boolean; nodeArgs?: stri
   const peak: Partial<Record<Target, number>> = {};
   let pgUnavailable = "";
   let postgres: { url: string; stop: () => Promise<void> } | undefined;
+  const floors: StoreFloor[] = [];
   try {
     progress("detector", "starting PostgreSQL (test/postgres/start.sh)");
     try {
@@ -189,6 +191,10 @@ export async function runDetectorSection(opts: { quick: boolean; nodeArgs?: stri
         await server.stop();
       }
     }
+    for (const format of formats) {
+      progress("detector/floor", `${format}: parse + normalize, then SQLite insert, in this process (no HTTP, no detection)`);
+      floors.push(await measureStoreFloor(dir, format, 1000, opts.quick ? 10 : 30, reps));
+    }
   } finally {
     await postgres?.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -211,11 +217,17 @@ export async function runDetectorSection(opts: { quick: boolean; nodeArgs?: stri
       }
     }
   }
+  for (const f of floors) {
+    const b = base(f.format, 1000);
+    rows.push({ benchmark: "detector/floor sqlite", metric: `${f.format} batch 1000: parse + normalize + insert only`, value: f.bothPerSecond, unit: "events/s", baseline: b.eventsPerSecond,
+      baselineLabel: "parse + validate only (HTTP)", ratio: ratio(f.bothPerSecond, b.eventsPerSecond),
+      note: `in-process, no HTTP and no detection: the most one thread could ingest on SQLite if detection were free (normalize alone ${Math.round(f.normalizePerSecond)} events/s, insert alone ${Math.round(f.insertPerSecond)} events/s)` });
+  }
   for (const target of ["sqlite", "postgres"] as const) {
     const v = (peak[target] ?? Number.NaN) / MB;
     rows.push({ benchmark: "detector/memory", metric: `peak RSS under load (${target})`, value: v, unit: "MB", baseline: (peak.baseline ?? Number.NaN) / MB,
       baselineLabel: "baseline server, same load", ratio: ratio(v, (peak.baseline ?? Number.NaN) / MB), ...(target === "postgres" && pgUnavailable ? { note: pgUnavailable } : {}) });
   }
   return { section: "detector", startedAt, finishedAt: new Date().toISOString(), quick: opts.quick, machine: m, rows,
-    detail: { concurrency, reps, repMs, maxRequests, cells, peakRssBytes: peak, postgres: pgUnavailable || "ran" } };
+    detail: { concurrency, reps, repMs, maxRequests, cells, floors, peakRssBytes: peak, postgres: pgUnavailable || "ran" } };
 }
