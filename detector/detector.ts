@@ -16,6 +16,7 @@ import { DetectorMetrics } from "./ops/detectorMetrics.ts";
 import { registerHealthRoutes, type ModelState } from "./ops/healthRoutes.ts";
 import { PostgresRepository } from "./store/postgresRepository.ts";
 import type { Repository } from "./store/repository.ts";
+import { cacheSizesFor } from "./store/cacheSizing.ts";
 import { SqliteRepository } from "./store/sqliteRepository.ts";
 
 export interface DetectorOptions {
@@ -51,7 +52,11 @@ function openRepository(config: DetectorConfig, secrets: DetectorSecrets, log: L
   if (config.storage.driver === "postgres") {
     return new PostgresRepository(secrets.databaseUrl ?? "", (err) => log.warn({ err }, "idle database connection lost"));
   }
-  return new SqliteRepository(config.storage.path);
+  const limit = process.constrainedMemory();
+  const cache = cacheSizesFor(limit);
+  log.info({ memoryLimitBytes: limit && limit < Number.MAX_SAFE_INTEGER ? limit : null, cachedEvents: cache.events, linkedEvidenceIds: cache.linkedEvidenceIds },
+    "SQLite store: in-memory caches sized from the memory limit");
+  return new SqliteRepository(config.storage.path, cache);
 }
 
 function listenUrl(app: FastifyInstance, scheme: string): string {

@@ -11,16 +11,9 @@ import { eventColumns, eventFromRow, eventRefFromRow, eventValues, evidenceFromC
 import { evictAtRandom } from "./evictAtRandom.ts";
 import { RecentEvents } from "./recentEvents.ts";
 import { sqliteSchema } from "./sqliteSchema.ts";
+import { defaultCacheSizes, type CacheSizes } from "./cacheSizing.ts";
 
 const marks = (n: number) => Array.from({ length: n }, () => "?").join(", ");
-/**
- * Parsed events kept in memory (about 0.6-1 KB each; the oldest dropped past the bound). Measured with 500 sources
- * whose windows hold all of 130k events: at 100k the CPU per event doubled once the windows outgrew the bound
- * (re-read and re-parsed from the store, and the garbage of it left a higher peak RSS than 250k did).
- */
-const eventCacheSize = 250_000;
-/** Event ids of recently linked incidents kept in memory (about 100 bytes each), so linking need not re-read all links. */
-const linkedEvidenceCacheSize = 400_000;
 
 interface QueuedEvent {
   /** The event's rowid: the detection queue is every event after `detection_progress.detected_through`. */
@@ -43,6 +36,8 @@ export class SqliteRepository implements Repository {
   private readonly statements = new Map<string, StatementSync>();
   /** Each tenant's recent stored events by source: a stored event never changes and this process is the file's only writer. */
   private readonly recent: RecentEvents;
+  /** Event ids of recently linked incidents kept in memory (about 100 bytes each), so linking need not re-read all links. */
+  private readonly linkedEvidenceCacheSize: number;
   /** Recently linked incidents' evidence (ids and counts by kind); cleared on rollback. */
   private readonly linked = new Map<string, LinkedEvidence>();
   private linkedIds = 0;
@@ -53,8 +48,15 @@ export class SqliteRepository implements Repository {
   /** The last queue position that was already stored when the file was opened (read from the store, not memory). */
   private backlogThrough = 0;
 
-  constructor(path: string) {
+  /**
+   * `cache` bounds what is kept in memory: parsed events for detection windows (about 1.5 KB each with their share of
+   * the heap; the oldest dropped past the bound) and linked evidence ids. Measured with 500 sources whose windows hold
+   * 130k events: at 100k cached events the CPU per event doubled once the windows outgrew the bound (re-read and
+   * re-parsed from the store each pass). The detector sizes both from its memory limit (`cacheSizesFor`).
+   */
+  constructor(path: string, cache: CacheSizes = defaultCacheSizes) {
     this.path = path;
+    this.linkedEvidenceCacheSize = cache.linkedEvidenceIds;
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     this.db = new DatabaseSync(path);
     // Exclusive locking: a second process (another replica on a shared volume) cannot use the file at all.
@@ -64,7 +66,7 @@ export class SqliteRepository implements Repository {
       this.db.close();
       throw this.explain(err);
     }
-    this.recent = new RecentEvents(eventCacheSize, {
+    this.recent = new RecentEvents(cache.events, {
       read: (tenant, from, to, sources) => {
         // Rows are parsed as they come (no array of every body), and only the sources asked for are returned.
         const rows = sources
@@ -286,7 +288,7 @@ export class SqliteRepository implements Repository {
 
   /** Drops incidents at random until the cache holds at most `linkedEvidenceCacheSize` event ids. */
   private trimLinked(keep: string): void {
-    this.linkedIds -= evictAtRandom(this.linked, (l) => l.ids.size, this.linkedIds - linkedEvidenceCacheSize, keep);
+    this.linkedIds -= evictAtRandom(this.linked, (l) => l.ids.size, this.linkedIds - this.linkedEvidenceCacheSize, keep);
   }
 
   private detectionTransaction(): DetectionTransaction {
