@@ -136,6 +136,36 @@ describe("DetectionLoop", () => {
     await repository.close();
   });
 
+  it("after a slow pass, gathers a burst into one pass that starts once ingest is quiet, not a whole linger later", async () => {
+    const { repository, send } = await store();
+    let slowMs = 1500;
+    const starts: number[] = [];
+    // A rule that takes `slowMs` the first time (a pass over a large history), so the loop's linger grows to that.
+    const slow: DetectionRule = { ...bruteForceRule, name: "slow", detect: (input) => {
+      starts.push(performance.now());
+      const until = performance.now() + slowMs;
+      while (performance.now() < until) { /* busy, like a long pass */ }
+      slowMs = 0;
+      return bruteForceRule.detect(input);
+    } };
+    const engine = new DetectionEngine({ repository, config: detectionConfigSchema.parse({}), containment: "alert", rules: [slow] });
+    const passes: number[] = [];
+    const loop = new DetectionLoop({ repository, engine, log, lingerMs: 150, onPass: (p) => passes.push(p.events.length) });
+    loop.queued((await send(bruteForce("203.0.113.70"))).accepted);
+    await expect.poll(() => passes, { timeout: 10_000 }).toEqual([7]);
+    // A burst: five batches 10 ms apart, well inside the 1.5 s linger the slow pass left; then quiet.
+    for (let i = 0; i < 5; i++) {
+      loop.queued((await send(bruteForce(`203.0.113.${71 + i}`))).accepted);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const lastQueued = performance.now();
+    await expect.poll(() => passes, { timeout: 10_000 }).toEqual([7, 35]);
+    // 150 ms of quiet, not the 1.5 s linger.
+    expect(starts[1]! - lastQueued).toBeLessThan(900);
+    await loop.stop();
+    await repository.close();
+  });
+
   it("stops counting events another replica detected against its back-pressure", async () => {
     // Two loops on one store stand for two replicas sharing a queue: B detects what A queued.
     const { repository, send } = await store();

@@ -1,8 +1,8 @@
 // Detection off the ingest path. An ingest is acknowledged once its events are stored and queued for detection (one
 // transaction); passes over the queue run in the background. A pass starts `lingerMs` after events were queued (or as
-// long after as the last pass took, if longer), or at once when `passLimit` are waiting, and takes everything queued
-// (up to `passLimit`): a busy detector detects in large passes, whose cost per source is paid once per pass instead of
-// once per request. The queue is in the store, so a crash between an acknowledgement and its detection loses nothing:
+// long after as the last pass took, if longer, unless no events came for `lingerMs`), or at once when `passLimit` are
+// waiting, and takes everything queued (up to `passLimit`): a busy detector detects in large passes, whose cost per
+// source is paid once per pass instead of once per request. The queue is in the store, so a crash between an acknowledgement and its detection loses nothing:
 // the next start detects what is still queued.
 import type { Logger } from "pino";
 import type { SecurityEvent } from "../events/securityEvent.ts";
@@ -51,6 +51,9 @@ export class DetectionLoop {
   private readonly options: Required<Omit<DetectionLoopOptions, "onPass" | "onFailure" | "onSkipped">> & Pick<DetectionLoopOptions, "onPass" | "onFailure" | "onSkipped">;
   private timer: NodeJS.Timeout | undefined;
   private timerDue = Infinity;
+  /** Fires `lingerMs` after the last `queued`: ingest went quiet, so a longer linger would gather nothing more. */
+  private quietTimer: NodeJS.Timeout | undefined;
+  private lastQueuedAt = -Infinity;
   private running: Promise<void> | undefined;
   /** A pass is wanted after the running one (events were queued while it ran). */
   private again = false;
@@ -92,13 +95,27 @@ export class DetectionLoop {
   queued(n: number): void {
     if (n <= 0) return;
     this.outstandingEvents += n;
+    this.lastQueuedAt = performance.now();
     this.schedule(this.outstandingEvents >= this.options.passLimit ? 0 : this.linger());
+    if (this.linger() > this.options.lingerMs) {
+      clearTimeout(this.quietTimer);
+      this.quietTimer = setTimeout(() => {
+        this.quietTimer = undefined;
+        this.schedule(0);
+      }, this.options.lingerMs);
+    }
+  }
+
+  /** No events were queued for `lingerMs`. */
+  private quiet(): boolean {
+    return performance.now() - this.lastQueuedAt >= this.options.lingerMs;
   }
 
   /**
    * How long queued events wait for more: `lingerMs`, or as long as the last run of passes took if that was longer.
    * Under sustained load detection then takes about half the time at most, in passes that grow with the load (the
-   * cost of a pass is mostly per source, so larger passes cost less per event); idle, a pass follows in `lingerMs`.
+   * cost of a pass is mostly per source, so larger passes cost less per event); idle, a pass follows in `lingerMs`,
+   * and when a burst ends the pass starts once `lingerMs` have passed without events, not a whole linger later.
    */
   private linger(): number {
     return Math.max(this.options.lingerMs, this.lastRunMs);
@@ -132,6 +149,7 @@ export class DetectionLoop {
   async stop(drainMs = 5000): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.quietTimer);
     this.timer = undefined;
     await this.running;
     const deadline = performance.now() + drainMs;
@@ -160,7 +178,7 @@ export class DetectionLoop {
         this.running = undefined;
         // A waiter whose events are still queued (e.g. claimed by another replica's pass): look again shortly.
         if (this.waiters.size > 0) this.schedule(this.again ? 0 : 50);
-        else if (this.again) this.schedule(this.linger());
+        else if (this.again) this.schedule(this.quiet() ? 0 : this.linger());
       });
     }, delayMs);
   }
