@@ -1,18 +1,28 @@
 // Field validators and helpers shared by the ingest formats.
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { isIP } from "node:net";
 import { z } from "zod";
 
 const isoTimestamp = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$/;
 
+// The last timestamp parsed and its time: a record's timestamp is parsed by its validation and then by its
+// normalization (which may read it twice), one right after the other.
+let lastValue: string | undefined;
+let lastMs: number | undefined;
+
 /** Event time from a source timestamp (ISO-8601 with a zone, as Cowrie, Suricata and Kubernetes write it), or undefined. */
 export function parseSourceTimestamp(value: string): number | undefined {
+  if (value === lastValue) return lastMs;
   const m = isoTimestamp.exec(value);
-  if (!m) return undefined;
-  const zone = m[2] ?? "Z";
-  const normalized = value.replace(" ", "T").replace(/([+-]\d{2})(\d{2})$/, zone === "Z" ? "$1$2" : "$1:$2");
-  const ms = Date.parse(normalized);
-  return Number.isNaN(ms) ? undefined : ms;
+  let ms: number | undefined;
+  if (m) {
+    const zone = m[2] ?? "Z";
+    const parsed = Date.parse(value.replace(" ", "T").replace(/([+-]\d{2})(\d{2})$/, zone === "Z" ? "$1$2" : "$1:$2"));
+    ms = Number.isNaN(parsed) ? undefined : parsed;
+  }
+  lastValue = value;
+  lastMs = ms;
+  return ms;
 }
 
 export const timestampField = z
@@ -31,7 +41,7 @@ export const byteCountField = z.number().int().nonnegative();
  * instead of taking each insert at a random page (which, past the page cache, rewrote a page per event).
  */
 export function digestId(source: string, record: unknown, time: number): string {
-  return `${source}:${Math.max(0, time).toString(16).padStart(12, "0")}-${createHash("sha256").update(JSON.stringify(record)).digest("hex").slice(0, 32)}`;
+  return `${source}:${Math.max(0, time).toString(16).padStart(12, "0")}-${hash("sha256", JSON.stringify(record), "hex").slice(0, 32)}`;
 }
 
 /** Event time as parsed by `timestampField`; only call on validated values. */

@@ -21,6 +21,18 @@ describe("Cowrie", () => {
     expect(normalize("cowrie", body).events.map((e) => [e.kind, e.command ?? e.url])).toEqual([["command", "wget http://x/y"], ["file.download", "http://x/y"]]);
   });
 
+  it("gives a record without an id of its own the same id in every version, so a batch retried across an upgrade is a duplicate", () => {
+    const record = { eventid: "cowrie.login.failed", timestamp: "2024-05-14T10:15:32.123456Z", src_ip: "203.0.113.9", session: "a1b2", username: "root", password: "123456" };
+    const other = { ...record, timestamp: "2024-05-14T10:15:33.000000Z" };
+    // Records alternating between two timestamps: each event keeps its own time and id.
+    const { events } = normalize("cowrie", [record, other, record].map((r) => JSON.stringify(r)).join("\n"));
+    expect(events.map((e) => [e.id, e.time])).toEqual([
+      ["cowrie:018f7699a61b-381ce26dcc60df3615a6f9754f1de3b9", Date.parse("2024-05-14T10:15:32.123Z")],
+      ["cowrie:018f7699a988-" + events[1]!.id.slice(-32), Date.parse("2024-05-14T10:15:33.000Z")],
+      ["cowrie:018f7699a61b-381ce26dcc60df3615a6f9754f1de3b9", Date.parse("2024-05-14T10:15:32.123Z")],
+    ]);
+  });
+
   it("keeps unknown Cowrie event ids as kind other", () => {
     const { events, issues } = normalize("cowrie", JSON.stringify({ eventid: "cowrie.direct-tcpip.request", timestamp: "2024-05-14T10:00:00.000000Z", src_ip: "203.0.113.3", session: "x", dst_ip: "10.0.0.1", dst_port: 25 }));
     expect(issues).toEqual([]);
