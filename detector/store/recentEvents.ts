@@ -107,7 +107,8 @@ export class RecentEvents {
   private olderEvents(tenant: string, t: TenantEvents, requests: readonly WindowRequest[]): Map<string, SecurityEvent[]> {
     const reaching = requests.filter((r) => r.from < t.coveredFrom);
     if (reaching.length === 0) return new Map();
-    const from = Math.min(...reaching.map((r) => r.from));
+    let from = Infinity;
+    for (const r of reaching) from = Math.min(from, r.from);
     const kept = this.older;
     if (kept && kept.tenant === tenant && kept.from <= from && kept.to === t.coveredFrom) return kept.bySource;
     const all = this.store.count(tenant, from, t.coveredFrom) <= this.maxOlderEvents;
