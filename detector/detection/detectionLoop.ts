@@ -98,11 +98,14 @@ export class DetectionLoop {
     this.lastQueuedAt = performance.now();
     this.schedule(this.outstandingEvents >= this.options.passLimit ? 0 : this.linger());
     if (this.linger() > this.options.lingerMs) {
-      clearTimeout(this.quietTimer);
-      this.quietTimer = setTimeout(() => {
-        this.quietTimer = undefined;
-        this.schedule(0);
-      }, this.options.lingerMs);
+      // Restarted by every batch (refresh, not a new timer per request): it fires only once they stop coming.
+      if (this.quietTimer) this.quietTimer.refresh();
+      else {
+        this.quietTimer = setTimeout(() => {
+          this.quietTimer = undefined;
+          this.schedule(0);
+        }, this.options.lingerMs);
+      }
     }
   }
 
