@@ -112,7 +112,6 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
   }
 
   const engine = new DetectionEngine({
-    repository,
     config: config.detection,
     containment: config.containment.mode,
     anomalyModel,

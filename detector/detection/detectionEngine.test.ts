@@ -18,7 +18,7 @@ const fixedModel = (probability: number): AnomalyModel => ({ version: "fixed-tes
 async function setup(opts: { config?: Partial<DetectionConfig>; model?: AnomalyModel; onModelError?: (err: Error) => void; rules?: DetectionRule[] } = {}) {
   const repository = new SqliteRepository(":memory:");
   await repository.migrate();
-  const engine = new DetectionEngine({ repository, config: detectionConfigSchema.parse(opts.config ?? {}), containment: "alert", anomalyModel: opts.model,
+  const engine = new DetectionEngine({ config: detectionConfigSchema.parse(opts.config ?? {}), containment: "alert", anomalyModel: opts.model,
     ...(opts.rules ? { rules: opts.rules } : {}),
     ...(opts.onModelError ? { onModelError: opts.onModelError } : {}) });
   // Ingest, then the detector's background pass over what it queued.

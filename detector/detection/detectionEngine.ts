@@ -1,6 +1,7 @@
 // Runs the rules and the anomaly model over each tenant+source of a stored batch and records incidents.
 import { randomUUID } from "node:crypto";
 import type { DetectionConfig } from "../config/detectorConfig.ts";
+import { firstAtOrAfter } from "../events/eventOrder.ts";
 import type { SecurityEvent } from "../events/securityEvent.ts";
 import { clampRisk, severities, severityForRisk, type Incident, type Severity } from "../incidents/incident.ts";
 import { featureVector } from "../ml/features.ts";
@@ -9,10 +10,9 @@ import type { AnomalyModel } from "../anomaly/anomalyModel.ts";
 import { behaviourWindowSeconds, sourceBehaviourOf } from "../anomaly/sourceBehaviourOf.ts";
 import { allRules } from "../rules/allRules.ts";
 import type { Detection, DetectionRule } from "../rules/detectionRule.ts";
-import type { DetectionTransaction, Repository } from "../store/repository.ts";
+import type { DetectionTransaction } from "../store/repository.ts";
 
 export interface DetectionEngineOptions {
-  repository: Repository;
   config: DetectionConfig;
   containment: "alert" | "block";
   rules?: DetectionRule[];
@@ -45,22 +45,10 @@ function higher(a: Severity, b: Severity): Severity {
   return severities.indexOf(a) >= severities.indexOf(b) ? a : b;
 }
 
-/** Index of the first event later than `time` in events oldest first. */
-function firstAfter(events: readonly SecurityEvent[], time: number): number {
-  let lo = 0;
-  let hi = events.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (events[mid]!.time <= time) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 /** The events (oldest first) with time in (after, upTo]. */
 function between(events: SecurityEvent[], after: number, upTo: number): SecurityEvent[] {
-  const start = firstAfter(events, after);
-  const end = firstAfter(events, upTo);
+  const start = firstAtOrAfter(events, after, true);
+  const end = firstAtOrAfter(events, upTo, true);
   return start === 0 && end === events.length ? events : events.slice(start, end);
 }
 
@@ -80,15 +68,10 @@ export class DetectionEngine {
     this.historyMs = Math.max(behaviourWindowSeconds * 1000, ...this.ruleWindows);
   }
 
-  /** Detects over events that are already stored, in its own transaction; safe to run again on the same events (incidents are updated, not duplicated). */
-  async detect(events: SecurityEvent[]): Promise<DetectionOutcome[]> {
-    const sources = this.bySource(events);
-    if (sources.length === 0) return [];
-    // One transaction for the whole batch, holding every source's lock: one commit, and the windows read in one go.
-    return this.options.repository.withSourceLocks(sources, (tx) => this.detectInChunks(tx, sources));
-  }
-
-  /** `detect` inside a transaction that already holds the events' source locks (a `Repository.detectQueued` pass). */
+  /**
+   * Detects over events that are already stored, inside a transaction that holds their source locks (a
+   * `Repository.detectQueued` pass); safe to run again on the same events (incidents are updated, not duplicated).
+   */
   detectIn(tx: DetectionTransaction, events: SecurityEvent[]): Promise<DetectionOutcome[]> {
     const sources = this.bySource(events);
     return sources.length === 0 ? Promise.resolve([]) : this.detectInChunks(tx, sources);

@@ -108,7 +108,7 @@ describe("DetectionLoop", () => {
     const { repository, send } = await store();
     let failures = 0;
     const flaky: DetectionRule = { ...bruteForceRule, name: "flaky", detect: () => (failures++ === 0 ? (() => { throw new Error("rule crashed"); })() : []) };
-    const engine = new DetectionEngine({ repository, config: detectionConfigSchema.parse({}), containment: "alert", rules: [flaky, bruteForceRule] });
+    const engine = new DetectionEngine({ config: detectionConfigSchema.parse({}), containment: "alert", rules: [flaky, bruteForceRule] });
     const failed: string[] = [];
     const loop = new DetectionLoop({ repository, engine, log, lingerMs: 0, retryMs: 50, onFailure: (err) => failed.push(err.message) });
     const r = await send(bruteForce("203.0.113.40"));
@@ -124,7 +124,7 @@ describe("DetectionLoop", () => {
 
   it("gathers what arrives while it lingers into one pass, and stop() detects what is still queued", async () => {
     const { repository, send } = await store();
-    const engine = new DetectionEngine({ repository, config: detectionConfigSchema.parse({}), containment: "alert", rules: [bruteForceRule] });
+    const engine = new DetectionEngine({ config: detectionConfigSchema.parse({}), containment: "alert", rules: [bruteForceRule] });
     const passes: number[] = [];
     const loop = new DetectionLoop({ repository, engine, log, lingerMs: 200, onPass: (p) => passes.push(p.events.length) });
     for (let i = 0; i < 3; i++) loop.queued((await send(bruteForce(`203.0.113.${50 + i}`))).accepted);
@@ -148,7 +148,7 @@ describe("DetectionLoop", () => {
       slowMs = 0;
       return bruteForceRule.detect(input);
     } };
-    const engine = new DetectionEngine({ repository, config: detectionConfigSchema.parse({}), containment: "alert", rules: [slow] });
+    const engine = new DetectionEngine({ config: detectionConfigSchema.parse({}), containment: "alert", rules: [slow] });
     const passes: number[] = [];
     const loop = new DetectionLoop({ repository, engine, log, lingerMs: 150, onPass: (p) => passes.push(p.events.length) });
     loop.queued((await send(bruteForce("203.0.113.70"))).accepted);
@@ -169,7 +169,7 @@ describe("DetectionLoop", () => {
   it("stops counting events another replica detected against its back-pressure", async () => {
     // Two loops on one store stand for two replicas sharing a queue: B detects what A queued.
     const { repository, send } = await store();
-    const engine = new DetectionEngine({ repository, config: detectionConfigSchema.parse({}), containment: "alert", rules: [bruteForceRule] });
+    const engine = new DetectionEngine({ config: detectionConfigSchema.parse({}), containment: "alert", rules: [bruteForceRule] });
     const a = new DetectionLoop({ repository, engine, log, lingerMs: 60_000 });
     const b = new DetectionLoop({ repository, engine, log, lingerMs: 60_000 });
     a.queued((await send(bruteForce("203.0.113.70"))).accepted);
@@ -190,7 +190,7 @@ describe("DetectionLoop", () => {
         if (triggers.some((t) => t.password === "poison")) throw new Error("rule crashed on this event");
         return [];
       } };
-    const engine = new DetectionEngine({ repository, config: detectionConfigSchema.parse({}), containment: "alert", rules: [poisoned, bruteForceRule] });
+    const engine = new DetectionEngine({ config: detectionConfigSchema.parse({}), containment: "alert", rules: [poisoned, bruteForceRule] });
     const skipped: string[] = [];
     const loop = new DetectionLoop({ repository, engine, log, lingerMs: 0, retryMs: 20, passLimit: 64, onSkipped: (e) => skipped.push(e.password ?? "") });
     const poison = cowrie.loginFailed({ srcIp: "203.0.113.80", session: "p" }, 100, "root", "poison");

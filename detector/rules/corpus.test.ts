@@ -22,7 +22,7 @@ beforeAll(async () => {
 async function run(scenario: CorpusScenario, opts: { onePass?: boolean } = {}) {
   const repository = new SqliteRepository(":memory:");
   await repository.migrate();
-  const engine = new DetectionEngine({ repository, config: detectionConfigSchema.parse({}), containment: "alert", anomalyModel: scorer });
+  const engine = new DetectionEngine({ config: detectionConfigSchema.parse({}), containment: "alert", anomalyModel: scorer });
   const pass = () => repository.detectQueued(100_000, (events, tx) => engine.detectIn(tx, events));
   for (const [i, batch] of scenario.batches.entries()) {
     const result = await ingestBatch({ repository }, ingestFormats[batch.format]!, body(batch), "default", Date.parse("2024-05-15T00:00:00Z"));

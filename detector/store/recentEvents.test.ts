@@ -1,7 +1,8 @@
 // The SQLite store's cache of recent events must answer every window exactly as a read of the store would.
 import { describe, expect, it } from "vitest";
 import type { SecurityEvent } from "../events/securityEvent.ts";
-import { compareEvents, RecentEvents, type EventReads, type WindowRequest } from "./recentEvents.ts";
+import { compareEvents } from "../events/eventOrder.ts";
+import { RecentEvents, type EventReads, type WindowRequest } from "./recentEvents.ts";
 
 const ev = (sourceIp: string, id: string, time: number, tenant = "t"): SecurityEvent => ({
   tenant, id, source: "cowrie", kind: "auth.failure", sourceType: "cowrie.login.failed", time, receivedAt: 0, sourceIp, actor: "",

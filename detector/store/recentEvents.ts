@@ -6,24 +6,8 @@
 // is in it. So the store needs no index by source (one would cost a random page per active source on every insert):
 // it fills and extends the cache with reads by time, and reads by time, filtered to a pass's sources, what lies before
 // the covered range (late events, or history the bound does not let it keep).
+import { compareEvents, firstAtOrAfter } from "../events/eventOrder.ts";
 import type { SecurityEvent } from "../events/securityEvent.ts";
-
-/** Store order: event time, then id (SQLite's BINARY collation; ids are ASCII). */
-export function compareEvents(a: SecurityEvent, b: SecurityEvent): number {
-  return a.time - b.time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-}
-
-/** Index of the first event with time >= `time` (events sorted by `compareEvents`). */
-export function firstAtOrAfter(events: readonly SecurityEvent[], time: number): number {
-  let lo = 0;
-  let hi = events.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (events[mid]!.time < time) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /** The reads the cache needs from the store; times are event times in ms, ranges are [from, to). */
 export interface EventReads {
@@ -91,7 +75,7 @@ export class RecentEvents {
     const older = this.olderEvents(tenant, t, requests);
     return requests.map((r) => {
       const cached = t.bySource.get(r.sourceIp) ?? [];
-      const recent = cached.slice(firstAtOrAfter(cached, r.from), firstAtOrAfter(cached, r.to + 1));
+      const recent = cached.slice(firstAtOrAfter(cached, r.from), firstAtOrAfter(cached, r.to, true));
       if (r.from >= t.coveredFrom) return recent;
       // Older events all come before the covered range, so before every cached one.
       const old = (older.get(r.sourceIp) ?? []).filter((e) => e.time >= r.from && e.time <= r.to);
