@@ -45,6 +45,21 @@ function higher(a: Severity, b: Severity): Severity {
   return severities.indexOf(a) >= severities.indexOf(b) ? a : b;
 }
 
+/** One tenant+source of a pass and its events in the pass. */
+interface PassSource {
+  tenant: string;
+  sourceIp: string;
+  triggers: SecurityEvent[];
+}
+
+/** What the rules and the model found for one source, to record. */
+interface Assessment {
+  tenant: string;
+  detections: { detection: Detection; key: string }[];
+  adjustment: RiskAdjustment;
+  model: { version: string; score: number } | undefined;
+}
+
 /** The events (oldest first) with time in (after, upTo]. */
 function between(events: SecurityEvent[], after: number, upTo: number): SecurityEvent[] {
   const start = firstAtOrAfter(events, after, true);
@@ -77,7 +92,7 @@ export class DetectionEngine {
     return sources.length === 0 ? Promise.resolve([]) : this.detectInChunks(tx, sources);
   }
 
-  private bySource(events: SecurityEvent[]): { tenant: string; sourceIp: string; triggers: SecurityEvent[] }[] {
+  private bySource(events: SecurityEvent[]): PassSource[] {
     const groups = new Map<string, SecurityEvent[]>();
     for (const e of events) {
       const key = `${e.tenant}\u0000${e.sourceIp}`;
@@ -89,16 +104,24 @@ export class DetectionEngine {
   }
 
   /**
-   * A large pass (every active source, each with its whole window) is taken `sourcesPerChunk` sources at a time:
-   * the windows of one chunk are in memory at once, not those of the whole pass.
+   * A large pass (every active source, each with its whole window) is taken `sourcesPerChunk` sources at a time: the
+   * windows of one chunk are in memory at once, not those of the whole pass. When the store asks for reads first
+   * (`readsFirst`: its write lock is the only one), every chunk is assessed before anything is recorded.
    */
-  private async detectInChunks(tx: DetectionTransaction, sources: { tenant: string; sourceIp: string; triggers: SecurityEvent[] }[]): Promise<DetectionOutcome[]> {
+  private async detectInChunks(tx: DetectionTransaction, sources: PassSource[]): Promise<DetectionOutcome[]> {
     const outcomes: DetectionOutcome[] = [];
-    for (let i = 0; i < sources.length; i += sourcesPerChunk) outcomes.push(...await this.detectSources(tx, sources.slice(i, i + sourcesPerChunk)));
+    const assessed: Assessment[][] = [];
+    for (let i = 0; i < sources.length; i += sourcesPerChunk) {
+      const chunk = await this.assess(tx, sources.slice(i, i + sourcesPerChunk));
+      if (tx.readsFirst) assessed.push(chunk);
+      else outcomes.push(...await this.recordAll(tx, chunk));
+    }
+    for (const chunk of assessed) outcomes.push(...await this.recordAll(tx, chunk));
     return outcomes;
   }
 
-  private async detectSources(tx: DetectionTransaction, sources: { tenant: string; sourceIp: string; triggers: SecurityEvent[] }[]): Promise<DetectionOutcome[]> {
+  /** Reads the sources' windows and runs the rules and the model over them; writes nothing. */
+  private async assess(tx: DetectionTransaction, sources: PassSource[]): Promise<Assessment[]> {
     const spans = sources.map(({ triggers }) => {
       let oldest = Infinity;
       let newest = -Infinity;
@@ -148,27 +171,34 @@ export class DetectionEngine {
       });
     }
 
-    const outcomes: DetectionOutcome[] = [];
-    for (const [i, { tenant, sourceIp }] of sources.entries()) {
+    return sources.map(({ tenant, sourceIp }, i) => {
       const adjustment = adjustments[i]!;
       const model = models[i];
-      for (const d of detections[i]!) {
-        outcomes.push(await this.record(tx, tenant, d, d.technique.id, adjustment, model));
-      }
-      if (adjustment.anomaly && detections[i]!.length === 0 && model) {
+      const found = detections[i]!.map((d) => ({ detection: d, key: d.technique.id }));
+      if (adjustment.anomaly && found.length === 0 && model) {
         const window = behaviourEvents[i]!;
-        const anomaly: Detection = {
-          rule: anomalyRuleName,
-          technique: { id: "anomaly", name: "Anomalous behaviour", tactic: "" },
-          sourceIp,
-          actor: "",
-          events: window.slice(-200),
-          riskScore: anomalyBaseRisk,
-          summary: `model ${model.version} scored ${sourceIp}'s last ${behaviourWindowSeconds}s of activity (${window.length} events) at ${model.score}`,
-          dedupeWindowMs: behaviourWindowSeconds * 1000,
-        };
-        outcomes.push(await this.record(tx, tenant, anomaly, "anomaly", adjustment, model));
+        found.push({
+          key: "anomaly",
+          detection: {
+            rule: anomalyRuleName,
+            technique: { id: "anomaly", name: "Anomalous behaviour", tactic: "" },
+            sourceIp,
+            actor: "",
+            events: window.slice(-200),
+            riskScore: anomalyBaseRisk,
+            summary: `model ${model.version} scored ${sourceIp}'s last ${behaviourWindowSeconds}s of activity (${window.length} events) at ${model.score}`,
+            dedupeWindowMs: behaviourWindowSeconds * 1000,
+          },
+        });
       }
+      return { tenant, detections: found, adjustment, model };
+    });
+  }
+
+  private async recordAll(tx: DetectionTransaction, assessed: Assessment[]): Promise<DetectionOutcome[]> {
+    const outcomes: DetectionOutcome[] = [];
+    for (const { tenant, detections, adjustment, model } of assessed) {
+      for (const { detection, key } of detections) outcomes.push(await this.record(tx, tenant, detection, key, adjustment, model));
     }
     return outcomes;
   }

@@ -3,6 +3,7 @@
 import { pino } from "pino";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { cowrie } from "../../test/detector/fixtures/cowrieRecords.ts";
+import type { AnomalyModel } from "../anomaly/anomalyModel.ts";
 import { adminPassword, api, ingestTokens, login, post, startTestDetector, writeDetectorFiles, type DetectorFiles } from "../../test/detector/detectorHarness.ts";
 import { detectionConfigSchema } from "../config/detectorConfig.ts";
 import type { DetectorOptions, RunningDetector } from "../detector.ts";
@@ -29,9 +30,9 @@ describe("the detector's ingest with background detection", () => {
     files = undefined;
   });
 
-  async function start(detection: DetectorOptions["detection"], logLines?: string[]) {
+  async function start(detection: DetectorOptions["detection"], logLines?: string[], more: Partial<DetectorOptions> = {}) {
     files = await writeDetectorFiles();
-    detector = await startTestDetector(files, { detection, ...(logLines ? { logger: pino({ level: "info" }, { write: (line: string) => void logLines.push(line) }) } : {}) });
+    detector = await startTestDetector(files, { detection, ...(logLines ? { logger: pino({ level: "info" }, { write: (line: string) => void logLines.push(line) }) } : {}), ...more });
     const token = (await login(detector.url, "admin", adminPassword)).token;
     const ingest = (query: string, records: unknown[]) => post(`${detector!.url}/api/v1/ingest/cowrie${query}`, ndjson(records), ingestTokens.default, "application/x-ndjson");
     const incidents = async () => (await api(`${detector!.url}/api/v1/incidents`, token)).json.items as { id: string; sourceIp: string; evidence: { total: number } }[];
@@ -73,6 +74,25 @@ describe("the detector's ingest with background detection", () => {
     const more = await ingest("?wait=true", bruteForce("203.0.113.33", 21));
     expect(more.json).toMatchObject({ accepted: 7, detection: "done", incidents: [{ id, technique: "T1110.001", created: false }] });
     expect((await ingest("?wait=maybe", bruteForce("203.0.113.33", 50))).status).toBe(400);
+  });
+
+  it("stores and acknowledges batches while a detection pass is still computing (the pass holds the store only to write)", async () => {
+    let scored!: () => void;
+    const modelCalled = new Promise<void>((r) => (scored = r));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    // A model that answers only when the test lets it: the pass is held mid-computation, after its reads.
+    const heldModel: AnomalyModel = { version: "held-test-model", score: async (rows) => { scored(); await gate; return rows.map(() => 0.01); } };
+    const { detector, ingest, incidents } = await start({ lingerMs: 10 }, undefined, { anomalyModel: heldModel });
+    expect((await ingest("", bruteForce("203.0.113.37"))).status).toBe(200);
+    await modelCalled;
+    const during = ingest("", bruteForce("203.0.113.38"));
+    const answered = await Promise.race([during.then((r) => r.status), new Promise((r) => setTimeout(() => r("still waiting after 5 s"), 5000))]);
+    release();
+    expect(answered).toBe(200);
+    // Both batches are detected: the second by the pass after the held one.
+    await expect.poll(async () => (await incidents()).map((i) => i.sourceIp).sort(), { timeout: 10_000 }).toEqual(["203.0.113.37", "203.0.113.38"]);
+    expect(await detector.repository.countQueued()).toBe(0);
   });
 
   it("answers 503 with Retry-After when detection is behind, storing nothing of the refused batch", async () => {

@@ -101,7 +101,7 @@ export class RecentEvents {
     return bySource;
   }
 
-  /** Drops what `windows` kept of the older events (call when a detection pass's transaction ends). */
+  /** Drops what `windows` kept of the older events (call when a detection pass ends). */
   endPass(): void {
     this.older = undefined;
   }

@@ -39,6 +39,13 @@ export interface SourceWindow {
 
 /** Reads and writes of one detection pass, made while holding the tenant+source lock in one transaction. */
 export interface DetectionTransaction {
+  /**
+   * The pass's first write takes the store's only write lock (SQLite), so the engine makes every read of the pass, and
+   * its computation, before writing anything: ingest commits meanwhile. Otherwise (PostgreSQL: the transaction holds
+   * only the pass's source locks) it reads and writes a chunk of sources at a time, so a pass's windows are never all
+   * in memory at once.
+   */
+  readonly readsFirst?: boolean;
   /** Events of this tenant and source with event time in [from, to], oldest first. */
   eventsForSource(tenant: string, sourceIp: string, from: number, to: number): Promise<SecurityEvent[]>;
   /** `eventsForSource` for several windows at once (fewer round trips): one list per window, in the windows' order. */
@@ -78,7 +85,8 @@ export interface Repository {
    * Claims up to `limit` events queued for detection, oldest first, and runs `fn` over them in one transaction that
    * holds their tenant+source locks (as `withSourceLocks`). When `fn` succeeds they leave the queue with its commit;
    * when it throws, nothing of the pass is kept and they stay queued. Undefined when nothing is queued that another
-   * replica is not already detecting.
+   * replica is not already detecting. (SQLite takes its write transaction at the pass's first write, not before its
+   * reads: see `DetectionTransaction.readsFirst`.)
    */
   detectQueued<T>(limit: number, fn: (events: SecurityEvent[], tx: DetectionTransaction) => Promise<T>): Promise<{ events: number; result: T } | undefined>;
   /** Events queued for detection, by every replica. */

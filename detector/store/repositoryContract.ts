@@ -13,7 +13,8 @@ const event = (tenant: string, id: string, time: number, sourceIp = "203.0.113.1
   tenant, id, source: "cowrie", kind, sourceType: "cowrie.login.failed", time, receivedAt: 1_700_000_000_000, sourceIp, actor: "", username: "root", password: "x",
 });
 
-const incident = (tenant: string, over: Partial<Incident> = {}): Incident => ({
+/** An open brute-force incident of `tenant`, with any fields replaced. */
+export const incident = (tenant: string, over: Partial<Incident> = {}): Incident => ({
   id: randomUUID(), tenant, sourceIp: "203.0.113.1", actor: "", detectionKey: "T1110.001",
   techniques: [{ id: "T1110.001", name: "Brute Force: Password Guessing", tactic: "Credential Access" }],
   severity: "medium", riskScore: 50, status: "open", firstSeen: 1000, lastSeen: 5000, summary: "s",

@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { DatabaseSync } from "node:sqlite";
 import { afterAll, describe, expect, it } from "vitest";
 import type { SecurityEvent } from "../events/securityEvent.ts";
-import { repositoryContract } from "./repositoryContract.ts";
+import { incident, repositoryContract } from "./repositoryContract.ts";
 import { eventColumns, eventValues } from "./rows.ts";
 import { SqliteRepository } from "./sqliteRepository.ts";
 
@@ -26,6 +26,80 @@ describe("SQLite on a shared volume", () => {
     `], { encoding: "utf8", timeout: 30_000 });
     expect(second.stdout).toMatch(/in use by another detector process: SQLite serves one replica; use storage.driver postgres/);
     await first.close();
+  });
+});
+
+describe("SQLite detection passes", () => {
+  const event = (id: string, time: number): SecurityEvent => ({
+    tenant: "default", id, source: "cowrie", kind: "auth.failure", sourceType: "cowrie.login.failed", time, receivedAt: time, sourceIp: "203.0.113.9", actor: "",
+  });
+  const held = () => {
+    let release!: () => void;
+    return { gate: new Promise<void>((r) => (release = r)), release: () => release() };
+  };
+
+  it("reads and computes without holding up inserts, then commits its writes and the mark together", async () => {
+    const store = new SqliteRepository(join(dir, "pass-reads-first.db"));
+    await store.migrate();
+    await store.insertEvents([event("e1", 1000), event("e2", 2000)]);
+    const { gate, release } = held();
+    const found = incident("default", { sourceIp: "203.0.113.9" });
+    let readDone!: () => void;
+    const read = new Promise<void>((r) => (readDone = r));
+    const pass = store.detectQueued(100, async (claimed, tx) => {
+      const [window] = await tx.eventsForSources([{ tenant: "default", sourceIp: "203.0.113.9", from: 0, to: 10_000 }]);
+      readDone();
+      await gate;
+      await tx.insertIncident(found);
+      return { claimed: claimed.map((e) => e.id), window: window!.map((e) => e.id) };
+    });
+    await read;
+    // The pass is between its reads and its first write: an insert commits now, not after the pass.
+    const stored = await Promise.race([store.insertEvents([event("e3", 3000)]), new Promise((r) => setTimeout(() => r("still waiting after 5 s"), 5000))]);
+    expect(stored).toEqual({ inserted: 1 });
+    expect(await store.getIncident("default", found.id)).toBeUndefined();
+    release();
+    expect((await pass)?.result).toEqual({ claimed: ["e1", "e2"], window: ["e1", "e2"] });
+    expect(await store.getIncident("default", found.id)).toMatchObject({ id: found.id });
+    // What was stored during the pass is the next pass's.
+    expect(await store.countQueued()).toBe(1);
+    expect((await store.detectQueued(100, (claimed) => Promise.resolve(claimed.map((e) => e.id))))?.result).toEqual(["e3"]);
+    await store.close();
+  });
+
+  it("keeps nothing a failed pass wrote, leaves its events queued and the store usable", async () => {
+    const file = join(dir, "pass-fails.db");
+    const store = new SqliteRepository(file);
+    await store.migrate();
+    await store.insertEvents([event("f1", 1000)]);
+    const written = incident("default", { sourceIp: "203.0.113.9" });
+    await expect(store.detectQueued(100, async (_claimed, tx) => {
+      await tx.insertIncident(written);
+      throw new Error("rule failed");
+    })).rejects.toThrow("rule failed");
+    expect(await store.getIncident("default", written.id)).toBeUndefined();
+    expect(await store.countQueued()).toBe(1);
+    expect(await store.insertEvents([event("f2", 2000)])).toEqual({ inserted: 1 });
+    expect((await store.detectQueued(100, (claimed) => Promise.resolve(claimed.map((e) => e.id))))?.result).toEqual(["f1", "f2"]);
+    await store.close();
+    // The mark was committed: reopened, nothing is queued.
+    const reopened = new SqliteRepository(file);
+    await reopened.migrate();
+    expect(await reopened.countQueued()).toBe(0);
+    await reopened.close();
+  });
+
+  it("runs one pass at a time, so two passes never claim the same events", async () => {
+    const store = new SqliteRepository(join(dir, "pass-serial.db"));
+    await store.migrate();
+    await store.insertEvents([event("s1", 1000), event("s2", 2000)]);
+    const { gate, release } = held();
+    const first = store.detectQueued(100, async (claimed) => { await gate; return claimed.map((e) => e.id); });
+    const second = store.detectQueued(100, (claimed) => Promise.resolve(claimed.map((e) => e.id)));
+    release();
+    expect((await first)?.result).toEqual(["s1", "s2"]);
+    expect(await second).toBeUndefined();
+    await store.close();
   });
 });
 

@@ -32,6 +32,8 @@ export class SqliteRepository implements Repository {
   private readonly path: string;
   /** One connection: write transactions are queued so async callers never interleave inside one. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Detection passes, one after another. */
+  private passes: Promise<void> = Promise.resolve();
   /** Prepared statements by SQL text: preparing costs more than running the small statements of an ingest. */
   private readonly statements = new Map<string, StatementSync>();
   /** Each tenant's recent stored events by source: a stored event never changes and this process is the file's only writer. */
@@ -118,26 +120,74 @@ export class SqliteRepository implements Repository {
    * `onCommit` runs right after the commit, before the next transaction can start (for in-memory state that must
    * match what is committed).
    */
-  private transaction<T>(fn: () => Promise<T> | T, onCommit?: (result: T) => void): Promise<T> {
-    const next = this.queue.then(async () => {
-      this.db.exec("BEGIN IMMEDIATE");
-      try {
-        const result = await fn();
+  private async transaction<T>(fn: () => Promise<T> | T, onCommit?: (result: T) => void): Promise<T> {
+    const writes = this.writeLock();
+    try {
+      await writes.enter();
+      const result = await fn();
+      writes.commit();
+      onCommit?.(result);
+      return result;
+    } finally {
+      writes.end();
+    }
+  }
+
+  /**
+   * The connection's write transaction, taken when `enter` is first called (after every earlier transaction has
+   * finished) and held until `end`: rolled back there unless `commit` came first. Until `enter`, reads queue as
+   * `serialized` ones do, so a detection pass reads and computes while inserts commit, and holds the store only to write.
+   */
+  private writeLock(): { enter(): Promise<void>; readonly entering: boolean; commit(): void; end(): void } {
+    let entered: Promise<void> | undefined;
+    let release: (() => void) | undefined;
+    let open = false;
+    let ended = false;
+    const lock = {
+      /** `enter` was called: what follows runs inside the transaction. */
+      get entering() {
+        return entered !== undefined;
+      },
+      enter: () => entered ??= new Promise<void>((resolve, reject) => {
+        const held = this.queue.then(() => new Promise<void>((done) => {
+          if (ended) {
+            // Ended while waiting its turn (a write nobody awaited): nothing to hold.
+            done();
+            reject(new Error("the write transaction was ended before it began"));
+            return;
+          }
+          try {
+            this.db.exec("BEGIN IMMEDIATE");
+          } catch (err) {
+            done();
+            reject(err instanceof Error ? err : new Error(String(err)));
+            return;
+          }
+          open = true;
+          release = done;
+          resolve();
+        }));
+        this.queue = held.catch(() => undefined);
+      }),
+      commit: () => {
         this.db.exec("COMMIT");
-        onCommit?.(result);
-        return result;
-      } catch (err) {
-        this.db.exec("ROLLBACK");
-        // The evidence cache may hold links the rollback undid.
-        this.linked.clear();
-        this.linkedIds = 0;
-        throw err;
-      } finally {
-        this.recent.endPass();
-      }
-    });
-    this.queue = next.catch(() => undefined);
-    return next;
+        open = false;
+      },
+      end: () => {
+        ended = true;
+        if (open) {
+          open = false;
+          if (this.db.isTransaction) this.db.exec("ROLLBACK");
+          // The evidence cache may hold links the rollback undid.
+          this.linked.clear();
+          this.linkedIds = 0;
+        }
+        const done = release;
+        release = undefined;
+        done?.();
+      },
+    };
+    return lock;
   }
 
   private explain(err: unknown): Error {
@@ -206,26 +256,40 @@ export class SqliteRepository implements Repository {
     return { inserted: stored.length };
   }
 
+  /**
+   * A pass's reads and computation run outside the write transaction (ingest commits meanwhile: what it stores joins
+   * the next pass); its first write takes the transaction, which then also moves the mark, all in one commit.
+   */
   async detectQueued<T>(limit: number, fn: (events: SecurityEvent[], tx: DetectionTransaction) => Promise<T>): Promise<{ events: number; result: T } | undefined> {
-    let claimed: QueuedEvent[] = [];
-    const result = await this.transaction(async () => {
+    // One pass at a time: a second would claim the same events.
+    const previous = this.passes;
+    let passDone!: () => void;
+    this.passes = new Promise<void>((r) => (passDone = r));
+    await previous;
+    const writes = this.writeLock();
+    try {
       // Events queued before this process opened the file come from the store; the ones it stored since, from memory.
-      claimed = this.backlogThrough > this.detectedThrough
+      const claimed = await this.serialized(() => this.backlogThrough > this.detectedThrough
         ? this.all("SELECT rowid AS seq, body FROM events WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?", this.detectedThrough, this.backlogThrough, limit)
           .map((r) => ({ seq: Number(r.seq), event: Object.freeze(eventFromRow(r)) }))
-        : this.queued.slice(0, limit);
+        : this.queued.slice(0, limit));
       if (claimed.length === 0) return undefined;
-      const value = await fn(claimed.map((q) => q.event), this.detectionTransaction());
-      this.run("UPDATE detection_progress SET detected_through = ?", claimed.at(-1)!.seq);
-      return value;
-    }, () => {
-      if (claimed.length === 0) return;
-      this.detectedThrough = claimed.at(-1)!.seq;
+      const result = await fn(claimed.map((q) => q.event), this.detectionTransaction(writes));
+      await writes.enter();
+      const through = claimed.at(-1)!.seq;
+      this.run("UPDATE detection_progress SET detected_through = ?", through);
+      writes.commit();
+      // Before any other transaction: the in-memory queue matches the mark.
+      this.detectedThrough = through;
       let done = 0;
-      while (done < this.queued.length && this.queued[done]!.seq <= this.detectedThrough) done++;
+      while (done < this.queued.length && this.queued[done]!.seq <= through) done++;
       this.queued.splice(0, done);
-    });
-    return claimed.length === 0 ? undefined : { events: claimed.length, result: result as T };
+      return { events: claimed.length, result };
+    } finally {
+      writes.end();
+      this.recent.endPass();
+      passDone();
+    }
   }
 
   countQueued(): Promise<number> {
@@ -248,12 +312,16 @@ export class SqliteRepository implements Repository {
 
   withSourceLock<T>(_tenant: string, _sourceIp: string, fn: (tx: DetectionTransaction) => Promise<T>): Promise<T> {
     // A single connection in a single process: the transaction queue is the lock.
-    return this.transaction(() => fn(this.detectionTransaction()));
+    return this.withSourceLocks([], fn);
   }
 
-  withSourceLocks<T>(_sources: { tenant: string; sourceIp: string }[], fn: (tx: DetectionTransaction) => Promise<T>): Promise<T> {
+  async withSourceLocks<T>(_sources: { tenant: string; sourceIp: string }[], fn: (tx: DetectionTransaction) => Promise<T>): Promise<T> {
     // The same queue lock; one transaction, so the batch's detection costs one fsync'd commit.
-    return this.transaction(() => fn(this.detectionTransaction()));
+    try {
+      return await this.transaction(() => fn(this.detectionTransaction()));
+    } finally {
+      this.recent.endPass();
+    }
   }
 
   /** Each window's events, in store order; a tenant's windows are taken together (one store read for what is not cached). */
@@ -291,26 +359,40 @@ export class SqliteRepository implements Repository {
     this.linkedIds -= evictAtRandom(this.linked, (l) => l.ids.size, this.linkedIds - this.linkedEvidenceCacheSize, keep);
   }
 
-  private detectionTransaction(): DetectionTransaction {
+  /**
+   * A detection pass's reads and writes. Inside `transaction` (no `writes`) each runs at once. In a `detectQueued` pass,
+   * reads queue behind other transactions until the pass's first write takes `writes`, and run at once after it.
+   */
+  private detectionTransaction(writes?: ReturnType<SqliteRepository["writeLock"]>): DetectionTransaction {
+    const read = async <T>(fn: () => T): Promise<T> => {
+      if (!writes) return fn();
+      if (!writes.entering) return this.serialized(fn);
+      await writes.enter();
+      return fn();
+    };
+    const write = async <T>(fn: () => T): Promise<T> => {
+      await writes?.enter();
+      return fn();
+    };
     return {
-      eventsForSource: (tenant, sourceIp, from, to) => Promise.resolve(this.eventsInWindows([{ tenant, sourceIp, from, to }])[0]!),
-      eventsForSources: (windows) => Promise.resolve(this.eventsInWindows(windows)),
-      findMergeableIncident: (q: MergeableIncidentQuery) => {
+      readsFirst: writes !== undefined,
+      eventsForSource: (tenant, sourceIp, from, to) => read(() => this.eventsInWindows([{ tenant, sourceIp, from, to }])[0]!),
+      eventsForSources: (windows) => read(() => this.eventsInWindows(windows)),
+      // An incident is looked up for a write (merging into it), so under the write transaction like the writes.
+      findMergeableIncident: (q: MergeableIncidentQuery) => write(() => {
         // Left alone, the planner walks incidents_by_tenant for the ORDER BY: every recent incident of the tenant. rowid keeps its tie order.
         const row = this.get(`SELECT * FROM incidents INDEXED BY incidents_dedupe WHERE tenant = ? AND source_ip = ? AND actor = ? AND detection_key = ?
           AND status <> 'resolved' AND last_seen >= ? AND first_seen <= ? ORDER BY last_seen DESC, rowid LIMIT 1`, q.tenant, q.sourceIp, q.actor, q.detectionKey, q.from, q.to);
-        return Promise.resolve(row ? incidentFromRow(row) : undefined);
-      },
-      insertIncident: (i: Incident) => {
+        return row ? incidentFromRow(row) : undefined;
+      }),
+      insertIncident: (i: Incident) => write(() => {
         this.run(`INSERT INTO incidents (${incidentColumns.join(", ")}) VALUES (${marks(incidentColumns.length)})`, ...incidentValues(i));
-        return Promise.resolve();
-      },
-      updateIncident: (i: Incident) => {
+      }),
+      updateIncident: (i: Incident) => write(() => {
         const [id, ...rest] = incidentValues(i);
         this.run(`UPDATE incidents SET ${incidentColumns.slice(1).map((c) => `${c} = ?`).join(", ")} WHERE id = ?`, ...rest, id ?? "");
-        return Promise.resolve();
-      },
-      linkEvidence: (tenant: string, incidentId: string, events: EventRef[]) => {
+      }),
+      linkEvidence: (tenant: string, incidentId: string, events: EventRef[]) => write(() => {
         const linked = this.linkedEvidence(incidentId);
         const link = this.prepare("INSERT INTO incident_events (incident_id, tenant, event_id, kind, source, event_time) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
         let added = 0;
@@ -327,8 +409,8 @@ export class SqliteRepository implements Repository {
         if (added > 0) this.run("UPDATE incidents SET evidence = ? WHERE id = ?", JSON.stringify(evidence), incidentId);
         this.linkedIds += added;
         this.trimLinked(incidentId);
-        return Promise.resolve(evidence);
-      },
+        return evidence;
+      }),
     };
   }
 
