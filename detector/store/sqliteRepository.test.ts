@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
+import type { FileHandle } from "node:fs/promises";
 import { DatabaseSync } from "node:sqlite";
 import { afterAll, describe, expect, it } from "vitest";
 import type { SecurityEvent } from "../events/securityEvent.ts";
@@ -99,6 +100,65 @@ describe("SQLite detection passes", () => {
     release();
     expect((await first)?.result).toEqual(["s1", "s2"]);
     expect(await second).toBeUndefined();
+    await store.close();
+  });
+});
+
+describe("SQLite durability", () => {
+  const event = (id: string): SecurityEvent => ({
+    tenant: "default", id, source: "cowrie", kind: "auth.failure", sourceType: "cowrie.login.failed", time: 1000, receivedAt: 1000, sourceIp: "203.0.113.9", actor: "",
+  });
+  /** A store whose WAL syncs wait for the test (or fail), counting them. */
+  class HeldSyncs extends SqliteRepository {
+    syncs = 0;
+    hold = false;
+    fail: Error | undefined;
+    private readonly waiting: (() => void)[] = [];
+    protected override syncWal(wal: FileHandle): Promise<void> {
+      this.syncs++;
+      if (this.fail) return Promise.reject(this.fail);
+      if (!this.hold) return super.syncWal(wal);
+      return new Promise((r) => this.waiting.push(r)).then(() => super.syncWal(wal));
+    }
+
+    /** Lets the oldest held sync run. */
+    releaseOne(): void {
+      this.waiting.shift()?.();
+    }
+  }
+  const settled = (p: Promise<unknown>) => Promise.race([p.then(() => "resolved"), new Promise((r) => setTimeout(() => r("waiting"), 200))]);
+
+  it("resolves a write only once the WAL holding its commit is synced, one sync serving the writes made while another ran", async () => {
+    const store = new HeldSyncs(join(dir, "durable.db"));
+    await store.migrate();
+    store.hold = true;
+    store.syncs = 0;
+    const first = store.insertEvents([event("d1")]);
+    await expect.poll(() => store.syncs).toBe(1);
+    // Committed while the first sync runs: they wait for the next one, which starts after their commits.
+    const second = store.insertEvents([event("d2")]);
+    const third = store.insertEvents([event("d3")]);
+    expect(await settled(first)).toBe("waiting");
+    store.releaseOne();
+    expect(await first).toEqual({ inserted: 1 });
+    await expect.poll(() => store.syncs).toBe(2);
+    expect(await settled(Promise.all([second, third]))).toBe("waiting");
+    store.releaseOne();
+    expect(await Promise.all([second, third])).toEqual([{ inserted: 1 }, { inserted: 1 }]);
+    expect(store.syncs).toBe(2);
+    store.hold = false;
+    await store.close();
+  });
+
+  it("fails a write whose sync fails, naming the file", async () => {
+    const store = new HeldSyncs(join(dir, "sync-fails.db"));
+    await store.migrate();
+    store.fail = new Error("EIO: i/o error, fdatasync");
+    await expect(store.insertEvents([event("x1")])).rejects.toThrow(/commit not made durable: syncing .*sync-fails\.db-wal failed: EIO/);
+    store.fail = undefined;
+    // The store still works, and the retried batch is stored once.
+    expect(await store.insertEvents([event("x1")])).toEqual({ inserted: 0 });
+    expect(await store.countEvents("default")).toBe(1);
     await store.close();
   });
 });
