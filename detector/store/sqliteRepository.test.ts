@@ -118,7 +118,7 @@ describe("SQLite durability", () => {
       this.syncs++;
       if (this.fail) return Promise.reject(this.fail);
       if (!this.hold) return super.syncWal(wal);
-      return new Promise((r) => this.waiting.push(r)).then(() => super.syncWal(wal));
+      return new Promise<void>((r) => this.waiting.push(r)).then(() => super.syncWal(wal));
     }
 
     /** Lets the oldest held sync run. */
