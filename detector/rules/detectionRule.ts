@@ -50,11 +50,17 @@ export interface WindowMeasure {
  * Every event inside some window of `windowMs` event time that reaches the measure and holds a trigger.
  * Events may have arrived in any order: the window is over event time, and the stored history fills it.
  */
+/**
+ * The events oldest first: as given when they already are (windows come from the store oldest first, and checking is
+ * cheaper than sorting a copy), else a sorted copy (a rule may also be called directly).
+ */
+export function oldestFirst(events: SecurityEvent[]): SecurityEvent[] {
+  for (let i = 1; i < events.length; i++) if (events[i - 1]!.time > events[i]!.time) return [...events].sort((a, b) => a.time - b.time);
+  return events;
+}
+
 export function eventsInReachingWindows(events: SecurityEvent[], triggers: SecurityEvent[], windowMs: number, measure: WindowMeasure): SecurityEvent[] {
-  // Windows come from the store oldest first, so this is usually already in order (checking is cheaper than sorting a copy).
-  let inOrder = true;
-  for (let i = 1; i < events.length && inOrder; i++) inOrder = events[i - 1]!.time <= events[i]!.time;
-  const sorted = inOrder ? events : [...events].sort((a, b) => a.time - b.time);
+  const sorted = oldestFirst(events);
   const triggerIds = new Set(triggers.map((t) => t.id));
   const triggersBefore = [0];
   for (const e of sorted) triggersBefore.push(triggersBefore.at(-1)! + (triggerIds.has(e.id) ? 1 : 0));

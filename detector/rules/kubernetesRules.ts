@@ -31,7 +31,11 @@ function auditRule(spec: AuditRuleSpec): DetectionRule {
       const triggerIds = new Set(triggers.map((t) => t.id));
       const matching = events.filter((e) => e.kind === "k8s.audit" && spec.matches(e));
       const byActor = new Map<string, SecurityEvent[]>();
-      for (const e of matching) byActor.set(e.actor, [...(byActor.get(e.actor) ?? []), e]);
+      for (const e of matching) {
+        const list = byActor.get(e.actor);
+        if (list) list.push(e);
+        else byActor.set(e.actor, [e]);
+      }
       const detections: Detection[] = [];
       for (const [actor, actorEvents] of byActor) {
         if (!actorEvents.some((e) => triggerIds.has(e.id))) continue;

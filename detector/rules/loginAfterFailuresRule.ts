@@ -1,7 +1,7 @@
 // A successful login from a source that had just failed several times: a guessed or stolen credential now works.
 import type { SecurityEvent } from "../events/securityEvent.ts";
 import { techniques } from "./attackTechniques.ts";
-import { seconds, type DetectionRule } from "./detectionRule.ts";
+import { oldestFirst, seconds, type DetectionRule } from "./detectionRule.ts";
 
 /** Failures that must precede the success, and how far back (event time) they count. */
 export const loginAfterFailures = { failures: 3, windowSeconds: 600 };
@@ -11,16 +11,28 @@ export const loginAfterFailuresRule: DetectionRule = {
   technique: techniques.validAccounts,
   windowMs: () => seconds(loginAfterFailures.windowSeconds),
   triggerKinds: ["auth.failure", "auth.success"],
-  detect({ sourceIp, triggers, events }) {
+  detect({ sourceIp, triggers, events: given }) {
     const windowMs = seconds(loginAfterFailures.windowSeconds);
     const triggerIds = new Set(triggers.map((t) => t.id));
+    // Oldest first, each success's failures are a slice [lo, hi) of `failures` whose ends only move forward.
+    const events = oldestFirst(given);
     const failures = events.filter((e) => e.kind === "auth.failure");
+    const triggersBefore = new Int32Array(failures.length + 1);
+    failures.forEach((f, i) => (triggersBefore[i + 1] = triggersBefore[i]! + (triggerIds.has(f.id) ? 1 : 0)));
     const evidence = new Map<string, SecurityEvent>();
-    for (const success of events.filter((e) => e.kind === "auth.success")) {
-      const before = failures.filter((f) => f.time <= success.time && f.time >= success.time - windowMs);
-      if (before.length < loginAfterFailures.failures) continue;
-      if (!triggerIds.has(success.id) && !before.some((f) => triggerIds.has(f.id))) continue;
-      for (const e of [...before, success]) evidence.set(e.id, e);
+    let lo = 0;
+    let hi = 0;
+    /** Failures before this index are already evidence (the slices taken so far end here, and start no later). */
+    let takenTo = 0;
+    for (const success of events) {
+      if (success.kind !== "auth.success") continue;
+      while (hi < failures.length && failures[hi]!.time <= success.time) hi++;
+      while (lo < hi && failures[lo]!.time < success.time - windowMs) lo++;
+      if (hi - lo < loginAfterFailures.failures) continue;
+      if (!triggerIds.has(success.id) && triggersBefore[hi]! - triggersBefore[lo]! === 0) continue;
+      for (let i = Math.max(lo, takenTo); i < hi; i++) evidence.set(failures[i]!.id, failures[i]!);
+      takenTo = Math.max(takenTo, hi);
+      evidence.set(success.id, success);
     }
     if (evidence.size === 0) return [];
     const all = [...evidence.values()].sort((a, b) => a.time - b.time);

