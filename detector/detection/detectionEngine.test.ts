@@ -62,6 +62,36 @@ describe("rule windows", () => {
   });
 });
 
+describe("history reads", () => {
+  it("reads a source's history only as far as the rules its triggers can fire look, and the model", async () => {
+    const rule = (name: string, windowSeconds: number, kind: "auth.failure" | "command"): DetectionRule => ({
+      name, technique: { id: "T0000", name, tactic: "" }, windowMs: () => windowSeconds * 1000, triggerKinds: [kind], detect: () => [],
+    });
+    const rules = [rule("failures", 60, "auth.failure"), rule("commands", 3600, "command")];
+    const spans = async (model?: AnomalyModel) => {
+      const repository = new SqliteRepository(":memory:");
+      await repository.migrate();
+      const engine = new DetectionEngine({ config: detectionConfigSchema.parse({}), containment: "alert", rules, anomalyModel: model });
+      const r = await ingestBatch({ repository }, ingestFormats.cowrie!, JSON.stringify(failuresAt([0])[0]), "default", Date.now());
+      if (!r.ok) throw new Error(JSON.stringify(r.issues));
+      const asked: number[] = [];
+      await repository.detectQueued(100, (events, tx) => engine.detectIn({
+        ...tx,
+        eventsForSources: (windows) => {
+          asked.push(...windows.map((w) => (w.to - w.from) / 2000));
+          return tx.eventsForSources(windows);
+        },
+      }, events));
+      await repository.close();
+      return asked;
+    };
+    // Failed logins run only the 60 s rule: not the command rule's hour.
+    expect(await spans()).toEqual([60]);
+    // The model looks at the last 300 s of a source's behaviour.
+    expect(await spans(fixedModel(0.1))).toEqual([300]);
+  });
+});
+
 describe("sequences across batches", () => {
   // The engine runs a rule for a source only when a trigger of the batch is of a kind the rule can fire on: each
   // second half below arrives alone and must still complete the first.

@@ -73,14 +73,28 @@ export class DetectionEngine {
   /** Each rule's window (ms), in `rules` order. */
   private readonly ruleWindows: number[];
   private readonly now: () => number;
-  private readonly historyMs: number;
 
   constructor(options: DetectionEngineOptions) {
     this.options = options;
     this.rules = options.rules ?? allRules;
     this.now = options.now ?? Date.now;
     this.ruleWindows = this.rules.map((r) => r.windowMs(options.config));
-    this.historyMs = Math.max(behaviourWindowSeconds * 1000, ...this.ruleWindows);
+  }
+
+  /** The rules a source's triggers can fire (by their kinds), by index into `rules`. */
+  private rulesFor(triggers: SecurityEvent[]): number[] {
+    const kinds = new Set(triggers.map((t) => t.kind));
+    return this.rules.flatMap((rule, r) => (rule.triggerKinds.some((k) => kinds.has(k)) ? [r] : []));
+  }
+
+  /**
+   * How far around its triggers a source's history is read: the widest window of the rules that will run, and the
+   * model's. (A source sending only failed logins is not read an hour back for the download rule.)
+   */
+  private historyMsFor(rules: number[]): number {
+    let ms = this.options.anomalyModel ? behaviourWindowSeconds * 1000 : 0;
+    for (const r of rules) ms = Math.max(ms, this.ruleWindows[r]!);
+    return ms;
   }
 
   /**
@@ -131,16 +145,17 @@ export class DetectionEngine {
       }
       return { oldest, newest };
     });
-    const histories = await tx.eventsForSources(sources.map(({ tenant, sourceIp }, i) =>
-      ({ tenant, sourceIp, from: spans[i]!.oldest - this.historyMs, to: spans[i]!.newest + this.historyMs })));
+    const running = sources.map(({ triggers }) => this.rulesFor(triggers));
+    const histories = await tx.eventsForSources(sources.map(({ tenant, sourceIp }, i) => {
+      const historyMs = this.historyMsFor(running[i]!);
+      return { tenant, sourceIp, from: spans[i]!.oldest - historyMs, to: spans[i]!.newest + historyMs };
+    }));
     const detections = sources.map(({ tenant, sourceIp, triggers }, i) => {
-      const kinds = new Set(triggers.map((t) => t.kind));
       const { oldest, newest } = spans[i]!;
-      return this.rules.flatMap((rule, r) => {
-        if (!rule.triggerKinds.some((k) => kinds.has(k))) return [];
+      return running[i]!.flatMap((r) => {
         // Each rule gets its own window around the triggers, not the widest one (its windowMs says how far it looks).
         const w = this.ruleWindows[r]!;
-        return rule.detect({ tenant, sourceIp, triggers, events: between(histories[i]!, oldest - w - 1, newest + w), config: this.options.config });
+        return this.rules[r]!.detect({ tenant, sourceIp, triggers, events: between(histories[i]!, oldest - w - 1, newest + w), config: this.options.config });
       });
     });
 
