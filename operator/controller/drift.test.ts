@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { driftedFields, quantityValue } from "./drift.ts";
+import { quantityValue } from "../api/quantity.ts";
+import { driftedFields } from "./drift.ts";
 
 describe("drift detection", () => {
   it("ignores fields the API server adds", () => {

@@ -1,5 +1,6 @@
 // A component's Deployment: pod-security restricted, config hash on the template, replicas left to the HPA when on.
 import type { ConsoleSpec, DetectorSpec, MiniXdr, MiniXdrSpec } from "../api/minixdr.ts";
+import { quantityValue } from "../api/quantity.ts";
 import { paths, ports } from "./detector-config.ts";
 import { childMeta, compact, names, selectorLabels, type ChildObject, type Component } from "./meta.ts";
 import { secretsVolume } from "./secrets.ts";
@@ -21,10 +22,27 @@ function quantities(map: Record<string, string | number> | undefined): Record<st
 }
 
 const defaultResources = {
-  // The ingest benchmark peaks near 460 MB under a flood of 1000-event batches (bench/results/findings.md).
+  // The ingest benchmark peaks near 560 MB under a flood of 1000-event batches with the heap ceiling below
+  // (bench/results/findings.md).
   detector: { requests: { cpu: "100m", memory: "256Mi" }, limits: { memory: "768Mi" } },
   console: { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "256Mi" } },
 };
+
+/**
+ * The detector's V8 heap from its container's memory limit: an old generation of half the limit (what V8 derives
+ * from the memory it sees, on 64-bit without pointer compression, as Node runs) and semi-spaces of at most 16 MiB and a 48th of
+ * the limit (the young generation is three of them). Set explicitly, the ceiling holds whatever Node's heuristics become, so V8
+ * collects harder well before the kernel's OOM killer acts; the rest of the limit is for what is not heap (the ONNX
+ * runtime, SQLite's page cache, code). Nothing without a memory limit.
+ */
+export function detectorNodeOptions(memoryLimit: string | number | undefined): string | undefined {
+  const bytes = memoryLimit === undefined ? undefined : quantityValue(String(memoryLimit));
+  if (bytes === undefined || !(bytes > 0)) return undefined;
+  const mib = bytes / 2 ** 20;
+  // V8 takes semi-spaces in powers of two: the largest one within 16 MiB and a 48th of the limit.
+  const semiSpace = 2 ** Math.max(0, Math.floor(Math.log2(Math.min(16, Math.max(1, mib / 48)))));
+  return `--max-old-space-size=${Math.max(64, Math.floor(mib / 2))} --max-semi-space-size=${semiSpace}`;
+}
 
 function probes() {
   return {
@@ -39,9 +57,12 @@ function podSpec(cr: MiniXdr, spec: MiniXdrSpec, component: Component): Record<s
   const volumes: Record<string, unknown>[] = [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }];
   const env: { name: string; value: string }[] = [{ name: "MINIXDR_LOG_LEVEL", value: spec.detector.config.logLevel }];
   const containerPorts: { name: string; containerPort: number; protocol: string }[] = [{ name: "http", containerPort: ports.http, protocol: "TCP" }];
+  const resources = c.resources ? { requests: quantities(c.resources.requests), limits: quantities(c.resources.limits) } : defaultResources[component];
   if (component === "detector") {
     containerPorts.push({ name: "metrics", containerPort: ports.metrics, protocol: "TCP" });
     env.push({ name: "MINIXDR_CONFIG_FILE", value: paths.configFile }, { name: "MINIXDR_SECRETS_DIR", value: paths.secretsDir });
+    const nodeOptions = detectorNodeOptions(resources.limits?.memory);
+    if (nodeOptions) env.push({ name: "NODE_OPTIONS", value: nodeOptions });
     volumeMounts.push({ name: "config", mountPath: paths.configDir, readOnly: true }, { name: "secrets", mountPath: paths.secretsDir, readOnly: true });
     volumes.push({ name: "config", configMap: { name: names.config(cr) } }, secretsVolume(cr, spec));
     if (spec.storage.type === "sqlite") {
@@ -62,7 +83,7 @@ function podSpec(cr: MiniXdr, spec: MiniXdrSpec, component: Component): Record<s
       args: [component],
       ports: containerPorts,
       env,
-      resources: c.resources ? { requests: quantities(c.resources.requests), limits: quantities(c.resources.limits) } : defaultResources[component],
+      resources,
       securityContext: restrictedContainerSecurityContext,
       ...probes(),
       volumeMounts,

@@ -19,6 +19,18 @@ const podSpec = (d: ChildObject | undefined) => (d?.spec as { template: { spec: 
 const postgres = { storage: { type: "postgres" as const, postgres: { urlSecretRef: { name: "db", key: "url" } } } };
 
 describe("render", () => {
+  it("sizes the detector's heap from its memory limit, so V8 collects before the container is OOM-killed", () => {
+    const env = (m: MiniXdr, name: string) => (podSpec(find(m, "Deployment", name)).containers[0].env as { name: string; value: string }[]);
+    const nodeOptions = (m: MiniXdr) => env(m, "xdr-detector").find((e) => e.name === "NODE_OPTIONS")?.value;
+    // The default limit (768Mi): an old generation of half of it, semi-spaces of 16 MiB.
+    expect(nodeOptions(cr({}))).toBe("--max-old-space-size=384 --max-semi-space-size=16");
+    expect(nodeOptions(cr({ detector: { resources: { limits: { memory: "2Gi" } } } }))).toBe("--max-old-space-size=1024 --max-semi-space-size=16");
+    expect(nodeOptions(cr({ detector: { resources: { limits: { memory: "256Mi" } } } }))).toBe("--max-old-space-size=128 --max-semi-space-size=4");
+    // No memory limit: Node's own sizing.
+    expect(nodeOptions(cr({ detector: { resources: { requests: { memory: "256Mi" } } } }))).toBeUndefined();
+    expect(env(cr({ console: { enabled: true } }), "xdr-console").map((e) => e.name)).not.toContain("NODE_OPTIONS");
+  });
+
   it("never copies the MiniXdr's labels or annotations onto children, and owns every child", () => {
     const m = cr({ console: { enabled: true } }, { labels: { "argocd.argoproj.io/instance": "sec" }, annotations: { "team": "blue" } });
     for (const o of objects(m)) {

@@ -2,10 +2,12 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { spawnSync } from "node:child_process";
 import bcrypt from "bcryptjs";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseDetectorConfig } from "../../detector/config/detectorConfig.ts";
 import { loadDetectorSecrets } from "../../detector/config/detectorSecrets.ts";
+import { quantityValue } from "../../operator/api/quantity.ts";
 import { readMiniXdr } from "../../operator/render/manifest.ts";
 import { render } from "../../operator/render/render.ts";
 import { generatedSecretData } from "../../operator/render/secrets.ts";
@@ -32,8 +34,27 @@ describe("operator → detector contract", () => {
     for (const d of render(cr).filter((c) => c.object.kind === "Deployment")) {
       const container = (d.object.spec as any).template.spec.containers[0];
       const code = sources(container.name === "detector" ? "detector" : "console");
-      for (const { name } of container.env as { name: string }[]) expect(code, `${container.name} reads ${name}`).toMatch(new RegExp(`\\benv\\.${name}\\b`));
+      for (const { name } of container.env as { name: string }[]) {
+        // Node itself reads NODE_OPTIONS: checked below by running node with it.
+        if (name !== "NODE_OPTIONS") expect(code, `${container.name} reads ${name}`).toMatch(new RegExp(`\\benv\\.${name}\\b`));
+      }
     }
+  });
+
+  it.each(examples)("%s: node accepts the detector's NODE_OPTIONS, and its heap fits in the container's memory limit", (file) => {
+    const cr = readMiniXdr(readFileSync(join(root, "examples", file), "utf8"));
+    const detector = render(cr).find((c) => c.object.kind === "Deployment" && c.object.metadata.name.endsWith("-detector"))!.object;
+    const container = (detector.spec as any).template.spec.containers[0];
+    const nodeOptions = (container.env as { name: string; value: string }[]).find((e) => e.name === "NODE_OPTIONS")?.value;
+    const limitMiB = quantityValue(container.resources.limits.memory as string)! / 2 ** 20;
+    const run = spawnSync(process.execPath, ["-e", "console.log(require('node:v8').getHeapStatistics().heap_size_limit)"],
+      { env: { ...process.env, NODE_OPTIONS: nodeOptions }, encoding: "utf8" });
+    expect(run.stderr).toBe("");
+    // The old generation is half the limit; the young generation (three semi-spaces) stays small beside it, leaving
+    // over a third of the limit for what is not heap.
+    const heapMiB = Number(run.stdout.trim()) / 2 ** 20;
+    expect(heapMiB).toBeGreaterThanOrEqual(limitMiB / 2);
+    expect(heapMiB).toBeLessThanOrEqual(limitMiB / 2 + Math.min(48, limitMiB / 16));
   });
 
   it("the Secret the operator generates is accepted by the detector, which hashes its admin password (bcrypt, cost 12)", async () => {
