@@ -1,10 +1,12 @@
 // The detector section: ingest throughput and latency for Cowrie and generic events in batches of 1, 100 and 1000,
 // on SQLite and on PostgreSQL, against the parse-and-validate-only baseline server; peak RSS of each process.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, createWriteStream, mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, createWriteStream, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { readMiniXdr } from "../../operator/render/manifest.ts";
+import { render } from "../../operator/render/render.ts";
 import { freePort } from "../../test/controlplane/processes.ts";
 import { root } from "../support/cluster.ts";
 import { memoryOf } from "../support/proc.ts";
@@ -83,6 +85,18 @@ async function startBaseline(dir: string, nodeArgs: string[]): Promise<Server> {
   return { url, pid: child.pid!, stop: stopper(child) };
 }
 
+/**
+ * The node flags the operator gives the detector by default: the NODE_OPTIONS of the detector Deployment it renders for
+ * examples/basic.yaml (a heap sized from the default memory limit), so the benchmark measures what is deployed.
+ */
+export function deployedDetectorNodeFlags(): string[] {
+  const deployment = render(readMiniXdr(readFileSync(join(root, "examples/basic.yaml"), "utf8")))
+    .find((c) => c.object.kind === "Deployment" && c.object.metadata.name.endsWith("-detector"))?.object;
+  const containers = (deployment?.spec as { template: { spec: { containers: { env?: { name: string; value: string }[] }[] } } } | undefined)?.template.spec.containers;
+  const nodeOptions = containers?.[0]?.env?.find((e) => e.name === "NODE_OPTIONS")?.value;
+  return nodeOptions ? nodeOptions.split(/\s+/) : [];
+}
+
 async function startDetector(dir: string, nodeArgs: string[], driver: "sqlite" | "postgres", databaseUrl?: string): Promise<Server> {
   const [port, metricsPort] = [await freePort(), await freePort()];
   const home = join(dir, driver);
@@ -94,7 +108,7 @@ async function startDetector(dir: string, nodeArgs: string[], driver: "sqlite" |
   if (databaseUrl) writeFileSync(join(home, "secrets/database-url"), databaseUrl);
   const url = `http://127.0.0.1:${port}`;
   // The detector as deployed: `minixdr detector`, configured by its config file and secrets directory, logging at info.
-  const { child } = await startProcess([...nodeArgs, join(root, "bin/minixdr.ts"), "detector"], { MINIXDR_CONFIG_FILE: join(home, "detector.json"), MINIXDR_SECRETS_DIR: join(home, "secrets") },
+  const { child } = await startProcess([...deployedDetectorNodeFlags(), ...nodeArgs, join(root, "bin/minixdr.ts"), "detector"], { MINIXDR_CONFIG_FILE: join(home, "detector.json"), MINIXDR_SECRETS_DIR: join(home, "secrets") },
     join(dir, `detector-${driver}.log`), () => "started");
   await waitFor(`the ${driver} detector's /readyz`, async () => {
     if (child.exitCode !== null) throw new Error(`detector exited; see ${join(dir, `detector-${driver}.log`)}`);
@@ -226,7 +240,8 @@ export async function runDetectorSection(opts: { quick: boolean; nodeArgs?: stri
   for (const target of ["sqlite", "postgres"] as const) {
     const v = (peak[target] ?? Number.NaN) / MB;
     rows.push({ benchmark: "detector/memory", metric: `peak RSS under load (${target})`, value: v, unit: "MB", baseline: (peak.baseline ?? Number.NaN) / MB,
-      baselineLabel: "baseline server, same load", ratio: ratio(v, (peak.baseline ?? Number.NaN) / MB), ...(target === "postgres" && pgUnavailable ? { note: pgUnavailable } : {}) });
+      baselineLabel: "baseline server, same load", ratio: ratio(v, (peak.baseline ?? Number.NaN) / MB),
+      note: target === "postgres" && pgUnavailable ? pgUnavailable : `detector run with the deployed heap flags: ${deployedDetectorNodeFlags().join(" ") || "none"}` });
   }
   return { section: "detector", startedAt, finishedAt: new Date().toISOString(), quick: opts.quick, machine: m, rows,
     detail: { concurrency, reps, repMs, maxRequests, cells, floors, peakRssBytes: peak, postgres: pgUnavailable || "ran" } };
