@@ -98,8 +98,9 @@ export class DetectionEngine {
   }
 
   /**
-   * Detects over events that are already stored, inside a transaction that holds their source locks (a
-   * `Repository.detectQueued` pass); safe to run again on the same events (incidents are updated, not duplicated).
+   * Detects over events that are already stored, in a `Repository.detectQueued` pass (its transaction holds their
+   * source locks; on SQLite it is taken at the first write, after every read: `readsFirst`); safe to run again on the
+   * same events (incidents are updated, not duplicated).
    */
   detectIn(tx: DetectionTransaction, events: SecurityEvent[]): Promise<DetectionOutcome[]> {
     const sources = this.bySource(events);

@@ -277,6 +277,8 @@ export class SqliteRepository implements Repository {
   }
 
   async close(): Promise<void> {
+    // A pass computes outside the transaction queue: let it finish too.
+    await this.passes;
     await this.queue;
     await Promise.allSettled([this.syncing, this.nextSync]);
     const wal = this.wal;
