@@ -74,29 +74,19 @@ function history(seed: number): { events: SecurityEvent[]; triggers: SecurityEve
 const ids = (detections: Detection[]) => detections.flatMap((d) => d.events.map((e) => e.id));
 
 describe("sequence rules against their definitions", () => {
-  it("login-after-failures finds the same evidence on 2,000 random histories", () => {
+  it.each([
+    { rule: loginAfterFailuresRule, definition: loginAfterFailuresByDefinition },
+    { rule: toolDownloadRule, definition: toolDownloadByDefinition },
+  ])("$rule.name finds the same evidence on 2,000 random histories", ({ rule, definition }) => {
     let detected = 0;
     for (let seed = 1; seed <= 2000; seed++) {
       const { events, triggers } = history(seed);
       const input: RuleInput = { tenant: "default", sourceIp: "203.0.113.5", triggers, events, config };
-      const expected = loginAfterFailuresByDefinition(input);
-      expect({ seed, ids: ids(loginAfterFailuresRule.detect(input)) }).toEqual({ seed, ids: expected });
+      const expected = definition(input);
+      expect({ seed, ids: ids(rule.detect(input)) }).toEqual({ seed, ids: expected });
       if (expected.length > 0) detected++;
     }
     // The histories exercise both outcomes.
-    expect(detected).toBeGreaterThan(200);
-    expect(detected).toBeLessThan(1800);
-  });
-
-  it("tool-download-after-login finds the same evidence on 2,000 random histories", () => {
-    let detected = 0;
-    for (let seed = 1; seed <= 2000; seed++) {
-      const { events, triggers } = history(seed);
-      const input: RuleInput = { tenant: "default", sourceIp: "203.0.113.5", triggers, events, config };
-      const expected = toolDownloadByDefinition(input);
-      expect({ seed, ids: ids(toolDownloadRule.detect(input)) }).toEqual({ seed, ids: expected });
-      if (expected.length > 0) detected++;
-    }
     expect(detected).toBeGreaterThan(200);
     expect(detected).toBeLessThan(1800);
   });
