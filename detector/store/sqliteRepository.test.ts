@@ -104,6 +104,68 @@ describe("SQLite detection passes", () => {
   });
 });
 
+describe("SQLite detection passes under concurrent ingest", () => {
+  it("claims every stored event exactly once across passes, while inserts, failing passes and status changes interleave", async () => {
+    const file = join(dir, "interleaved.db");
+    const store = new SqliteRepository(file);
+    await store.migrate();
+    let seed = 7;
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    const pause = () => new Promise((r) => setTimeout(r, Math.floor(next() * 4)));
+    const stored: string[] = [];
+    const detected: string[] = [];
+    const incidents: string[] = [];
+    let failedPasses = 0;
+    let n = 0;
+    const insert = async () => {
+      const events = Array.from({ length: 1 + Math.floor(next() * 40) }, (): SecurityEvent => {
+        const id = `c${n++}`;
+        return { tenant: "default", id, source: "cowrie", kind: "auth.failure", sourceType: "cowrie.login.failed", time: 1000 + n, receivedAt: 0, sourceIp: `203.0.113.${n % 7}`, actor: "" };
+      });
+      await pause();
+      const { inserted } = await store.insertEvents(events);
+      expect(inserted).toBe(events.length);
+      stored.push(...events.map((e) => e.id));
+    };
+    const pass = async () => {
+      const fail = next() < 0.15;
+      const result = await store.detectQueued(1 + Math.floor(next() * 60), async (claimed, tx) => {
+        await tx.eventsForSources([{ tenant: "default", sourceIp: claimed[0]!.sourceIp, from: 0, to: 10_000_000 }]);
+        await pause();
+        const found = incident("default", { sourceIp: claimed[0]!.sourceIp });
+        await tx.insertIncident(found);
+        await tx.linkEvidence("default", found.id, claimed);
+        if (fail) throw new Error("rule failed");
+        incidents.push(found.id);
+        return claimed.map((e) => e.id);
+      }).catch((err: Error) => {
+        expect(err.message).toBe("rule failed");
+        failedPasses++;
+        return undefined;
+      });
+      if (result) detected.push(...result.result);
+    };
+    const setStatus = async () => {
+      const id = incidents[Math.floor(next() * incidents.length)];
+      if (id) await store.setIncidentStatus("default", id, "acknowledged", "analyst", 1);
+    };
+    for (let round = 0; round < 40; round++) await Promise.all([insert(), insert(), pass(), pass(), setStatus(), insert()]);
+    while ((await store.detectQueued(1000, (claimed) => Promise.resolve(claimed.map((e) => e.id)).then((ids) => (detected.push(...ids), ids)))) !== undefined) { /* drain */ }
+    expect(failedPasses).toBeGreaterThan(0);
+    // Every stored event was taken off the queue by exactly one successful pass.
+    expect(new Set(detected).size).toBe(detected.length);
+    expect([...detected].sort()).toEqual([...stored].sort());
+    // A failed pass kept nothing: only the successful passes' incidents exist.
+    expect((await store.listIncidents("default", { limit: 1000, offset: 0 })).total).toBe(incidents.length);
+    await store.close();
+    const reopened = new SqliteRepository(file);
+    await reopened.migrate();
+    expect(await reopened.countQueued()).toBe(0);
+    expect(await reopened.countEvents("default")).toBe(stored.length);
+    await reopened.close();
+  });
+});
+
 describe("SQLite durability", () => {
   const event = (id: string): SecurityEvent => ({
     tenant: "default", id, source: "cowrie", kind: "auth.failure", sourceType: "cowrie.login.failed", time: 1000, receivedAt: 1000, sourceIp: "203.0.113.9", actor: "",
