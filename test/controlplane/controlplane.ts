@@ -131,9 +131,11 @@ export class ControlPlane {
     const processes: SupervisedProcess[] = [];
     try {
       const pki = await TestPki.create(dir);
-      const [serving, admin, sa] = await Promise.all([
+      const [serving, admin, controllerManager, sa] = await Promise.all([
         pki.serving("kube-apiserver"),
         pki.client("minixdr-admin", ["system:masters"]),
+        // Its own identity, as in kubeadm's clusters: RBAC's bootstrap policy grants it and its controllers' ServiceAccounts.
+        pki.client("system:kube-controller-manager"),
         writeServiceAccountKeys(dir),
       ]);
       const [etcdClient, etcdPeer, apiPort, kcmPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
@@ -193,12 +195,15 @@ export class ControlPlane {
 
       log(`starting kube-controller-manager (${[...defaultControllers, ...(opts.extraControllers ?? [])].join(", ")})`);
       await mkdir(join(dir, "kcm-certs"));
+      const kcmKubeconfig = join(dir, "kube-controller-manager.kubeconfig");
+      await writeFile(kcmKubeconfig, await kubeconfigFor(server, pki.ca.cert, controllerManager), { mode: 0o600 });
       const kcm = SupervisedProcess.start("kube-controller-manager", binaries.kubeControllerManager, [
-        `--kubeconfig=${kubeconfigPath}`, `--authentication-kubeconfig=${kubeconfigPath}`, `--authorization-kubeconfig=${kubeconfigPath}`,
+        `--kubeconfig=${kcmKubeconfig}`, `--authentication-kubeconfig=${kcmKubeconfig}`, `--authorization-kubeconfig=${kcmKubeconfig}`,
         "--bind-address=127.0.0.1", `--secure-port=${kcmPort}`, `--cert-dir=${join(dir, "kcm-certs")}`,
         `--controllers=${[...defaultControllers, ...(opts.extraControllers ?? [])].join(",")}`,
         `--service-account-private-key-file=${sa.privateKey}`, `--root-ca-file=${pki.ca.cert}`,
-        "--leader-elect=false", "--use-service-account-credentials=false", "--profiling=false",
+        // Each controller under its own ServiceAccount (system:controller:* roles), not the manager's identity.
+        "--leader-elect=false", "--use-service-account-credentials=true", "--profiling=false",
       ], join(dir, "kube-controller-manager.log"));
       processes.push(kcm);
       await waitUntil("kube-controller-manager", async () => (await httpsGet(`https://127.0.0.1:${kcmPort}/healthz`, { insecure: true })).status === 200, kcm, 60_000);
