@@ -76,6 +76,12 @@ export class SqliteRepository implements Repository {
       this.db.close();
       throw this.explain(err);
     }
+    // Durability rests on syncing the WAL: a file that stays in another journal mode would acknowledge unsynced commits.
+    const mode = String(this.db.prepare("PRAGMA journal_mode").get()?.journal_mode ?? "");
+    if (path !== ":memory:" && mode !== "wal") {
+      this.db.close();
+      throw new Error(`SQLite database ${path} could not be switched to WAL mode (journal_mode is ${mode}): put it on a local filesystem`);
+    }
     this.recent = new RecentEvents(cache.events, {
       read: (tenant, from, to, sources) => {
         // Rows are parsed as they come (no array of every body), and only the sources asked for are returned.
