@@ -49,11 +49,11 @@ const apiBodyLimitBytes = 64 * 1024;
 const migrationRetryMs = 2000;
 
 function openRepository(config: DetectorConfig, secrets: DetectorSecrets, log: Logger): Repository {
-  if (config.storage.driver === "postgres") {
-    return new PostgresRepository(secrets.databaseUrl ?? "", (err) => log.warn({ err }, "idle database connection lost"));
-  }
   const limit = process.constrainedMemory();
   const cache = cacheSizesFor(limit);
+  if (config.storage.driver === "postgres") {
+    return new PostgresRepository(secrets.databaseUrl ?? "", (err) => log.warn({ err }, "idle database connection lost"), cache.linkedEvidenceIds);
+  }
   log.info({ memoryLimitBytes: limit && limit < Number.MAX_SAFE_INTEGER ? limit : null, cachedEvents: cache.events, linkedEvidenceIds: cache.linkedEvidenceIds },
     "SQLite store: in-memory caches sized from the memory limit");
   return new SqliteRepository(config.storage.path, cache);

@@ -3,6 +3,8 @@ import pg from "pg";
 import type { EventRef, SecurityEvent } from "../events/securityEvent.ts";
 import { evidenceEventLimit, type EvidenceSummary, type Incident, type IncidentStatus, type IncidentWithEvents } from "../incidents/incident.ts";
 import type { UserRecord } from "../auth/user.ts";
+import { defaultCacheSizes } from "./cacheSizing.ts";
+import { evictAtRandom } from "./evictAtRandom.ts";
 import { incidentFilter } from "./incidentFilter.ts";
 import { migrationLockKey, postgresSchema } from "./postgresSchema.ts";
 import type { DetectionTransaction, IncidentPage, SourceWindow, IncidentQuery, LoginFailure, OpenIncidentCount, Repository } from "./repository.ts";
@@ -15,11 +17,29 @@ const placeholders = (from: number, n: number) => Array.from({ length: n }, (_, 
 /** Rows per INSERT statement, well under PostgreSQL's 65535 parameters. */
 const insertChunk = 500;
 
+/** An incident's stored evidence column as a summary, kinds in code-point order. */
+function summaryOf(evidence: unknown): EvidenceSummary {
+  return evidenceFromCounts(Object.entries((evidence as EvidenceSummary | undefined)?.counts ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([kind, n]) => ({ kind, n })));
+}
+
+/** Links a detection transaction made, kept aside until it commits. */
+type PendingLinks = { incidentId: string; ids: string[] }[];
+
 export class PostgresRepository implements Repository {
   readonly driver = "postgres" as const;
   private readonly pool: pg.Pool;
+  /**
+   * Event ids this process's committed passes linked to each incident, so a pass sends only the evidence not linked
+   * yet (it used to send every event of the window again, each pass). Links are never removed, so an id here is
+   * linked; one another replica linked is not here, is sent, and is skipped by ON CONFLICT. Bounded; random eviction.
+   */
+  private readonly linked = new Map<string, Set<string>>();
+  private linkedIds = 0;
+  private readonly linkedEvidenceCacheSize: number;
 
-  constructor(url: string, onError: (err: Error) => void = () => {}) {
+  constructor(url: string, onError: (err: Error) => void = () => {}, linkedEvidenceIds = defaultCacheSizes.linkedEvidenceIds) {
+    this.linkedEvidenceCacheSize = linkedEvidenceIds;
     this.pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000, application_name: "minixdr-detector" });
     // An idle client losing its connection must not crash the process; the next query reconnects.
     this.pool.on("error", onError);
@@ -29,12 +49,14 @@ export class PostgresRepository implements Repository {
     return (await q.query(sql, params)).rows as Row[];
   }
 
-  private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  /** `fn` in one transaction; `links` it made are remembered once it has committed. */
+  private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>, links?: PendingLinks): Promise<T> {
     const client = await this.pool.connect();
     try {
       await client.query("BEGIN");
       const result = await fn(client);
       await client.query("COMMIT");
+      if (links) this.remember(links);
       return result;
     } catch (err) {
       await client.query("ROLLBACK").catch(() => undefined);
@@ -79,6 +101,7 @@ export class PostgresRepository implements Repository {
   }
 
   detectQueued<T>(limit: number, fn: (events: SecurityEvent[], tx: DetectionTransaction) => Promise<T>): Promise<{ events: number; result: T } | undefined> {
+    const pending: PendingLinks = [];
     return this.transaction(async (c) => {
       // Rows another replica's pass holds are skipped; deleted here, they return to the queue if this pass fails.
       const rows = await this.rows(c, `WITH claimed AS (DELETE FROM detection_queue WHERE seq IN (SELECT seq FROM detection_queue ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)
@@ -86,8 +109,8 @@ export class PostgresRepository implements Repository {
       if (rows.length === 0) return undefined;
       const events = rows.map(eventFromRow);
       await this.lockSources(c, events);
-      return { events: events.length, result: await fn(events, this.detectionTransaction(c)) };
-    });
+      return { events: events.length, result: await fn(events, this.detectionTransaction(c, pending)) };
+    }, pending);
   }
 
   async countQueued(): Promise<number> {
@@ -108,18 +131,20 @@ export class PostgresRepository implements Repository {
   }
 
   withSourceLock<T>(tenant: string, sourceIp: string, fn: (tx: DetectionTransaction) => Promise<T>): Promise<T> {
+    const pending: PendingLinks = [];
     return this.transaction(async (c) => {
       // Held until commit: another replica's pass over this source waits, then sees these events and incidents.
       await c.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`${tenant}/${sourceIp}`]);
-      return fn(this.detectionTransaction(c));
-    });
+      return fn(this.detectionTransaction(c, pending));
+    }, pending);
   }
 
   withSourceLocks<T>(sources: { tenant: string; sourceIp: string }[], fn: (tx: DetectionTransaction) => Promise<T>): Promise<T> {
+    const pending: PendingLinks = [];
     return this.transaction(async (c) => {
       await this.lockSources(c, sources);
-      return fn(this.detectionTransaction(c));
-    });
+      return fn(this.detectionTransaction(c, pending));
+    }, pending);
   }
 
   /** Every window's events in one query, split back per window. */
@@ -133,7 +158,21 @@ export class PostgresRepository implements Repository {
     return result;
   }
 
-  private detectionTransaction(c: pg.PoolClient): DetectionTransaction {
+  private remember(links: PendingLinks): void {
+    for (const { incidentId, ids } of links) {
+      let known = this.linked.get(incidentId);
+      if (!known) {
+        known = new Set();
+        this.linked.set(incidentId, known);
+      }
+      const before = known.size;
+      for (const id of ids) known.add(id);
+      this.linkedIds += known.size - before;
+      this.linkedIds -= evictAtRandom(this.linked, (l) => l.size, this.linkedIds - this.linkedEvidenceCacheSize, incidentId);
+    }
+  }
+
+  private detectionTransaction(c: pg.PoolClient, pending: PendingLinks): DetectionTransaction {
     return {
       eventsForSource: async (tenant, sourceIp, from, to) =>
         (await this.rows(c, "SELECT body FROM events WHERE tenant = $1 AND source_ip = $2 AND event_time BETWEEN $3 AND $4 ORDER BY event_time, id",
@@ -151,7 +190,16 @@ export class PostgresRepository implements Repository {
         const [id, ...rest] = incidentValues(i);
         await c.query(`UPDATE incidents SET ${incidentColumns.slice(1).map((col, n) => `${col} = $${n + 1}`).join(", ")} WHERE id = $${incidentColumns.length}`, [...rest, id ?? ""]);
       },
-      linkEvidence: async (tenant: string, incidentId: string, events: EventRef[]) => {
+      linkEvidence: async (tenant: string, incidentId: string, all: readonly EventRef[]) => {
+        // Only what no committed pass of this process linked yet (and each event once).
+        const known = this.linked.get(incidentId);
+        const seen = new Set<string>();
+        const events = all.filter((e) => !known?.has(e.id) && !seen.has(e.id) && seen.add(e.id));
+        if (events.length === 0 && all.length > 0) {
+          const [row] = await this.rows(c, "SELECT evidence FROM incidents WHERE id = $1", [incidentId]);
+          return summaryOf(row?.evidence);
+        }
+        pending.push({ incidentId, ids: events.map((e) => e.id) });
         let evidence: EvidenceSummary = { counts: {}, total: 0 };
         for (let i = 0; i < events.length || i === 0; i += insertChunk) {
           const chunk = events.slice(i, i + insertChunk);
@@ -164,8 +212,7 @@ export class PostgresRepository implements Repository {
             summary AS (SELECT jsonb_build_object('counts', coalesce(jsonb_object_agg(kind, n), '{}'::jsonb), 'total', coalesce(sum(n), 0)) AS evidence FROM kinds)
             UPDATE incidents SET evidence = summary.evidence FROM summary WHERE id = $1 RETURNING incidents.evidence`,
           [incidentId, ...chunk.flatMap((e) => [incidentId, tenant, e.id, e.kind, e.source, e.time])]);
-          evidence = evidenceFromCounts(Object.entries((row?.evidence as EvidenceSummary | undefined)?.counts ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-            .map(([kind, n]) => ({ kind, n })));
+          evidence = summaryOf(row?.evidence);
         }
         return evidence;
       },

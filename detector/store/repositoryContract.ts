@@ -102,6 +102,8 @@ export function repositoryContract(backend: string, open: OpenRepository, skip?:
       })).rejects.toThrow("detection failed");
       const evidence = await pass((tx) => tx.linkEvidence("t-evidence-passes", i.id, [ref("p1"), ref("p3"), ref("p4", "command")]));
       expect(evidence).toEqual({ counts: { "auth.failure": 3, command: 1 }, total: 4 });
+      // A pass whose evidence is all linked already gets the same summary back.
+      expect(await pass((tx) => tx.linkEvidence("t-evidence-passes", i.id, [ref("p2"), ref("p4", "command"), ref("p1")]))).toEqual(evidence);
       const got = await repo.getIncident("t-evidence-passes", i.id);
       expect(got?.evidence).toEqual(evidence);
       expect(got?.events.map((e) => e.id)).toEqual(["p1", "p2", "p3", "p4"]);
