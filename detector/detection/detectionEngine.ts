@@ -60,6 +60,15 @@ interface Assessment {
   model: { version: string; score: number } | undefined;
 }
 
+/** One detection of a chunk, with what the model said about its source. */
+interface ToRecord {
+  tenant: string;
+  detection: Detection;
+  key: string;
+  adjustment: RiskAdjustment;
+  model: { version: string; score: number } | undefined;
+}
+
 /** The events (oldest first) with time in (after, upTo]. */
 function between(events: SecurityEvent[], after: number, upTo: number): SecurityEvent[] {
   const start = firstAtOrAfter(events, after, true);
@@ -211,63 +220,90 @@ export class DetectionEngine {
     });
   }
 
+  /**
+   * Records a chunk's detections in a few round trips: their merge candidates looked up together, the incidents
+   * saved together, their evidence linked together. A pass holds each source once and every rule has its own technique,
+   * so each tenant+source+actor+key comes once; a repeated one (possible with other rule sets) is recorded after the
+   * others, in a batch of its own, so it merges into what they recorded.
+   */
   private async recordAll(tx: DetectionTransaction, assessed: Assessment[]): Promise<DetectionOutcome[]> {
-    const outcomes: DetectionOutcome[] = [];
+    const first: ToRecord[] = [];
+    const repeated: ToRecord[] = [];
+    const keys = new Set<string>();
     for (const { tenant, detections, adjustment, model } of assessed) {
-      for (const { detection, key } of detections) outcomes.push(await this.record(tx, tenant, detection, key, adjustment, model));
+      for (const { detection, key } of detections) {
+        const k = `${tenant}\u0000${detection.sourceIp}\u0000${detection.actor}\u0000${key}`;
+        (keys.has(k) ? repeated : first).push({ tenant, detection, key, adjustment, model });
+        keys.add(k);
+      }
     }
+    const outcomes = await this.recordBatch(tx, first);
+    for (const item of repeated) outcomes.push(...await this.recordBatch(tx, [item]));
     return outcomes;
   }
 
-  private async record(tx: DetectionTransaction, tenant: string, d: Detection, detectionKey: string, adjustment: RiskAdjustment,
-    model: { version: string; score: number } | undefined): Promise<DetectionOutcome> {
-    this.options.onDetection?.({ rule: d.rule, techniqueId: detectionKey });
-    const firstSeen = d.events[0]!.time;
-    const lastSeen = d.events.at(-1)!.time;
-    const riskScore = clampRisk(d.riskScore + adjustment.riskDelta);
-    const severity = bump(severityForRisk(riskScore), adjustment.severityBump);
-    const techniques = detectionKey === "anomaly" ? [] : [d.technique];
+  private async recordBatch(tx: DetectionTransaction, items: ToRecord[]): Promise<DetectionOutcome[]> {
+    if (items.length === 0) return [];
     const now = this.now();
-    const existing = await tx.findMergeableIncident({
-      tenant, sourceIp: d.sourceIp, actor: d.actor, detectionKey, from: firstSeen - d.dedupeWindowMs, to: lastSeen + d.dedupeWindowMs,
+    const found = await tx.findMergeableIncidents(items.map(({ tenant, detection: d, key }) => ({
+      tenant, sourceIp: d.sourceIp, actor: d.actor, detectionKey: key, from: d.events[0]!.time - d.dedupeWindowMs, to: d.events.at(-1)!.time + d.dedupeWindowMs,
+    })));
+    const recorded = items.map((item, i) => {
+      this.options.onDetection?.({ rule: item.detection.rule, techniqueId: item.key });
+      const existing = found[i];
+      return { incident: existing ? this.merged(existing, item, now) : this.created(item, now), created: !existing };
     });
-    let incident: Incident;
-    if (existing) {
-      incident = {
-        ...existing,
-        firstSeen: Math.min(existing.firstSeen, firstSeen),
-        lastSeen: Math.max(existing.lastSeen, lastSeen),
-        riskScore: Math.max(existing.riskScore, riskScore),
-        severity: higher(existing.severity, severity),
-        summary: d.summary,
-        detectedBy: { rules: [...new Set([...existing.detectedBy.rules, d.rule])], ...(model ?? existing.detectedBy.model ? { model: model ?? existing.detectedBy.model } : {}) },
-        updatedAt: now,
-      };
-      await tx.updateIncident(incident);
-    } else {
-      incident = {
-        id: randomUUID(),
-        tenant,
-        sourceIp: d.sourceIp,
-        actor: d.actor,
-        detectionKey,
-        techniques,
-        severity,
-        riskScore,
-        status: "open",
-        firstSeen,
-        lastSeen,
-        summary: d.summary,
-        evidence: { counts: {}, total: 0 },
-        detectedBy: { rules: [d.rule], ...(model ? { model } : {}) },
-        recommendedAction: this.options.containment === "block" ? { type: "block", sourceIp: d.sourceIp } : null,
-        createdAt: now,
-        updatedAt: now,
-        statusChangedBy: null,
-      };
-      await tx.insertIncident(incident);
-    }
-    incident.evidence = await tx.linkEvidence(tenant, incident.id, d.events);
-    return { incident, created: !existing };
+    await tx.saveIncidents(recorded);
+    const evidence = await tx.linkEvidenceTo(recorded.map(({ incident }, i) => ({ tenant: incident.tenant, incidentId: incident.id, events: items[i]!.detection.events })));
+    recorded.forEach((r, i) => (r.incident.evidence = evidence[i]!));
+    return recorded;
+  }
+
+  /** The risk and severity of a detection after the model's adjustment. */
+  private scored({ detection: d, adjustment }: ToRecord): { riskScore: number; severity: Severity } {
+    const riskScore = clampRisk(d.riskScore + adjustment.riskDelta);
+    return { riskScore, severity: bump(severityForRisk(riskScore), adjustment.severityBump) };
+  }
+
+  /** An unresolved incident the detection overlaps, updated with it. */
+  private merged(existing: Incident, item: ToRecord, now: number): Incident {
+    const { detection: d, model } = item;
+    const { riskScore, severity } = this.scored(item);
+    return {
+      ...existing,
+      firstSeen: Math.min(existing.firstSeen, d.events[0]!.time),
+      lastSeen: Math.max(existing.lastSeen, d.events.at(-1)!.time),
+      riskScore: Math.max(existing.riskScore, riskScore),
+      severity: higher(existing.severity, severity),
+      summary: d.summary,
+      detectedBy: { rules: [...new Set([...existing.detectedBy.rules, d.rule])], ...(model ?? existing.detectedBy.model ? { model: model ?? existing.detectedBy.model } : {}) },
+      updatedAt: now,
+    };
+  }
+
+  /** A new incident for the detection. */
+  private created(item: ToRecord, now: number): Incident {
+    const { tenant, detection: d, key, model } = item;
+    const { riskScore, severity } = this.scored(item);
+    return {
+      id: randomUUID(),
+      tenant,
+      sourceIp: d.sourceIp,
+      actor: d.actor,
+      detectionKey: key,
+      techniques: key === "anomaly" ? [] : [d.technique],
+      severity,
+      riskScore,
+      status: "open",
+      firstSeen: d.events[0]!.time,
+      lastSeen: d.events.at(-1)!.time,
+      summary: d.summary,
+      evidence: { counts: {}, total: 0 },
+      detectedBy: { rules: [d.rule], ...(model ? { model } : {}) },
+      recommendedAction: this.options.containment === "block" ? { type: "block", sourceIp: d.sourceIp } : null,
+      createdAt: now,
+      updatedAt: now,
+      statusChangedBy: null,
+    };
   }
 }

@@ -190,6 +190,58 @@ export class PostgresRepository implements Repository {
         const [id, ...rest] = incidentValues(i);
         await c.query(`UPDATE incidents SET ${incidentColumns.slice(1).map((col, n) => `${col} = $${n + 1}`).join(", ")} WHERE id = $${incidentColumns.length}`, [...rest, id ?? ""]);
       },
+      findMergeableIncidents: async (qs) => {
+        if (qs.length === 0) return [];
+        // One round trip: each query's newest overlapping unresolved incident, by its position.
+        const rows = await this.rows(c, `SELECT q.n, i.* FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[])
+          AS q(n, tenant, source_ip, actor, detection_key, t_from, t_to)
+          CROSS JOIN LATERAL (SELECT * FROM incidents WHERE tenant = q.tenant AND source_ip = q.source_ip AND actor = q.actor AND detection_key = q.detection_key
+            AND status <> 'resolved' AND last_seen >= q.t_from AND first_seen <= q.t_to ORDER BY last_seen DESC LIMIT 1) AS i`,
+        [qs.map((_, n) => n), qs.map((q) => q.tenant), qs.map((q) => q.sourceIp), qs.map((q) => q.actor), qs.map((q) => q.detectionKey), qs.map((q) => q.from), qs.map((q) => q.to)]);
+        const found = qs.map((): Incident | undefined => undefined);
+        for (const r of rows) found[Number(r.n)] = incidentFromRow(r);
+        return found;
+      },
+      saveIncidents: async (list) => {
+        // Inserts and updates alike, a chunk of rows per statement (an update rewrites every column, as updateIncident does).
+        for (let i = 0; i < list.length; i += insertChunk) {
+          const chunk = list.slice(i, i + insertChunk);
+          const values = chunk.map((_, n) => `(${placeholders(n * incidentColumns.length + 1, incidentColumns.length)})`).join(", ");
+          await c.query(`INSERT INTO incidents (${incidentColumns.join(", ")}) VALUES ${values}
+            ON CONFLICT (id) DO UPDATE SET ${incidentColumns.slice(1).map((col) => `${col} = EXCLUDED.${col}`).join(", ")}`, chunk.flatMap(({ incident }) => incidentValues(incident)));
+        }
+      },
+      linkEvidenceTo: async (links) => {
+        // Only what no committed pass of this process linked yet, each event once per incident; then one recount
+        // for the incidents that got links, and the stored summaries of the others.
+        const rows: [string, string, string, string, string, number][] = [];
+        const grew = new Set<string>();
+        for (const { tenant, incidentId, events } of links) {
+          const known = this.linked.get(incidentId);
+          const seen = new Set<string>();
+          const fresh = events.filter((e) => !known?.has(e.id) && !seen.has(e.id) && seen.add(e.id));
+          if (fresh.length === 0) continue;
+          grew.add(incidentId);
+          pending.push({ incidentId, ids: fresh.map((e) => e.id) });
+          for (const e of fresh) rows.push([incidentId, tenant, e.id, e.kind, e.source, e.time]);
+        }
+        const evidence = new Map<string, EvidenceSummary>();
+        if (rows.length > 0) {
+          await c.query(`INSERT INTO incident_events (incident_id, tenant, event_id, kind, source, event_time)
+            SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) ON CONFLICT DO NOTHING`,
+          [0, 1, 2, 3, 4, 5].map((col) => rows.map((r) => r[col]!)));
+          for (const r of await this.rows(c, `WITH kinds AS (SELECT incident_id, kind, count(*) AS n FROM incident_events WHERE incident_id = ANY($1::uuid[]) GROUP BY incident_id, kind),
+            summary AS (SELECT incident_id, jsonb_build_object('counts', jsonb_object_agg(kind, n), 'total', sum(n)) AS evidence FROM kinds GROUP BY incident_id)
+            UPDATE incidents AS i SET evidence = s.evidence FROM summary AS s WHERE i.id = s.incident_id RETURNING i.id, i.evidence`, [[...grew]])) {
+            evidence.set(String(r.id), summaryOf(r.evidence));
+          }
+        }
+        const unchanged = links.map((l) => l.incidentId).filter((id) => !grew.has(id));
+        if (unchanged.length > 0) {
+          for (const r of await this.rows(c, "SELECT id, evidence FROM incidents WHERE id = ANY($1::uuid[])", [unchanged])) evidence.set(String(r.id), summaryOf(r.evidence));
+        }
+        return links.map((l) => evidence.get(l.incidentId) ?? { counts: {}, total: 0 });
+      },
       linkEvidence: async (tenant: string, incidentId: string, all: readonly EventRef[]) => {
         // Only what no committed pass of this process linked yet (and each event once).
         const known = this.linked.get(incidentId);

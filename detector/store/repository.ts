@@ -54,7 +54,22 @@ export interface DetectionTransaction {
   insertIncident(incident: Incident): Promise<void>;
   updateIncident(incident: Incident): Promise<void>;
   /** Links events to an incident (idempotently) and returns the incident's evidence counts afterwards. */
-  linkEvidence(tenant: string, incidentId: string, events: EventRef[]): Promise<EvidenceSummary>;
+  linkEvidence(tenant: string, incidentId: string, events: readonly EventRef[]): Promise<EvidenceSummary>;
+  /**
+   * The batch forms a pass records with (a few round trips per chunk of sources, not a few per detection):
+   * `findMergeableIncident` for each query, in order;
+   */
+  findMergeableIncidents(queries: readonly MergeableIncidentQuery[]): Promise<(Incident | undefined)[]>;
+  /** `insertIncident` for each created incident and `updateIncident` for each other; */
+  saveIncidents(incidents: readonly { incident: Incident; created: boolean }[]): Promise<void>;
+  /** `linkEvidence` for each incident (distinct incidents), the summaries in order. */
+  linkEvidenceTo(links: readonly EvidenceLinks[]): Promise<EvidenceSummary[]>;
+}
+
+export interface EvidenceLinks {
+  tenant: string;
+  incidentId: string;
+  events: readonly EventRef[];
 }
 
 export interface LoginFailure {

@@ -109,6 +109,37 @@ export function repositoryContract(backend: string, open: OpenRepository, skip?:
       expect(got?.events.map((e) => e.id)).toEqual(["p1", "p2", "p3", "p4"]);
     });
 
+    it("records a chunk's detections in batches: merge candidates, saves and evidence, as the single forms do", async () => {
+      const tenant = "t-batch";
+      const open = incident(tenant, { sourceIp: "198.51.100.1", firstSeen: 10_000, lastSeen: 20_000 });
+      const resolved = incident(tenant, { sourceIp: "198.51.100.2", firstSeen: 10_000, lastSeen: 20_000, status: "resolved" });
+      await repo.withSourceLock(tenant, "x", async (tx) => {
+        await tx.insertIncident(open);
+        await tx.insertIncident(resolved);
+      });
+      const q = (sourceIp: string, from: number, to: number) => ({ tenant, sourceIp, actor: "", detectionKey: "T1110.001", from, to });
+      const ref = (id: string, kind: "auth.failure" | "command" = "auth.failure") => ({ id, kind, time: 1000, source: "cowrie" as const });
+      const fresh = incident(tenant, { sourceIp: "198.51.100.3" });
+      await repo.withSourceLock(tenant, "x", async (tx) => {
+        // In order: an overlapping open incident, a resolved one (never merged), no overlap, no incident at all.
+        const found = await tx.findMergeableIncidents([q("198.51.100.1", 15_000, 30_000), q("198.51.100.2", 15_000, 30_000), q("198.51.100.1", 25_000, 30_000), q("198.51.100.3", 0, 1)]);
+        expect(found.map((i) => i?.id)).toEqual([open.id, undefined, undefined, undefined]);
+        expect(found[0]).toEqual(open);
+        expect(await tx.findMergeableIncidents([])).toEqual([]);
+        await tx.saveIncidents([{ incident: { ...open, lastSeen: 40_000, riskScore: 80 }, created: false }, { incident: fresh, created: true }]);
+        expect(await tx.linkEvidenceTo([{ tenant, incidentId: open.id, events: [ref("b1"), ref("b2"), ref("b1")] }, { tenant, incidentId: fresh.id, events: [ref("b3", "command")] }]))
+          .toEqual([{ counts: { "auth.failure": 2 }, total: 2 }, { counts: { command: 1 }, total: 1 }]);
+      });
+      // A later pass: what is linked already counts once, and an incident with nothing new gets its stored summary.
+      const evidence = await repo.withSourceLock(tenant, "x", (tx) => tx.linkEvidenceTo([
+        { tenant, incidentId: open.id, events: [ref("b1"), ref("b4")] }, { tenant, incidentId: fresh.id, events: [ref("b3", "command")] },
+      ]));
+      expect(evidence).toEqual([{ counts: { "auth.failure": 3 }, total: 3 }, { counts: { command: 1 }, total: 1 }]);
+      expect(await repo.getIncident(tenant, open.id)).toMatchObject({ lastSeen: 40_000, riskScore: 80, evidence: evidence[0] });
+      expect((await repo.getIncident(tenant, fresh.id))?.events.map((e) => e.id)).toEqual(["b3"]);
+      expect(await repo.getIncident(tenant, resolved.id)).toMatchObject({ status: "resolved", lastSeen: 20_000 });
+    });
+
     it("finds an unresolved incident to merge only when it overlaps the window", async () => {
       const open = incident("t-merge", { firstSeen: 10_000, lastSeen: 20_000 });
       const resolved = incident("t-merge", { firstSeen: 10_000, lastSeen: 20_000, status: "resolved", detectionKey: "T1046" });

@@ -4,11 +4,11 @@ import { mkdirSync } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
-import type { EventRef, SecurityEvent } from "../events/securityEvent.ts";
-import { evidenceEventLimit, type Incident, type IncidentStatus, type IncidentWithEvents } from "../incidents/incident.ts";
+import type { SecurityEvent } from "../events/securityEvent.ts";
+import { evidenceEventLimit, type EvidenceSummary, type Incident, type IncidentStatus, type IncidentWithEvents } from "../incidents/incident.ts";
 import type { UserRecord } from "../auth/user.ts";
 import { incidentFilter } from "./incidentFilter.ts";
-import type { DetectionTransaction, IncidentPage, SourceWindow, IncidentQuery, LoginFailure, MergeableIncidentQuery, OpenIncidentCount, Repository } from "./repository.ts";
+import type { DetectionTransaction, EvidenceLinks, IncidentPage, SourceWindow, IncidentQuery, LoginFailure, MergeableIncidentQuery, OpenIncidentCount, Repository } from "./repository.ts";
 import { eventColumns, eventFromRow, eventRefFromRow, eventValues, evidenceFromCounts, incidentColumns, incidentFromRow, incidentValues, userFromRow, type Row } from "./rows.ts";
 import { evictAtRandom } from "./evictAtRandom.ts";
 import { RecentEvents } from "./recentEvents.ts";
@@ -435,43 +435,53 @@ export class SqliteRepository implements Repository {
       await writes?.enter();
       return fn();
     };
+    const findMergeable = (q: MergeableIncidentQuery): Incident | undefined => {
+      // Left alone, the planner walks incidents_by_tenant for the ORDER BY: every recent incident of the tenant. rowid keeps its tie order.
+      const row = this.get(`SELECT * FROM incidents INDEXED BY incidents_dedupe WHERE tenant = ? AND source_ip = ? AND actor = ? AND detection_key = ?
+        AND status <> 'resolved' AND last_seen >= ? AND first_seen <= ? ORDER BY last_seen DESC, rowid LIMIT 1`, q.tenant, q.sourceIp, q.actor, q.detectionKey, q.from, q.to);
+      return row ? incidentFromRow(row) : undefined;
+    };
+    const insertIncident = (i: Incident): void => {
+      this.run(`INSERT INTO incidents (${incidentColumns.join(", ")}) VALUES (${marks(incidentColumns.length)})`, ...incidentValues(i));
+    };
+    const updateIncident = (i: Incident): void => {
+      const [id, ...rest] = incidentValues(i);
+      this.run(`UPDATE incidents SET ${incidentColumns.slice(1).map((c) => `${c} = ?`).join(", ")} WHERE id = ?`, ...rest, id ?? "");
+    };
+    const linkEvidence = ({ tenant, incidentId, events }: EvidenceLinks): EvidenceSummary => {
+      const linked = this.linkedEvidence(incidentId);
+      const link = this.prepare("INSERT INTO incident_events (incident_id, tenant, event_id, kind, source, event_time) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
+      let added = 0;
+      for (const e of events) {
+        if (linked.ids.has(e.id)) continue;
+        linked.ids.add(e.id);
+        if (Number(link.run(incidentId, tenant, e.id, e.kind, e.source, e.time).changes) === 1) {
+          linked.counts.set(e.kind, (linked.counts.get(e.kind) ?? 0) + 1);
+          added++;
+        }
+      }
+      // Kinds in SQLite's BINARY order, as a GROUP BY .. ORDER BY kind over the links would return them.
+      const evidence = evidenceFromCounts([...linked.counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([kind, n]) => ({ kind, n })));
+      if (added > 0) this.run("UPDATE incidents SET evidence = ? WHERE id = ?", JSON.stringify(evidence), incidentId);
+      this.linkedIds += added;
+      this.trimLinked(incidentId);
+      return evidence;
+    };
+    // No round trips to save here: the batch forms are the single ones in a loop.
     return {
       readsFirst: writes !== undefined,
       eventsForSource: (tenant, sourceIp, from, to) => read(() => this.eventsInWindows([{ tenant, sourceIp, from, to }])[0]!),
       eventsForSources: (windows) => read(() => this.eventsInWindows(windows)),
       // An incident is looked up for a write (merging into it), so under the write transaction like the writes.
-      findMergeableIncident: (q: MergeableIncidentQuery) => write(() => {
-        // Left alone, the planner walks incidents_by_tenant for the ORDER BY: every recent incident of the tenant. rowid keeps its tie order.
-        const row = this.get(`SELECT * FROM incidents INDEXED BY incidents_dedupe WHERE tenant = ? AND source_ip = ? AND actor = ? AND detection_key = ?
-          AND status <> 'resolved' AND last_seen >= ? AND first_seen <= ? ORDER BY last_seen DESC, rowid LIMIT 1`, q.tenant, q.sourceIp, q.actor, q.detectionKey, q.from, q.to);
-        return row ? incidentFromRow(row) : undefined;
+      findMergeableIncident: (q) => write(() => findMergeable(q)),
+      findMergeableIncidents: (qs) => write(() => qs.map(findMergeable)),
+      insertIncident: (i) => write(() => insertIncident(i)),
+      updateIncident: (i) => write(() => updateIncident(i)),
+      saveIncidents: (list) => write(() => {
+        for (const { incident, created } of list) (created ? insertIncident : updateIncident)(incident);
       }),
-      insertIncident: (i: Incident) => write(() => {
-        this.run(`INSERT INTO incidents (${incidentColumns.join(", ")}) VALUES (${marks(incidentColumns.length)})`, ...incidentValues(i));
-      }),
-      updateIncident: (i: Incident) => write(() => {
-        const [id, ...rest] = incidentValues(i);
-        this.run(`UPDATE incidents SET ${incidentColumns.slice(1).map((c) => `${c} = ?`).join(", ")} WHERE id = ?`, ...rest, id ?? "");
-      }),
-      linkEvidence: (tenant: string, incidentId: string, events: EventRef[]) => write(() => {
-        const linked = this.linkedEvidence(incidentId);
-        const link = this.prepare("INSERT INTO incident_events (incident_id, tenant, event_id, kind, source, event_time) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING");
-        let added = 0;
-        for (const e of events) {
-          if (linked.ids.has(e.id)) continue;
-          linked.ids.add(e.id);
-          if (Number(link.run(incidentId, tenant, e.id, e.kind, e.source, e.time).changes) === 1) {
-            linked.counts.set(e.kind, (linked.counts.get(e.kind) ?? 0) + 1);
-            added++;
-          }
-        }
-        // Kinds in SQLite's BINARY order, as a GROUP BY .. ORDER BY kind over the links would return them.
-        const evidence = evidenceFromCounts([...linked.counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([kind, n]) => ({ kind, n })));
-        if (added > 0) this.run("UPDATE incidents SET evidence = ? WHERE id = ?", JSON.stringify(evidence), incidentId);
-        this.linkedIds += added;
-        this.trimLinked(incidentId);
-        return evidence;
-      }),
+      linkEvidence: (tenant, incidentId, events) => write(() => linkEvidence({ tenant, incidentId, events })),
+      linkEvidenceTo: (links) => write(() => links.map(linkEvidence)),
     };
   }
 
