@@ -62,6 +62,24 @@ describe("rule windows", () => {
   });
 });
 
+describe("recording", () => {
+  it("merges two rules' detections of the same technique for one source into one incident, even in one pass", async () => {
+    const technique = { id: "T0001", name: "shared", tactic: "" };
+    const rule = (name: string, kind: "auth.failure" | "session.connect"): DetectionRule => ({
+      name, technique, windowMs: () => 60_000, triggerKinds: ["auth.failure"],
+      detect: ({ sourceIp, events }) => {
+        const mine = events.filter((e) => e.kind === kind || kind === "session.connect");
+        return [{ rule: name, technique, sourceIp, actor: "", events: mine, riskScore: 40, summary: `${name} saw ${mine.length}`, dedupeWindowMs: 60_000 }];
+      },
+    });
+    const { send, list } = await setup({ rules: [rule("first", "auth.failure"), rule("second", "session.connect")] });
+    await send([cowrie.connect(bot, 0), ...failuresAt([1, 2])]);
+    const incidents = await list();
+    expect(incidents).toHaveLength(1);
+    expect(incidents[0]).toMatchObject({ detectionKey: "T0001", detectedBy: { rules: ["first", "second"] }, evidence: { total: 3 } });
+  });
+});
+
 describe("history reads", () => {
   it("reads a source's history only as far as the rules its triggers can fire look, and the model", async () => {
     const rule = (name: string, windowSeconds: number, kind: "auth.failure" | "command"): DetectionRule => ({
