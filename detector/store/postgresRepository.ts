@@ -1,13 +1,13 @@
 // PostgreSQL backend: the shared store for several replicas. Per tenant+source advisory locks serialize detection across them.
 import pg from "pg";
-import type { EventRef, SecurityEvent } from "../events/securityEvent.ts";
+import type { SecurityEvent } from "../events/securityEvent.ts";
 import { evidenceEventLimit, type EvidenceSummary, type Incident, type IncidentStatus, type IncidentWithEvents } from "../incidents/incident.ts";
 import type { UserRecord } from "../auth/user.ts";
 import { defaultCacheSizes } from "./cacheSizing.ts";
 import { evictAtRandom } from "./evictAtRandom.ts";
 import { incidentFilter } from "./incidentFilter.ts";
 import { migrationLockKey, postgresSchema } from "./postgresSchema.ts";
-import type { DetectionTransaction, IncidentPage, SourceWindow, IncidentQuery, LoginFailure, OpenIncidentCount, Repository } from "./repository.ts";
+import type { DetectionTransaction, EvidenceLinks, IncidentPage, SourceWindow, IncidentQuery, LoginFailure, OpenIncidentCount, Repository } from "./repository.ts";
 import { eventColumns, eventFromRow, eventRefFromRow, eventValues, evidenceFromCounts, incidentColumns, incidentFromRow, incidentValues, userFromRow, type Row } from "./rows.ts";
 
 type Queryable = pg.Pool | pg.PoolClient;
@@ -173,6 +173,38 @@ export class PostgresRepository implements Repository {
   }
 
   private detectionTransaction(c: pg.PoolClient, pending: PendingLinks): DetectionTransaction {
+    /** Links each incident's evidence, in three round trips at most. */
+    const linkEvidenceTo = async (links: readonly EvidenceLinks[]): Promise<EvidenceSummary[]> => {
+      // Only what no committed pass of this process linked yet, each event once per incident; then one recount
+      // for the incidents that got links, and the stored summaries of the others.
+      const rows: [string, string, string, string, string, number][] = [];
+      const grew = new Set<string>();
+      for (const { tenant, incidentId, events } of links) {
+        const known = this.linked.get(incidentId);
+        const seen = new Set<string>();
+        const fresh = events.filter((e) => !known?.has(e.id) && !seen.has(e.id) && seen.add(e.id));
+        if (fresh.length === 0) continue;
+        grew.add(incidentId);
+        pending.push({ incidentId, ids: fresh.map((e) => e.id) });
+        for (const e of fresh) rows.push([incidentId, tenant, e.id, e.kind, e.source, e.time]);
+      }
+      const evidence = new Map<string, EvidenceSummary>();
+      if (rows.length > 0) {
+        await c.query(`INSERT INTO incident_events (incident_id, tenant, event_id, kind, source, event_time)
+          SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) ON CONFLICT DO NOTHING`,
+        [0, 1, 2, 3, 4, 5].map((col) => rows.map((r) => r[col]!)));
+        for (const r of await this.rows(c, `WITH kinds AS (SELECT incident_id, kind, count(*) AS n FROM incident_events WHERE incident_id = ANY($1::uuid[]) GROUP BY incident_id, kind),
+          summary AS (SELECT incident_id, jsonb_build_object('counts', jsonb_object_agg(kind, n), 'total', sum(n)) AS evidence FROM kinds GROUP BY incident_id)
+          UPDATE incidents AS i SET evidence = s.evidence FROM summary AS s WHERE i.id = s.incident_id RETURNING i.id, i.evidence`, [[...grew]])) {
+          evidence.set(String(r.id), summaryOf(r.evidence));
+        }
+      }
+      const unchanged = links.map((l) => l.incidentId).filter((id) => !grew.has(id));
+      if (unchanged.length > 0) {
+        for (const r of await this.rows(c, "SELECT id, evidence FROM incidents WHERE id = ANY($1::uuid[])", [unchanged])) evidence.set(String(r.id), summaryOf(r.evidence));
+      }
+      return links.map((l) => evidence.get(l.incidentId) ?? { counts: {}, total: 0 });
+    };
     return {
       eventsForSource: async (tenant, sourceIp, from, to) =>
         (await this.rows(c, "SELECT body FROM events WHERE tenant = $1 AND source_ip = $2 AND event_time BETWEEN $3 AND $4 ORDER BY event_time, id",
@@ -211,63 +243,8 @@ export class PostgresRepository implements Repository {
             ON CONFLICT (id) DO UPDATE SET ${incidentColumns.slice(1).map((col) => `${col} = EXCLUDED.${col}`).join(", ")}`, chunk.flatMap(({ incident }) => incidentValues(incident)));
         }
       },
-      linkEvidenceTo: async (links) => {
-        // Only what no committed pass of this process linked yet, each event once per incident; then one recount
-        // for the incidents that got links, and the stored summaries of the others.
-        const rows: [string, string, string, string, string, number][] = [];
-        const grew = new Set<string>();
-        for (const { tenant, incidentId, events } of links) {
-          const known = this.linked.get(incidentId);
-          const seen = new Set<string>();
-          const fresh = events.filter((e) => !known?.has(e.id) && !seen.has(e.id) && seen.add(e.id));
-          if (fresh.length === 0) continue;
-          grew.add(incidentId);
-          pending.push({ incidentId, ids: fresh.map((e) => e.id) });
-          for (const e of fresh) rows.push([incidentId, tenant, e.id, e.kind, e.source, e.time]);
-        }
-        const evidence = new Map<string, EvidenceSummary>();
-        if (rows.length > 0) {
-          await c.query(`INSERT INTO incident_events (incident_id, tenant, event_id, kind, source, event_time)
-            SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) ON CONFLICT DO NOTHING`,
-          [0, 1, 2, 3, 4, 5].map((col) => rows.map((r) => r[col]!)));
-          for (const r of await this.rows(c, `WITH kinds AS (SELECT incident_id, kind, count(*) AS n FROM incident_events WHERE incident_id = ANY($1::uuid[]) GROUP BY incident_id, kind),
-            summary AS (SELECT incident_id, jsonb_build_object('counts', jsonb_object_agg(kind, n), 'total', sum(n)) AS evidence FROM kinds GROUP BY incident_id)
-            UPDATE incidents AS i SET evidence = s.evidence FROM summary AS s WHERE i.id = s.incident_id RETURNING i.id, i.evidence`, [[...grew]])) {
-            evidence.set(String(r.id), summaryOf(r.evidence));
-          }
-        }
-        const unchanged = links.map((l) => l.incidentId).filter((id) => !grew.has(id));
-        if (unchanged.length > 0) {
-          for (const r of await this.rows(c, "SELECT id, evidence FROM incidents WHERE id = ANY($1::uuid[])", [unchanged])) evidence.set(String(r.id), summaryOf(r.evidence));
-        }
-        return links.map((l) => evidence.get(l.incidentId) ?? { counts: {}, total: 0 });
-      },
-      linkEvidence: async (tenant: string, incidentId: string, all: readonly EventRef[]) => {
-        // Only what no committed pass of this process linked yet (and each event once).
-        const known = this.linked.get(incidentId);
-        const seen = new Set<string>();
-        const events = all.filter((e) => !known?.has(e.id) && !seen.has(e.id) && seen.add(e.id));
-        if (events.length === 0 && all.length > 0) {
-          const [row] = await this.rows(c, "SELECT evidence FROM incidents WHERE id = $1", [incidentId]);
-          return summaryOf(row?.evidence);
-        }
-        pending.push({ incidentId, ids: events.map((e) => e.id) });
-        let evidence: EvidenceSummary = { counts: {}, total: 0 };
-        for (let i = 0; i < events.length || i === 0; i += insertChunk) {
-          const chunk = events.slice(i, i + insertChunk);
-          const values = chunk.length > 0 ? chunk.map((_, n) => `(${placeholders(n * 6 + 2, 6)})`).join(", ") : "";
-          // One round trip: link, count (rows already there plus the ones this statement added, as one snapshot sees them), store the counts.
-          const [row] = await this.rows(c, `WITH linked AS (${chunk.length > 0
-            ? `INSERT INTO incident_events (incident_id, tenant, event_id, kind, source, event_time) VALUES ${values} ON CONFLICT DO NOTHING RETURNING kind`
-            : "SELECT NULL::text AS kind WHERE false"}),
-            kinds AS (SELECT kind, count(*) AS n FROM (SELECT kind FROM incident_events WHERE incident_id = $1 UNION ALL SELECT kind FROM linked) AS k GROUP BY kind),
-            summary AS (SELECT jsonb_build_object('counts', coalesce(jsonb_object_agg(kind, n), '{}'::jsonb), 'total', coalesce(sum(n), 0)) AS evidence FROM kinds)
-            UPDATE incidents SET evidence = summary.evidence FROM summary WHERE id = $1 RETURNING incidents.evidence`,
-          [incidentId, ...chunk.flatMap((e) => [incidentId, tenant, e.id, e.kind, e.source, e.time])]);
-          evidence = summaryOf(row?.evidence);
-        }
-        return evidence;
-      },
+      linkEvidenceTo,
+      linkEvidence: async (tenant, incidentId, events) => (await linkEvidenceTo([{ tenant, incidentId, events }]))[0]!,
     };
   }
 
