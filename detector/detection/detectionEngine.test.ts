@@ -62,6 +62,30 @@ describe("rule windows", () => {
   });
 });
 
+describe("serving requests during a pass", () => {
+  it("lets the event loop run between slices of a long pass's rule work", async () => {
+    const order: string[] = [];
+    let calls = 0;
+    // 20 sources whose rule takes 3 ms each: 60 ms of work in one chunk.
+    const slow: DetectionRule = {
+      name: "slow", technique: { id: "T0000", name: "slow", tactic: "" }, windowMs: () => 60_000, triggerKinds: ["auth.failure"],
+      detect: () => {
+        const until = performance.now() + 3;
+        while (performance.now() < until) { /* a busy rule */ }
+        if (++calls === 20) order.push("last rule");
+        return [];
+      },
+    };
+    const { send } = await setup({ rules: [slow] });
+    const records = Array.from({ length: 20 }, (_, i) => cowrie.loginFailed({ srcIp: `198.51.100.${i + 1}`, session: `slow${i}` }, 0, "root", "pw"));
+    // Stands for a request waiting to be served while the pass runs (the in-memory store itself never yields).
+    setImmediate(() => order.push("request served"));
+    await send(records);
+    expect(calls).toBe(20);
+    expect(order).toEqual(["request served", "last rule"]);
+  });
+});
+
 describe("recording", () => {
   it("merges two rules' detections of the same technique for one source into one incident, even in one pass", async () => {
     const technique = { id: "T0001", name: "shared", tactic: "" };

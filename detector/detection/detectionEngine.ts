@@ -36,6 +36,8 @@ export const anomalyRuleName = "anomaly-model";
 const anomalyBaseRisk = 50;
 /** Sources whose windows one step of a pass reads at once (and the model scores in one run). */
 const sourcesPerChunk = 64;
+/** How long the rules run before the pass lets the event loop serve requests. */
+const computeSliceMs = 10;
 
 function bump(severity: Severity, levels: number): Severity {
   return severities[Math.min(severities.length - 1, severities.indexOf(severity) + levels)]!;
@@ -160,14 +162,21 @@ export class DetectionEngine {
       const historyMs = this.historyMsFor(running[i]!);
       return { tenant, sourceIp, from: spans[i]!.oldest - historyMs, to: spans[i]!.newest + historyMs };
     }));
-    const detections = sources.map(({ tenant, sourceIp, triggers }, i) => {
+    const detections: Detection[][] = [];
+    let slice = performance.now();
+    for (const [i, { tenant, sourceIp, triggers }] of sources.entries()) {
+      // Requests are served between slices of the rules' work, not only once a chunk is done.
+      if (performance.now() - slice >= computeSliceMs) {
+        await new Promise((r) => setImmediate(r));
+        slice = performance.now();
+      }
       const { oldest, newest } = spans[i]!;
-      return running[i]!.flatMap((r) => {
+      detections.push(running[i]!.flatMap((r) => {
         // Each rule gets its own window around the triggers, not the widest one (its windowMs says how far it looks).
         const w = this.ruleWindows[r]!;
         return this.rules[r]!.detect({ tenant, sourceIp, triggers, events: between(histories[i]!, oldest - w - 1, newest + w), config: this.options.config });
-      });
-    });
+      }));
+    }
 
     const adjustments: RiskAdjustment[] = sources.map(() => ({ riskDelta: 0, severityBump: 0, anomaly: false }));
     const models: ({ version: string; score: number } | undefined)[] = sources.map(() => undefined);
