@@ -7,7 +7,7 @@ import { defaultCacheSizes } from "./cacheSizing.ts";
 import { evictAtRandom } from "./evictAtRandom.ts";
 import { incidentFilter } from "./incidentFilter.ts";
 import { migrationLockKey, postgresSchema } from "./postgresSchema.ts";
-import type { DetectionTransaction, EvidenceLinks, IncidentPage, SourceWindow, IncidentQuery, LoginFailure, OpenIncidentCount, Repository } from "./repository.ts";
+import type { DetectionTransaction, EvidenceLinks, IncidentPage, MergeableIncidentQuery, SourceWindow, IncidentQuery, LoginFailure, OpenIncidentCount, Repository } from "./repository.ts";
 import { eventColumns, eventFromRow, eventRefFromRow, eventValues, evidenceFromCounts, incidentColumns, incidentFromRow, incidentValues, userFromRow, type Row } from "./rows.ts";
 
 type Queryable = pg.Pool | pg.PoolClient;
@@ -173,6 +173,18 @@ export class PostgresRepository implements Repository {
   }
 
   private detectionTransaction(c: pg.PoolClient, pending: PendingLinks): DetectionTransaction {
+    /** For each query, its newest overlapping unresolved incident, in one round trip. */
+    const findMergeableIncidents = async (qs: readonly MergeableIncidentQuery[]): Promise<(Incident | undefined)[]> => {
+      if (qs.length === 0) return [];
+      const rows = await this.rows(c, `SELECT q.n, i.* FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[])
+        AS q(n, tenant, source_ip, actor, detection_key, t_from, t_to)
+        CROSS JOIN LATERAL (SELECT * FROM incidents WHERE tenant = q.tenant AND source_ip = q.source_ip AND actor = q.actor AND detection_key = q.detection_key
+          AND status <> 'resolved' AND last_seen >= q.t_from AND first_seen <= q.t_to ORDER BY last_seen DESC LIMIT 1) AS i`,
+      [qs.map((_, n) => n), qs.map((q) => q.tenant), qs.map((q) => q.sourceIp), qs.map((q) => q.actor), qs.map((q) => q.detectionKey), qs.map((q) => q.from), qs.map((q) => q.to)]);
+      const found = qs.map((): Incident | undefined => undefined);
+      for (const r of rows) found[Number(r.n)] = incidentFromRow(r);
+      return found;
+    };
     /** Links each incident's evidence, in three round trips at most. */
     const linkEvidenceTo = async (links: readonly EvidenceLinks[]): Promise<EvidenceSummary[]> => {
       // Only what no committed pass of this process linked yet, each event once per incident; then one recount
@@ -210,11 +222,6 @@ export class PostgresRepository implements Repository {
         (await this.rows(c, "SELECT body FROM events WHERE tenant = $1 AND source_ip = $2 AND event_time BETWEEN $3 AND $4 ORDER BY event_time, id",
           [tenant, sourceIp, from, to])).map(eventFromRow),
       eventsForSources: (windows) => this.eventsInWindows(c, windows),
-      findMergeableIncident: async (q) => {
-        const [row] = await this.rows(c, `SELECT * FROM incidents WHERE tenant = $1 AND source_ip = $2 AND actor = $3 AND detection_key = $4
-          AND status <> 'resolved' AND last_seen >= $5 AND first_seen <= $6 ORDER BY last_seen DESC LIMIT 1`, [q.tenant, q.sourceIp, q.actor, q.detectionKey, q.from, q.to]);
-        return row ? incidentFromRow(row) : undefined;
-      },
       insertIncident: async (i: Incident) => {
         await c.query(`INSERT INTO incidents (${incidentColumns.join(", ")}) VALUES (${placeholders(1, incidentColumns.length)})`, incidentValues(i));
       },
@@ -222,18 +229,8 @@ export class PostgresRepository implements Repository {
         const [id, ...rest] = incidentValues(i);
         await c.query(`UPDATE incidents SET ${incidentColumns.slice(1).map((col, n) => `${col} = $${n + 1}`).join(", ")} WHERE id = $${incidentColumns.length}`, [...rest, id ?? ""]);
       },
-      findMergeableIncidents: async (qs) => {
-        if (qs.length === 0) return [];
-        // One round trip: each query's newest overlapping unresolved incident, by its position.
-        const rows = await this.rows(c, `SELECT q.n, i.* FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[])
-          AS q(n, tenant, source_ip, actor, detection_key, t_from, t_to)
-          CROSS JOIN LATERAL (SELECT * FROM incidents WHERE tenant = q.tenant AND source_ip = q.source_ip AND actor = q.actor AND detection_key = q.detection_key
-            AND status <> 'resolved' AND last_seen >= q.t_from AND first_seen <= q.t_to ORDER BY last_seen DESC LIMIT 1) AS i`,
-        [qs.map((_, n) => n), qs.map((q) => q.tenant), qs.map((q) => q.sourceIp), qs.map((q) => q.actor), qs.map((q) => q.detectionKey), qs.map((q) => q.from), qs.map((q) => q.to)]);
-        const found = qs.map((): Incident | undefined => undefined);
-        for (const r of rows) found[Number(r.n)] = incidentFromRow(r);
-        return found;
-      },
+      findMergeableIncident: async (q) => (await findMergeableIncidents([q]))[0],
+      findMergeableIncidents,
       saveIncidents: async (list) => {
         // Inserts and updates alike, a chunk of rows per statement (an update rewrites every column, as updateIncident does).
         for (let i = 0; i < list.length; i += insertChunk) {
