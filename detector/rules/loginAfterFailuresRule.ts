@@ -3,16 +3,15 @@ import type { SecurityEvent } from "../events/securityEvent.ts";
 import { techniques } from "./attackTechniques.ts";
 import { oldestFirst, seconds, type DetectionRule } from "./detectionRule.ts";
 
-/** Failures that must precede the success, and how far back (event time) they count. */
-export const loginAfterFailures = { failures: 3, windowSeconds: 600 };
-
 export const loginAfterFailuresRule: DetectionRule = {
   name: "login-after-failures",
   technique: techniques.validAccounts,
-  windowMs: () => seconds(loginAfterFailures.windowSeconds),
+  /** `failures` must precede the success within `windowSeconds` of event time. */
+  windowMs: (c) => seconds(c.loginAfterFailures.windowSeconds),
   triggerKinds: ["auth.failure", "auth.success"],
-  detect({ sourceIp, triggers, events: given }) {
-    const windowMs = seconds(loginAfterFailures.windowSeconds);
+  detect({ sourceIp, triggers, events: given, config }) {
+    const { failures: needed, windowSeconds } = config.loginAfterFailures;
+    const windowMs = seconds(windowSeconds);
     const triggerIds = new Set(triggers.map((t) => t.id));
     // Oldest first, each success's failures are a slice [lo, hi) of `failures` whose ends only move forward.
     const events = oldestFirst(given);
@@ -28,7 +27,7 @@ export const loginAfterFailuresRule: DetectionRule = {
       if (success.kind !== "auth.success") continue;
       while (hi < failures.length && failures[hi]!.time <= success.time) hi++;
       while (lo < hi && failures[lo]!.time < success.time - windowMs) lo++;
-      if (hi - lo < loginAfterFailures.failures) continue;
+      if (hi - lo < needed) continue;
       if (!triggerIds.has(success.id) && triggersBefore[hi]! - triggersBefore[lo]! === 0) continue;
       for (let i = Math.max(lo, takenTo); i < hi; i++) evidence.set(failures[i]!.id, failures[i]!);
       takenTo = Math.max(takenTo, hi);

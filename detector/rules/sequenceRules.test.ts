@@ -1,33 +1,41 @@
 // The two rules about sequences (failures then a login; a login then a download) walk their windows with pointers that
 // only move forward. Here they are checked against their definitions, written the direct way, on random histories:
-// ties, successes without enough failures, triggers anywhere, downloads outside the hour, events out of order.
+// ties, successes without enough failures, triggers anywhere, downloads outside the window, events out of order, and
+// thresholds and windows other than the defaults.
 import { describe, expect, it } from "vitest";
 import { detectionConfigSchema } from "../config/detectorConfig.ts";
 import type { SecurityEvent } from "../events/securityEvent.ts";
 import type { Detection, RuleInput } from "./detectionRule.ts";
-import { loginAfterFailures, loginAfterFailuresRule } from "./loginAfterFailuresRule.ts";
-import { downloadAfterLoginSeconds, isToolDownload, toolDownloadRule } from "./toolDownloadRule.ts";
+import { loginAfterFailuresRule } from "./loginAfterFailuresRule.ts";
+import { isToolDownload, toolDownloadRule } from "./toolDownloadRule.ts";
 
-const config = detectionConfigSchema.parse({});
+/** The defaults, then other thresholds and windows (as a MiniXdr may set them), so the rules read theirs from config. */
+function configFor(seed: number) {
+  if (seed % 4 === 0) return detectionConfigSchema.parse({});
+  return detectionConfigSchema.parse({
+    loginAfterFailures: { failures: 1 + (seed % 5), windowSeconds: [300, 900, 1800][seed % 3] },
+    toolDownload: { windowSeconds: [600, 1800, 7200][seed % 3] },
+  });
+}
 
 /** Failures within the window before a success (at most `windowSeconds` earlier, same time included), one a trigger. */
-function loginAfterFailuresByDefinition({ triggers, events }: RuleInput): string[] {
-  const windowMs = loginAfterFailures.windowSeconds * 1000;
+function loginAfterFailuresByDefinition({ triggers, events, config }: RuleInput): string[] {
+  const windowMs = config.loginAfterFailures.windowSeconds * 1000;
   const triggerIds = new Set(triggers.map((t) => t.id));
   const failures = events.filter((e) => e.kind === "auth.failure");
   const evidence = new Map<string, SecurityEvent>();
   for (const success of events.filter((e) => e.kind === "auth.success")) {
     const before = failures.filter((f) => f.time <= success.time && f.time >= success.time - windowMs);
-    if (before.length < loginAfterFailures.failures) continue;
+    if (before.length < config.loginAfterFailures.failures) continue;
     if (!triggerIds.has(success.id) && !before.some((f) => triggerIds.has(f.id))) continue;
     for (const e of [...before, success]) evidence.set(e.id, e);
   }
   return [...evidence.values()].sort((a, b) => a.time - b.time).map((e) => e.id);
 }
 
-/** Each download with the latest login at most an hour before it, one of the two a trigger (events taken oldest first, as RuleInput has them). */
-function toolDownloadByDefinition({ triggers, events: given }: RuleInput): string[] {
-  const windowMs = downloadAfterLoginSeconds * 1000;
+/** Each download with the latest login at most the window before it, one of the two a trigger (events taken oldest first, as RuleInput has them). */
+function toolDownloadByDefinition({ triggers, events: given, config }: RuleInput): string[] {
+  const windowMs = config.toolDownload.windowSeconds * 1000;
   const events = [...given].sort((a, b) => a.time - b.time);
   const triggerIds = new Set(triggers.map((t) => t.id));
   const logins = events.filter((e) => e.kind === "auth.success");
@@ -81,7 +89,7 @@ describe("sequence rules against their definitions", () => {
     let detected = 0;
     for (let seed = 1; seed <= 2000; seed++) {
       const { events, triggers } = history(seed);
-      const input: RuleInput = { tenant: "default", sourceIp: "203.0.113.5", triggers, events, config };
+      const input: RuleInput = { tenant: "default", sourceIp: "203.0.113.5", triggers, events, config: configFor(seed) };
       const expected = definition(input);
       expect({ seed, ids: ids(rule.detect(input)) }).toEqual({ seed, ids: expected });
       if (expected.length > 0) detected++;

@@ -3,9 +3,6 @@ import type { SecurityEvent } from "../events/securityEvent.ts";
 import { techniques } from "./attackTechniques.ts";
 import { oldestFirst, seconds, type DetectionRule } from "./detectionRule.ts";
 
-/** How long after a login (event time) a download is attributed to it. */
-export const downloadAfterLoginSeconds = 3600;
-
 const fetchCommand = /\b(wget|curl|tftp|ftpget|busybox\s+(wget|tftp))\b.*\b((https?|ftp|tftp):\/\/|\d{1,3}(\.\d{1,3}){3})/i;
 
 export function isToolDownload(e: SecurityEvent): boolean {
@@ -15,10 +12,11 @@ export function isToolDownload(e: SecurityEvent): boolean {
 export const toolDownloadRule: DetectionRule = {
   name: "tool-download-after-login",
   technique: techniques.ingressToolTransfer,
-  windowMs: () => seconds(downloadAfterLoginSeconds),
+  /** How long after a login (event time) a download is attributed to it. */
+  windowMs: (c) => seconds(c.toolDownload.windowSeconds),
   triggerKinds: ["auth.success", "file.download", "command"],
-  detect({ sourceIp, triggers, events: given }) {
-    const windowMs = seconds(downloadAfterLoginSeconds);
+  detect({ sourceIp, triggers, events: given, config }) {
+    const windowMs = seconds(config.toolDownload.windowSeconds);
     const triggerIds = new Set(triggers.map((t) => t.id));
     // Oldest first, the latest login at or before each download is found by a pointer that only moves forward.
     const events = oldestFirst(given);

@@ -86,7 +86,14 @@ export const detectionSchema = z.strictObject({
   passwordSprayDistinctUsers: z.number().int().min(2).max(1000).default(5).describe("Distinct usernames tried from one source that make a password spray (T1110.003)."),
   portScanDistinctPorts: z.number().int().min(2).max(65535).default(20).describe("Distinct destination ports from one source that make a port scan (T1046)."),
   exfiltrationBytes: z.number().int().min(1024).default(104857600).describe("Outbound bytes from one source within the window that make a large transfer (T1048)."),
-  windowSeconds: z.number().int().min(1).max(86400).default(300).describe("Event-time window of the other rules."),
+  windowSeconds: z.number().int().min(1).max(86400).default(300).describe("Event-time window of the password-spray, port-scan and large-transfer rules."),
+  loginAfterFailuresThreshold: z.number().int().min(1).max(1000).default(3)
+    .describe("Failed logins from one source that must precede a successful one for a login-after-failures incident (T1078)."),
+  loginAfterFailuresWindowSeconds: z.number().int().min(1).max(86400).default(600).describe("How far back (event time) before a successful login its failed logins count."),
+  toolDownloadWindowSeconds: z.number().int().min(1).max(86400).default(3600)
+    .describe("How long after a successful login (event time) a tool download from the same source is attributed to it (T1105)."),
+  kubernetesWindowSeconds: z.number().int().min(1).max(86400).default(600)
+    .describe("Event-time span over which one identity's matching Kubernetes audit requests make one incident."),
   anomalyThreshold: z.number().min(0).max(1).default(DEFAULT_ANOMALY_THRESHOLD)
     .describe("ONNX anomaly score at or above which an anomaly incident is raised; the default is the committed model's tuned threshold (detector/ml/MODEL_CARD.md)."),
 }).describe("Detection thresholds.");

@@ -5,8 +5,9 @@ import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import bcrypt from "bcryptjs";
 import { afterAll, describe, expect, it } from "vitest";
-import { parseDetectorConfig } from "../../detector/config/detectorConfig.ts";
+import { parseDetectorConfig, type DetectionConfig } from "../../detector/config/detectorConfig.ts";
 import { loadDetectorSecrets } from "../../detector/config/detectorSecrets.ts";
+import { detectionSchema } from "../../operator/api/minixdr.ts";
 import { quantityValue } from "../../operator/api/quantity.ts";
 import { readMiniXdr } from "../../operator/render/manifest.ts";
 import { render } from "../../operator/render/render.ts";
@@ -27,6 +28,31 @@ describe("operator → detector contract", () => {
     const config = parseDetectorConfig(JSON.parse((configMap.data as Record<string, string>)["detector.json"]!), file);
     expect(config.detection.bruteForce.threshold).toBe(cr.spec?.detector?.config?.detection?.bruteForceThreshold ?? 6);
     expect(config.storage.driver).toBe(cr.spec?.storage?.type ?? "sqlite");
+  });
+
+  it("every detection setting of a MiniXdr reaches the detector's config, where its rule reads it", () => {
+    // Each spec.detector.config.detection field set away from its default, and where the detector must find it.
+    const settings: Record<keyof typeof detectionSchema.shape, [value: number, read: (c: DetectionConfig) => number[]]> = {
+      bruteForceThreshold: [9, (c) => [c.bruteForce.threshold]],
+      bruteForceWindowSeconds: [120, (c) => [c.bruteForce.windowSeconds]],
+      passwordSprayDistinctUsers: [7, (c) => [c.passwordSpray.distinctUsers]],
+      portScanDistinctPorts: [33, (c) => [c.portScan.distinctPorts]],
+      exfiltrationBytes: [2048, (c) => [c.exfiltration.bytesOut]],
+      windowSeconds: [450, (c) => [c.passwordSpray.windowSeconds, c.portScan.windowSeconds, c.exfiltration.windowSeconds]],
+      loginAfterFailuresThreshold: [5, (c) => [c.loginAfterFailures.failures]],
+      loginAfterFailuresWindowSeconds: [900, (c) => [c.loginAfterFailures.windowSeconds]],
+      toolDownloadWindowSeconds: [7200, (c) => [c.toolDownload.windowSeconds]],
+      kubernetesWindowSeconds: [1200, (c) => [c.kubernetes.windowSeconds]],
+      anomalyThreshold: [0.55, (c) => [c.anomalyThreshold]],
+    };
+    const detection = Object.fromEntries(Object.entries(settings).map(([k, [v]]) => [k, v]));
+    const defaults = detectionSchema.parse({}) as Record<string, number>;
+    for (const [k, [v]] of Object.entries(settings)) expect(v, `${k} differs from its default`).not.toBe(defaults[k]);
+    const cr = readMiniXdr(readFileSync(join(root, "examples", "basic.yaml"), "utf8"));
+    cr.spec = { ...cr.spec, detector: { ...cr.spec?.detector, config: { ...cr.spec?.detector?.config, detection } } };
+    const configMap = render(cr).find((c) => c.object.kind === "ConfigMap")!.object;
+    const config = parseDetectorConfig(JSON.parse((configMap.data as Record<string, string>)["detector.json"]!)).detection;
+    for (const [k, [v, read]] of Object.entries(settings)) expect(read(config), k).toEqual(read(config).map(() => v));
   });
 
   it.each(examples)("%s: every environment variable the operator sets is one its component reads", (file) => {
