@@ -29,7 +29,13 @@ function toLogin(message?: string): void {
 
 const unauthorized = () => toLogin("Your session has expired or was refused; sign in again.");
 
+/** How many times the view was routed: a view renders an answer only while its routing is the latest, since answers
+ * to requests made for earlier routes (clear the filters, then filter again at once) can arrive after later ones. */
+let routes = 0;
+
 async function route(): Promise<void> {
+  const routed = ++routes;
+  const current = () => routed === routes;
   const session = loadSession();
   if (!session) return toLogin();
   byId("whoami").textContent = `${session.username} (${session.role}, tenant ${session.tenant})`;
@@ -38,12 +44,12 @@ async function route(): Promise<void> {
   if (detail?.[1]) {
     byId("back-to-list").setAttribute("href", lastListHash);
     showView("detail-view");
-    return showIncidentDetail(session, decodeURIComponent(detail[1]), { unauthorized });
+    return showIncidentDetail(session, decodeURIComponent(detail[1]), { unauthorized, current });
   }
   const q = hash.indexOf("?");
   lastListHash = hash.startsWith("#/incidents") ? hash : "#/incidents";
   showView("list-view");
-  return showIncidentList(session, q < 0 ? "" : hash.slice(q + 1), { navigate, unauthorized });
+  return showIncidentList(session, q < 0 ? "" : hash.slice(q + 1), { navigate, unauthorized, current });
 }
 
 async function logIn(): Promise<void> {
@@ -77,7 +83,7 @@ function start(): void {
     toLogin("You are signed out.");
     browserWindow.location.hash = "";
   });
-  setUpIncidentList({ navigate, unauthorized });
+  setUpIncidentList({ navigate });
   browserWindow.addEventListener("hashchange", () => void route());
   void route();
 }

@@ -6,6 +6,8 @@ import { formatTime } from "./format.ts";
 
 export interface DetailHandlers {
   unauthorized(): void;
+  /** Whether this incident is still the view routed to last: an answer that arrives after another route is dropped. */
+  current(): boolean;
 }
 
 /** The button for moving an incident to each status, in workflow order. */
@@ -80,15 +82,17 @@ export async function showIncidentDetail(session: Session, id: string, handlers:
   };
   const change = async (status: IncidentStatus) => {
     const result = await callApi<IncidentView>(`/api/v1/incidents/${encodeURIComponent(id)}`, { method: "PATCH", body: { status }, token: session.token });
+    if (!handlers.current()) return;
     if (result.status === 401) return handlers.unauthorized();
     if (result.status !== 200) return showError(error, errorMessage(result));
     showError(error, "");
     // The PATCH answer has no event references: fetch the whole incident again.
     await load();
-    byId("detail-notice").textContent = `Status changed to ${status}.`;
+    if (handlers.current()) byId("detail-notice").textContent = `Status changed to ${status}.`;
   };
   const load = async () => {
     const result = await callApi<IncidentView>(`/api/v1/incidents/${encodeURIComponent(id)}`, { token: session.token });
+    if (!handlers.current()) return;
     if (result.status === 401) return handlers.unauthorized();
     if (result.status !== 200) {
       title.textContent = "Incident";

@@ -7,12 +7,14 @@ import { formatTime } from "./format.ts";
 export interface ListHandlers {
   navigate(hash: string): void;
   unauthorized(): void;
+  /** Whether this list is still the view routed to last: an answer that arrives after another route is dropped. */
+  current(): boolean;
 }
 
 let current: IncidentFilters = filtersFromQuery("");
 
 /** Wires the filter form and pager once; they navigate, and navigation renders. */
-export function setUpIncidentList(handlers: ListHandlers): void {
+export function setUpIncidentList(handlers: Pick<ListHandlers, "navigate">): void {
   const form = byId("filters");
   form.addEventListener("submit", (e) => {
     e.preventDefault();
@@ -44,6 +46,7 @@ export async function showIncidentList(session: Session, query: string, handlers
   const error = byId("list-error");
   const body = byId("incident-rows");
   const result = await callApi<IncidentPage>(listApiPath(current), { token: session.token });
+  if (!handlers.current()) return;
   if (result.status === 401) return handlers.unauthorized();
   if (result.status !== 200) {
     showError(error, errorMessage(result));

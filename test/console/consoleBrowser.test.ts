@@ -105,6 +105,8 @@ describe.skipIf(unavailable !== "")("console in headless Chromium", { timeout: 6
     expect(await rows(page).first().textContent()).toContain("T1078");
 
     await page.click("#clear-filters");
+    // Routing to the cleared list empties the form: choose the next filter after that, as a user would.
+    await expect.poll(() => page.inputValue("#filters [name=sourceIp]"), browserPoll).toBe("");
     await page.selectOption("#filters [name=status]", "resolved");
     await page.click("#filters button[type=submit]");
     await expect.poll(() => page.isVisible("#list-empty"), browserPoll).toBe(true);
@@ -115,6 +117,36 @@ describe.skipIf(unavailable !== "")("console in headless Chromium", { timeout: 6
     await page.fill("#filters [name=technique]", "brute");
     await page.click("#filters button[type=submit]");
     await expect.poll(() => page.textContent("#list-error"), browserPoll).toContain("technique: must be an ATT&CK technique id");
+    await page.click("#clear-filters");
+    await expect.poll(() => rows(page).count(), browserPoll).toBe(2);
+  });
+
+  it("shows the answer for the last filter when an earlier, slower answer arrives after it", async () => {
+    // The unfiltered list is held back 1 s; a filter chosen meanwhile is answered at once.
+    const unfiltered = (url: string) => url.includes("/api/v1/incidents?") && !url.includes("status=");
+    await page.route((url) => unfiltered(url.href), async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await route.continue();
+    });
+    try {
+      await page.fill("#filters [name=technique]", "T1110.001");
+      await page.click("#filters button[type=submit]");
+      await expect.poll(() => rows(page).count(), browserPoll).toBe(1);
+      const slowRequest = page.waitForRequest((r) => unfiltered(r.url()));
+      await page.click("#clear-filters");
+      const slow = await slowRequest;
+      await page.selectOption("#filters [name=status]", "resolved");
+      await page.click("#filters button[type=submit]");
+      await expect.poll(() => page.isVisible("#list-empty"), browserPoll).toBe(true);
+      // The held-back answer (two open incidents) arrives afterwards, and must not replace the resolved filter's.
+      await (await slow.response())?.finished();
+      await page.waitForTimeout(300);
+      expect(await rows(page).count()).toBe(0);
+      expect(await page.isVisible("#list-empty")).toBe(true);
+      expect(page.url()).toContain("status=resolved");
+    } finally {
+      await page.unrouteAll();
+    }
     await page.click("#clear-filters");
     await expect.poll(() => rows(page).count(), browserPoll).toBe(2);
   });
