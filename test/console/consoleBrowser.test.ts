@@ -24,6 +24,9 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+// A browser round trip can take seconds while the whole suite loads both cores; the default 1 s poll is too tight.
+const browserPoll = { timeout: 10_000, interval: 100 };
+
 async function newPage(): Promise<Page> {
   await context?.close();
   context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -38,10 +41,12 @@ async function newPage(): Promise<Page> {
   return p;
 }
 
+/** Signs in and waits for the answer (the button is disabled until then; the form then clears the password). */
 async function logIn(p: Page, username: string, password: string): Promise<void> {
   await p.fill("#login-form [name=username]", username);
   await p.fill("#login-form [name=password]", password);
   await p.click("#login-submit");
+  await expect.poll(() => p.isEnabled("#login-submit"), browserPoll).toBe(true);
 }
 
 const rows = (p: Page) => p.locator("#incident-rows tr");
@@ -57,8 +62,6 @@ afterEach(() => {
   expect(problems).toEqual([]);
 });
 
-// A browser round trip can take seconds while the whole suite loads both cores; the default 1 s poll is too tight.
-const browserPoll = { timeout: 10_000, interval: 100 };
 
 describe.skipIf(unavailable !== "")("console in headless Chromium", { timeout: 60_000 }, () => {
   it("refuses a wrong password and locks an account after repeated failures, saying which", async () => {
