@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { pino, type Logger } from "pino";
 import { Accounts } from "./auth/accounts.ts";
 import { ApiTokens } from "./auth/apiTokens.ts";
+import { LoginGate, type LoginGateLimits } from "./auth/loginGate.ts";
 import { registerIncidentRoutes } from "./api/incidentRoutes.ts";
 import { registerUserRoutes } from "./api/userRoutes.ts";
 import type { AnomalyModel } from "./anomaly/anomalyModel.ts";
@@ -31,6 +32,8 @@ export interface DetectorOptions {
   anomalyModel?: AnomalyModel | null;
   /** Largest ingest body accepted; larger ones get 413. */
   ingestBodyLimitBytes?: number;
+  /** How many logins are checked at once and wait (`LoginGate`); more get 429. */
+  loginGate?: LoginGateLimits;
   /** Detection pass tuning (`DetectionLoopOptions`) and the back-pressure bound of ingest; defaults suit production. */
   detection?: { lingerMs?: number; passLimit?: number; maxQueuedEvents?: number };
 }
@@ -78,7 +81,7 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
   let shuttingDown = false;
   let migrationTimer: NodeJS.Timeout | undefined;
   const tokens = new ApiTokens(secrets.jwtSigningKey, now);
-  const accounts = new Accounts(repository, tokens, now);
+  const accounts = new Accounts(repository, tokens, now, new LoginGate(options.loginGate));
   /** Set once detection exists: a store that becomes ready later (retried migration) starts it. */
   let onStoreReady = (): void => {};
   const prepareStore = async (): Promise<void> => {
@@ -164,7 +167,7 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
   });
 
   registerHealthRoutes(app, { repository, model: () => model, storeUnavailable: () => storeError, shuttingDown: () => shuttingDown });
-  registerUserRoutes(app, { accounts, tokens, repository, now });
+  registerUserRoutes(app, { accounts, tokens, repository, now, onLogin: (result) => metrics.logins.inc({ result }) });
   registerIncidentRoutes(app, { repository, tokens, now });
   registerIngestRoutes(app, {
     repository, detection, metrics, ingestTokens: secrets.ingestTokens, bodyLimitBytes: options.ingestBodyLimitBytes ?? defaultIngestBodyLimitBytes, now,

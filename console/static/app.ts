@@ -70,6 +70,7 @@ async function logIn(): Promise<void> {
   }
   const message = result.status === 401 ? "Wrong username or password."
     : result.status === 423 ? `Account locked: ${result.body.error ?? "too many failed logins"}. Try again later.`
+    : result.status === 429 ? "Too many sign-ins are being checked right now; try again in a moment."
     : errorMessage(result);
   showError(byId("login-error"), message);
 }

@@ -1,7 +1,7 @@
 // Login (anyone), who-am-I (viewer), user listing and creation (admin).
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import type { Accounts } from "../auth/accounts.ts";
+import type { Accounts, LoginResult } from "../auth/accounts.ts";
 import type { ApiTokens } from "../auth/apiTokens.ts";
 import { roles } from "../auth/user.ts";
 import type { Repository } from "../store/repository.ts";
@@ -12,13 +12,26 @@ const username = z.string().regex(/^[a-zA-Z0-9._@-]{1,64}$/, "must be 1-64 lette
 const loginBody = z.strictObject({ tenant: z.string().min(1).max(63).default("default"), username: z.string().min(1).max(64), password: z.string().min(1).max(1024) });
 const newUserBody = z.strictObject({ username, password: z.string().max(1024), role: z.enum(roles) });
 
-export function registerUserRoutes(app: FastifyInstance, deps: { accounts: Accounts; tokens: ApiTokens; repository: Repository; now: () => number }): void {
+export interface UserRouteDeps {
+  accounts: Accounts;
+  tokens: ApiTokens;
+  repository: Repository;
+  now: () => number;
+  /** Each login's outcome: `success`, or the refusal's reason (`invalid-credentials`, `locked`, `busy`). */
+  onLogin?(result: "success" | Exclude<LoginResult, { ok: true }>["reason"]): void;
+}
+
+export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
   app.post("/api/v1/auth/login", async (req, reply) => {
     const body = parseOr400(loginBody, req.body, "body", reply);
     if (!body) return reply;
     const result = await deps.accounts.login(body.tenant, body.username, body.password);
+    deps.onLogin?.(result.ok ? "success" : result.reason);
     if (result.ok) return { token: result.token, expiresAt: new Date(result.expiresAt).toISOString(), role: result.role };
     req.log.warn({ tenant: body.tenant, username: body.username, reason: result.reason }, "login refused");
+    if (result.reason === "busy") {
+      return reply.code(429).header("retry-after", "1").send({ error: "too many logins are being checked at once; retry in a second" });
+    }
     if (result.reason === "locked") {
       const retryAfter = Math.ceil((result.lockedUntil - deps.now()) / 1000);
       return reply.code(423).header("retry-after", String(Math.max(1, retryAfter))).send({ error: `account locked until ${new Date(result.lockedUntil).toISOString()} after repeated failed logins` });

@@ -1,6 +1,7 @@
 // Logins with lockout, user creation under the password policy, and the first admin from the Secret.
 import type { Repository } from "../store/repository.ts";
 import type { ApiTokens } from "./apiTokens.ts";
+import { LoginGate } from "./loginGate.ts";
 import { absentUserHash, hashPassword, verifyPassword } from "./passwordHashing.ts";
 import { passwordProblems } from "./passwordPolicy.ts";
 import type { Role, UserRecord } from "./user.ts";
@@ -10,7 +11,9 @@ export const lockout = { maxFailures: 5, lockMs: 15 * 60_000 };
 export type LoginResult =
   | { ok: true; token: string; expiresAt: number; role: Role }
   | { ok: false; reason: "invalid-credentials" }
-  | { ok: false; reason: "locked"; lockedUntil: number };
+  | { ok: false; reason: "locked"; lockedUntil: number }
+  /** Too many logins being checked at once (`LoginGate`): nothing was checked or counted against the account. */
+  | { ok: false; reason: "busy" };
 
 export type CreateUserResult = { ok: true; user: UserRecord } | { ok: false; reason: "exists" } | { ok: false; reason: "weak-password"; problems: string[] };
 
@@ -18,14 +21,21 @@ export class Accounts {
   private readonly repository: Repository;
   private readonly tokens: ApiTokens;
   private readonly now: () => number;
+  private readonly gate: LoginGate;
 
-  constructor(repository: Repository, tokens: ApiTokens, now: () => number = Date.now) {
+  constructor(repository: Repository, tokens: ApiTokens, now: () => number = Date.now, gate = new LoginGate()) {
     this.repository = repository;
     this.tokens = tokens;
     this.now = now;
+    this.gate = gate;
   }
 
   async login(tenant: string, username: string, password: string): Promise<LoginResult> {
+    const result = await this.gate.run(() => this.checkLogin(tenant, username, password));
+    return result.admitted ? result.value : { ok: false, reason: "busy" };
+  }
+
+  private async checkLogin(tenant: string, username: string, password: string): Promise<LoginResult> {
     const user = await this.repository.findUser(tenant, username);
     const now = this.now();
     if (user && user.lockedUntil > now) return { ok: false, reason: "locked", lockedUntil: user.lockedUntil };

@@ -90,6 +90,34 @@ describe("login lockout", () => {
     clockOffset = 0;
   });
 
+  it("refuses logins beyond those being checked (429, Retry-After) instead of queueing without end, and counts each result", async () => {
+    // Its own detector, one check running and one waiting (the defaults are 1 and 8); unknown users, so no account locks.
+    const gatedFiles = await writeDetectorFiles();
+    const gated = await startTestDetector(gatedFiles, { loginGate: { running: 1, waiting: 1 } });
+    try {
+      const flood = await Promise.all(Array.from({ length: 12 }, (_, i) => fetch(`${gated.url}/api/v1/auth/login`, {
+        method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: `flood-${i}`, password: "not-a-password" }),
+      })));
+      const statuses = flood.map((r) => r.status);
+      const busy = flood.filter((r) => r.status === 429);
+      // Twelve arrive within one check's 300 ms: two are checked (wrong password), the other ten refused at once.
+      expect(statuses.filter((s) => s === 401).length).toBeGreaterThanOrEqual(2);
+      expect(busy.length).toBeGreaterThanOrEqual(6);
+      expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
+      expect(busy[0]!.headers.get("retry-after")).toBe("1");
+      expect(await busy[0]!.json()).toEqual({ error: "too many logins are being checked at once; retry in a second" });
+      // The flood is over: the right password works at once.
+      expect((await login(gated.url, "admin", adminPassword)).status).toBe(200);
+      const metrics = await (await fetch(gated.metricsUrl)).text();
+      expect(metrics).toContain(`minixdr_logins_total{result="busy"} ${busy.length}`);
+      expect(metrics).toContain(`minixdr_logins_total{result="invalid-credentials"} ${12 - busy.length}`);
+      expect(metrics).toContain('minixdr_logins_total{result="success"} 1');
+    } finally {
+      await gated.close();
+      await gatedFiles.remove();
+    }
+  });
+
   it("answers an unknown user like a wrong password", async () => {
     const r = await login(detector.url, "nobody", "whatever-password");
     expect(r.status).toBe(401);

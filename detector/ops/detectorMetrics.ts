@@ -14,6 +14,7 @@ export class DetectorMetrics {
   readonly detectionPassFailures: Counter;
   readonly inferenceFailures: Counter;
   readonly detectionSkipped: Counter<"source">;
+  readonly logins: Counter<"result">;
 
   constructor(repository: Repository) {
     const registers = [this.registry];
@@ -41,6 +42,10 @@ export class DetectorMetrics {
     this.detectionSkipped = new Counter({
       name: "minixdr_detection_skipped_events_total", help: "Events taken off the detection queue undetected because their detection alone kept failing (they stay stored)",
       labelNames: ["source"], registers,
+    });
+    this.logins = new Counter({
+      name: "minixdr_logins_total", help: "API logins, by result (success, invalid-credentials, locked, busy: refused while too many were being checked)",
+      labelNames: ["result"], registers,
     });
     this.inferenceFailures = new Counter({ name: "minixdr_inference_failures_total", help: "Model runs that failed (those passes detected with the rules alone)", registers });
     this.detectionPassFailures = new Counter({ name: "minixdr_detection_pass_failures_total", help: "Detection passes that failed (their events stay queued and are retried)", registers });

@@ -86,6 +86,13 @@ const cases: Case[] = [
     { series: `minixdr_events_rejected_total${det('pod="p1",source="cowrie",reason="unauthorized"')}`, values: "0+60x30" },
     { series: `minixdr_events_rejected_total${det('pod="p1",source="suricata",reason="invalid"')}`, values: "0+600x30" }],
   fires: [{ severity: "warning", namespace: "team-a", minixdr: "basic", source: "cowrie" }] },
+  { name: "logins refused all along, across two replicas", alert: "MiniXdrLoginsRefused", at: "20m", series: [
+    { series: `minixdr_logins_total${det('pod="p1",result="invalid-credentials"')}`, values: "0+6x30" },
+    { series: `minixdr_logins_total${det('pod="p2",result="busy"')}`, values: "0+9x30" }],
+  fires: [{ severity: "warning", namespace: "team-a", minixdr: "basic" }] },
+  { name: "a few typos among many good logins", alert: "MiniXdrLoginsRefused", at: "20m", series: [
+    { series: `minixdr_logins_total${det('pod="p1",result="invalid-credentials"')}`, values: "0 1 2 2x28" },
+    { series: `minixdr_logins_total${det('pod="p1",result="success"')}`, values: "0+30x30" }], fires: [] },
 ];
 
 let promtool: string;
