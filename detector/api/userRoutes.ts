@@ -28,10 +28,12 @@ export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): v
     const result = await deps.accounts.login(body.tenant, body.username, body.password);
     deps.onLogin?.(result.ok ? "success" : result.reason);
     if (result.ok) return { token: result.token, expiresAt: new Date(result.expiresAt).toISOString(), role: result.role };
-    req.log.warn({ tenant: body.tenant, username: body.username, reason: result.reason }, "login refused");
     if (result.reason === "busy") {
+      // A flood would write one warning per request: minixdr_logins_total{result="busy"} counts them instead.
+      req.log.debug({ tenant: body.tenant, username: body.username, reason: result.reason }, "login refused");
       return reply.code(429).header("retry-after", "1").send({ error: "too many logins are being checked at once; retry in a second" });
     }
+    req.log.warn({ tenant: body.tenant, username: body.username, reason: result.reason }, "login refused");
     if (result.reason === "locked") {
       const retryAfter = Math.ceil((result.lockedUntil - deps.now()) / 1000);
       return reply.code(423).header("retry-after", String(Math.max(1, retryAfter))).send({ error: `account locked until ${new Date(result.lockedUntil).toISOString()} after repeated failed logins` });
