@@ -1,7 +1,7 @@
 // Password hashes: bcrypt as any bcrypt tool reads them, and computed off the event loop that serves ingest and the API.
 import bcrypt from "bcryptjs";
 import { describe, expect, it } from "vitest";
-import { absentUserHash, hashPassword, verifyPassword } from "./passwordHashing.ts";
+import { absentUserHash, hashPassword, passwordThreadRunning, setPasswordThreadIdleMs, verifyPassword } from "./passwordHashing.ts";
 
 describe("password hashing", () => {
   it("writes cost-12 bcrypt hashes that bcryptjs itself verifies, and verifies hashes bcryptjs wrote", async () => {
@@ -39,5 +39,19 @@ describe("password hashing", () => {
       verifyPassword("a-Pass-1", hashes[0]!), verifyPassword("b-Pass-2", hashes[0]!), verifyPassword("c-Pass-3", hashes[2]!), verifyPassword("b-Pass-2", hashes[1]!),
     ]);
     expect(answers).toEqual([true, false, true, true]);
+  });
+
+  it("stops the thread (and its memory) once idle, and starts it again for the next check", async () => {
+    setPasswordThreadIdleMs(100);
+    try {
+      const theirs = bcrypt.hashSync("Idle-Pass-2024", 4);
+      expect(await verifyPassword("Idle-Pass-2024", theirs)).toBe(true);
+      expect(passwordThreadRunning()).toBe(true);
+      await expect.poll(() => passwordThreadRunning(), { timeout: 5_000, interval: 50 }).toBe(false);
+      expect(await verifyPassword("Idle-Pass-2024", theirs)).toBe(true);
+      expect(passwordThreadRunning()).toBe(true);
+    } finally {
+      setPasswordThreadIdleMs(10_000);
+    }
   });
 });
