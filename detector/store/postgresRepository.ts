@@ -6,9 +6,9 @@ import type { UserRecord } from "../auth/user.ts";
 import { defaultCacheSizes } from "./cacheSizing.ts";
 import { evictAtRandom } from "./evictAtRandom.ts";
 import { incidentFilter } from "./incidentFilter.ts";
-import { migrationLockKey, postgresSchema } from "./postgresSchema.ts";
+import { migrationLockKey, postgresSchema, pruneLockKey } from "./postgresSchema.ts";
 import type { DetectionTransaction, EvidenceLinks, IncidentPage, MergeableIncidentQuery, SourceWindow, IncidentQuery, LoginFailure, OpenIncidentCount, Repository } from "./repository.ts";
-import { eventColumns, eventFromRow, eventRefFromRow, eventValues, evidenceFromCounts, incidentColumns, incidentFromRow, incidentValues, userFromRow, type Row } from "./rows.ts";
+import { distinctTenants, eventColumns, eventFromRow, eventRefFromRow, eventValues, evidenceFromCounts, incidentColumns, incidentFromRow, incidentValues, userFromRow, type Row } from "./rows.ts";
 
 type Queryable = pg.Pool | pg.PoolClient;
 type Param = string | number | null | readonly (string | number)[];
@@ -93,6 +93,23 @@ export class PostgresRepository implements Repository {
         inserted += result.rowCount ?? 0;
       }
       return { inserted };
+    });
+  }
+
+  pruneEvents(before: number, limit: number): Promise<number> {
+    return this.transaction(async (c) => {
+      // One replica prunes at a time; the others find the lock taken and leave it to it.
+      const [lock] = await this.rows(c, "SELECT pg_try_advisory_xact_lock($1) AS taken", [pruneLockKey]);
+      if (lock?.taken !== true) return 0;
+      let deleted = 0;
+      for (const { tenant } of await this.rows(c, distinctTenants)) {
+        if (deleted >= limit) break;
+        // Events a pass has claimed are still in detection_queue to everyone else until it commits.
+        const result = await c.query(`DELETE FROM events WHERE ctid = ANY (ARRAY (SELECT ctid FROM events e WHERE e.tenant = $1 AND e.event_time < $2
+          AND NOT EXISTS (SELECT 1 FROM detection_queue q WHERE q.tenant = e.tenant AND q.event_id = e.id) LIMIT $3))`, [String(tenant), before, limit - deleted]);
+        deleted += result.rowCount ?? 0;
+      }
+      return deleted;
     });
   }
 

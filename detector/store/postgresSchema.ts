@@ -6,6 +6,8 @@ const list = (values: readonly string[]) => values.map((v) => `'${v}'`).join(", 
 
 /** Advisory lock key that serializes schema migration across replicas starting together. */
 export const migrationLockKey = 0x6d696e69;
+/** Advisory lock key held by the replica pruning old events (`pruneEvents`), so only one prunes at a time. */
+export const pruneLockKey = 0x6d696e70;
 
 export const postgresSchema = `
 CREATE TABLE IF NOT EXISTS events (

@@ -176,16 +176,30 @@ export class RecentEvents {
       const drop = Math.min(t.size, this.size - target);
       // Events at the new start time all stay (the range is by time); at least the oldest time always goes.
       const newFrom = drop >= times.length ? times[times.length - 1]! + 1 : Math.max(times[drop]!, times[0]! + 1);
-      for (const [sourceIp, list] of t.bySource) {
-        const n = firstAtOrAfter(list, newFrom);
-        if (n === 0) continue;
-        if (n === list.length) t.bySource.delete(sourceIp);
-        else t.bySource.set(sourceIp, list.slice(n));
-        t.size -= n;
-        this.size -= n;
-      }
-      t.coveredFrom = Math.max(t.coveredFrom, newFrom);
+      this.startAt(t, newFrom);
     }
+  }
+
+  /**
+   * Forgets every cached event before `time`, as the store pruned them: each covered range then starts at `time` at
+   * the earliest, so what the store kept from before it (events still queued) is read from the store when asked for.
+   */
+  dropBefore(time: number): void {
+    for (const t of this.tenants.values()) if (t.coveredFrom < time) this.startAt(t, time);
+    this.older = undefined;
+  }
+
+  /** Moves the tenant's covered range to start at `from`, dropping the cached events before it. */
+  private startAt(t: TenantEvents, from: number): void {
+    for (const [sourceIp, list] of t.bySource) {
+      const n = firstAtOrAfter(list, from);
+      if (n === 0) continue;
+      if (n === list.length) t.bySource.delete(sourceIp);
+      else t.bySource.set(sourceIp, list.slice(n));
+      t.size -= n;
+      this.size -= n;
+    }
+    t.coveredFrom = Math.max(t.coveredFrom, from);
   }
 }
 

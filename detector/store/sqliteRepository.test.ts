@@ -68,6 +68,19 @@ describe("SQLite detection passes", () => {
     await store.close();
   });
 
+  it("never prunes the newest row, so an event stored after a prune is still above the detection mark", async () => {
+    const repo = new SqliteRepository(join(dir, "prune-newest.db"));
+    await repo.migrate();
+    await repo.insertEvents([event("a", 1000), event("b", 2000), event("c", 3000)]);
+    while (await repo.detectQueued(100, () => Promise.resolve())) { /* all detected */ }
+    // All three are old and detected; the newest row stays (rowids continue from the largest left).
+    expect(await repo.pruneEvents(10_000, 100)).toBe(2);
+    await repo.insertEvents([event("d", 4000)]);
+    expect(await repo.countQueued()).toBe(1);
+    expect((await repo.detectQueued(100, (events) => Promise.resolve(events.map((e) => e.id))))?.result).toEqual(["d"]);
+    await repo.close();
+  });
+
   it("keeps nothing a failed pass wrote, leaves its events queued and the store usable", async () => {
     const file = join(dir, "pass-fails.db");
     const store = new SqliteRepository(file);

@@ -9,7 +9,7 @@ import { evidenceEventLimit, type EvidenceSummary, type Incident, type IncidentS
 import type { UserRecord } from "../auth/user.ts";
 import { incidentFilter } from "./incidentFilter.ts";
 import type { DetectionTransaction, EvidenceLinks, IncidentPage, SourceWindow, IncidentQuery, LoginFailure, MergeableIncidentQuery, OpenIncidentCount, Repository } from "./repository.ts";
-import { eventColumns, eventFromRow, eventRefFromRow, eventValues, evidenceFromCounts, incidentColumns, incidentFromRow, incidentValues, userFromRow, type Row } from "./rows.ts";
+import { distinctTenants, eventColumns, eventFromRow, eventRefFromRow, eventValues, evidenceFromCounts, incidentColumns, incidentFromRow, incidentValues, userFromRow, type Row } from "./rows.ts";
 import { evictAtRandom } from "./evictAtRandom.ts";
 import { RecentEvents } from "./recentEvents.ts";
 import { sqliteSchema } from "./sqliteSchema.ts";
@@ -302,7 +302,7 @@ export class SqliteRepository implements Repository {
     await this.transaction(() => {
       const insert = this.prepare(`INSERT INTO events (${eventColumns.join(", ")}) VALUES (${marks(eventColumns.length)}) ON CONFLICT DO NOTHING`);
       for (const e of events) {
-        // Rowids only grow (events are never deleted), so storing an event queues it for detection.
+        // Rowids only grow (pruning never deletes the newest row), so storing an event queues it for detection.
         const result = insert.run(...eventValues(e));
         if (Number(result.changes) === 1) stored.push({ seq: Number(result.lastInsertRowid), event: Object.freeze(e) });
       }
@@ -369,6 +369,23 @@ export class SqliteRepository implements Repository {
 
   countEvents(tenant: string): Promise<number> {
     return this.serialized(() => Number(this.get("SELECT count(*) AS n FROM events WHERE tenant = ?", tenant)?.n ?? 0));
+  }
+
+  async pruneEvents(before: number, limit: number): Promise<number> {
+    return this.transaction(() => {
+      let deleted = 0;
+      // Tenant by tenant, so the range is read from the index by time. Only rows at or below the detection mark, and
+      // never the newest row: a new row's rowid is one above the largest left, and must stay above the mark.
+      for (const { tenant } of this.all(distinctTenants)) {
+        if (deleted >= limit) break;
+        deleted += this.run(`DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE tenant = ? AND event_time < ?
+          AND rowid <= (SELECT detected_through FROM detection_progress) AND rowid < (SELECT max(rowid) FROM events) LIMIT ?)`, String(tenant), before, limit - deleted);
+      }
+      return deleted;
+    }, (deleted) => {
+      // Before any other transaction: the cache holds exactly what the store holds.
+      if (deleted > 0) this.recent.dropBefore(before);
+    });
   }
 
   withSourceLock<T>(_tenant: string, _sourceIp: string, fn: (tx: DetectionTransaction) => Promise<T>): Promise<T> {

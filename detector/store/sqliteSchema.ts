@@ -35,6 +35,6 @@ CREATE TABLE IF NOT EXISTS users (
   failed_logins INTEGER NOT NULL DEFAULT 0, locked_until INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,
   PRIMARY KEY (tenant, username)
 );
--- The detection queue: every event whose rowid is above detected_through (events are never deleted, so rowids only grow).
+-- The detection queue: every event whose rowid is above detected_through (pruning never deletes the newest row, so rowids only grow).
 CREATE TABLE IF NOT EXISTS detection_progress (id INTEGER PRIMARY KEY CHECK (id = 1), detected_through INTEGER NOT NULL);
 `;
