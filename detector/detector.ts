@@ -18,6 +18,7 @@ import { registerHealthRoutes, type ModelState } from "./ops/healthRoutes.ts";
 import { PostgresRepository } from "./store/postgresRepository.ts";
 import type { Repository } from "./store/repository.ts";
 import { cacheSizesFor } from "./store/cacheSizing.ts";
+import { EventRetention } from "./store/eventRetention.ts";
 import { SqliteRepository } from "./store/sqliteRepository.ts";
 
 export interface DetectorOptions {
@@ -34,6 +35,8 @@ export interface DetectorOptions {
   ingestBodyLimitBytes?: number;
   /** How many logins are checked at once and wait (`LoginGate`); more get 429. */
   loginGate?: LoginGateLimits;
+  /** When event retention runs (`EventRetention`): defaults a minute after start, then hourly. */
+  retention?: { initialDelayMs?: number; intervalMs?: number };
   /** Detection pass tuning (`DetectionLoopOptions`) and the back-pressure bound of ingest; defaults suit production. */
   detection?: { lingerMs?: number; passLimit?: number; maxQueuedEvents?: number };
 }
@@ -141,9 +144,16 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
     onFailure: () => metrics.detectionPassFailures.inc(),
     onSkipped: (e) => metrics.detectionSkipped.inc({ source: e.source }),
   });
+  const retention = new EventRetention({
+    repository, log, now, retentionDays: config.storage.eventRetentionDays, ...options.retention,
+    onPruned: (n) => metrics.eventsPruned.inc(n),
+  });
   // Detects what an earlier run acknowledged and did not get to (once the store is ready).
-  onStoreReady = () => detection.start();
-  if (storeError === undefined) detection.start();
+  onStoreReady = () => {
+    detection.start();
+    retention.start();
+  };
+  if (storeError === undefined) onStoreReady();
 
   const app = Fastify({
     loggerInstance: log,
@@ -195,6 +205,7 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
       await app.close();
       // Detects what is still queued (bounded); anything left is detected by the next start.
       await detection.stop();
+      await retention.stop();
       await metricsApp.close();
       await repository.close();
       log.info("detector stopped");

@@ -23,6 +23,7 @@ export const detectorConfigSchema = z.strictObject({
   storage: z.strictObject({
     driver: z.enum(["sqlite", "postgres"]).default("sqlite"),
     path: z.string().min(1).default("/var/lib/minixdr/minixdr.db"),
+    eventRetentionDays: z.number().int().min(1).max(3650).default(30),
   }).prefault({}),
   detection: detectionConfigSchema.prefault({}),
   model: z.strictObject({ path: z.string().min(1).default("/app/detector/ml/model.onnx") }).prefault({}),

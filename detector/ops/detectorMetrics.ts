@@ -15,6 +15,7 @@ export class DetectorMetrics {
   readonly inferenceFailures: Counter;
   readonly detectionSkipped: Counter<"source">;
   readonly logins: Counter<"result">;
+  readonly eventsPruned: Counter;
 
   constructor(repository: Repository) {
     const registers = [this.registry];
@@ -43,6 +44,7 @@ export class DetectorMetrics {
       name: "minixdr_detection_skipped_events_total", help: "Events taken off the detection queue undetected because their detection alone kept failing (they stay stored)",
       labelNames: ["source"], registers,
     });
+    this.eventsPruned = new Counter({ name: "minixdr_events_pruned_total", help: "Stored events deleted past the retention period (storage.eventRetentionDays)", registers });
     this.logins = new Counter({
       name: "minixdr_logins_total", help: "API logins, by result (success, invalid-credentials, locked, busy: refused while too many were being checked)",
       labelNames: ["result"], registers,

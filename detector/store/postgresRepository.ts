@@ -8,7 +8,7 @@ import { evictAtRandom } from "./evictAtRandom.ts";
 import { incidentFilter } from "./incidentFilter.ts";
 import { migrationLockKey, postgresSchema, pruneLockKey } from "./postgresSchema.ts";
 import type { DetectionTransaction, EvidenceLinks, IncidentPage, MergeableIncidentQuery, SourceWindow, IncidentQuery, LoginFailure, OpenIncidentCount, Repository } from "./repository.ts";
-import { distinctTenants, eventColumns, eventFromRow, eventRefFromRow, eventValues, evidenceFromCounts, incidentColumns, incidentFromRow, incidentValues, userFromRow, type Row } from "./rows.ts";
+import { eventColumns, eventFromRow, eventRefFromRow, eventValues, evidenceFromCounts, incidentColumns, incidentFromRow, incidentValues, userFromRow, type Row } from "./rows.ts";
 
 type Queryable = pg.Pool | pg.PoolClient;
 type Param = string | number | null | readonly (string | number)[];
@@ -96,20 +96,16 @@ export class PostgresRepository implements Repository {
     });
   }
 
-  pruneEvents(before: number, limit: number): Promise<number> {
+  pruneEvents(receivedBefore: number, limit: number): Promise<number> {
     return this.transaction(async (c) => {
       // One replica prunes at a time; the others find the lock taken and leave it to it.
       const [lock] = await this.rows(c, "SELECT pg_try_advisory_xact_lock($1) AS taken", [pruneLockKey]);
       if (lock?.taken !== true) return 0;
-      let deleted = 0;
-      for (const { tenant } of await this.rows(c, distinctTenants)) {
-        if (deleted >= limit) break;
-        // Events a pass has claimed are still in detection_queue to everyone else until it commits.
-        const result = await c.query(`DELETE FROM events WHERE ctid = ANY (ARRAY (SELECT ctid FROM events e WHERE e.tenant = $1 AND e.event_time < $2
-          AND NOT EXISTS (SELECT 1 FROM detection_queue q WHERE q.tenant = e.tenant AND q.event_id = e.id) LIMIT $3))`, [String(tenant), before, limit - deleted]);
-        deleted += result.rowCount ?? 0;
-      }
-      return deleted;
+      // Found through the BRIN index on received_at (rows are appended roughly in arrival order). Events a pass has
+      // claimed are still in detection_queue to everyone else until it commits.
+      const result = await c.query(`DELETE FROM events WHERE ctid = ANY (ARRAY (SELECT ctid FROM events e WHERE e.received_at < $1
+        AND NOT EXISTS (SELECT 1 FROM detection_queue q WHERE q.tenant = e.tenant AND q.event_id = e.id) LIMIT $2))`, [receivedBefore, limit]);
+      return result.rowCount ?? 0;
     });
   }
 

@@ -17,6 +17,8 @@ CREATE TABLE IF NOT EXISTS events (
   PRIMARY KEY (tenant, id)
 );
 CREATE INDEX IF NOT EXISTS events_by_source ON events (tenant, source_ip, event_time);
+-- For retention (pruneEvents): a block-range index, a few pages for millions of rows appended in arrival order.
+CREATE INDEX IF NOT EXISTS events_by_arrival ON events USING brin (received_at);
 CREATE TABLE IF NOT EXISTS incidents (
   id UUID PRIMARY KEY, tenant TEXT NOT NULL, source_ip TEXT NOT NULL, actor TEXT NOT NULL, detection_key TEXT NOT NULL,
   techniques JSONB NOT NULL, severity TEXT NOT NULL CHECK (severity IN (${list(severities)})), risk_score INTEGER NOT NULL,

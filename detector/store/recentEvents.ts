@@ -180,12 +180,20 @@ export class RecentEvents {
     }
   }
 
-  /**
-   * Forgets every cached event before `time`, as the store pruned them: each covered range then starts at `time` at
-   * the earliest, so what the store kept from before it (events still queued) is read from the store when asked for.
-   */
-  dropBefore(time: number): void {
-    for (const t of this.tenants.values()) if (t.coveredFrom < time) this.startAt(t, time);
+  /** Forgets events the store deleted (pruned); the covered ranges stay: what remains in them is all still cached. */
+  remove(events: readonly { tenant: string; id: string; sourceIp: string; time: number }[]): void {
+    for (const e of events) {
+      const t = this.tenants.get(e.tenant);
+      const list = t?.bySource.get(e.sourceIp);
+      if (!t || !list) continue;
+      let i = firstAtOrAfter(list, e.time);
+      while (i < list.length && list[i]!.time === e.time && list[i]!.id !== e.id) i++;
+      if (i >= list.length || list[i]!.id !== e.id) continue;
+      list.splice(i, 1);
+      if (list.length === 0) t.bySource.delete(e.sourceIp);
+      t.size--;
+      this.size--;
+    }
     this.older = undefined;
   }
 

@@ -110,11 +110,12 @@ export interface Repository {
   anyQueued(events: { tenant: string; id: string }[]): Promise<boolean>;
   countEvents(tenant: string): Promise<number>;
   /**
-   * Deletes up to `limit` stored events, of any tenant, whose event time is before `before` and that are no longer
-   * queued for detection; resolves with how many. Incidents and their evidence references stay. Callers repeat until
-   * fewer than `limit` come back. (SQLite keeps its newest row whatever its time: the queue is every rowid above a mark.)
+   * Deletes up to `limit` stored events, of any tenant, received before `receivedBefore` and no longer queued for
+   * detection, the earliest received first; resolves with how many. Incidents and their evidence references stay.
+   * Callers repeat until fewer than `limit` come back. (SQLite keeps its newest row, whenever received: the queue is
+   * every rowid above a mark.)
    */
-  pruneEvents(before: number, limit: number): Promise<number>;
+  pruneEvents(receivedBefore: number, limit: number): Promise<number>;
   /**
    * Runs `fn` in one transaction while holding a lock on the tenant+source, shared by every replica on the same
    * database, so concurrent detection passes over the same source are serialized and see each other's events.

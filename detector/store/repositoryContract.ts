@@ -233,14 +233,16 @@ export function repositoryContract(backend: string, open: OpenRepository, skip?:
     });
 
     // Last: a prune reaches every tenant's old events, the other tests' too.
-    it("prunes detected events older than the cutoff, in batches, keeping queued events, incidents and their evidence", async () => {
+    it("prunes detected events received before the cutoff, in batches, keeping queued events, incidents and their evidence", async () => {
       const t = "t-prune";
       const ip = "198.51.100.60";
       const drain = async () => {
         while (await repo.detectQueued(1000, () => Promise.resolve())) { /* every queued event detected */ }
       };
+      // Received long ago or just now; event times as late as any, so only arrival decides.
       const cutoff = 2_050_000_000_000;
-      const old = [1, 2, 3, 4, 5].map((n) => event(t, `old-${n}`, 2_000_000_000_000 + n * 1000, ip));
+      const received = (e: SecurityEvent, receivedAt: number): SecurityEvent => ({ ...e, receivedAt });
+      const old = [1, 2, 3, 4, 5].map((n) => received(event(t, `old-${n}`, 2_100_000_000_000 + n * 1000, ip), 2_000_000_000_000 + n));
       await repo.insertEvents(old);
       const i = incident(t, { sourceIp: ip });
       await repo.withSourceLock(t, ip, async (tx) => {
@@ -248,11 +250,10 @@ export function repositoryContract(backend: string, open: OpenRepository, skip?:
         await tx.linkEvidence(t, i.id, old.slice(0, 2));
       });
       await drain();
-      // Old but still queued, and new: both stay.
-      const queuedOld = event(t, "old-queued", 2_000_000_000_000, ip);
-      const recent = event(t, "recent", 2_100_000_000_000, ip);
+      // Received long ago but still queued (stored by a replica whose pass has not run yet), and received now: both stay.
+      const queuedOld = received(event(t, "old-queued", 2_100_000_000_000, ip), 2_000_000_000_000);
+      const recent = received(event(t, "recent", 2_100_000_009_000, ip), 2_100_000_000_000);
       await repo.insertEvents([queuedOld, recent]);
-
       const windowIds = () => repo.withSourceLock(t, ip, async (tx) => (await tx.eventsForSource(t, ip, 0, 3_000_000_000_000)).map((e) => e.id));
       // Read once before the prune, so a backend that caches windows (SQLite) holds the old events.
       expect(await windowIds()).toHaveLength(7);
@@ -261,16 +262,16 @@ export function repositoryContract(backend: string, open: OpenRepository, skip?:
       for (let n = 2; n === 2; pruned += n) n = await repo.pruneEvents(cutoff, 2);
       expect(pruned).toBeGreaterThanOrEqual(old.length);
       expect(await repo.countEvents(t)).toBe(2);
-      expect(await windowIds()).toEqual(["old-queued", "recent"]);
+      expect((await windowIds()).sort()).toEqual(["old-queued", "recent"]);
       const kept = await repo.getIncident(t, i.id);
       expect(kept?.evidence.total).toBe(2);
       expect(kept?.events.map((e) => e.id).sort()).toEqual(["old-1", "old-2"]);
 
-      // Once detected, the old one goes too; the new one stays, and an event stored after the prune is queued.
+      // Once detected, the old one goes too; the recent one stays, and an event stored after the prune is queued.
       await drain();
       expect(await repo.pruneEvents(cutoff, 100)).toBe(1);
       expect(await repo.countEvents(t)).toBe(1);
-      await repo.insertEvents([event(t, "after-prune", 2_100_000_001_000, ip)]);
+      await repo.insertEvents([received(event(t, "after-prune", 2_100_000_010_000, ip), 2_100_000_001_000)]);
       expect(await repo.countQueued()).toBe(1);
       const pass = await repo.detectQueued(10, (events) => Promise.resolve(events.map((e) => e.id)));
       expect(pass?.result).toEqual(["after-prune"]);

@@ -80,8 +80,3 @@ export function evidenceFromCounts(rows: Row[]): { counts: Record<string, number
   }
   return { counts, total };
 }
-
-/** Each tenant with events, one index seek per tenant (SELECT DISTINCT would read the whole index). */
-export const distinctTenants = `WITH RECURSIVE t (tenant) AS (SELECT min(tenant) FROM events
-  UNION ALL SELECT (SELECT min(tenant) FROM events WHERE tenant > t.tenant) FROM t WHERE t.tenant IS NOT NULL)
-  SELECT tenant FROM t WHERE tenant IS NOT NULL`;

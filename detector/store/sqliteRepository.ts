@@ -9,7 +9,7 @@ import { evidenceEventLimit, type EvidenceSummary, type Incident, type IncidentS
 import type { UserRecord } from "../auth/user.ts";
 import { incidentFilter } from "./incidentFilter.ts";
 import type { DetectionTransaction, EvidenceLinks, IncidentPage, SourceWindow, IncidentQuery, LoginFailure, MergeableIncidentQuery, OpenIncidentCount, Repository } from "./repository.ts";
-import { distinctTenants, eventColumns, eventFromRow, eventRefFromRow, eventValues, evidenceFromCounts, incidentColumns, incidentFromRow, incidentValues, userFromRow, type Row } from "./rows.ts";
+import { eventColumns, eventFromRow, eventRefFromRow, eventValues, evidenceFromCounts, incidentColumns, incidentFromRow, incidentValues, userFromRow, type Row } from "./rows.ts";
 import { evictAtRandom } from "./evictAtRandom.ts";
 import { RecentEvents } from "./recentEvents.ts";
 import { sqliteSchema } from "./sqliteSchema.ts";
@@ -371,21 +371,18 @@ export class SqliteRepository implements Repository {
     return this.serialized(() => Number(this.get("SELECT count(*) AS n FROM events WHERE tenant = ?", tenant)?.n ?? 0));
   }
 
-  async pruneEvents(before: number, limit: number): Promise<number> {
+  async pruneEvents(receivedBefore: number, limit: number): Promise<number> {
     return this.transaction(() => {
-      let deleted = 0;
-      // Tenant by tenant, so the range is read from the index by time. Only rows at or below the detection mark, and
-      // never the newest row: a new row's rowid is one above the largest left, and must stay above the mark.
-      for (const { tenant } of this.all(distinctTenants)) {
-        if (deleted >= limit) break;
-        deleted += this.run(`DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE tenant = ? AND event_time < ?
-          AND rowid <= (SELECT detected_through FROM detection_progress) AND rowid < (SELECT max(rowid) FROM events) LIMIT ?)`, String(tenant), before, limit - deleted);
-      }
-      return deleted;
+      // Rowids follow arrival, so the earliest received are the first rowids: the oldest `limit` rows at or below the
+      // detection mark are read by rowid, and those received before the cutoff go. Never the newest row: a new row's
+      // rowid is one above the largest left, and must stay above the mark.
+      return this.all(`DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE rowid <= (SELECT detected_through FROM detection_progress)
+        AND rowid < (SELECT max(rowid) FROM events) ORDER BY rowid LIMIT ?) AND received_at < ? RETURNING tenant, id, source_ip, event_time`, limit, receivedBefore)
+        .map((r) => ({ tenant: String(r.tenant), id: String(r.id), sourceIp: String(r.source_ip), time: Number(r.event_time) }));
     }, (deleted) => {
       // Before any other transaction: the cache holds exactly what the store holds.
-      if (deleted > 0) this.recent.dropBefore(before);
-    });
+      this.recent.remove(deleted);
+    }).then((deleted) => deleted.length);
   }
 
   withSourceLock<T>(_tenant: string, _sourceIp: string, fn: (tx: DetectionTransaction) => Promise<T>): Promise<T> {

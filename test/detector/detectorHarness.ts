@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { hashPassword } from "../../detector/auth/passwordHashing.ts";
-import { parseDetectorConfig, type DetectorConfig } from "../../detector/config/detectorConfig.ts";
+import type { z } from "zod";
+import { parseDetectorConfig, type DetectorConfig, type detectorConfigSchema } from "../../detector/config/detectorConfig.ts";
 import { loadDetectorSecrets } from "../../detector/config/detectorSecrets.ts";
 import { startDetector, type DetectorOptions, type RunningDetector } from "../../detector/detector.ts";
 import { freePort } from "../controlplane/processes.ts";
@@ -31,7 +32,7 @@ export interface DetectorFiles {
 }
 
 /** Writes a config file and a secrets directory the way the operator mounts them. */
-export async function writeDetectorFiles(overrides: { storage?: DetectorConfig["storage"]; databaseUrl?: string; detection?: Record<string, unknown>; containment?: "alert" | "block"; port?: number; metricsPort?: number } = {}): Promise<DetectorFiles> {
+export async function writeDetectorFiles(overrides: { storage?: z.input<typeof detectorConfigSchema>["storage"]; databaseUrl?: string; detection?: Record<string, unknown>; containment?: "alert" | "block"; port?: number; metricsPort?: number } = {}): Promise<DetectorFiles> {
   const dir = await mkdtemp(join(tmpdir(), "minixdr-detector-"));
   const secretsDir = join(dir, "secrets");
   await mkdir(secretsDir);
