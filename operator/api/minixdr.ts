@@ -123,6 +123,8 @@ const secretKeyRef = z.strictObject({
 
 export const storageSchema = z.strictObject({
   type: z.enum(["sqlite", "postgres"]).default("sqlite").describe("sqlite: embedded, one replica. postgres: shared, several replicas."),
+  eventRetentionDays: z.number().int().min(1).max(3650).default(30)
+    .describe("Days a stored event is kept after it was received; older ones are deleted hourly once detected. Incidents and their evidence references are kept."),
   sqlite: z.strictObject({
     size: z.string().regex(quantityPattern).default("1Gi").describe("Size of the PersistentVolumeClaim that holds the database."),
     storageClassName: z.string().max(253).optional().describe("StorageClass of the claim; the cluster default when unset."),

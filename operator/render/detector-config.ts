@@ -17,7 +17,10 @@ export function detectorConfig(spec: MiniXdrSpec): Record<string, unknown> {
   return {
     component: "detector",
     listen: { host: "0.0.0.0", port: ports.http, metricsPort: ports.metrics },
-    storage: spec.storage.type === "sqlite" ? { driver: "sqlite", path: `${paths.dataDir}/minixdr.db` } : { driver: "postgres" },
+    storage: {
+      ...(spec.storage.type === "sqlite" ? { driver: "sqlite", path: `${paths.dataDir}/minixdr.db` } : { driver: "postgres" }),
+      eventRetentionDays: spec.storage.eventRetentionDays,
+    },
     detection: {
       bruteForce: { threshold: d.bruteForceThreshold, windowSeconds: d.bruteForceWindowSeconds },
       passwordSpray: { distinctUsers: d.passwordSprayDistinctUsers, windowSeconds: d.windowSeconds },

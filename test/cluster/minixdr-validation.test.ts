@@ -34,6 +34,8 @@ const invalid: [string, unknown, RegExp][] = [
     /spec\.detector\.config\.detection\.loginAfterFailuresThreshold: Invalid value: 0: .*greater than or equal to 1/],
   ["a tool-download window over a day", { detector: { config: { detection: { toolDownloadWindowSeconds: 90000 } } } },
     /spec\.detector\.config\.detection\.toolDownloadWindowSeconds: Invalid value: 90000: .*less than or equal to 86400/],
+  ["an event retention of 0 days", { storage: { eventRetentionDays: 0 } },
+    /spec\.storage\.eventRetentionDays: Invalid value: 0: .*greater than or equal to 1/],
   ["an unknown containment mode", { detector: { config: { containmentMode: "nuke" } } }, /spec\.detector\.config\.containmentMode: Unsupported value: "nuke"/],
   ["an image with spaces", { detector: { image: "my image:latest" } }, /spec\.detector\.image: .*should match/],
   ["an unknown secret store kind", { secrets: { externalSecret: { ...es, secretStoreRef: { name: "vault", kind: "Vault" } } } },

@@ -28,6 +28,7 @@ describe("operator → detector contract", () => {
     const config = parseDetectorConfig(JSON.parse((configMap.data as Record<string, string>)["detector.json"]!), file);
     expect(config.detection.bruteForce.threshold).toBe(cr.spec?.detector?.config?.detection?.bruteForceThreshold ?? 6);
     expect(config.storage.driver).toBe(cr.spec?.storage?.type ?? "sqlite");
+    expect(config.storage.eventRetentionDays).toBe(cr.spec?.storage?.eventRetentionDays ?? 30);
   });
 
   it("every detection setting of a MiniXdr reaches the detector's config, where its rule reads it", () => {
