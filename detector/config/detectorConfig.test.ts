@@ -19,7 +19,8 @@ describe("detector config", () => {
   it("accepts the contract's example as written", () => {
     const config = parseDetectorConfig(contractExample);
     expect(config.detection.bruteForce).toEqual({ threshold: 6, windowSeconds: 60 });
-    expect(config.storage).toEqual({ driver: "sqlite", path: "/var/lib/minixdr/minixdr.db" });
+    expect(config.storage).toEqual({ driver: "sqlite", path: "/var/lib/minixdr/minixdr.db", eventRetentionDays: 30 });
+    expect(config.detection.loginAfterFailures).toEqual({ failures: 3, windowSeconds: 600 });
   });
 
   it("names an unknown key, at any depth", () => {
