@@ -177,8 +177,9 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
   });
 
   registerHealthRoutes(app, { repository, model: () => model, storeUnavailable: () => storeError, shuttingDown: () => shuttingDown });
-  registerUserRoutes(app, { accounts, tokens, repository, now, onLogin: (result) => metrics.logins.inc({ result }) });
-  registerIncidentRoutes(app, { repository, tokens, now });
+  const auth = { tokens, findUser: (tenant: string, username: string) => repository.findUser(tenant, username) };
+  registerUserRoutes(app, { accounts, auth, repository, now, onLogin: (result) => metrics.logins.inc({ result }) });
+  registerIncidentRoutes(app, { repository, auth, now });
   registerIngestRoutes(app, {
     repository, detection, metrics, ingestTokens: secrets.ingestTokens, bodyLimitBytes: options.ingestBodyLimitBytes ?? defaultIngestBodyLimitBytes, now,
     storeUnavailable: () => storeError, maxQueuedEvents: options.detection?.maxQueuedEvents,

@@ -2,7 +2,13 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { InvalidTokenError, type ApiTokens, type Principal } from "../auth/apiTokens.ts";
-import { roleAtLeast, type Role } from "../auth/user.ts";
+import { roleAtLeast, type Role, type UserRecord } from "../auth/user.ts";
+
+/** How `requireRole` checks a token: its signature and claims, then the user it names, as stored now. */
+export interface ApiAuth {
+  tokens: ApiTokens;
+  findUser(tenant: string, username: string): Promise<UserRecord | undefined>;
+}
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -19,23 +25,37 @@ function bearer(req: FastifyRequest): string | undefined {
   return m?.[1];
 }
 
+/**
+ * Every refusal in these onRequest hooks returns the reply: an async hook that sends and resolves to nothing lets
+ * fastify go on to the route's handler (it did: a viewer's DELETE reached the handler after its 403 was sent).
+ */
 function refuse(reply: FastifyReply, message: string): FastifyReply {
   return reply.code(401).header("www-authenticate", 'Bearer realm="minixdr"').send({ error: message });
 }
 
-export function requireRole(tokens: ApiTokens, role: Role) {
-  return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+/**
+ * A valid token of a user who still exists, issued since their last password change; the role is the user's as
+ * stored now (so a token outlives neither its user nor a password change).
+ */
+export function requireRole(auth: ApiAuth, role: Role) {
+  return async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     const token = bearer(req);
-    if (!token) return void refuse(reply, "missing bearer token");
+    if (!token) return refuse(reply, "missing bearer token");
+    let verified;
     try {
-      req.principal = await tokens.verify(token);
+      verified = await auth.tokens.verify(token);
     } catch (err) {
-      if (err instanceof InvalidTokenError) return void refuse(reply, err.message);
+      if (err instanceof InvalidTokenError) return refuse(reply, err.message);
       throw err;
     }
+    const user = await auth.findUser(verified.tenant, verified.username);
+    if (!user) return refuse(reply, "token refused: the user no longer exists");
+    if (user.credentialsVersion !== verified.credentialsVersion) return refuse(reply, "token refused: the password was changed since it was issued; sign in again");
+    req.principal = { tenant: user.tenant, username: user.username, role: user.role };
     if (!roleAtLeast(req.principal.role, role)) {
-      return void reply.code(403).send({ error: `this needs role ${role}; ${req.principal.username} is ${req.principal.role}` });
+      return reply.code(403).send({ error: `this needs role ${role}; ${req.principal.username} is ${req.principal.role}` });
     }
+    return undefined;
   };
 }
 
@@ -43,7 +63,7 @@ const digest = (s: string) => createHash("sha256").update(s).digest();
 
 export function requireIngestToken(tokens: Map<string, string>, onRefused: (req: FastifyRequest) => void) {
   const known = [...tokens].map(([token, tenant]) => ({ digest: digest(token), tenant }));
-  return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+  return async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     const token = bearer(req);
     // Compare digests in constant time, against every token, so timing tells nothing about any of them.
     let tenant: string | undefined;
@@ -53,9 +73,10 @@ export function requireIngestToken(tokens: Map<string, string>, onRefused: (req:
     }
     if (!tenant) {
       onRefused(req);
-      return void refuse(reply, token ? "invalid ingest token" : "missing ingest token");
+      return refuse(reply, token ? "invalid ingest token" : "missing ingest token");
     }
     req.ingestTenant = tenant;
     await Promise.resolve();
+    return undefined;
   };
 }

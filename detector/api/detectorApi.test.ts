@@ -130,7 +130,10 @@ describe("incidents API", () => {
     const analyst = (await login(detector.url, "anna", "Analyst-Pass-2024")).token;
     const url = `${detector.url}/api/v1/incidents/${incidentId}`;
     expect((await api(url, viewer)).status).toBe(200);
+    const before = (await api(url, viewer)).json.status;
     expect((await api(url, viewer, { method: "PATCH", body: { status: "acknowledged" } })).status).toBe(403);
+    // The refusal stops the request: the status is as it was.
+    expect((await api(url, viewer)).json.status).toBe(before);
     expect((await api(url, analyst, { method: "PATCH", body: { status: "closed" } })).status).toBe(400);
     const patched = await api(url, analyst, { method: "PATCH", body: { status: "contained" } });
     expect(patched.json).toMatchObject({ status: "contained", statusChangedBy: "anna" });

@@ -1,11 +1,10 @@
 // Incident API: list (viewer), get (viewer), change status (analyst); every query is scoped to the caller's tenant.
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import type { ApiTokens } from "../auth/apiTokens.ts";
 import { parseSourceTimestamp, ipField } from "../ingest/fields.ts";
 import { incidentStatuses, severities } from "../incidents/incident.ts";
 import type { Repository } from "../store/repository.ts";
-import { requireRole } from "./authentication.ts";
+import { requireRole, type ApiAuth } from "./authentication.ts";
 import { incidentView } from "./incidentView.ts";
 import { parseOr400 } from "./requestValidation.ts";
 
@@ -22,9 +21,9 @@ const listQuery = z.strictObject({
 const idParams = z.strictObject({ id: z.uuid("must be an incident id (a UUID)") });
 const statusBody = z.strictObject({ status: z.enum(incidentStatuses) });
 
-export function registerIncidentRoutes(app: FastifyInstance, deps: { repository: Repository; tokens: ApiTokens; now: () => number }): void {
-  const viewer = requireRole(deps.tokens, "viewer");
-  const analyst = requireRole(deps.tokens, "analyst");
+export function registerIncidentRoutes(app: FastifyInstance, deps: { repository: Repository; auth: ApiAuth; now: () => number }): void {
+  const viewer = requireRole(deps.auth, "viewer");
+  const analyst = requireRole(deps.auth, "analyst");
 
   app.get("/api/v1/incidents", { onRequest: viewer }, async (req, reply) => {
     const q = parseOr400(listQuery, req.query, "query", reply);

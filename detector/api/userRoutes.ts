@@ -1,20 +1,22 @@
-// Login (anyone), who-am-I (viewer), user listing and creation (admin).
-import type { FastifyInstance } from "fastify";
+// Login (anyone); who-am-I and one's own password (viewer); users: list, create, reset a password, delete (admin).
+import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
-import type { Accounts, LoginResult } from "../auth/accounts.ts";
-import type { ApiTokens } from "../auth/apiTokens.ts";
+import type { Accounts, LoginResult, PasswordChangeResult } from "../auth/accounts.ts";
 import { roles } from "../auth/user.ts";
 import type { Repository } from "../store/repository.ts";
-import { requireRole } from "./authentication.ts";
+import { requireRole, type ApiAuth } from "./authentication.ts";
 import { parseOr400 } from "./requestValidation.ts";
 
 const username = z.string().regex(/^[a-zA-Z0-9._@-]{1,64}$/, "must be 1-64 letters, digits or . _ @ -");
 const loginBody = z.strictObject({ tenant: z.string().min(1).max(63).default("default"), username: z.string().min(1).max(64), password: z.string().min(1).max(1024) });
 const newUserBody = z.strictObject({ username, password: z.string().max(1024), role: z.enum(roles) });
+const userParams = z.strictObject({ username });
+const ownPasswordBody = z.strictObject({ currentPassword: z.string().min(1).max(1024), newPassword: z.string().max(1024) });
+const passwordBody = z.strictObject({ password: z.string().max(1024) });
 
 export interface UserRouteDeps {
   accounts: Accounts;
-  tokens: ApiTokens;
+  auth: ApiAuth;
   repository: Repository;
   now: () => number;
   /** Each login's outcome: `success`, or the refusal's reason (`invalid-credentials`, `locked`, `busy`). */
@@ -41,9 +43,42 @@ export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): v
     return reply.code(401).send({ error: "invalid username or password" });
   });
 
-  app.get("/api/v1/me", { onRequest: requireRole(deps.tokens, "viewer") }, (req, reply) => reply.send(req.principal));
+  /** The answer to a refused password change (400 weak, 403 wrong current password, 404, 423 locked, 429 busy). */
+  const refusedChange = (reply: FastifyReply, result: Exclude<PasswordChangeResult, { ok: true }>, username: string): FastifyReply => {
+    switch (result.reason) {
+      case "weak-password":
+        return reply.code(400).send({ error: "invalid body", issues: result.problems.map((message) => ({ field: "password", message })) });
+      case "wrong-password":
+        return reply.code(403).send({ error: "the current password is wrong" });
+      case "no-such-user":
+        return reply.code(404).send({ error: `no user ${username}` });
+      case "locked":
+        return reply.code(423).header("retry-after", String(Math.max(1, Math.ceil((result.lockedUntil - deps.now()) / 1000))))
+          .send({ error: `account locked until ${new Date(result.lockedUntil).toISOString()} after repeated failed logins` });
+      case "busy":
+        return reply.code(429).header("retry-after", "1").send({ error: "too many logins are being checked at once; retry in a second" });
+    }
+  };
 
-  const admin = requireRole(deps.tokens, "admin");
+  const viewer = requireRole(deps.auth, "viewer");
+  app.get("/api/v1/me", { onRequest: viewer }, (req, reply) => reply.send(req.principal));
+
+  // Every earlier token of the user stops working: the answer carries a new one for this session.
+  app.put("/api/v1/me/password", { onRequest: viewer }, async (req, reply) => {
+    const body = parseOr400(ownPasswordBody, req.body, "body", reply);
+    if (!body) return reply;
+    const { tenant, username } = req.principal!;
+    const result = await deps.accounts.changeOwnPassword(tenant, username, body.currentPassword, body.newPassword);
+    if (!result.ok) {
+      if (result.reason === "wrong-password" || result.reason === "locked") req.log.warn({ tenant, username, reason: result.reason }, "password change refused");
+      return refusedChange(reply, result, username);
+    }
+    req.log.info({ tenant, username }, "password changed; earlier tokens revoked");
+    const { token, expiresAt } = await deps.accounts.issueFor(result.user);
+    return { token, expiresAt: new Date(expiresAt).toISOString(), role: result.user.role };
+  });
+
+  const admin = requireRole(deps.auth, "admin");
   app.get("/api/v1/users", { onRequest: admin }, async (req) => {
     const users = await deps.repository.listUsers(req.principal!.tenant);
     return { items: users.map((u) => ({ username: u.username, role: u.role, locked: u.lockedUntil > deps.now(), createdAt: new Date(u.createdAt).toISOString() })) };
@@ -58,5 +93,29 @@ export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): v
     }
     if (!result.ok) return reply.code(409).send({ error: `user ${body.username} already exists` });
     return reply.code(201).send({ username: result.user.username, role: result.user.role, tenant: result.user.tenant });
+  });
+
+  // A reset: the user's tokens stop working and any lockout ends.
+  app.put("/api/v1/users/:username/password", { onRequest: admin }, async (req, reply) => {
+    const params = parseOr400(userParams, req.params, "params", reply);
+    if (!params) return reply;
+    const body = parseOr400(passwordBody, req.body, "body", reply);
+    if (!body) return reply;
+    const tenant = req.principal!.tenant;
+    const result = await deps.accounts.setPassword(tenant, params.username, body.password);
+    if (!result.ok) return refusedChange(reply, result, params.username);
+    req.log.info({ tenant, username: params.username, by: req.principal!.username }, "password reset; the user's tokens revoked");
+    return reply.code(204).send();
+  });
+
+  // Offboarding: the user's tokens stop working at once. Not one's own account, so a tenant keeps an admin.
+  app.delete("/api/v1/users/:username", { onRequest: admin }, async (req, reply) => {
+    const params = parseOr400(userParams, req.params, "params", reply);
+    if (!params) return reply;
+    const { tenant, username: by } = req.principal!;
+    if (params.username === by) return reply.code(409).send({ error: "you cannot delete your own account; another admin can" });
+    if (!(await deps.repository.deleteUser(tenant, params.username))) return reply.code(404).send({ error: `no user ${params.username}` });
+    req.log.info({ tenant, username: params.username, by }, "user deleted; their tokens revoked");
+    return reply.code(204).send();
   });
 }

@@ -15,6 +15,15 @@ export type LoginResult =
   /** Too many logins being checked at once (`LoginGate`): nothing was checked or counted against the account. */
   | { ok: false; reason: "busy" };
 
+export type PasswordChangeResult =
+  | { ok: true; user: UserRecord }
+  | { ok: false; reason: "no-such-user" }
+  | { ok: false; reason: "weak-password"; problems: string[] }
+  /** Changing one's own password: the current one was wrong (it counts as a failed login) or the account is locked. */
+  | { ok: false; reason: "wrong-password" }
+  | { ok: false; reason: "locked"; lockedUntil: number }
+  | { ok: false; reason: "busy" };
+
 export type CreateUserResult = { ok: true; user: UserRecord } | { ok: false; reason: "exists" } | { ok: false; reason: "weak-password"; problems: string[] };
 
 export class Accounts {
@@ -48,14 +57,47 @@ export class Accounts {
       return { ok: false, reason: "invalid-credentials" };
     }
     await this.repository.recordSuccessfulLogin(tenant, username);
-    const { token, expiresAt } = await this.tokens.issue({ tenant, username, role: user.role });
-    return { ok: true, token, expiresAt, role: user.role };
+    return { ok: true, ...(await this.issueFor(user)), role: user.role };
+  }
+
+  /** A token for the user as stored now (role and credentials version). */
+  issueFor(user: UserRecord): Promise<{ token: string; expiresAt: number }> {
+    return this.tokens.issue({ tenant: user.tenant, username: user.username, role: user.role, credentialsVersion: user.credentialsVersion });
+  }
+
+  /**
+   * A user changing their own password: the current one is checked like a login (same bound, and a wrong one counts
+   * towards the lockout, so a stolen token cannot be used to guess it). Every earlier token of the user stops working.
+   */
+  async changeOwnPassword(tenant: string, username: string, current: string, next: string): Promise<PasswordChangeResult> {
+    const problems = passwordProblems(next, username);
+    if (problems.length > 0) return { ok: false, reason: "weak-password", problems };
+    const checked = await this.gate.run(async (): Promise<PasswordChangeResult | undefined> => {
+      const user = await this.repository.findUser(tenant, username);
+      if (!user) return { ok: false, reason: "no-such-user" };
+      const now = this.now();
+      if (user.lockedUntil > now) return { ok: false, reason: "locked", lockedUntil: user.lockedUntil };
+      if (await verifyPassword(current, user.passwordHash)) return undefined;
+      const failure = await this.repository.recordFailedLogin(tenant, username, now, lockout.maxFailures, lockout.lockMs);
+      return failure.lockedUntil > now ? { ok: false, reason: "locked", lockedUntil: failure.lockedUntil } : { ok: false, reason: "wrong-password" };
+    });
+    if (!checked.admitted) return { ok: false, reason: "busy" };
+    if (checked.value) return checked.value;
+    return this.setPassword(tenant, username, next);
+  }
+
+  /** An admin setting another user's password (a reset): their tokens stop working and any lockout ends. */
+  async setPassword(tenant: string, username: string, password: string): Promise<PasswordChangeResult> {
+    const problems = passwordProblems(password, username);
+    if (problems.length > 0) return { ok: false, reason: "weak-password", problems };
+    const user = await this.repository.setPassword(tenant, username, await hashPassword(password));
+    return user ? { ok: true, user } : { ok: false, reason: "no-such-user" };
   }
 
   async createUser(tenant: string, username: string, password: string, role: Role): Promise<CreateUserResult> {
     const problems = passwordProblems(password, username);
     if (problems.length > 0) return { ok: false, reason: "weak-password", problems };
-    const user: UserRecord = { tenant, username, passwordHash: await hashPassword(password), role, failedLogins: 0, lockedUntil: 0, createdAt: this.now() };
+    const user: UserRecord = { tenant, username, passwordHash: await hashPassword(password), role, failedLogins: 0, lockedUntil: 0, createdAt: this.now(), credentialsVersion: 0 };
     return (await this.repository.createUser(user)) ? { ok: true, user } : { ok: false, reason: "exists" };
   }
 

@@ -124,3 +124,69 @@ describe("login lockout", () => {
     expect(r.json.error).toBe("invalid username or password");
   });
 });
+
+describe("user management: password changes and deletion revoke tokens", () => {
+  const put = (path: string, token: string, body: unknown) => api(`${detector.url}${path}`, token, { method: "PUT", body });
+  const del = (path: string, token: string) => api(`${detector.url}${path}`, token, { method: "DELETE" });
+  let admin: string;
+
+  beforeAll(async () => {
+    admin = (await login(detector.url, "admin", adminPassword)).token;
+    for (const [username, role] of [["dana", "analyst"], ["eve", "viewer"]] as const) {
+      const created = await api(`${detector.url}/api/v1/users`, admin, { method: "POST", body: { username, password: "Initial-Pass-2024", role } });
+      expect(created.status).toBe(201);
+    }
+  });
+
+  it("an admin's reset signs the user out everywhere, ends a lockout, and the new password works", async () => {
+    const before = (await login(detector.url, "dana", "Initial-Pass-2024")).token;
+    expect((await me(before)).status).toBe(200);
+    for (let i = 0; i < 5; i++) await login(detector.url, "dana", `wrong-${i}`);
+    expect((await login(detector.url, "dana", "Initial-Pass-2024")).status).toBe(423);
+    expect((await put("/api/v1/users/dana/password", admin, { password: "short" })).status).toBe(400);
+    expect((await put("/api/v1/users/dana/password", admin, { password: "Reset-By-Admin-2024" })).status).toBe(204);
+    const revoked = await me(before);
+    expect(revoked.status).toBe(401);
+    expect(revoked.json.error).toBe("token refused: the password was changed since it was issued; sign in again");
+    expect((await login(detector.url, "dana", "Initial-Pass-2024")).status).toBe(401);
+    expect((await login(detector.url, "dana", "Reset-By-Admin-2024")).status).toBe(200);
+    expect((await put("/api/v1/users/nobody/password", admin, { password: "Reset-By-Admin-2024" })).status).toBe(404);
+    // Only admins reset passwords.
+    const analyst = (await login(detector.url, "dana", "Reset-By-Admin-2024")).token;
+    expect((await put("/api/v1/users/eve/password", analyst, { password: "Reset-By-Analyst-2024" })).status).toBe(403);
+  });
+
+  it("a user changes their own password with the current one, gets a new token, and their other sessions end", async () => {
+    const other = (await login(detector.url, "eve", "Initial-Pass-2024")).token;
+    const session = (await login(detector.url, "eve", "Initial-Pass-2024")).token;
+    const wrong = await put("/api/v1/me/password", session, { currentPassword: "not-it", newPassword: "Renewed-Pass-2024#" });
+    expect(wrong.status).toBe(403);
+    expect(wrong.json.error).toBe("the current password is wrong");
+    // A wrong current password counts towards the lockout, like a failed login.
+    expect((await detector.repository.findUser("default", "eve"))?.failedLogins).toBe(1);
+    expect((await put("/api/v1/me/password", session, { currentPassword: "Initial-Pass-2024", newPassword: "eve" })).status).toBe(400);
+    const changed = await put("/api/v1/me/password", session, { currentPassword: "Initial-Pass-2024", newPassword: "Renewed-Pass-2024#" });
+    expect(changed.status).toBe(200);
+    expect(changed.json.role).toBe("viewer");
+    expect((await me(String(changed.json.token))).json).toEqual({ tenant: "default", username: "eve", role: "viewer" });
+    expect((await me(session)).status).toBe(401);
+    expect((await me(other)).status).toBe(401);
+    expect((await login(detector.url, "eve", "Renewed-Pass-2024#")).status).toBe(200);
+  });
+
+  it("deleting a user ends their sessions at once; an admin cannot delete their own account", async () => {
+    const token = (await login(detector.url, "eve", "Renewed-Pass-2024#")).token;
+    // A viewer is refused, and the refusal stops there: neither account is touched.
+    expect((await del("/api/v1/users/eve", token)).status).toBe(403);
+    expect((await del("/api/v1/users/dana", token)).status).toBe(403);
+    expect(await detector.repository.findUser("default", "dana")).toBeDefined();
+    expect((await del("/api/v1/users/admin", admin)).status).toBe(409);
+    expect((await del("/api/v1/users/eve", admin)).status).toBe(204);
+    const gone = await me(token);
+    expect(gone.status).toBe(401);
+    expect(gone.json.error).toBe("token refused: the user no longer exists");
+    expect((await login(detector.url, "eve", "Renewed-Pass-2024#")).status).toBe(401);
+    expect((await del("/api/v1/users/eve", admin)).status).toBe(404);
+    expect((await del("/api/v1/users/dana", admin)).status).toBe(204);
+  });
+});

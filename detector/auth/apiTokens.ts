@@ -12,6 +12,11 @@ export interface Principal {
   role: Role;
 }
 
+/** A verified token: who, and the credentials version of the user it was issued under (0 for tokens without one). */
+export interface VerifiedToken extends Principal {
+  credentialsVersion: number;
+}
+
 export class InvalidTokenError extends Error {
   override name = "InvalidTokenError";
 }
@@ -25,9 +30,9 @@ export class ApiTokens {
     this.now = now;
   }
 
-  async issue(p: Principal): Promise<{ token: string; expiresAt: number }> {
+  async issue(p: VerifiedToken): Promise<{ token: string; expiresAt: number }> {
     const iat = Math.floor(this.now() / 1000);
-    const token = await new SignJWT({ tenant: p.tenant, role: p.role })
+    const token = await new SignJWT({ tenant: p.tenant, role: p.role, ver: p.credentialsVersion })
       .setProtectedHeader({ alg: "HS256", typ: "JWT" })
       .setSubject(p.username)
       .setIssuer(tokenIssuer)
@@ -38,7 +43,7 @@ export class ApiTokens {
     return { token, expiresAt: (iat + tokenLifetimeSeconds) * 1000 };
   }
 
-  async verify(token: string): Promise<Principal> {
+  async verify(token: string): Promise<VerifiedToken> {
     try {
       const { payload } = await jwtVerify(token, this.key, {
         algorithms: ["HS256"],
@@ -47,9 +52,11 @@ export class ApiTokens {
         requiredClaims: ["sub", "exp", "iat"],
         currentDate: new Date(this.now()),
       });
-      const { tenant, role, sub } = payload;
-      if (typeof tenant !== "string" || typeof sub !== "string" || !roles.includes(role as Role)) throw new InvalidTokenError("token claims: tenant, sub or role missing or invalid");
-      return { tenant, username: sub, role: role as Role };
+      const { tenant, role, sub, ver = 0 } = payload;
+      if (typeof tenant !== "string" || typeof sub !== "string" || !roles.includes(role as Role) || !Number.isInteger(ver)) {
+        throw new InvalidTokenError("token claims: tenant, sub, role or ver missing or invalid");
+      }
+      return { tenant, username: sub, role: role as Role, credentialsVersion: ver as number };
     } catch (err) {
       if (err instanceof InvalidTokenError) throw err;
       if (err instanceof errors.JWTExpired) throw new InvalidTokenError("token expired", { cause: err });

@@ -16,4 +16,12 @@ export interface UserRecord {
   /** ms since the epoch until which logins are refused; 0 when not locked. */
   lockedUntil: number;
   createdAt: number;
+  /**
+   * Goes up with every password change: a token carries the version it was issued under, and one from an older
+   * version is refused, so changing a password signs out every session of the user.
+   */
+  credentialsVersion: number;
 }
+
+/** A user as created: at credentials version 0. */
+export type NewUser = Omit<UserRecord, "credentialsVersion">;

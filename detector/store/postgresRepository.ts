@@ -2,7 +2,7 @@
 import pg from "pg";
 import type { SecurityEvent } from "../events/securityEvent.ts";
 import { evidenceEventLimit, type EvidenceSummary, type Incident, type IncidentStatus, type IncidentWithEvents } from "../incidents/incident.ts";
-import type { UserRecord } from "../auth/user.ts";
+import type { NewUser, UserRecord } from "../auth/user.ts";
 import { defaultCacheSizes } from "./cacheSizing.ts";
 import { evictAtRandom } from "./evictAtRandom.ts";
 import { incidentFilter } from "./incidentFilter.ts";
@@ -290,7 +290,7 @@ export class PostgresRepository implements Repository {
     return row ? userFromRow(row) : undefined;
   }
 
-  async createUser(u: UserRecord): Promise<boolean> {
+  async createUser(u: NewUser): Promise<boolean> {
     const result = await this.pool.query(
       "INSERT INTO users (tenant, username, password_hash, role, failed_logins, locked_until, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
       [u.tenant, u.username, u.passwordHash, u.role, u.failedLogins, u.lockedUntil, u.createdAt]);
@@ -313,5 +313,15 @@ export class PostgresRepository implements Repository {
 
   async recordSuccessfulLogin(tenant: string, username: string): Promise<void> {
     await this.pool.query("UPDATE users SET failed_logins = 0, locked_until = 0 WHERE tenant = $1 AND username = $2", [tenant, username]);
+  }
+
+  async setPassword(tenant: string, username: string, passwordHash: string): Promise<UserRecord | undefined> {
+    const [row] = await this.rows(this.pool, `UPDATE users SET password_hash = $3, credentials_version = credentials_version + 1, failed_logins = 0, locked_until = 0
+      WHERE tenant = $1 AND username = $2 RETURNING *`, [tenant, username, passwordHash]);
+    return row ? userFromRow(row) : undefined;
+  }
+
+  async deleteUser(tenant: string, username: string): Promise<boolean> {
+    return (await this.pool.query("DELETE FROM users WHERE tenant = $1 AND username = $2", [tenant, username])).rowCount === 1;
   }
 }

@@ -37,10 +37,13 @@ CREATE TABLE IF NOT EXISTS users (
   tenant TEXT NOT NULL, username TEXT NOT NULL, password_hash TEXT NOT NULL,
   role TEXT NOT NULL CHECK (role IN (${list(roles)})),
   failed_logins INTEGER NOT NULL DEFAULT 0, locked_until BIGINT NOT NULL DEFAULT 0, created_at BIGINT NOT NULL,
+  credentials_version INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (tenant, username)
 );
 -- Stored events awaiting detection, in arrival order (written with each insert, deleted by the pass that detects
 -- them; a pass claims rows FOR UPDATE SKIP LOCKED, so replicas share the queue).
+-- Databases from before password changes: their users start at credentials version 0.
+ALTER TABLE users ADD COLUMN IF NOT EXISTS credentials_version INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE IF NOT EXISTS detection_queue (seq BIGSERIAL PRIMARY KEY, tenant TEXT NOT NULL, event_id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS detection_queue_by_event ON detection_queue (tenant, event_id);
 `;

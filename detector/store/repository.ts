@@ -1,7 +1,7 @@
 // The one storage interface: SQLite (embedded, one replica) and PostgreSQL (several replicas) both implement it.
 import type { EventRef, SecurityEvent } from "../events/securityEvent.ts";
 import type { Incident, IncidentStatus, IncidentWithEvents, EvidenceSummary, Severity } from "../incidents/incident.ts";
-import type { UserRecord } from "../auth/user.ts";
+import type { NewUser, UserRecord } from "../auth/user.ts";
 
 export interface IncidentQuery {
   status?: IncidentStatus;
@@ -132,7 +132,11 @@ export interface Repository {
 
   findUser(tenant: string, username: string): Promise<UserRecord | undefined>;
   /** Creates a user; false when the tenant already has one by that name. */
-  createUser(user: UserRecord): Promise<boolean>;
+  createUser(user: NewUser): Promise<boolean>;
+  /** Replaces the password hash, raises the credentials version (older tokens stop working) and clears any lockout; undefined when there is no such user. */
+  setPassword(tenant: string, username: string, passwordHash: string): Promise<UserRecord | undefined>;
+  /** Whether the user existed (their tokens stop working with it). */
+  deleteUser(tenant: string, username: string): Promise<boolean>;
   listUsers(tenant: string): Promise<UserRecord[]>;
   /** Counts a failed login atomically; once `maxFailures` is reached the account is locked until `at + lockMs`. */
   recordFailedLogin(tenant: string, username: string, at: number, maxFailures: number, lockMs: number): Promise<LoginFailure>;

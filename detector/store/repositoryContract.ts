@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SecurityEvent } from "../events/securityEvent.ts";
 import type { Incident } from "../incidents/incident.ts";
-import type { UserRecord } from "../auth/user.ts";
+import type { NewUser } from "../auth/user.ts";
 import type { DetectionTransaction, Repository } from "./repository.ts";
 
 /** Opens a repository on the suite's database; called again to reopen it after a close. */
@@ -22,7 +22,7 @@ export const incident = (tenant: string, over: Partial<Incident> = {}): Incident
   createdAt: 1, updatedAt: 1, statusChangedBy: null, ...over,
 });
 
-const user = (tenant: string, username: string): UserRecord => ({
+const user = (tenant: string, username: string): NewUser => ({
   tenant, username, passwordHash: "$2b$12$abcdefghijklmnopqrstuuQ0Qe0pGQq1CZQF3l5l6s7p8m9n0o1p2", role: "analyst", failedLogins: 0, lockedUntil: 0, createdAt: 1,
 });
 
@@ -196,6 +196,20 @@ export function repositoryContract(backend: string, open: OpenRepository, skip?:
       await repo.recordSuccessfulLogin("t-users", "alice");
       expect(await repo.findUser("t-users", "alice")).toMatchObject({ failedLogins: 0, lockedUntil: 0, role: "analyst" });
       expect((await repo.listUsers("t-users")).map((u) => u.username)).toEqual(["alice"]);
+    });
+
+    it("replaces a password, raising the credentials version and ending a lockout, and deletes users, within the tenant", async () => {
+      expect(await repo.createUser(user("t-creds", "bob"))).toBe(true);
+      expect((await repo.findUser("t-creds", "bob"))?.credentialsVersion).toBe(0);
+      await repo.recordFailedLogin("t-creds", "bob", 1000, 1, 900_000);
+      const changed = await repo.setPassword("t-creds", "bob", "$2b$12$newhashnewhashnewhashnewhashnewhashnewhashnewhashnewha");
+      expect(changed).toMatchObject({ credentialsVersion: 1, failedLogins: 0, lockedUntil: 0, passwordHash: "$2b$12$newhashnewhashnewhashnewhashnewhashnewhashnewhashnewha" });
+      expect((await repo.setPassword("t-creds", "bob", "$2b$12$x"))?.credentialsVersion).toBe(2);
+      expect(await repo.setPassword("t-creds-other", "bob", "$2b$12$x")).toBeUndefined();
+      expect(await repo.deleteUser("t-creds-other", "bob")).toBe(false);
+      expect(await repo.deleteUser("t-creds", "bob")).toBe(true);
+      expect(await repo.findUser("t-creds", "bob")).toBeUndefined();
+      expect(await repo.deleteUser("t-creds", "bob")).toBe(false);
     });
 
     it("serializes detection passes over the same tenant and source", async () => {

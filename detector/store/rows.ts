@@ -68,6 +68,7 @@ export function userFromRow(r: Row): UserRecord {
     failedLogins: num(r.failed_logins),
     lockedUntil: num(r.locked_until),
     createdAt: num(r.created_at),
+    credentialsVersion: num(r.credentials_version ?? 0),
   };
 }
 

@@ -287,6 +287,25 @@ describe("SQLite files written by earlier versions", () => {
     expect(names).toContain("events_by_time");
   });
 
+  it("gives the users of a file from before password changes credentials version 0, keeping their passwords", async () => {
+    const file = join(dir, "old-users.db");
+    const db = new DatabaseSync(file);
+    db.exec(`CREATE TABLE users (tenant TEXT NOT NULL, username TEXT NOT NULL, password_hash TEXT NOT NULL, role TEXT NOT NULL,
+      failed_logins INTEGER NOT NULL DEFAULT 0, locked_until INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, PRIMARY KEY (tenant, username));
+      INSERT INTO users VALUES ('default', 'admin', '$2b$12$old', 'admin', 0, 0, 1);`);
+    db.close();
+    const store = new SqliteRepository(file);
+    await store.migrate();
+    expect(await store.findUser("default", "admin")).toMatchObject({ passwordHash: "$2b$12$old", credentialsVersion: 0, role: "admin" });
+    expect((await store.setPassword("default", "admin", "$2b$12$new"))?.credentialsVersion).toBe(1);
+    await store.close();
+    // Opening it again changes nothing more.
+    const again = new SqliteRepository(file);
+    await again.migrate();
+    expect(await again.findUser("default", "admin")).toMatchObject({ passwordHash: "$2b$12$new", credentialsVersion: 1 });
+    await again.close();
+  });
+
   it("treats every event of a file from before the queue existed as detected (they were detected when stored)", async () => {
     const store = new SqliteRepository(oldFile("prequeue.db", [event("e1", 1000), event("e2", 2000)], undefined));
     await store.migrate();

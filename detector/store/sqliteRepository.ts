@@ -6,7 +6,7 @@ import { dirname } from "node:path";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import type { SecurityEvent } from "../events/securityEvent.ts";
 import { evidenceEventLimit, type EvidenceSummary, type Incident, type IncidentStatus, type IncidentWithEvents } from "../incidents/incident.ts";
-import type { UserRecord } from "../auth/user.ts";
+import type { NewUser, UserRecord } from "../auth/user.ts";
 import { incidentFilter } from "./incidentFilter.ts";
 import type { DetectionTransaction, EvidenceLinks, IncidentPage, SourceWindow, IncidentQuery, LoginFailure, MergeableIncidentQuery, OpenIncidentCount, Repository } from "./repository.ts";
 import { eventColumns, eventFromRow, eventRefFromRow, eventValues, evidenceFromCounts, incidentColumns, incidentFromRow, incidentValues, userFromRow, type Row } from "./rows.ts";
@@ -275,6 +275,10 @@ export class SqliteRepository implements Repository {
       this.run("INSERT INTO detection_progress (id, detected_through) VALUES (1, ?)", through);
     }
     this.db.exec("DROP TABLE IF EXISTS detection_queue");
+    // Users from before password changes start at credentials version 0.
+    if (!this.all("PRAGMA table_info(users)").some((c) => c.name === "credentials_version")) {
+      this.db.exec("ALTER TABLE users ADD COLUMN credentials_version INTEGER NOT NULL DEFAULT 0");
+    }
   }
 
   ping(): Promise<void> {
@@ -538,7 +542,7 @@ export class SqliteRepository implements Repository {
     });
   }
 
-  createUser(u: UserRecord): Promise<boolean> {
+  createUser(u: NewUser): Promise<boolean> {
     return this.transaction(() => this.run(
       "INSERT INTO users (tenant, username, password_hash, role, failed_logins, locked_until, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
       u.tenant, u.username, u.passwordHash, u.role, u.failedLogins, u.lockedUntil, u.createdAt) === 1);
@@ -563,5 +567,17 @@ export class SqliteRepository implements Repository {
     return this.transaction(() => {
       this.run("UPDATE users SET failed_logins = 0, locked_until = 0 WHERE tenant = ? AND username = ?", tenant, username);
     });
+  }
+
+  setPassword(tenant: string, username: string, passwordHash: string): Promise<UserRecord | undefined> {
+    return this.transaction(() => {
+      const row = this.get(`UPDATE users SET password_hash = ?, credentials_version = credentials_version + 1, failed_logins = 0, locked_until = 0
+        WHERE tenant = ? AND username = ? RETURNING *`, passwordHash, tenant, username);
+      return row ? userFromRow(row) : undefined;
+    });
+  }
+
+  deleteUser(tenant: string, username: string): Promise<boolean> {
+    return this.transaction(() => this.run("DELETE FROM users WHERE tenant = ? AND username = ?", tenant, username) === 1);
   }
 }

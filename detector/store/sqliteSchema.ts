@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS users (
   tenant TEXT NOT NULL, username TEXT NOT NULL, password_hash TEXT NOT NULL,
   role TEXT NOT NULL CHECK (role IN (${list(roles)})),
   failed_logins INTEGER NOT NULL DEFAULT 0, locked_until INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,
+  credentials_version INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (tenant, username)
 );
 -- The detection queue: every event whose rowid is above detected_through (pruning never deletes the newest row, so rowids only grow).
