@@ -56,6 +56,7 @@ export function registerApiProxy(app: FastifyInstance, options: ApiProxyOptions)
 
     scope.post("/api/v1/auth/login", (req, reply) => forward(req, reply, "/api/v1/auth/login"));
     scope.get("/api/v1/me", (req, reply) => forward(req, reply, "/api/v1/me"));
+    scope.put("/api/v1/me/password", (req, reply) => forward(req, reply, "/api/v1/me/password"));
     scope.get("/api/v1/incidents", (req, reply) => forward(req, reply, "/api/v1/incidents"));
     const one = (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
       const { id } = req.params;

@@ -4,8 +4,9 @@ import { callApi, clearSession, errorMessage, loadSession, saveSession } from ".
 import { browserWindow, byId, field, showError } from "./dom.ts";
 import { showIncidentDetail } from "./incidentDetail.ts";
 import { setUpIncidentList, showIncidentList } from "./incidentList.ts";
+import { setUpPasswordChange, showPasswordChange } from "./passwordChange.ts";
 
-const views = ["login-view", "list-view", "detail-view"] as const;
+const views = ["login-view", "list-view", "detail-view", "password-view"] as const;
 let lastListHash = "#/incidents";
 
 function showView(view: (typeof views)[number]): void {
@@ -40,6 +41,10 @@ async function route(): Promise<void> {
   if (!session) return toLogin();
   byId("whoami").textContent = `${session.username} (${session.role}, tenant ${session.tenant})`;
   const hash = browserWindow.location.hash || "#/incidents";
+  if (hash === "#/password") {
+    showView("password-view");
+    return showPasswordChange();
+  }
   const detail = /^#\/incident\/([^/?]+)$/.exec(hash);
   if (detail?.[1]) {
     byId("back-to-list").setAttribute("href", lastListHash);
@@ -85,6 +90,7 @@ function start(): void {
     browserWindow.location.hash = "";
   });
   setUpIncidentList({ navigate });
+  setUpPasswordChange({ session: loadSession, unauthorized });
   browserWindow.addEventListener("hashchange", () => void route());
   void route();
 }

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { chromiumArgs, chromiumPath, ensureChromium } from "./chromium.ts";
-import { adminPassword, analyst, api, bruteForceFrom, bruteForceIp, ingestTokens, post, startConsoleStack, takeoverIp, viewer, xssUsername, type ConsoleStack } from "./consoleHarness.ts";
+import { adminPassword, analyst, api, bruteForceFrom, bruteForceIp, ingestTokens, login, post, startConsoleStack, takeoverIp, viewer, xssUsername, type ConsoleStack } from "./consoleHarness.ts";
 
 const unavailable = await ensureChromium();
 
@@ -244,6 +244,38 @@ describe.skipIf(unavailable !== "")("console in headless Chromium", { timeout: 6
     expect(await page.isDisabled("#next-page")).toBe(true);
     await page.click("#prev-page");
     await expect.poll(() => page.textContent("#page-info"), browserPoll).toBe("1–25 of 27");
+  });
+
+  it("changes the user's own password: the wrong current one is refused, other sessions end, this one goes on", async () => {
+    const pat = { username: "pat", password: "First-Secret-42x", next: "Second-Secret-42y" };
+    expect((await api(`${stack.detector.url}/api/v1/users`, stack.adminToken, { method: "POST", body: { username: pat.username, password: pat.password, role: "analyst" } })).status).toBe(201);
+    const otherSession = (await login(stack.detector.url, pat.username, pat.password)).token;
+    page = await newPage();
+    await logIn(page, pat.username, pat.password);
+    await expect.poll(() => rows(page).count(), browserPoll).toBeGreaterThan(0);
+    await page.click("#change-password");
+    await expect.poll(() => page.isVisible("#password-form"), browserPoll).toBe(true);
+    const submit = async (current: string, next: string, again = next) => {
+      await page.fill("#password-form [name=currentPassword]", current);
+      await page.fill("#password-form [name=newPassword]", next);
+      await page.fill("#password-form [name=confirmPassword]", again);
+      await page.click("#password-submit");
+    };
+    await submit(pat.password, pat.next, "something else");
+    await expect.poll(() => page.textContent("#password-error"), browserPoll).toBe("The new passwords do not match.");
+    await submit("not-my-password", pat.next);
+    await expect.poll(() => page.textContent("#password-error"), browserPoll).toBe("The current password is wrong.");
+    await submit(pat.password, "pat");
+    await expect.poll(() => page.textContent("#password-error"), browserPoll).toContain("invalid body: password: ");
+    await submit(pat.password, pat.next);
+    await expect.poll(() => page.textContent("#password-notice"), browserPoll).toBe("Password changed. Your other sessions are signed out.");
+    expect(await page.isVisible("#password-error")).toBe(false);
+    // The other session is over; this one goes on with its new token.
+    expect((await api(`${stack.detector.url}/api/v1/me`, otherSession)).status).toBe(401);
+    await page.click("a.brand");
+    await expect.poll(() => rows(page).count(), browserPoll).toBeGreaterThan(0);
+    expect(await page.isVisible("#login-form")).toBe(false);
+    expect((await login(stack.detector.url, pat.username, pat.next)).status).toBe(200);
   });
 });
 
