@@ -44,10 +44,10 @@ export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): v
   });
 
   /** The answer to a refused password change (400 weak, 403 wrong current password, 404, 423 locked, 429 busy). */
-  const refusedChange = (reply: FastifyReply, result: Exclude<PasswordChangeResult, { ok: true }>, username: string): FastifyReply => {
+  const refusedChange = (reply: FastifyReply, result: Exclude<PasswordChangeResult, { ok: true }>, username: string, field: string): FastifyReply => {
     switch (result.reason) {
       case "weak-password":
-        return reply.code(400).send({ error: "invalid body", issues: result.problems.map((message) => ({ field: "password", message })) });
+        return reply.code(400).send({ error: "invalid body", issues: result.problems.map((message) => ({ field, message })) });
       case "wrong-password":
         return reply.code(403).send({ error: "the current password is wrong" });
       case "no-such-user":
@@ -71,7 +71,7 @@ export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): v
     const result = await deps.accounts.changeOwnPassword(tenant, username, body.currentPassword, body.newPassword);
     if (!result.ok) {
       if (result.reason === "wrong-password" || result.reason === "locked") req.log.warn({ tenant, username, reason: result.reason }, "password change refused");
-      return refusedChange(reply, result, username);
+      return refusedChange(reply, result, username, "newPassword");
     }
     req.log.info({ tenant, username }, "password changed; earlier tokens revoked");
     const { token, expiresAt } = await deps.accounts.issueFor(result.user);
@@ -103,7 +103,7 @@ export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): v
     if (!body) return reply;
     const tenant = req.principal!.tenant;
     const result = await deps.accounts.setPassword(tenant, params.username, body.password);
-    if (!result.ok) return refusedChange(reply, result, params.username);
+    if (!result.ok) return refusedChange(reply, result, params.username, "password");
     req.log.info({ tenant, username: params.username, by: req.principal!.username }, "password reset; the user's tokens revoked");
     return reply.code(204).send();
   });

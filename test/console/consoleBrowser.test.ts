@@ -266,7 +266,7 @@ describe.skipIf(unavailable !== "")("console in headless Chromium", { timeout: 6
     await submit("not-my-password", pat.next);
     await expect.poll(() => page.textContent("#password-error"), browserPoll).toBe("The current password is wrong.");
     await submit(pat.password, "pat");
-    await expect.poll(() => page.textContent("#password-error"), browserPoll).toContain("invalid body: password: ");
+    await expect.poll(() => page.textContent("#password-error"), browserPoll).toContain("invalid body: newPassword: ");
     await submit(pat.password, pat.next);
     await expect.poll(() => page.textContent("#password-notice"), browserPoll).toBe("Password changed. Your other sessions are signed out.");
     expect(await page.isVisible("#password-error")).toBe(false);
