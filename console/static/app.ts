@@ -3,11 +3,13 @@ import type { Role } from "../../detector/auth/user.ts";
 import { callApi, clearSession, errorMessage, loadSession, saveSession } from "./apiClient.ts";
 import { browserWindow, byId, field, showError } from "./dom.ts";
 import { showIncidentDetail } from "./incidentDetail.ts";
-import { setUpIncidentList, showIncidentList } from "./incidentList.ts";
+import { refreshIncidentList, setUpIncidentList, showIncidentList } from "./incidentList.ts";
 import { setUpPasswordChange, showPasswordChange } from "./passwordChange.ts";
 
 const views = ["login-view", "list-view", "detail-view", "password-view"] as const;
 let lastListHash = "#/incidents";
+/** While the list is shown it reloads this often, so new incidents and status changes appear without a reload. */
+const listRefreshMs = 30_000;
 
 function showView(view: (typeof views)[number]): void {
   for (const v of views) byId(v).hidden = v !== view;
@@ -57,6 +59,14 @@ async function route(): Promise<void> {
   return showIncidentList(session, q < 0 ? "" : hash.slice(q + 1), { navigate, unauthorized, current });
 }
 
+/** Reloads the list's rows if it is shown; dropped if the user routes elsewhere before the answer comes. */
+function refreshList(): void {
+  const session = loadSession();
+  if (!session || byId("list-view").hidden) return;
+  const routed = routes;
+  void refreshIncidentList(session, { navigate, unauthorized, current: () => routed === routes });
+}
+
 async function logIn(): Promise<void> {
   const form = byId("login-form");
   const submit = byId("login-submit");
@@ -92,6 +102,7 @@ function start(): void {
   setUpIncidentList({ navigate });
   setUpPasswordChange({ session: loadSession, unauthorized });
   browserWindow.addEventListener("hashchange", () => void route());
+  setInterval(refreshList, listRefreshMs);
   void route();
 }
 

@@ -43,6 +43,15 @@ export async function showIncidentList(session: Session, query: string, handlers
   current = filtersFromQuery(query);
   const form = byId("filters");
   for (const name of filterNames) field(form, name).value = current[name];
+  await loadRows(session, handlers);
+}
+
+/** Loads the shown filters' page again (not the form: what the user is typing in it stays). */
+export function refreshIncidentList(session: Session, handlers: ListHandlers): Promise<void> {
+  return loadRows(session, handlers);
+}
+
+async function loadRows(session: Session, handlers: ListHandlers): Promise<void> {
   const error = byId("list-error");
   const body = byId("incident-rows");
   const result = await callApi<IncidentPage>(listApiPath(current), { token: session.token });

@@ -277,6 +277,26 @@ describe.skipIf(unavailable !== "")("console in headless Chromium", { timeout: 6
     expect(await page.isVisible("#login-form")).toBe(false);
     expect((await login(stack.detector.url, pat.username, pat.next)).status).toBe(200);
   });
+
+  it("reloads the shown list every 30 s, so a new incident appears, and leaves a filter being typed alone", async () => {
+    const newcomer = "198.51.100.250";
+    page = await newPage();
+    // Timers run on a clock the test moves; the app must start under it.
+    await page.clock.install();
+    await page.reload();
+    await logIn(page, "admin", adminPassword);
+    await page.goto(`${stack.console.url}/#/incidents?sourceIp=${newcomer}`);
+    await expect.poll(() => page.isVisible("#list-empty"), browserPoll).toBe(true);
+    expect((await post(`${stack.detector.url}/api/v1/ingest/cowrie?wait=true`, bruteForceFrom(newcomer, 5000).map((r) => JSON.stringify(r)).join("\n"), ingestTokens.default)).status).toBe(200);
+    await page.fill("#filters [name=technique]", "T1110");
+    // Before 30 s nothing reloads; at 30 s the list does.
+    await page.clock.runFor(29_000);
+    expect(await page.isVisible("#list-empty")).toBe(true);
+    await page.clock.runFor(1_500);
+    await expect.poll(() => rows(page).count(), browserPoll).toBe(1);
+    expect(await rows(page).first().textContent()).toContain(newcomer);
+    expect(await page.inputValue("#filters [name=technique]")).toBe("T1110");
+  });
 });
 
 /** Writes a screenshot when MINIXDR_CONSOLE_SCREENSHOT_DIR is set, to look at the page by eye. */
