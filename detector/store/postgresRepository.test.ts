@@ -1,4 +1,6 @@
-// The repository contract on a real PostgreSQL server.
+// The repository contract on a real PostgreSQL server, and the upgrade of a database an earlier version wrote.
+import pg from "pg";
+import { describe, expect, it } from "vitest";
 import { usePostgres } from "../../test/support/postgres.ts";
 import { PostgresRepository } from "./postgresRepository.ts";
 import { repositoryContract } from "./repositoryContract.ts";
@@ -6,3 +8,22 @@ import { repositoryContract } from "./repositoryContract.ts";
 const postgres = await usePostgres("contract");
 
 repositoryContract("PostgreSQL", () => Promise.resolve(new PostgresRepository(postgres.url)), postgres.unavailable || undefined);
+
+describe.skipIf(postgres.unavailable !== "")("PostgreSQL schema upgrade", () => {
+  it("gives the users of a database from before password changes credentials version 0, keeping their passwords", async () => {
+    const url = await postgres.freshDatabase("upgrade");
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query(`CREATE TABLE users (tenant TEXT NOT NULL, username TEXT NOT NULL, password_hash TEXT NOT NULL, role TEXT NOT NULL,
+      failed_logins INTEGER NOT NULL DEFAULT 0, locked_until BIGINT NOT NULL DEFAULT 0, created_at BIGINT NOT NULL, PRIMARY KEY (tenant, username));
+      INSERT INTO users VALUES ('default', 'admin', '$2b$12$old', 'admin', 0, 0, 1);`);
+    await client.end();
+    const store = new PostgresRepository(url);
+    await store.migrate();
+    expect(await store.findUser("default", "admin")).toMatchObject({ passwordHash: "$2b$12$old", credentialsVersion: 0, role: "admin" });
+    expect((await store.setPassword("default", "admin", "$2b$12$new"))?.credentialsVersion).toBe(1);
+    await store.migrate();
+    expect(await store.findUser("default", "admin")).toMatchObject({ passwordHash: "$2b$12$new", credentialsVersion: 1 });
+    await store.close();
+  });
+});
