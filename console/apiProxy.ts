@@ -1,5 +1,6 @@
 // Same-origin proxy to the detector API: only the routes the console uses, the caller's bearer token passed through, nothing else.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { usernamePattern } from "../detector/auth/user.ts";
 
 export interface ApiProxyOptions {
   detectorUrl: string;
@@ -26,14 +27,15 @@ export function registerApiProxy(app: FastifyInstance, options: ApiProxyOptions)
   const forward = async (req: FastifyRequest, reply: FastifyReply, path: string): Promise<FastifyReply> => {
     const headers: Record<string, string> = { accept: "application/json" };
     if (req.headers.authorization) headers.authorization = req.headers.authorization;
-    const hasBody = req.method !== "GET" && req.method !== "HEAD";
+    // A body only when one came: a DELETE has none, and an empty JSON body is a 400 at the detector.
+    const hasBody = typeof req.body === "string";
     if (hasBody) headers["content-type"] = "application/json";
     let res: Response;
     try {
       res = await fetch(`${base}${path}${queryOf(req.url)}`, {
         method: req.method,
         headers,
-        ...(hasBody ? { body: typeof req.body === "string" ? req.body : "" } : {}),
+        ...(hasBody ? { body: req.body as string } : {}),
         redirect: "manual",
         signal: AbortSignal.timeout(timeoutMs),
       });
@@ -57,6 +59,16 @@ export function registerApiProxy(app: FastifyInstance, options: ApiProxyOptions)
     scope.post("/api/v1/auth/login", (req, reply) => forward(req, reply, "/api/v1/auth/login"));
     scope.get("/api/v1/me", (req, reply) => forward(req, reply, "/api/v1/me"));
     scope.put("/api/v1/me/password", (req, reply) => forward(req, reply, "/api/v1/me/password"));
+    // User administration (the detector lets only admins through).
+    scope.get("/api/v1/users", (req, reply) => forward(req, reply, "/api/v1/users"));
+    scope.post("/api/v1/users", (req, reply) => forward(req, reply, "/api/v1/users"));
+    const user = (suffix: string) => (req: FastifyRequest<{ Params: { username: string } }>, reply: FastifyReply) => {
+      const { username } = req.params;
+      if (!usernamePattern.test(username)) return reply.code(400).send({ error: "invalid username" });
+      return forward(req, reply, `/api/v1/users/${encodeURIComponent(username)}${suffix}`);
+    };
+    scope.put("/api/v1/users/:username/password", user("/password"));
+    scope.delete("/api/v1/users/:username", user(""));
     scope.get("/api/v1/incidents", (req, reply) => forward(req, reply, "/api/v1/incidents"));
     const one = (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
       const { id } = req.params;
@@ -65,7 +77,7 @@ export function registerApiProxy(app: FastifyInstance, options: ApiProxyOptions)
     };
     scope.get("/api/v1/incidents/:id", one);
     scope.patch("/api/v1/incidents/:id", one);
-    // Anything else under /api (ingest, user administration) is not the console's business.
+    // Anything else under /api (ingest, say) is not the console's business.
     scope.all("/api/*", (_req, reply) => reply.code(404).send({ error: "not an API route the console serves" }));
     done();
   });

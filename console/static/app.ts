@@ -5,8 +5,9 @@ import { browserWindow, byId, field, showError } from "./dom.ts";
 import { showIncidentDetail } from "./incidentDetail.ts";
 import { refreshIncidentList, setUpIncidentList, showIncidentList } from "./incidentList.ts";
 import { setUpPasswordChange, showPasswordChange } from "./passwordChange.ts";
+import { setUpUserAdmin, showUsers } from "./userAdmin.ts";
 
-const views = ["login-view", "list-view", "detail-view", "password-view"] as const;
+const views = ["login-view", "list-view", "detail-view", "password-view", "users-view"] as const;
 let lastListHash = "#/incidents";
 /** While the list is shown it reloads this often, so new incidents and status changes appear without a reload. */
 const listRefreshMs = 30_000;
@@ -42,10 +43,15 @@ async function route(): Promise<void> {
   const session = loadSession();
   if (!session) return toLogin();
   byId("whoami").textContent = `${session.username} (${session.role}, tenant ${session.tenant})`;
+  byId("users-link").hidden = session.role !== "admin";
   const hash = browserWindow.location.hash || "#/incidents";
   if (hash === "#/password") {
     showView("password-view");
     return showPasswordChange();
+  }
+  if (hash === "#/users") {
+    showView("users-view");
+    return showUsers({ session: loadSession, unauthorized, current });
   }
   const detail = /^#\/incident\/([^/?]+)$/.exec(hash);
   if (detail?.[1]) {
@@ -101,6 +107,7 @@ function start(): void {
   });
   setUpIncidentList({ navigate });
   setUpPasswordChange({ session: loadSession, unauthorized });
+  setUpUserAdmin();
   browserWindow.addEventListener("hashchange", () => void route());
   setInterval(refreshList, listRefreshMs);
   void route();

@@ -2,12 +2,12 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
 import type { Accounts, LoginResult, PasswordChangeResult } from "../auth/accounts.ts";
-import { roles } from "../auth/user.ts";
+import { roles, usernamePattern } from "../auth/user.ts";
 import type { Repository } from "../store/repository.ts";
 import { requireRole, type ApiAuth } from "./authentication.ts";
 import { parseOr400 } from "./requestValidation.ts";
 
-const username = z.string().regex(/^[a-zA-Z0-9._@-]{1,64}$/, "must be 1-64 letters, digits or . _ @ -");
+const username = z.string().regex(usernamePattern, "must be 1-64 letters, digits or . _ @ -, and not . or ..");
 const loginBody = z.strictObject({ tenant: z.string().min(1).max(63).default("default"), username: z.string().min(1).max(64), password: z.string().min(1).max(1024) });
 const newUserBody = z.strictObject({ username, password: z.string().max(1024), role: z.enum(roles) });
 const userParams = z.strictObject({ username });

@@ -3,6 +3,9 @@
 export const roles = ["viewer", "analyst", "admin"] as const;
 export type Role = (typeof roles)[number];
 
+/** A username is also a URL path segment (`/api/v1/users/:username`): `.` and `..` would be read as path steps. */
+export const usernamePattern = /^(?!\.\.?$)[a-zA-Z0-9._@-]{1,64}$/;
+
 export function roleAtLeast(role: Role, needed: Role): boolean {
   return roles.indexOf(role) >= roles.indexOf(needed);
 }

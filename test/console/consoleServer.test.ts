@@ -128,12 +128,20 @@ describe("API proxy", () => {
     expect((await api(`${stack.detector.url}/api/v1/incidents/${id}`, stack.adminToken)).json.status).toBe("open");
   });
 
-  it("forwards only the console's routes: no ingest, no user administration, no climbing out of an id", async () => {
+  it("forwards only the console's routes: no ingest, no climbing out of an id or a username", async () => {
     const auth = { authorization: `Bearer ${stack.adminToken}` };
     const before = await stack.detector.repository.countEvents("default");
     const ingest = await app.inject({ method: "POST", url: "/api/v1/ingest/cowrie", headers: { ...auth, "content-type": "application/json" }, payload: "[]" });
     expect(ingest.statusCode).toBe(404);
-    expect((await app.inject({ url: "/api/v1/users", headers: auth })).statusCode).toBe(404);
+    // User administration is forwarded (the detector lets only admins through); a username is one plain path segment.
+    expect((await app.inject({ url: "/api/v1/users", headers: auth })).statusCode).toBe(200);
+    const users = (await stack.detector.repository.listUsers("default")).length;
+    for (const name of ["..", "%2e%2e", "..%2F..%2Fincidents", "a%2Fb"]) {
+      const res = await app.inject({ method: "DELETE", url: `/api/v1/users/${name}`, headers: auth });
+      expect([400, 404], `${name}: ${res.statusCode}`).toContain(res.statusCode);
+      expect(res.json<{ error: string }>().error, name).toMatch(/^(invalid username|not an API route the console serves)$/);
+    }
+    expect((await stack.detector.repository.listUsers("default")).length).toBe(users);
     expect((await app.inject({ method: "DELETE", url: "/api/v1/incidents", headers: auth })).statusCode).toBe(404);
     for (const id of ["..", "..%2F..%2Fusers", "a.b", "%2e%2e"]) {
       // A bare `..` is resolved before routing (404 from the catch-all); the others reach the id check (400).

@@ -1,0 +1,115 @@
+// User administration for admins: list, add, reset a password, delete. The detector enforces the role; the page only
+// shows the link to admins.
+import { callApi, errorMessage, type ApiResult, type Session } from "./apiClient.ts";
+import { byId, field, h, showError, type Elem } from "./dom.ts";
+import { formatTime } from "./format.ts";
+
+interface UserItem {
+  username: string;
+  role: string;
+  locked: boolean;
+  createdAt: string;
+}
+
+export interface UserAdminHandlers {
+  session(): Session | undefined;
+  unauthorized(): void;
+  /** Whether the users view is still the view routed to last. */
+  current(): boolean;
+}
+
+let handlers: UserAdminHandlers | undefined;
+
+function say(message: string): void {
+  showError(byId("users-error"), "");
+  byId("users-notice").textContent = message;
+}
+
+function fail(message: string): void {
+  byId("users-notice").textContent = "";
+  showError(byId("users-error"), message);
+}
+
+function row(u: UserItem, self: string, onDelete: (username: string) => void): Elem {
+  const remove = h("button", { type: "button", class: "delete-user", "data-username": u.username }, "Delete");
+  remove.addEventListener("click", () => onDelete(u.username));
+  return h("tr", { "data-username": u.username },
+    h("td", {}, u.username),
+    h("td", {}, u.role),
+    h("td", {}, u.locked ? "locked" : ""),
+    h("td", {}, formatTime(u.createdAt)),
+    // One's own account is not deleted here (the detector refuses it too).
+    h("td", {}, u.username === self ? "(you)" : remove));
+}
+
+/** Shows the users of the admin's tenant. */
+export async function showUsers(h2: UserAdminHandlers): Promise<void> {
+  handlers = h2;
+  say("");
+  await load();
+}
+
+async function load(): Promise<void> {
+  const routed = handlers;
+  const session = routed?.session();
+  if (!routed || !session) return routed?.unauthorized();
+  const result = await callApi<{ items: UserItem[] }>("/api/v1/users", { token: session.token });
+  if (!routed.current()) return;
+  if (result.status === 401) return routed.unauthorized();
+  if (result.status !== 200) {
+    byId("user-rows").replaceChildren();
+    return fail(errorMessage(result));
+  }
+  byId("user-rows").replaceChildren(...result.body.items.map((u) => row(u, session.username, (username) => void remove(username))));
+}
+
+/** Sends one change, then shows its outcome and the list as it is now. */
+async function act(request: () => Promise<ApiResult<unknown>>, done: string): Promise<boolean> {
+  const result = await request();
+  if (result.status === 401) {
+    handlers?.unauthorized();
+    return false;
+  }
+  if (result.status >= 300) {
+    fail(errorMessage(result));
+    return false;
+  }
+  await load();
+  say(done);
+  return true;
+}
+
+async function remove(username: string): Promise<void> {
+  const token = handlers?.session()?.token;
+  if (!token) return handlers?.unauthorized();
+  await act(() => callApi(`/api/v1/users/${encodeURIComponent(username)}`, { method: "DELETE", token }), `Deleted ${username}; their sessions are over.`);
+}
+
+/** Wires the forms once. */
+export function setUpUserAdmin(): void {
+  const addForm = byId("new-user-form");
+  addForm.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const token = handlers?.session()?.token;
+    if (!token) return handlers?.unauthorized();
+    const username = field(addForm, "username").value.trim();
+    const password = field(addForm, "password");
+    const body = { username, password: password.value, role: field(addForm, "role").value };
+    void act(() => callApi("/api/v1/users", { method: "POST", token, body }), `Added ${username}.`).then((ok) => {
+      password.value = "";
+      if (ok) field(addForm, "username").value = "";
+    });
+  });
+  const resetForm = byId("reset-form");
+  resetForm.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const token = handlers?.session()?.token;
+    if (!token) return handlers?.unauthorized();
+    const username = field(resetForm, "username").value.trim();
+    const password = field(resetForm, "password");
+    void act(() => callApi(`/api/v1/users/${encodeURIComponent(username)}/password`, { method: "PUT", token, body: { password: password.value } }),
+      `Reset the password of ${username}; their sessions are over.`).then(() => {
+      password.value = "";
+    });
+  });
+}
