@@ -138,6 +138,15 @@ describe("user management: password changes and deletion revoke tokens", () => {
     }
   });
 
+  it("refuses . and .. as usernames (they would be steps in /api/v1/users/:username)", async () => {
+    for (const username of [".", ".."]) {
+      const r = await api(`${detector.url}/api/v1/users`, admin, { method: "POST", body: { username, password: "Dotted-Name-2024", role: "viewer" } });
+      expect(r.status).toBe(400);
+      expect((r.json.issues as { field: string; message: string }[])[0]).toEqual({ field: "username", message: "must be 1-64 letters, digits or . _ @ -, and not . or .." });
+    }
+    expect((await api(`${detector.url}/api/v1/users`, admin, { method: "POST", body: { username: "a.b", password: "Dotted-Name-2024", role: "viewer" } })).status).toBe(201);
+  });
+
   it("an admin's reset signs the user out everywhere, ends a lockout, and the new password works", async () => {
     const before = (await login(detector.url, "dana", "Initial-Pass-2024")).token;
     expect((await me(before)).status).toBe(200);
