@@ -90,7 +90,11 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
   const prepareStore = async (): Promise<void> => {
     try {
       await repository.migrate();
-      if (secrets.adminPasswordHash && await accounts.ensureFirstAdmin(secrets.adminPasswordHash)) log.info("created the first admin (user admin, tenant default) from the Secret");
+      if (secrets.adminPasswordHash && secrets.adminPasswordSource) {
+        const outcome = await accounts.provisionFirstAdmin(secrets.adminPasswordHash, secrets.adminPasswordSource);
+        if (outcome === "created") log.info("created the first admin (user admin, tenant default) from the Secret");
+        if (outcome === "reset") log.info("the Secret's admin password changed: user admin (tenant default) has it now; its earlier tokens are revoked");
+      }
       storeError = undefined;
       onStoreReady();
     } catch (err) {

@@ -1,5 +1,5 @@
 // Logins with lockout, user creation under the password policy, and the first admin from the Secret.
-import type { Repository } from "../store/repository.ts";
+import type { FirstAdminOutcome, Repository } from "../store/repository.ts";
 import type { ApiTokens } from "./apiTokens.ts";
 import { LoginGate } from "./loginGate.ts";
 import { absentUserHash, hashPassword, verifyPassword } from "./passwordHashing.ts";
@@ -101,8 +101,12 @@ export class Accounts {
     return (await this.repository.createUser(user)) ? { ok: true, user } : { ok: false, reason: "exists" };
   }
 
-  /** Creates user `admin` in tenant `default` from the Secret's hash, once; an existing admin is left as it is. */
-  async ensureFirstAdmin(passwordHash: string): Promise<boolean> {
-    return this.repository.createUser({ tenant: "default", username: "admin", passwordHash, role: "admin", failedLogins: 0, lockedUntil: 0, createdAt: this.now() });
+  /**
+   * User `admin` in tenant `default` from the Secret (`FirstAdminOutcome`): created at the first start; while the
+   * Secret's value stays the same, never touched again (a deleted admin stays deleted, a changed password stays); when
+   * it changes (a rotation, or the way back in), created again or given the new password.
+   */
+  provisionFirstAdmin(passwordHash: string, source: string): Promise<FirstAdminOutcome> {
+    return this.repository.provisionFirstAdmin({ tenant: "default", username: "admin", passwordHash, role: "admin", failedLogins: 0, lockedUntil: 0, createdAt: this.now() }, source);
   }
 }

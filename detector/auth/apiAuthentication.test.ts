@@ -1,4 +1,7 @@
 // API tokens and logins against a running detector: what an attacker would try is refused; lockout starts and ends.
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import bcrypt from "bcryptjs";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { adminPassword, api, jwtSigningKey, login, startTestDetector, writeDetectorFiles, type DetectorFiles } from "../../test/detector/detectorHarness.ts";
@@ -199,5 +202,30 @@ describe("user management: password changes and deletion revoke tokens", () => {
     expect((await login(detector.url, "eve", "Renewed-Pass-2024#")).status).toBe(401);
     expect((await del("/api/v1/users/eve", admin)).status).toBe(404);
     expect((await del("/api/v1/users/dana", admin)).status).toBe(204);
+  });
+});
+
+describe("the first admin from the Secret", () => {
+  it("stays deleted across restarts while the Secret is unchanged, and comes back with a rotated Secret's password", async () => {
+    const own = await writeDetectorFiles();
+    let running = await startTestDetector(own);
+    try {
+      const token = (await login(running.url, "admin", adminPassword)).token;
+      // Offboard the shared bootstrap admin: another admin deletes it.
+      expect((await api(`${running.url}/api/v1/users`, token, { method: "POST", body: { username: "olga", password: "Named-Admin-2024", role: "admin" } })).status).toBe(201);
+      const olga = (await login(running.url, "olga", "Named-Admin-2024")).token;
+      expect((await api(`${running.url}/api/v1/users/admin`, olga, { method: "DELETE" })).status).toBe(204);
+      await running.close();
+      running = await startTestDetector(own);
+      expect((await login(running.url, "admin", adminPassword)).status).toBe(401);
+      // The way back in: rotate the Secret's admin-password-hash.
+      await running.close();
+      await writeFile(join(own.secretsDir, "admin-password-hash"), bcrypt.hashSync("Rotated-Admin-2024", 4));
+      running = await startTestDetector(own);
+      expect((await login(running.url, "admin", "Rotated-Admin-2024")).status).toBe(200);
+    } finally {
+      await running.close();
+      await own.remove();
+    }
   });
 });

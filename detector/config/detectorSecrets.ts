@@ -1,4 +1,5 @@
 // The detector's Secret, mounted as one file per key (docs/contracts.md).
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { hashPassword } from "../auth/passwordHashing.ts";
@@ -9,6 +10,8 @@ export interface DetectorSecrets {
   /** Ingest token -> tenant. */
   ingestTokens: Map<string, string>;
   adminPasswordHash?: string;
+  /** A digest of the Secret value the hash came from (`admin-password-hash`, or `admin-password`, hashed at each start). */
+  adminPasswordSource?: string;
   databaseUrl?: string;
 }
 
@@ -53,7 +56,10 @@ export async function loadDetectorSecrets(dir: string, config: DetectorConfig): 
   // A Secret the operator generated carries the first admin's password rather than its hash: hashed here, once.
   const adminPassword = adminPasswordHash === undefined ? await readKey(dir, "admin-password") : undefined;
   if (adminPassword !== undefined) adminPasswordHash = await hashPassword(adminPassword);
+  // What the first admin was provisioned from, as a digest (the plaintext is not kept): a new value re-provisions it.
+  const adminPasswordSource = adminPasswordHash === undefined ? undefined
+    : createHash("sha256").update(adminPassword !== undefined ? `password:${adminPassword}` : `hash:${adminPasswordHash}`).digest("hex");
   const databaseUrl = await readKey(dir, "database-url");
   if (config.storage.driver === "postgres" && !databaseUrl) throw new ConfigError(`secret database-url: required when storage.driver is postgres (missing in ${dir})`);
-  return { jwtSigningKey, ingestTokens: parseIngestTokens(ingest, config.tenants), adminPasswordHash, databaseUrl };
+  return { jwtSigningKey, ingestTokens: parseIngestTokens(ingest, config.tenants), adminPasswordHash, adminPasswordSource, databaseUrl };
 }

@@ -6,8 +6,8 @@ import type { NewUser, UserRecord } from "../auth/user.ts";
 import { defaultCacheSizes } from "./cacheSizing.ts";
 import { evictAtRandom } from "./evictAtRandom.ts";
 import { incidentFilter } from "./incidentFilter.ts";
-import { migrationLockKey, postgresSchema, pruneLockKey } from "./postgresSchema.ts";
-import type { DetectionTransaction, EvidenceLinks, IncidentPage, MergeableIncidentQuery, SourceWindow, IncidentQuery, LoginFailure, OpenIncidentCount, Repository } from "./repository.ts";
+import { firstAdminLockKey, migrationLockKey, postgresSchema, pruneLockKey } from "./postgresSchema.ts";
+import type { DetectionTransaction, EvidenceLinks, FirstAdminOutcome, IncidentPage, MergeableIncidentQuery, SourceWindow, IncidentQuery, LoginFailure, OpenIncidentCount, Repository } from "./repository.ts";
 import { eventColumns, eventFromRow, eventRefFromRow, eventValues, evidenceFromCounts, incidentColumns, incidentFromRow, incidentValues, userFromRow, type Row } from "./rows.ts";
 
 type Queryable = pg.Pool | pg.PoolClient;
@@ -319,6 +319,29 @@ export class PostgresRepository implements Repository {
     const [row] = await this.rows(this.pool, `UPDATE users SET password_hash = $3, credentials_version = credentials_version + 1, failed_logins = 0, locked_until = 0
       WHERE tenant = $1 AND username = $2 RETURNING *`, [tenant, username, passwordHash]);
     return row ? userFromRow(row) : undefined;
+  }
+
+  provisionFirstAdmin(admin: NewUser, source: string): Promise<FirstAdminOutcome> {
+    return this.transaction(async (c): Promise<FirstAdminOutcome> => {
+      // Replicas starting together: one provisions, the others then find its record.
+      await c.query("SELECT pg_advisory_xact_lock($1)", [firstAdminLockKey]);
+      const [recorded] = await this.rows(c, "SELECT source FROM first_admin WHERE id = 1");
+      if (recorded?.source === source) return "unchanged";
+      const [exists] = await this.rows(c, "SELECT 1 AS x FROM users WHERE tenant = $1 AND username = $2", [admin.tenant, admin.username]);
+      let outcome: FirstAdminOutcome = "kept";
+      if (!exists) {
+        await c.query("INSERT INTO users (tenant, username, password_hash, role, failed_logins, locked_until, created_at) VALUES ($1, $2, $3, $4, 0, 0, $5)",
+          [admin.tenant, admin.username, admin.passwordHash, admin.role, admin.createdAt]);
+        outcome = "created";
+      } else if (recorded) {
+        await c.query(`UPDATE users SET password_hash = $3, role = $4, credentials_version = credentials_version + 1, failed_logins = 0, locked_until = 0
+          WHERE tenant = $1 AND username = $2`, [admin.tenant, admin.username, admin.passwordHash, admin.role]);
+        outcome = "reset";
+      }
+      await c.query("INSERT INTO first_admin (id, source, provisioned_at) VALUES (1, $1, $2) ON CONFLICT (id) DO UPDATE SET source = excluded.source, provisioned_at = excluded.provisioned_at",
+        [source, admin.createdAt]);
+      return outcome;
+    });
   }
 
   async deleteUser(tenant: string, username: string): Promise<boolean> {

@@ -8,6 +8,8 @@ const list = (values: readonly string[]) => values.map((v) => `'${v}'`).join(", 
 export const migrationLockKey = 0x6d696e69;
 /** Advisory lock key held by the replica pruning old events (`pruneEvents`), so only one prunes at a time. */
 export const pruneLockKey = 0x6d696e70;
+/** Advisory lock key held while a replica provisions the first admin. */
+export const firstAdminLockKey = 0x6d696e61;
 
 export const postgresSchema = `
 CREATE TABLE IF NOT EXISTS events (
@@ -42,6 +44,8 @@ CREATE TABLE IF NOT EXISTS users (
 );
 -- Stored events awaiting detection, in arrival order (written with each insert, deleted by the pass that detects
 -- them; a pass claims rows FOR UPDATE SKIP LOCKED, so replicas share the queue).
+-- The Secret value the first admin was last provisioned from (a digest): provisioning runs again only when it changes.
+CREATE TABLE IF NOT EXISTS first_admin (id INTEGER PRIMARY KEY CHECK (id = 1), source TEXT NOT NULL, provisioned_at BIGINT NOT NULL);
 -- Databases from before password changes: their users start at credentials version 0.
 ALTER TABLE users ADD COLUMN IF NOT EXISTS credentials_version INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE IF NOT EXISTS detection_queue (seq BIGSERIAL PRIMARY KEY, tenant TEXT NOT NULL, event_id TEXT NOT NULL);

@@ -83,6 +83,13 @@ export interface OpenIncidentCount {
   count: number;
 }
 
+/**
+ * What provisioning the first admin did: `created` it, gave it the Secret's new password (`reset`), `kept` an admin
+ * that existed before provisioning was recorded (its password may have been changed since), or nothing (`unchanged`:
+ * the Secret is as it was when last provisioned, whatever became of the admin since).
+ */
+export type FirstAdminOutcome = "created" | "reset" | "kept" | "unchanged";
+
 export interface Repository {
   readonly driver: "sqlite" | "postgres";
   /** Creates or upgrades the schema; safe to run from several replicas at once. */
@@ -137,6 +144,8 @@ export interface Repository {
   setPassword(tenant: string, username: string, passwordHash: string): Promise<UserRecord | undefined>;
   /** Whether the user existed (their tokens stop working with it). */
   deleteUser(tenant: string, username: string): Promise<boolean>;
+  /** Provisions the first admin from the Secret's value `source` (a digest), atomically across replicas (`FirstAdminOutcome`). */
+  provisionFirstAdmin(admin: NewUser, source: string): Promise<FirstAdminOutcome>;
   listUsers(tenant: string): Promise<UserRecord[]>;
   /** Counts a failed login atomically; once `maxFailures` is reached the account is locked until `at + lockMs`. */
   recordFailedLogin(tenant: string, username: string, at: number, maxFailures: number, lockMs: number): Promise<LoginFailure>;

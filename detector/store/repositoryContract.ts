@@ -212,6 +212,28 @@ export function repositoryContract(backend: string, open: OpenRepository, skip?:
       expect(await repo.deleteUser("t-creds", "bob")).toBe(false);
     });
 
+    it("provisions the first admin once per Secret value: a deleted admin stays deleted, a new value re-provisions it", async () => {
+      const admin = (hash: string): NewUser => ({ tenant: "default", username: "admin", passwordHash: hash, role: "admin", failedLogins: 0, lockedUntil: 0, createdAt: 1 });
+      const findAdmin = () => repo.findUser("default", "admin");
+      expect(await repo.provisionFirstAdmin(admin("$2b$12$first"), "secret-1")).toBe("created");
+      expect(await repo.provisionFirstAdmin(admin("$2b$12$first-again"), "secret-1")).toBe("unchanged");
+      // A password changed through the API stays while the Secret does.
+      await repo.setPassword("default", "admin", "$2b$12$changed");
+      expect(await repo.provisionFirstAdmin(admin("$2b$12$first-again"), "secret-1")).toBe("unchanged");
+      expect((await findAdmin())?.passwordHash).toBe("$2b$12$changed");
+      // Offboarded: not recreated by the next start.
+      expect(await repo.deleteUser("default", "admin")).toBe(true);
+      expect(await repo.provisionFirstAdmin(admin("$2b$12$first-again"), "secret-1")).toBe("unchanged");
+      expect(await findAdmin()).toBeUndefined();
+      // A new Secret value: created again, and later given the next value's password (older tokens revoked).
+      expect(await repo.provisionFirstAdmin(admin("$2b$12$second"), "secret-2")).toBe("created");
+      await repo.recordFailedLogin("default", "admin", 1000, 1, 900_000);
+      const before = (await findAdmin())!.credentialsVersion;
+      expect(await repo.provisionFirstAdmin(admin("$2b$12$third"), "secret-3")).toBe("reset");
+      expect(await findAdmin()).toMatchObject({ passwordHash: "$2b$12$third", credentialsVersion: before + 1, lockedUntil: 0, role: "admin" });
+      expect(await repo.provisionFirstAdmin(admin("$2b$12$third"), "secret-3")).toBe("unchanged");
+    });
+
     it("serializes detection passes over the same tenant and source", async () => {
       const order: string[] = [];
       const pass = (name: string) => repo.withSourceLock("t-lock", "203.0.113.7", async () => {

@@ -299,10 +299,14 @@ describe("SQLite files written by earlier versions", () => {
     expect(await store.findUser("default", "admin")).toMatchObject({ passwordHash: "$2b$12$old", credentialsVersion: 0, role: "admin" });
     expect((await store.setPassword("default", "admin", "$2b$12$new"))?.credentialsVersion).toBe(1);
     await store.close();
-    // Opening it again changes nothing more.
+    // Opening it again changes nothing more; provisioning from the Secret keeps the admin it finds, whose password
+    // may have been changed since (nothing recorded which Secret value it came from).
     const again = new SqliteRepository(file);
     await again.migrate();
     expect(await again.findUser("default", "admin")).toMatchObject({ passwordHash: "$2b$12$new", credentialsVersion: 1 });
+    const admin = { tenant: "default", username: "admin", passwordHash: "$2b$12$from-secret", role: "admin" as const, failedLogins: 0, lockedUntil: 0, createdAt: 2 };
+    expect(await again.provisionFirstAdmin(admin, "secret-a")).toBe("kept");
+    expect((await again.findUser("default", "admin"))?.passwordHash).toBe("$2b$12$new");
     await again.close();
   });
 

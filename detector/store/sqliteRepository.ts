@@ -8,7 +8,7 @@ import type { SecurityEvent } from "../events/securityEvent.ts";
 import { evidenceEventLimit, type EvidenceSummary, type Incident, type IncidentStatus, type IncidentWithEvents } from "../incidents/incident.ts";
 import type { NewUser, UserRecord } from "../auth/user.ts";
 import { incidentFilter } from "./incidentFilter.ts";
-import type { DetectionTransaction, EvidenceLinks, IncidentPage, SourceWindow, IncidentQuery, LoginFailure, MergeableIncidentQuery, OpenIncidentCount, Repository } from "./repository.ts";
+import type { DetectionTransaction, EvidenceLinks, FirstAdminOutcome, IncidentPage, SourceWindow, IncidentQuery, LoginFailure, MergeableIncidentQuery, OpenIncidentCount, Repository } from "./repository.ts";
 import { eventColumns, eventFromRow, eventRefFromRow, eventValues, evidenceFromCounts, incidentColumns, incidentFromRow, incidentValues, userFromRow, type Row } from "./rows.ts";
 import { evictAtRandom } from "./evictAtRandom.ts";
 import { RecentEvents } from "./recentEvents.ts";
@@ -574,6 +574,27 @@ export class SqliteRepository implements Repository {
       const row = this.get(`UPDATE users SET password_hash = ?, credentials_version = credentials_version + 1, failed_logins = 0, locked_until = 0
         WHERE tenant = ? AND username = ? RETURNING *`, passwordHash, tenant, username);
       return row ? userFromRow(row) : undefined;
+    });
+  }
+
+  provisionFirstAdmin(admin: NewUser, source: string): Promise<FirstAdminOutcome> {
+    return this.transaction((): FirstAdminOutcome => {
+      const recorded = this.get("SELECT source FROM first_admin WHERE id = 1");
+      if (recorded?.source === source) return "unchanged";
+      const exists = this.get("SELECT 1 AS x FROM users WHERE tenant = ? AND username = ?", admin.tenant, admin.username);
+      let outcome: FirstAdminOutcome = "kept";
+      if (!exists) {
+        this.run("INSERT INTO users (tenant, username, password_hash, role, failed_logins, locked_until, created_at) VALUES (?, ?, ?, ?, 0, 0, ?)",
+          admin.tenant, admin.username, admin.passwordHash, admin.role, admin.createdAt);
+        outcome = "created";
+      } else if (recorded) {
+        this.run(`UPDATE users SET password_hash = ?, role = ?, credentials_version = credentials_version + 1, failed_logins = 0, locked_until = 0
+          WHERE tenant = ? AND username = ?`, admin.passwordHash, admin.role, admin.tenant, admin.username);
+        outcome = "reset";
+      }
+      this.run("INSERT INTO first_admin (id, source, provisioned_at) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET source = excluded.source, provisioned_at = excluded.provisioned_at",
+        source, admin.createdAt);
+      return outcome;
     });
   }
 
