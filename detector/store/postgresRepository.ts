@@ -325,8 +325,9 @@ export class PostgresRepository implements Repository {
     return this.transaction(async (c): Promise<FirstAdminOutcome> => {
       // Replicas starting together: one provisions, the others then find its record.
       await c.query("SELECT pg_advisory_xact_lock($1)", [firstAdminLockKey]);
-      const [recorded] = await this.rows(c, "SELECT source FROM first_admin WHERE id = 1");
-      if (recorded?.source === source) return "unchanged";
+      // A value applied before is never applied again: a pod still on the old Secret during a rollout changes nothing.
+      if ((await this.rows(c, "SELECT 1 AS x FROM first_admin_sources WHERE source = $1", [source])).length > 0) return "unchanged";
+      const [recorded] = await this.rows(c, "SELECT 1 AS x FROM first_admin_sources LIMIT 1");
       const [exists] = await this.rows(c, "SELECT 1 AS x FROM users WHERE tenant = $1 AND username = $2", [admin.tenant, admin.username]);
       let outcome: FirstAdminOutcome = "kept";
       if (!exists) {
@@ -338,8 +339,7 @@ export class PostgresRepository implements Repository {
           WHERE tenant = $1 AND username = $2`, [admin.tenant, admin.username, admin.passwordHash, admin.role]);
         outcome = "reset";
       }
-      await c.query("INSERT INTO first_admin (id, source, provisioned_at) VALUES (1, $1, $2) ON CONFLICT (id) DO UPDATE SET source = excluded.source, provisioned_at = excluded.provisioned_at",
-        [source, admin.createdAt]);
+      await c.query("INSERT INTO first_admin_sources (source, provisioned_at) VALUES ($1, $2)", [source, admin.createdAt]);
       return outcome;
     });
   }

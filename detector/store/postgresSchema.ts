@@ -44,8 +44,8 @@ CREATE TABLE IF NOT EXISTS users (
 );
 -- Stored events awaiting detection, in arrival order (written with each insert, deleted by the pass that detects
 -- them; a pass claims rows FOR UPDATE SKIP LOCKED, so replicas share the queue).
--- The Secret value the first admin was last provisioned from (a digest): provisioning runs again only when it changes.
-CREATE TABLE IF NOT EXISTS first_admin (id INTEGER PRIMARY KEY CHECK (id = 1), source TEXT NOT NULL, provisioned_at BIGINT NOT NULL);
+-- Every Secret value the first admin was provisioned from (digests): only a value not seen before is applied.
+CREATE TABLE IF NOT EXISTS first_admin_sources (source TEXT PRIMARY KEY, provisioned_at BIGINT NOT NULL);
 -- Databases from before password changes: their users start at credentials version 0.
 ALTER TABLE users ADD COLUMN IF NOT EXISTS credentials_version INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE IF NOT EXISTS detection_queue (seq BIGSERIAL PRIMARY KEY, tenant TEXT NOT NULL, event_id TEXT NOT NULL);

@@ -86,7 +86,8 @@ export interface OpenIncidentCount {
 /**
  * What provisioning the first admin did: `created` it, gave it the Secret's new password (`reset`), `kept` an admin
  * that existed before provisioning was recorded (its password may have been changed since), or nothing (`unchanged`:
- * the Secret is as it was when last provisioned, whatever became of the admin since).
+ * the Secret's value was applied before, whatever became of the admin since; an older value, e.g. from a pod not yet
+ * rolled, is never applied again).
  */
 export type FirstAdminOutcome = "created" | "reset" | "kept" | "unchanged";
 

@@ -232,6 +232,9 @@ export function repositoryContract(backend: string, open: OpenRepository, skip?:
       expect(await repo.provisionFirstAdmin(admin("$2b$12$third"), "secret-3")).toBe("reset");
       expect(await findAdmin()).toMatchObject({ passwordHash: "$2b$12$third", credentialsVersion: before + 1, lockedUntil: 0, role: "admin" });
       expect(await repo.provisionFirstAdmin(admin("$2b$12$third"), "secret-3")).toBe("unchanged");
+      // A replica still on an older Secret during the rollout changes nothing.
+      expect(await repo.provisionFirstAdmin(admin("$2b$12$second"), "secret-2")).toBe("unchanged");
+      expect((await findAdmin())?.passwordHash).toBe("$2b$12$third");
     });
 
     it("serializes detection passes over the same tenant and source", async () => {

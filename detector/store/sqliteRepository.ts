@@ -579,8 +579,9 @@ export class SqliteRepository implements Repository {
 
   provisionFirstAdmin(admin: NewUser, source: string): Promise<FirstAdminOutcome> {
     return this.transaction((): FirstAdminOutcome => {
-      const recorded = this.get("SELECT source FROM first_admin WHERE id = 1");
-      if (recorded?.source === source) return "unchanged";
+      // A value applied before is never applied again: a pod still on the old Secret during a rollout changes nothing.
+      if (this.get("SELECT 1 AS x FROM first_admin_sources WHERE source = ?", source)) return "unchanged";
+      const recorded = this.get("SELECT 1 AS x FROM first_admin_sources LIMIT 1");
       const exists = this.get("SELECT 1 AS x FROM users WHERE tenant = ? AND username = ?", admin.tenant, admin.username);
       let outcome: FirstAdminOutcome = "kept";
       if (!exists) {
@@ -592,8 +593,7 @@ export class SqliteRepository implements Repository {
           WHERE tenant = ? AND username = ?`, admin.passwordHash, admin.role, admin.tenant, admin.username);
         outcome = "reset";
       }
-      this.run("INSERT INTO first_admin (id, source, provisioned_at) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET source = excluded.source, provisioned_at = excluded.provisioned_at",
-        source, admin.createdAt);
+      this.run("INSERT INTO first_admin_sources (source, provisioned_at) VALUES (?, ?)", source, admin.createdAt);
       return outcome;
     });
   }

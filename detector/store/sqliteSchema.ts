@@ -37,7 +37,7 @@ CREATE TABLE IF NOT EXISTS users (
   PRIMARY KEY (tenant, username)
 );
 -- The detection queue: every event whose rowid is above detected_through (pruning never deletes the newest row, so rowids only grow).
--- The Secret value the first admin was last provisioned from (a digest): provisioning runs again only when it changes.
-CREATE TABLE IF NOT EXISTS first_admin (id INTEGER PRIMARY KEY CHECK (id = 1), source TEXT NOT NULL, provisioned_at INTEGER NOT NULL);
+-- Every Secret value the first admin was provisioned from (digests): only a value not seen before is applied.
+CREATE TABLE IF NOT EXISTS first_admin_sources (source TEXT PRIMARY KEY, provisioned_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS detection_progress (id INTEGER PRIMARY KEY CHECK (id = 1), detected_through INTEGER NOT NULL);
 `;
