@@ -85,31 +85,34 @@ async function remove(username: string): Promise<void> {
   await act(() => callApi(`/api/v1/users/${encodeURIComponent(username)}`, { method: "DELETE", token }), `Deleted ${username}; their sessions are over.`);
 }
 
+/**
+ * Wires a form whose submit sends one change with the caller's token (`send` gives the request and what to say when it
+ * is done); its password is cleared afterwards, and its username too once the change is made.
+ */
+function onSubmit(formId: string, send: (form: Elem, username: string, password: string, token: string) => [() => Promise<ApiResult<unknown>>, string]): void {
+  const form = byId(formId);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const token = handlers?.session()?.token;
+    if (!token) return handlers?.unauthorized();
+    const username = field(form, "username").value.trim();
+    const password = field(form, "password");
+    const [request, done] = send(form, username, password.value, token);
+    void act(request, done).then((ok) => {
+      password.value = "";
+      if (ok) field(form, "username").value = "";
+    });
+  });
+}
+
 /** Wires the forms once. */
 export function setUpUserAdmin(): void {
-  const addForm = byId("new-user-form");
-  addForm.addEventListener("submit", (e) => {
-    e.preventDefault();
-    const token = handlers?.session()?.token;
-    if (!token) return handlers?.unauthorized();
-    const username = field(addForm, "username").value.trim();
-    const password = field(addForm, "password");
-    const body = { username, password: password.value, role: field(addForm, "role").value };
-    void act(() => callApi("/api/v1/users", { method: "POST", token, body }), `Added ${username}.`).then((ok) => {
-      password.value = "";
-      if (ok) field(addForm, "username").value = "";
-    });
-  });
-  const resetForm = byId("reset-form");
-  resetForm.addEventListener("submit", (e) => {
-    e.preventDefault();
-    const token = handlers?.session()?.token;
-    if (!token) return handlers?.unauthorized();
-    const username = field(resetForm, "username").value.trim();
-    const password = field(resetForm, "password");
-    void act(() => callApi(`/api/v1/users/${encodeURIComponent(username)}/password`, { method: "PUT", token, body: { password: password.value } }),
-      `Reset the password of ${username}; their sessions are over.`).then(() => {
-      password.value = "";
-    });
-  });
+  onSubmit("new-user-form", (form, username, password, token) => [
+    () => callApi("/api/v1/users", { method: "POST", token, body: { username, password, role: field(form, "role").value } }),
+    `Added ${username}.`,
+  ]);
+  onSubmit("reset-form", (_form, username, password, token) => [
+    () => callApi(`/api/v1/users/${encodeURIComponent(username)}/password`, { method: "PUT", token, body: { password } }),
+    `Reset the password of ${username}; their sessions are over.`,
+  ]);
 }
