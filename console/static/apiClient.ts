@@ -62,3 +62,10 @@ export function errorMessage(result: ApiResult<unknown>): string {
   const details = issues?.map((i) => `${i.field}: ${i.message}`).join("; ");
   return [error ?? `request failed (${result.status})`, details].filter(Boolean).join(": ");
 }
+
+/** What to tell a person when their password was not checked: the account is locked (423) or too many are (429). */
+export function accountRefusal(result: ApiResult<unknown>): string | undefined {
+  if (result.status === 423) return `Account locked: ${result.body.error ?? "too many failed logins"}. Try again later.`;
+  if (result.status === 429) return "Too many sign-ins are being checked right now; try again in a moment.";
+  return undefined;
+}

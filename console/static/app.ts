@@ -1,6 +1,6 @@
 // The console's entry module: session, login and logout, and hash routing between the list and one incident.
 import type { Role } from "../../detector/auth/user.ts";
-import { callApi, clearSession, errorMessage, loadSession, saveSession } from "./apiClient.ts";
+import { accountRefusal, callApi, clearSession, errorMessage, loadSession, saveSession } from "./apiClient.ts";
 import { browserWindow, byId, field, showError } from "./dom.ts";
 import { showIncidentDetail } from "./incidentDetail.ts";
 import { refreshIncidentList, setUpIncidentList, showIncidentList } from "./incidentList.ts";
@@ -89,10 +89,7 @@ async function logIn(): Promise<void> {
     // Back where the user was headed (a shared incident link), or the list.
     return navigate(browserWindow.location.hash || lastListHash);
   }
-  const message = result.status === 401 ? "Wrong username or password."
-    : result.status === 423 ? `Account locked: ${result.body.error ?? "too many failed logins"}. Try again later.`
-    : result.status === 429 ? "Too many sign-ins are being checked right now; try again in a moment."
-    : errorMessage(result);
+  const message = result.status === 401 ? "Wrong username or password." : accountRefusal(result) ?? errorMessage(result);
   showError(byId("login-error"), message);
 }
 

@@ -1,5 +1,5 @@
 // Changing one's own password: the detector checks the current one, and signs out every other session of the user.
-import { callApi, errorMessage, saveSession, type Session } from "./apiClient.ts";
+import { accountRefusal, callApi, errorMessage, saveSession, type Session } from "./apiClient.ts";
 import { byId, field, showError } from "./dom.ts";
 
 export interface PasswordHandlers {
@@ -44,10 +44,7 @@ async function change(handlers: PasswordHandlers): Promise<void> {
   current.value = "";
   if (result.status === 401) return handlers.unauthorized();
   if (result.status !== 200) {
-    const message = result.status === 403 ? "The current password is wrong."
-      : result.status === 423 ? `Account locked: ${result.body.error ?? "too many failed attempts"}. Try again later.`
-      : result.status === 429 ? "Too many sign-ins are being checked right now; try again in a moment."
-      : errorMessage(result);
+    const message = result.status === 403 ? "The current password is wrong." : accountRefusal(result) ?? errorMessage(result);
     return showError(error, message);
   }
   // The old token no longer works: this session goes on with the new one.

@@ -43,8 +43,8 @@ function row(u: UserItem, self: string, onDelete: (username: string) => void): E
 }
 
 /** Shows the users of the admin's tenant. */
-export async function showUsers(h2: UserAdminHandlers): Promise<void> {
-  handlers = h2;
+export async function showUsers(routed: UserAdminHandlers): Promise<void> {
+  handlers = routed;
   say("");
   await load();
 }

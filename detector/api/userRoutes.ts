@@ -24,6 +24,14 @@ export interface UserRouteDeps {
 }
 
 export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
+  /** 423 for a locked account, with how long is left; a login and a password change answer it alike. */
+  const locked = (reply: FastifyReply, lockedUntil: number): FastifyReply =>
+    reply.code(423).header("retry-after", String(Math.max(1, Math.ceil((lockedUntil - deps.now()) / 1000))))
+      .send({ error: `account locked until ${new Date(lockedUntil).toISOString()} after repeated failed logins` });
+  /** 429 while too many passwords are being checked (`LoginGate`). */
+  const busy = (reply: FastifyReply): FastifyReply =>
+    reply.code(429).header("retry-after", "1").send({ error: "too many logins are being checked at once; retry in a second" });
+
   app.post("/api/v1/auth/login", async (req, reply) => {
     const body = parseOr400(loginBody, req.body, "body", reply);
     if (!body) return reply;
@@ -33,13 +41,10 @@ export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): v
     if (result.reason === "busy") {
       // A flood would write one warning per request: minixdr_logins_total{result="busy"} counts them instead.
       req.log.debug({ tenant: body.tenant, username: body.username, reason: result.reason }, "login refused");
-      return reply.code(429).header("retry-after", "1").send({ error: "too many logins are being checked at once; retry in a second" });
+      return busy(reply);
     }
     req.log.warn({ tenant: body.tenant, username: body.username, reason: result.reason }, "login refused");
-    if (result.reason === "locked") {
-      const retryAfter = Math.ceil((result.lockedUntil - deps.now()) / 1000);
-      return reply.code(423).header("retry-after", String(Math.max(1, retryAfter))).send({ error: `account locked until ${new Date(result.lockedUntil).toISOString()} after repeated failed logins` });
-    }
+    if (result.reason === "locked") return locked(reply, result.lockedUntil);
     return reply.code(401).send({ error: "invalid username or password" });
   });
 
@@ -53,10 +58,9 @@ export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): v
       case "no-such-user":
         return reply.code(404).send({ error: `no user ${username}` });
       case "locked":
-        return reply.code(423).header("retry-after", String(Math.max(1, Math.ceil((result.lockedUntil - deps.now()) / 1000))))
-          .send({ error: `account locked until ${new Date(result.lockedUntil).toISOString()} after repeated failed logins` });
+        return locked(reply, result.lockedUntil);
       case "busy":
-        return reply.code(429).header("retry-after", "1").send({ error: "too many logins are being checked at once; retry in a second" });
+        return busy(reply);
     }
   };
 

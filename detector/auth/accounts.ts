@@ -15,6 +15,8 @@ export type LoginResult =
   /** Too many logins being checked at once (`LoginGate`): nothing was checked or counted against the account. */
   | { ok: false; reason: "busy" };
 
+type CheckedPassword = { ok: true; user: UserRecord } | Exclude<LoginResult, { ok: true } | { reason: "busy" }>;
+
 export type PasswordChangeResult =
   | { ok: true; user: UserRecord }
   | { ok: false; reason: "no-such-user" }
@@ -40,24 +42,29 @@ export class Accounts {
   }
 
   async login(tenant: string, username: string, password: string): Promise<LoginResult> {
-    const result = await this.gate.run(() => this.checkLogin(tenant, username, password));
-    return result.admitted ? result.value : { ok: false, reason: "busy" };
+    const checked = await this.gate.run(() => this.checkPassword(tenant, username, password));
+    if (!checked.admitted) return { ok: false, reason: "busy" };
+    const result = checked.value;
+    if (!result.ok) return result;
+    await this.repository.recordSuccessfulLogin(tenant, username);
+    return { ok: true, ...(await this.issueFor(result.user)), role: result.user.role };
   }
 
-  private async checkLogin(tenant: string, username: string, password: string): Promise<LoginResult> {
+  /**
+   * A password checked as a login checks it: refused while the account is locked; a wrong one counts towards the
+   * lockout; an unknown user costs as long as a wrong password and is answered the same.
+   */
+  private async checkPassword(tenant: string, username: string, password: string): Promise<CheckedPassword> {
     const user = await this.repository.findUser(tenant, username);
     const now = this.now();
     if (user && user.lockedUntil > now) return { ok: false, reason: "locked", lockedUntil: user.lockedUntil };
     const matches = await verifyPassword(password, user?.passwordHash ?? absentUserHash);
-    if (!user || !matches) {
-      if (user) {
-        const failure = await this.repository.recordFailedLogin(tenant, username, now, lockout.maxFailures, lockout.lockMs);
-        if (failure.lockedUntil > now) return { ok: false, reason: "locked", lockedUntil: failure.lockedUntil };
-      }
-      return { ok: false, reason: "invalid-credentials" };
+    if (user && matches) return { ok: true, user };
+    if (user) {
+      const failure = await this.repository.recordFailedLogin(tenant, username, now, lockout.maxFailures, lockout.lockMs);
+      if (failure.lockedUntil > now) return { ok: false, reason: "locked", lockedUntil: failure.lockedUntil };
     }
-    await this.repository.recordSuccessfulLogin(tenant, username);
-    return { ok: true, ...(await this.issueFor(user)), role: user.role };
+    return { ok: false, reason: "invalid-credentials" };
   }
 
   /** A token for the user as stored now (role and credentials version). */
@@ -72,17 +79,10 @@ export class Accounts {
   async changeOwnPassword(tenant: string, username: string, current: string, next: string): Promise<PasswordChangeResult> {
     const problems = passwordProblems(next, username);
     if (problems.length > 0) return { ok: false, reason: "weak-password", problems };
-    const checked = await this.gate.run(async (): Promise<PasswordChangeResult | undefined> => {
-      const user = await this.repository.findUser(tenant, username);
-      if (!user) return { ok: false, reason: "no-such-user" };
-      const now = this.now();
-      if (user.lockedUntil > now) return { ok: false, reason: "locked", lockedUntil: user.lockedUntil };
-      if (await verifyPassword(current, user.passwordHash)) return undefined;
-      const failure = await this.repository.recordFailedLogin(tenant, username, now, lockout.maxFailures, lockout.lockMs);
-      return failure.lockedUntil > now ? { ok: false, reason: "locked", lockedUntil: failure.lockedUntil } : { ok: false, reason: "wrong-password" };
-    });
+    const checked = await this.gate.run(() => this.checkPassword(tenant, username, current));
     if (!checked.admitted) return { ok: false, reason: "busy" };
-    if (checked.value) return checked.value;
+    const result = checked.value;
+    if (!result.ok) return result.reason === "locked" ? result : { ok: false, reason: "wrong-password" };
     return this.setPassword(tenant, username, next);
   }
 
