@@ -8,6 +8,7 @@ import { fieldManager, names } from "../render/meta.ts";
 import { enabledComponents, render, type DesiredChild } from "../render/render.ts";
 import { generatedSecretData } from "../render/secrets.ts";
 import { detectorEndpoint } from "../render/services.ts";
+import { appliedHashPath, withAppliedHash } from "./applied-hash.ts";
 import { driftedFields } from "./drift.ts";
 import type { EventRecorder, EventType } from "./events.ts";
 import { canonicalJson, computeStatus, type Observation } from "./status.ts";
@@ -137,14 +138,18 @@ export class MiniXdrReconciler {
         throw err;
       }
     }
-    const drift = live ? driftedFields(child.object, live) : [];
+    const desired = withAppliedHash(child.object);
+    const drift = live ? driftedFields(desired, live) : [];
     if (live && drift.length === 0) return undefined;
     if (k.kind === "Deployment" && live && spec.detector.autoscaling.enabled && name === names.component(cr, "detector")) {
       await this.handOverReplicas(k, live, log);
     }
-    const result = await this.d.client.apply(k, namespace, name, child.object);
+    const result = await this.d.client.apply(k, namespace, name, desired);
     const verb = live ? "Updated" : "Created";
-    event("Normal", verb, live ? `Updated ${k.kind} ${name} (${drift.slice(0, 5).join(", ")})` : `Created ${k.kind} ${name}`);
+    // Only the hash differs: what changed is a field no longer rendered, which the apply removed.
+    const changed = drift.filter((p) => p !== appliedHashPath);
+    const what = changed.length > 0 ? changed.slice(0, 5).join(", ") : "removed fields no longer set by the MiniXdr";
+    event("Normal", verb, live ? `Updated ${k.kind} ${name} (${what})` : `Created ${k.kind} ${name}`);
     log.info({ child: `${k.kind}/${name}`, drift: drift.slice(0, 10) }, verb.toLowerCase());
     return result;
   }

@@ -64,6 +64,20 @@ describeCluster("operator lifecycle", () => {
     expect(await eventReasons(ns.name, "drift")).toEqual(expect.arrayContaining([expect.stringMatching(/^Updated: Updated Deployment drift-detector \(.*image/)]));
   });
 
+  it("takes a field removed from the spec off the child (server-side apply drops what it no longer sends)", async () => {
+    const pinned = { nodeSelector: { pool: "security" }, tolerations: [{ key: "dedicated", operator: "Equal" as const, value: "security", effect: "NoSchedule" as const }] };
+    const podSpec = async () => ((await getChild("Deployment", ns.name, "unpin-detector"))?.spec as any)?.template.spec as Record<string, unknown> | undefined;
+    await applyMiniXdr(minixdr(ns.name, "unpin", { detector: pinned }));
+    await vi.waitFor(async () => expect((await podSpec())?.nodeSelector).toEqual({ pool: "security" }), wait);
+    await applyMiniXdr(minixdr(ns.name, "unpin", {}));
+    await vi.waitFor(async () => {
+      const spec = await podSpec();
+      expect(spec?.nodeSelector).toBeUndefined();
+      expect(spec?.tolerations).toBeUndefined();
+    }, wait);
+    expect(await eventReasons(ns.name, "unpin")).toEqual(expect.arrayContaining([expect.stringMatching(/^Updated: Updated Deployment unpin-detector \(removed fields no longer set by the MiniXdr\)/)]));
+  });
+
   it("prunes the children of features that are turned off, but keeps the data volume", async () => {
     const full: MiniXdrSpecInput = {
       console: { enabled: true, disruptionBudget: { enabled: true } },
