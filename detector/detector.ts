@@ -4,11 +4,13 @@ import { pino, type Logger } from "pino";
 import { Accounts } from "./auth/accounts.ts";
 import { ApiTokens } from "./auth/apiTokens.ts";
 import { LoginGate, type LoginGateLimits } from "./auth/loginGate.ts";
+import { IngestTokenSet } from "./api/authentication.ts";
 import { registerIncidentRoutes } from "./api/incidentRoutes.ts";
 import { registerUserRoutes } from "./api/userRoutes.ts";
 import type { AnomalyModel } from "./anomaly/anomalyModel.ts";
 import type { DetectorConfig } from "./config/detectorConfig.ts";
 import type { DetectorSecrets } from "./config/detectorSecrets.ts";
+import { SecretsWatcher } from "./config/secretsWatcher.ts";
 import { DetectionEngine } from "./detection/detectionEngine.ts";
 import { DetectionLoop } from "./detection/detectionLoop.ts";
 import { ingestPathPrefix, registerIngestRoutes } from "./ingest/ingestRoutes.ts";
@@ -37,6 +39,13 @@ export interface DetectorOptions {
   loginGate?: LoginGateLimits;
   /** When event retention runs (`EventRetention`): defaults a minute after start, then hourly. */
   retention?: { initialDelayMs?: number; intervalMs?: number };
+  /**
+   * Where the secrets were read from, and the fingerprint of those files (`secretsFingerprint`): the detector reads
+   * them again every `intervalMs` and takes a rotated value without a restart (tokens, signing key, first admin).
+   */
+  secretsReload?: { dir: string; fingerprint: string; intervalMs?: number };
+  /** A rotated secret needs a new process (the database URL): called with why, e.g. to stop and be restarted. */
+  onRestartNeeded?: (reason: string) => void;
   /** Detection pass tuning (`DetectionLoopOptions`) and the back-pressure bound of ingest; defaults suit production. */
   detection?: { lingerMs?: number; passLimit?: number; maxQueuedEvents?: number };
 }
@@ -73,7 +82,9 @@ function listenUrl(app: FastifyInstance, scheme: string): string {
 }
 
 export async function startDetector(options: DetectorOptions): Promise<RunningDetector> {
-  const { config, secrets } = options;
+  const { config } = options;
+  /** The secrets in use: replaced when the mounted Secret is rotated. */
+  let secrets = options.secrets;
   const now = options.now ?? Date.now;
   const log = options.logger ?? pino({ level: process.env.MINIXDR_LOG_LEVEL ?? "info", base: { component: "detector" } });
   const repository = openRepository(config, secrets, log);
@@ -84,17 +95,25 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
   let shuttingDown = false;
   let migrationTimer: NodeJS.Timeout | undefined;
   const tokens = new ApiTokens(secrets.jwtSigningKey, now);
+  /** The routes check ingest tokens against this set, which a rotation replaces in place. */
+  const ingestTokens = new IngestTokenSet(secrets.ingestTokens);
   const accounts = new Accounts(repository, tokens, now, new LoginGate(options.loginGate));
+  /** The Secret value the first admin was last provisioned from by this process. */
+  let provisionedFrom: string | undefined;
+  const provisionFirstAdmin = async (): Promise<void> => {
+    const { adminPasswordHash, adminPasswordSource } = secrets;
+    if (!adminPasswordHash || !adminPasswordSource || adminPasswordSource === provisionedFrom) return;
+    const outcome = await accounts.provisionFirstAdmin(adminPasswordHash, adminPasswordSource);
+    provisionedFrom = adminPasswordSource;
+    if (outcome === "created") log.info("created the first admin (user admin, tenant default) from the Secret");
+    if (outcome === "reset") log.info("the Secret's admin password changed: user admin (tenant default) has it now; its earlier tokens are revoked");
+  };
   /** Set once detection exists: a store that becomes ready later (retried migration) starts it. */
   let onStoreReady = (): void => {};
   const prepareStore = async (): Promise<void> => {
     try {
       await repository.migrate();
-      if (secrets.adminPasswordHash && secrets.adminPasswordSource) {
-        const outcome = await accounts.provisionFirstAdmin(secrets.adminPasswordHash, secrets.adminPasswordSource);
-        if (outcome === "created") log.info("created the first admin (user admin, tenant default) from the Secret");
-        if (outcome === "reset") log.info("the Secret's admin password changed: user admin (tenant default) has it now; its earlier tokens are revoked");
-      }
+      await provisionFirstAdmin();
       storeError = undefined;
       onStoreReady();
     } catch (err) {
@@ -185,9 +204,57 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
   registerUserRoutes(app, { accounts, auth, repository, now, onLogin: (result) => metrics.logins.inc({ result }) });
   registerIncidentRoutes(app, { repository, auth, now });
   registerIngestRoutes(app, {
-    repository, detection, metrics, ingestTokens: secrets.ingestTokens, bodyLimitBytes: options.ingestBodyLimitBytes ?? defaultIngestBodyLimitBytes, now,
+    repository, detection, metrics, ingestTokens, bodyLimitBytes: options.ingestBodyLimitBytes ?? defaultIngestBodyLimitBytes, now,
     storeUnavailable: () => storeError, maxQueuedEvents: options.detection?.maxQueuedEvents,
   });
+
+  /** Takes a rotated Secret's values; returns the keys that changed. */
+  const useSecrets = async (next: DetectorSecrets): Promise<string[]> => {
+    const previous = secrets;
+    secrets = next;
+    const changed: string[] = [];
+    if (next.jwtSigningKey !== previous.jwtSigningKey) {
+      tokens.useKey(next.jwtSigningKey);
+      changed.push("jwt-signing-key");
+    }
+    if (ingestTokens.replace(next.ingestTokens)) changed.push("ingest-token");
+    if (next.adminPasswordSource !== undefined && next.adminPasswordSource !== provisionedFrom) {
+      changed.push("admin password");
+      // A store not ready yet provisions it once it is (prepareStore reads `secrets`). A failure here is thrown, and
+      // the watcher hands the same values over again at its next check.
+      if (storeError === undefined) await provisionFirstAdmin();
+    }
+    // Only PostgreSQL reads it, when the store is opened.
+    if (config.storage.driver === "postgres" && next.databaseUrl !== previous.databaseUrl) changed.push("database-url");
+    return changed;
+  };
+  const secretsWatcher = options.secretsReload && new SecretsWatcher({
+    ...options.secretsReload,
+    config,
+    onChange: async (next) => {
+      let changed: string[];
+      try {
+        changed = await useSecrets(next);
+      } catch (err) {
+        metrics.secretReloads.inc({ result: "failed" });
+        log.error({ err }, "the mounted Secret changed, but applying its new values failed; trying again at the next check");
+        throw err;
+      }
+      metrics.secretReloads.inc({ result: "applied" });
+      metrics.secretRejected.set(0);
+      log.info({ changed }, "the mounted Secret changed: using its new values");
+      if (changed.includes("database-url")) {
+        log.warn("secret database-url changed: the store's connections use the old URL; restarting to open them with the new one");
+        options.onRestartNeeded?.("secret database-url changed");
+      }
+    },
+    onInvalid: (err) => {
+      metrics.secretReloads.inc({ result: "invalid" });
+      metrics.secretRejected.set(1);
+      log.error({ err }, "the mounted Secret changed to values that are not valid: still using the earlier ones");
+    },
+  });
+  secretsWatcher?.start();
 
   const metricsApp = Fastify({ logger: false });
   metricsApp.get("/metrics", async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
@@ -206,6 +273,7 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
     close: () => closing ??= (async () => {
       shuttingDown = true;
       clearTimeout(migrationTimer);
+      await secretsWatcher?.stop();
       // fastify answers new requests with 503 and waits for in-flight ones before resolving.
       await app.close();
       // Detects what is still queued (bounded); anything left is detected by the next start.

@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import { pino } from "pino";
 import { ConfigError, loadDetectorConfig } from "./config/detectorConfig.ts";
 import { loadDetectorSecrets } from "./config/detectorSecrets.ts";
+import { defaultSecretsReloadMs, secretsFingerprint } from "./config/secretsWatcher.ts";
 import { startDetector, type RunningDetector } from "./detector.ts";
 
 export { startDetector } from "./detector.ts";
@@ -14,14 +15,25 @@ const shutdownGraceMs = 25_000;
 export async function main(): Promise<void> {
   const log = pino({ level: process.env.MINIXDR_LOG_LEVEL ?? "info", base: { component: "detector" } });
   let detector: RunningDetector;
+  let stop = (_reason: string): void => {};
   try {
     const config = await loadDetectorConfig(process.env.MINIXDR_CONFIG_FILE ?? "/etc/minixdr/config/detector.json");
-    const secrets = await loadDetectorSecrets(process.env.MINIXDR_SECRETS_DIR ?? "/etc/minixdr/secrets", config);
+    const secretsDir = process.env.MINIXDR_SECRETS_DIR ?? "/etc/minixdr/secrets";
+    const reloadSeconds = process.env.MINIXDR_SECRETS_RELOAD_SECONDS === undefined ? defaultSecretsReloadMs / 1000 : Number(process.env.MINIXDR_SECRETS_RELOAD_SECONDS);
+    if (!(reloadSeconds > 0 && reloadSeconds <= 3600)) throw new ConfigError("MINIXDR_SECRETS_RELOAD_SECONDS must be a number of seconds from above 0 to 3600");
+    // Read before the secrets: a change made while they are read is seen by the first check.
+    const fingerprint = await secretsFingerprint(secretsDir);
+    const secrets = await loadDetectorSecrets(secretsDir, config);
     const certFile = process.env.MINIXDR_TLS_CERT_FILE;
     const keyFile = process.env.MINIXDR_TLS_KEY_FILE;
     if ((certFile === undefined) !== (keyFile === undefined)) throw new ConfigError("MINIXDR_TLS_CERT_FILE and MINIXDR_TLS_KEY_FILE must be set together");
     const tls = certFile && keyFile ? { cert: await readFile(certFile), key: await readFile(keyFile) } : undefined;
-    detector = await startDetector({ config, secrets, tls, logger: log });
+    detector = await startDetector({
+      config, secrets, tls, logger: log,
+      secretsReload: { dir: secretsDir, fingerprint, intervalMs: reloadSeconds * 1000 },
+      // The container restarts (restartPolicy Always) and opens the store with the new value.
+      onRestartNeeded: (reason) => stop(reason),
+    });
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`detector: ${err.message}`);
@@ -31,8 +43,11 @@ export async function main(): Promise<void> {
     process.exit(1);
   }
   process.on("unhandledRejection", (err) => log.error({ err }, "unhandled rejection"));
-  const stop = (signal: string) => {
-    log.info({ signal }, "stopping: finishing in-flight requests");
+  let stopping = false;
+  stop = (reason: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ reason }, "stopping: finishing in-flight requests");
     setTimeout(() => {
       log.error("in-flight requests did not finish in time; exiting");
       process.exit(1);

@@ -61,16 +61,39 @@ export function requireRole(auth: ApiAuth, role: Role) {
 
 const digest = (s: string) => createHash("sha256").update(s).digest();
 
-export function requireIngestToken(tokens: Map<string, string>, onRefused: (req: FastifyRequest) => void) {
-  const known = [...tokens].map(([token, tenant]) => ({ digest: digest(token), tenant }));
+/** The ingest tokens (token -> tenant), kept as digests; `replace` takes a rotated Secret's tokens. */
+export class IngestTokenSet {
+  private known: { digest: Buffer; tenant: string }[] = [];
+  private signature = "";
+
+  constructor(tokens: ReadonlyMap<string, string>) {
+    this.replace(tokens);
+  }
+
+  /** Uses these tokens from now on; false when they are the ones in use. */
+  replace(tokens: ReadonlyMap<string, string>): boolean {
+    const known = [...tokens].map(([token, tenant]) => ({ digest: digest(token), tenant }));
+    const signature = known.map((k) => `${k.digest.toString("hex")}:${k.tenant}`).sort().join(",");
+    if (signature === this.signature) return false;
+    this.known = known;
+    this.signature = signature;
+    return true;
+  }
+
+  /** The tenant of a presented token. Digests are compared in constant time, against every token, so timing tells nothing about any of them. */
+  tenantOf(token: string | undefined): string | undefined {
+    if (!token) return undefined;
+    const presented = digest(token);
+    let tenant: string | undefined;
+    for (const k of this.known) if (timingSafeEqual(k.digest, presented)) tenant = k.tenant;
+    return tenant;
+  }
+}
+
+export function requireIngestToken(tokens: IngestTokenSet, onRefused: (req: FastifyRequest) => void) {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     const token = bearer(req);
-    // Compare digests in constant time, against every token, so timing tells nothing about any of them.
-    let tenant: string | undefined;
-    if (token) {
-      const presented = digest(token);
-      for (const k of known) if (timingSafeEqual(k.digest, presented)) tenant = k.tenant;
-    }
+    const tenant = tokens.tenantOf(token);
     if (!tenant) {
       onRefused(req);
       return refuse(reply, token ? "invalid ingest token" : "missing ingest token");

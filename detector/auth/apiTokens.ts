@@ -22,12 +22,17 @@ export class InvalidTokenError extends Error {
 }
 
 export class ApiTokens {
-  private readonly key: Uint8Array;
+  private key: Uint8Array;
   private readonly now: () => number;
 
   constructor(signingKey: string, now: () => number = Date.now) {
     this.key = new TextEncoder().encode(signingKey);
     this.now = now;
+  }
+
+  /** Signs and verifies with a rotated key from now on: tokens signed with the earlier key are refused. */
+  useKey(signingKey: string): void {
+    this.key = new TextEncoder().encode(signingKey);
   }
 
   async issue(p: VerifiedToken): Promise<{ token: string; expiresAt: number }> {

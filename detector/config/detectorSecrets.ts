@@ -15,6 +15,9 @@ export interface DetectorSecrets {
   databaseUrl?: string;
 }
 
+/** Every key the detector reads from its Secret. */
+export const secretKeys = ["jwt-signing-key", "ingest-token", "admin-password-hash", "admin-password", "database-url"] as const;
+
 async function readKey(dir: string, key: string): Promise<string | undefined> {
   try {
     return (await readFile(join(dir, key), "utf8")).trim();

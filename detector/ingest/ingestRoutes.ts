@@ -4,7 +4,7 @@ import type { FastifyInstance } from "fastify";
 import type { DetectionLoop } from "../detection/detectionLoop.ts";
 import type { DetectorMetrics } from "../ops/detectorMetrics.ts";
 import type { Repository } from "../store/repository.ts";
-import { requireIngestToken } from "../api/authentication.ts";
+import { requireIngestToken, type IngestTokenSet } from "../api/authentication.ts";
 import { ingestFormats } from "./formats.ts";
 import { ingestBatch } from "./ingestBatch.ts";
 
@@ -12,7 +12,7 @@ export interface IngestRouteDeps {
   repository: Repository;
   detection: DetectionLoop;
   metrics: DetectorMetrics;
-  ingestTokens: Map<string, string>;
+  ingestTokens: IngestTokenSet;
   bodyLimitBytes: number;
   now: () => number;
   /** Undefined while the store is usable; otherwise why ingest must answer 503. */

@@ -16,6 +16,8 @@ export class DetectorMetrics {
   readonly detectionSkipped: Counter<"source">;
   readonly logins: Counter<"result">;
   readonly eventsPruned: Counter;
+  readonly secretReloads: Counter<"result">;
+  readonly secretRejected: Gauge;
 
   constructor(repository: Repository) {
     const registers = [this.registry];
@@ -48,6 +50,13 @@ export class DetectorMetrics {
     this.logins = new Counter({
       name: "minixdr_logins_total", help: "API logins, by result (success, invalid-credentials, locked, busy: refused while too many were being checked)",
       labelNames: ["result"], registers,
+    });
+    this.secretReloads = new Counter({
+      name: "minixdr_secret_reloads_total", help: "Changes of the mounted Secret, by result (applied; invalid: the new values were refused and the earlier ones stay; failed)",
+      labelNames: ["result"], registers,
+    });
+    this.secretRejected = new Gauge({
+      name: "minixdr_secret_rejected", help: "1 while the mounted Secret holds values the detector refused (it goes on with the earlier ones), else 0", registers,
     });
     this.inferenceFailures = new Counter({ name: "minixdr_inference_failures_total", help: "Model runs that failed (those passes detected with the rules alone)", registers });
     this.detectionPassFailures = new Counter({ name: "minixdr_detection_pass_failures_total", help: "Detection passes that failed (their events stay queued and are retried)", registers });

@@ -1,6 +1,6 @@
 // Starts detectors for tests: in-process through startDetector, or as `node detector/main.ts` child processes.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
+import { lstat, mkdtemp, mkdir, readFile, readlink, rename, rm, symlink, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
@@ -52,6 +52,38 @@ export async function writeDetectorFiles(overrides: { storage?: z.input<typeof d
   await writeFile(join(secretsDir, "admin-password-hash"), await adminPasswordHash());
   if (overrides.databaseUrl) await writeFile(join(secretsDir, "database-url"), overrides.databaseUrl);
   return { dir, configFile, secretsDir, config: parseDetectorConfig(raw), remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Changes the secrets directory the way the kubelet updates a mounted Secret (its AtomicWriter): every key is a link
+ * to `..data/<key>`, and `..data` is switched at once to a new directory holding the whole new set. `undefined`
+ * removes a key. Plain files (as `writeDetectorFiles` leaves them) are taken over at the first call.
+ */
+export async function rotateSecret(secretsDir: string, changes: Record<string, string | undefined>): Promise<void> {
+  const keys = ["jwt-signing-key", "ingest-token", "admin-password-hash", "admin-password", "database-url"];
+  const values: Record<string, string> = {};
+  for (const key of keys) {
+    const current = await readFile(join(secretsDir, key), "utf8").catch(() => undefined);
+    const next = key in changes ? changes[key] : current;
+    if (next !== undefined) values[key] = next;
+  }
+  const generation = `..${new Date().toISOString().replace(/[:.]/g, "_")}.${Math.random().toString(36).slice(2, 8)}`;
+  await mkdir(join(secretsDir, generation));
+  for (const [key, value] of Object.entries(values)) await writeFile(join(secretsDir, generation, key), value);
+  const previous = await readlinkOrUndefined(join(secretsDir, "..data"));
+  await symlink(generation, join(secretsDir, "..data_tmp"));
+  await rename(join(secretsDir, "..data_tmp"), join(secretsDir, "..data"));
+  for (const key of keys) {
+    const path = join(secretsDir, key);
+    const isLink = await lstat(path).then((st) => st.isSymbolicLink(), () => undefined);
+    if (isLink === false || (isLink && !(key in values))) await unlink(path);
+    if (key in values && isLink !== true) await symlink(join("..data", key), path);
+  }
+  if (previous) await rm(join(secretsDir, previous), { recursive: true, force: true });
+}
+
+function readlinkOrUndefined(path: string): Promise<string | undefined> {
+  return readlink(path).catch(() => undefined);
 }
 
 export async function startTestDetector(files: DetectorFiles, options: Partial<DetectorOptions> = {}): Promise<RunningDetector> {

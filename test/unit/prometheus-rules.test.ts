@@ -86,6 +86,11 @@ const cases: Case[] = [
     { series: `minixdr_events_rejected_total${det('pod="p1",source="cowrie",reason="unauthorized"')}`, values: "0+60x30" },
     { series: `minixdr_events_rejected_total${det('pod="p1",source="suricata",reason="invalid"')}`, values: "0+600x30" }],
   fires: [{ severity: "warning", namespace: "team-a", minixdr: "basic", source: "cowrie" }] },
+  { name: "a rotated Secret refused and never corrected", alert: "MiniXdrSecretRejected", at: "10m", series: [
+    { series: `minixdr_secret_rejected${det('pod="p1"')}`, values: "0 1x15" }, { series: `minixdr_secret_rejected${det('pod="p2"')}`, values: "0x15" }],
+  fires: [{ severity: "warning", namespace: "team-a", minixdr: "basic", pod: "p1" }] },
+  { name: "a refused Secret corrected within minutes", alert: "MiniXdrSecretRejected", at: "10m", series: [
+    { series: `minixdr_secret_rejected${det('pod="p1"')}`, values: "0 1 1 0x13" }], fires: [] },
   { name: "logins refused all along, across two replicas", alert: "MiniXdrLoginsRefused", at: "20m", series: [
     { series: `minixdr_logins_total${det('pod="p1",result="invalid-credentials"')}`, values: "0+6x30" },
     { series: `minixdr_logins_total${det('pod="p2",result="busy"')}`, values: "0+9x30" }],
