@@ -23,8 +23,8 @@ const imagePattern = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-
 
 const name = (what: string) => z.string().min(1).max(253).regex(dnsSubdomain).describe(what);
 const labelMap = (what: string) => z.record(z.string(), z.string().max(63)).meta({ maxProperties: 64 }).describe(what);
-const intOrPercent = (what: string) =>
-  z.union([z.number().int().min(0), z.string().regex(/^[0-9]{1,3}%$/)])
+const intOrPercent = (what: string, least = 0) =>
+  z.union([z.number().int().min(least), z.string().regex(least > 0 ? /^[1-9][0-9]{0,2}%$/ : /^[0-9]{1,3}%$/)])
     .meta({ "x-kubernetes-int-or-string": true })
     .describe(`${what}: a number of pods or a percentage such as "50%".`);
 
@@ -64,7 +64,8 @@ export const autoscalingSchema = z.strictObject({
 export const disruptionBudgetSchema = z.strictObject({
   enabled: z.boolean().default(false).describe("Create a PodDisruptionBudget. With one replica it never blocks a drain."),
   minAvailable: intOrPercent("Pods that must stay available").optional(),
-  maxUnavailable: intOrPercent("Pods that may be unavailable; defaults to 1 when minAvailable is not set").optional(),
+  // 0 would block every eviction, so a node drain could never finish: refused.
+  maxUnavailable: intOrPercent("Pods that may be unavailable (at least 1 or 1%); defaults to 1 when minAvailable is not set", 1).optional(),
 }).meta(cel({
   rule: "!(has(self.minAvailable) && has(self.maxUnavailable))",
   message: "set either minAvailable or maxUnavailable, not both",

@@ -5,15 +5,20 @@ import { childMeta, names, selectorLabels, type ChildObject, type Component } fr
 type Budget = { minAvailable: number | string } | { maxUnavailable: number | string };
 
 /**
- * The budget to render. With one replica, or a minAvailable that would leave no pod evictable,
- * it falls back to maxUnavailable: 1, so a single-replica instance never blocks node maintenance.
+ * The budget to render. With one replica, or a budget that would leave no pod evictable at the fewest replicas,
+ * it falls back to one pod at a time, so no instance ever blocks node maintenance. (A percentage minAvailable is
+ * rounded up by the disruption controller, so "90%" of 2 pods is 2; more replicas only make a budget looser.)
  */
 export function effectiveBudget(requested: { minAvailable?: number | string; maxUnavailable?: number | string }, fewestReplicas: number): Budget {
   if (fewestReplicas <= 1) return { maxUnavailable: 1 };
   const min = requested.minAvailable;
-  if (min === undefined) return { maxUnavailable: requested.maxUnavailable ?? 1 };
+  if (min === undefined) {
+    const max = requested.maxUnavailable ?? 1;
+    // Refused at apply time; an object stored before that rule still never wedges a drain.
+    return max === 0 || (typeof max === "string" && parseInt(max, 10) === 0) ? { maxUnavailable: 1 } : { maxUnavailable: max };
+  }
   if (typeof min === "number") return min >= fewestReplicas ? { minAvailable: fewestReplicas - 1 } : { minAvailable: min };
-  return parseInt(min, 10) >= 100 ? { maxUnavailable: 1 } : { minAvailable: min };
+  return Math.ceil((fewestReplicas * parseInt(min, 10)) / 100) >= fewestReplicas ? { maxUnavailable: 1 } : { minAvailable: min };
 }
 
 export function renderPodDisruptionBudget(cr: MiniXdr, spec: MiniXdrSpec, component: Component): ChildObject | undefined {

@@ -79,6 +79,15 @@ describe("render", () => {
     expect(effectiveBudget({ minAvailable: 3 }, 3)).toEqual({ minAvailable: 2 });
     expect(effectiveBudget({ minAvailable: 1 }, 3)).toEqual({ minAvailable: 1 });
     expect(effectiveBudget({}, 3)).toEqual({ maxUnavailable: 1 });
+    // Percentages round up: 90% of 2 pods, or of 9, is all of them; of 10 it leaves one.
+    expect(effectiveBudget({ minAvailable: "90%" }, 2)).toEqual({ maxUnavailable: 1 });
+    expect(effectiveBudget({ minAvailable: "90%" }, 9)).toEqual({ maxUnavailable: 1 });
+    expect(effectiveBudget({ minAvailable: "90%" }, 10)).toEqual({ minAvailable: "90%" });
+    expect(effectiveBudget({ minAvailable: "50%" }, 2)).toEqual({ minAvailable: "50%" });
+    // A stored object from before maxUnavailable 0 was refused.
+    expect(effectiveBudget({ maxUnavailable: 0 }, 3)).toEqual({ maxUnavailable: 1 });
+    expect(effectiveBudget({ maxUnavailable: "0%" }, 3)).toEqual({ maxUnavailable: 1 });
+    expect(effectiveBudget({ maxUnavailable: "25%" }, 3)).toEqual({ maxUnavailable: "25%" });
     expect(find(cr({ detector: { disruptionBudget: { enabled: true, minAvailable: 1 } } }), "PodDisruptionBudget")!.spec)
       .toMatchObject({ maxUnavailable: 1, unhealthyPodEvictionPolicy: "AlwaysAllow" });
   });
