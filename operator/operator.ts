@@ -37,7 +37,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   const client = new KubeClient(opts.connection, opts.onRequest);
   // Informers and the leader election talk through a client of their own, so onRequest sees the reconciler only.
   const watchClient = new KubeClient(opts.connection);
-  const events = new KubeEventRecorder(client, (err) => opts.log.warn({ err }, "could not record an event"));
+  const events = new KubeEventRecorder(client, (err, event) => opts.log.warn({ err, ...event }, "could not record an event"));
   let controller: MiniXdrController | undefined;
   let leading = false;
   let stopping = false;

@@ -2,8 +2,11 @@
 import { childKinds } from "../render/child-kinds.ts";
 import { group, plural } from "./minixdr.ts";
 
-/** Verbs the reconciler and its informers use on children: list+watch (caches), create, patch (apply), delete (prune). */
-const childVerbs = ["list", "watch", "create", "patch", "delete"];
+/**
+ * Verbs the reconciler and its informers use on children: list+watch (caches), get (a child missing from the caches,
+ * before creating it), create, patch (apply), delete (prune).
+ */
+const childVerbs = ["get", "list", "watch", "create", "patch", "delete"];
 
 export function operatorClusterRole(): Record<string, unknown> {
   const byGroup = new Map<string, string[]>();
@@ -13,12 +16,13 @@ export function operatorClusterRole(): Record<string, unknown> {
     kind: "ClusterRole",
     metadata: { name: "minixdr-operator", labels: { "app.kubernetes.io/name": "minixdr-operator", "app.kubernetes.io/part-of": "minixdr" } },
     rules: [
-      { apiGroups: [group], resources: [plural], verbs: ["get", "list", "watch"] },
-      { apiGroups: [group], resources: [`${plural}/status`], verbs: ["get", "patch", "update"] },
+      // MiniXdrs are read from the informer's cache; status is written by server-side apply.
+      { apiGroups: [group], resources: [plural], verbs: ["list", "watch"] },
+      { apiGroups: [group], resources: [`${plural}/status`], verbs: ["patch"] },
       // blockOwnerDeletion on children needs this where OwnerReferencesPermissionEnforcement is on.
       { apiGroups: [group], resources: [`${plural}/finalizers`], verbs: ["update"] },
       ...[...byGroup.entries()].map(([g, resources]) => ({ apiGroups: [g], resources, verbs: childVerbs })),
-      { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
+      { apiGroups: [""], resources: ["events"], verbs: ["create"] },
     ],
   };
 }

@@ -50,7 +50,11 @@ export class MiniXdrController implements ClusterState {
       concurrency: opts.concurrency ?? 4,
       baseDelayMs: 500,
       maxDelayMs: 5 * 60_000,
-      ...(opts.onReconciled ? { onReconciled: opts.onReconciled } : {}),
+      onReconciled: (key, outcome, seconds, error) => {
+        // Every failure is logged with its object, whatever failed (an apply, a status write, a read).
+        if (outcome === "error") this.log.error({ err: error, key, failures: this.queue.failureCount(key) }, "reconcile failed; retrying with backoff");
+        opts.onReconciled?.(key, outcome, seconds, error);
+      },
     });
     this.miniXdrs = new Informer(opts.client, { apiVersion, kind: miniXdrKind, plural }, informerOpts);
     const enqueue = (o: KubernetesObject) => this.queue.add(`${o.metadata?.namespace}/${o.metadata?.name}`);

@@ -15,9 +15,9 @@ const eventsRef = { group: "", version: "v1", plural: "events" };
 
 export class KubeEventRecorder implements EventRecorder {
   private readonly client: KubeClient;
-  private readonly onError: (err: unknown) => void;
+  private readonly onError: (err: unknown, event: { key: string; reason: string }) => void;
 
-  constructor(client: KubeClient, onError: (err: unknown) => void) {
+  constructor(client: KubeClient, onError: (err: unknown, event: { key: string; reason: string }) => void) {
     this.client = client;
     this.onError = onError;
   }
@@ -38,7 +38,7 @@ export class KubeEventRecorder implements EventRecorder {
       });
     } catch (err) {
       // An event that cannot be written must not fail the reconcile that caused it.
-      this.onError(err);
+      this.onError(err, { key: `${cr.metadata.namespace}/${cr.metadata.name}`, reason });
     }
   }
 }

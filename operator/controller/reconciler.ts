@@ -120,7 +120,10 @@ export class MiniXdrReconciler {
   /** Creates or updates one child; returns the object as the API server now has it, or undefined if untouched. */
   private async ensureChild(cr: MiniXdr, k: ChildKind, child: DesiredChild, spec: MiniXdrSpec, log: Logger, event: RecordEvent): Promise<KubeObject | undefined> {
     const { namespace, name } = child.object.metadata;
-    const live = this.d.state.child(k, namespace, name);
+    // The caches hold only objects labelled as ours: one missing there may still exist (someone else's, or ours with
+    // the label edited away). Read it before the apply, which would otherwise take it over (and its ownerReference
+    // would have it deleted with the MiniXdr). Only when a child is not cached: at creation, not on every pass.
+    const live = this.d.state.child(k, namespace, name) ?? await this.uncached(k, namespace, name);
     if (live && !live.metadata?.ownerReferences?.some((o) => o.uid === cr.metadata.uid)) {
       throw new ReconcileError(`exists and is not owned by MiniXdr ${cr.metadata.name}; rename or delete it so the operator can manage it`);
     }
@@ -154,6 +157,15 @@ export class MiniXdrReconciler {
     return result;
   }
 
+  private async uncached(k: ChildKind, namespace: string, name: string): Promise<KubeObject | undefined> {
+    try {
+      return await this.d.client.get<KubeObject>(k, namespace, name);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
   /**
    * When autoscaling turns on, our apply stops setting replicas. A field its only owner drops is reset, so a
    * Deployment at 3 replicas would fall to 1 before the HPA reacts. A second manager first takes the current
@@ -182,6 +194,7 @@ export class MiniXdrReconciler {
       } catch (err) {
         if (isNotFound(err) || isConflict(err)) continue;
         applyErrors.push(`${k.kind} ${name}: delete failed: ${errorMessage(err)}`);
+        log.error({ err, child: `${k.kind}/${name}` }, "delete failed");
         event("Warning", "DeleteFailed", `${k.kind} ${name}: ${errorMessage(err)}`);
       }
     }

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { pino } from "pino";
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import type { MiniXdr, MiniXdrSpecInput } from "../../operator/api/minixdr.ts";
 import { childKindOf } from "../../operator/render/child-kinds.ts";
@@ -23,11 +24,13 @@ async function eventReasons(namespace: string, name: string): Promise<string[]> 
 describeCluster("operator lifecycle", () => {
   const ns = useNamespace("lifecycle");
   let operator: TestOperator;
+  /** The operator's log lines (warn and above). */
+  const logs: string[] = [];
 
   beforeAll(async () => {
     await installMiniXdrCrd();
     // A short resync proves that periodic passes over an unchanged instance write nothing.
-    operator = await startTestOperator(ns.name, { resyncMs: 1_000 });
+    operator = await startTestOperator(ns.name, { resyncMs: 1_000, log: pino({ level: "warn", base: { ns: ns.name } }, { write: (line: string) => void logs.push(line) }) });
   });
   afterAll(async () => operator?.stop());
 
@@ -76,6 +79,25 @@ describeCluster("operator lifecycle", () => {
       expect(spec?.tolerations).toBeUndefined();
     }, wait);
     expect(await eventReasons(ns.name, "unpin")).toEqual(expect.arrayContaining([expect.stringMatching(/^Updated: Updated Deployment unpin-detector \(removed fields no longer set by the MiniXdr\)/)]));
+  });
+
+  it("never takes over an object of its own that a child's name already belongs to, and says why in status", async () => {
+    // Made by someone else (kubectl create), without the operator's labels.
+    await admin().call("create", "configmaps", "POST", `/api/v1/namespaces/${ns.name}/configmaps?fieldManager=kubectl-create`,
+      { body: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "taken-config", namespace: ns.name }, data: { owner: "the platform team" } }, contentType: "application/json" });
+    await applyMiniXdr(minixdr(ns.name, "taken", {}));
+    const status = await waitForStatus(ns.name, "taken", (c) => condition(c, "Degraded")?.reason === "ApplyFailed");
+    expect(condition(status, "Degraded")!.message).toMatch(/ConfigMap taken-config: exists and is not owned by MiniXdr taken/);
+    // The other children are made; the user's ConfigMap is left exactly as it was, with no owner to delete it with.
+    await vi.waitFor(async () => expect(await getChild("Service", ns.name, "taken-detector")).toBeDefined(), wait);
+    const cm = await getChild("ConfigMap", ns.name, "taken-config");
+    expect(cm!.data).toEqual({ owner: "the platform team" });
+    expect(cm!.metadata!.ownerReferences ?? []).toEqual([]);
+    expect(cm!.metadata!.managedFields!.map((m) => m.manager)).not.toContain("minixdr-operator");
+    expect(logs.join("")).toMatch(new RegExp(`"key":"${ns.name}/taken".*"msg":"reconcile failed; retrying with backoff"`));
+    // Renamed out of the way: the next retry makes the operator's own.
+    await admin().call("delete", "configmaps", "DELETE", `/api/v1/namespaces/${ns.name}/configmaps/taken-config`);
+    await vi.waitFor(async () => expect((await getChild("ConfigMap", ns.name, "taken-config"))?.metadata?.ownerReferences?.[0]?.name).toBe("taken"), { timeout: 30_000, interval: 200 });
   });
 
   it("prunes the children of features that are turned off, but keeps the data volume", async () => {
