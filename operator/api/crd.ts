@@ -67,8 +67,9 @@ export function miniXdrCrd(): Record<string, unknown> {
         subresources: { status: {} },
         additionalPrinterColumns: [
           { name: "Ready", type: "string", jsonPath: `${readyCondition}.status` },
-          { name: "Reason", type: "string", jsonPath: `${readyCondition}.reason` },
+          { name: "Reconciled", type: "string", jsonPath: '.status.conditions[?(@.type=="Reconciled")].status', description: "Every child of the latest generation was applied" },
           { name: "Replicas", type: "string", jsonPath: ".status.replicas", description: "Ready/desired detector replicas" },
+          { name: "Reason", type: "string", jsonPath: `${readyCondition}.reason` },
           { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
           { name: "Endpoint", type: "string", jsonPath: ".status.endpoint", priority: 1 },
           { name: "Image", type: "string", jsonPath: ".status.detector.image", priority: 1 },

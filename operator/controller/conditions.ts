@@ -1,7 +1,7 @@
 // One helper sets conditions, in the metav1.Condition shape; lastTransitionTime moves only when status does.
 import type { Condition } from "../api/minixdr.ts";
 
-export type ConditionType = "Ready" | "Progressing" | "Degraded" | "Paused";
+export type ConditionType = "Ready" | "Reconciled" | "Progressing" | "Degraded" | "Paused";
 export interface ConditionInput {
   type: ConditionType;
   status: "True" | "False" | "Unknown";

@@ -79,6 +79,17 @@ export function computeStatus(cr: MiniXdr, obs: Observation, now: () => string):
     set({ type: "Degraded", status: "False", reason: "AsExpected", message: "no problems found" });
   }
 
+  // Whether the operator has made the children match this generation, apart from whether they are up yet.
+  if (obs.paused) {
+    set({ type: "Reconciled", status: "False", reason: "Paused", message: "paused: children are not changed" });
+  } else if (obs.applyErrors.length > 0) {
+    set({ type: "Reconciled", status: "False", reason: "ApplyFailed", message: obs.applyErrors.join("; ") });
+  } else if (obs.missingApis.length > 0) {
+    set({ type: "Reconciled", status: "False", reason: "ExternalSecretsNotInstalled", message: `the ${obs.missingApis.join(", ")} API is not installed: its child is not applied` });
+  } else {
+    set({ type: "Reconciled", status: "True", reason: "ReconcileSucceeded", message: `every child matches generation ${generation}` });
+  }
+
   if (waiting.length > 0) set({ type: "Progressing", status: "True", reason: "WaitingForDeployments", message: waiting.join("; ") });
   else set({ type: "Progressing", status: "False", reason: "RolloutComplete", message: "every component runs the desired version" });
 

@@ -23,8 +23,9 @@ describeCluster("make run (scripts/run.ts)", () => {
       if (!out.includes("Press Ctrl-C")) throw new Error("still starting");
     }, { timeout: 150_000, interval: 250 });
 
-    expect(out).toMatch(/^basic\s+True\s+AllComponentsReady\s+1\/1\s+\S+\s+http:\/\/basic-detector\.minixdr-demo\.svc:8080/m);
+    expect(out).toMatch(/^basic\s+True\s+True\s+1\/1\s+AllComponentsReady\s+\S+\s+http:\/\/basic-detector\.minixdr-demo\.svc:8080/m);
     expect(out).toMatch(/Ready=True \(AllComponentsReady\)/);
+    expect(out).toMatch(/Reconciled=True \(ReconcileSucceeded\): every child matches generation 1/);
     expect(out).toMatch(/203\.0\.113\.7 T1110\.001 Brute Force: Password Guessing \(Credential Access\) \[open\]/);
     const detector = /Detector API:\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(out)![1]!;
     expect((await fetch(`${detector}/readyz`)).status).toBe(200);

@@ -41,16 +41,18 @@ describeCluster("examples on a namespace that enforces pod-security restricted",
     expect(condition(ready, "Ready")).toMatchObject({ reason: "AllComponentsReady", observedGeneration: ready.metadata.generation });
     expect(condition(ready, "Progressing")).toMatchObject({ status: "False", observedGeneration: ready.metadata.generation });
     expect(condition(ready, "Degraded")).toMatchObject({ status: "False" });
+    expect(condition(ready, "Reconciled")).toMatchObject({ status: "True", reason: "ReconcileSucceeded", observedGeneration: ready.metadata.generation });
     expect(ready.status?.observedGeneration).toBe(ready.metadata.generation);
     expect(ready.status?.detector).toMatchObject({ readyReplicas: ready.status?.detector?.desiredReplicas });
     for (const d of deployments) expect((await podsOf(ns.name, d)).length).toBeGreaterThan(0);
 
-    // What an SRE sees: readiness, its reason and ready/desired replicas; -o wide adds the endpoint and image.
+    // What an SRE sees: readiness, whether the latest spec is applied, ready/desired replicas and the reason; -o wide
+    // adds the endpoint and image.
     const { stdout } = await kubectl(["get", "minixdr", name, "-n", ns.name, "-o", "wide"]);
     const [header, row] = stdout.trim().split("\n").map((l) => l.trim().split(/\s{2,}/));
-    expect(header).toEqual(["NAME", "READY", "REASON", "REPLICAS", "AGE", "ENDPOINT", "IMAGE"]);
+    expect(header).toEqual(["NAME", "READY", "RECONCILED", "REPLICAS", "REASON", "AGE", "ENDPOINT", "IMAGE"]);
     const replicas = `${ready.status!.detector!.readyReplicas}/${ready.status!.detector!.desiredReplicas}`;
-    expect(row).toEqual([name, "True", "AllComponentsReady", replicas, expect.any(String), `http://${name}-detector.${ns.name}.svc:8080`, "ghcr.io/minixdr/minixdr:0.1.0"]);
+    expect(row).toEqual([name, "True", "True", replicas, "AllComponentsReady", expect.any(String), `http://${name}-detector.${ns.name}.svc:8080`, "ghcr.io/minixdr/minixdr:0.1.0"]);
   });
 
   it("removes every child when the MiniXdr is deleted (garbage collection, no finalizer)", { timeout: 60_000 }, async () => {

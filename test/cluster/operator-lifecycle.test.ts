@@ -88,6 +88,7 @@ describeCluster("operator lifecycle", () => {
     await applyMiniXdr(minixdr(ns.name, "taken", {}));
     const status = await waitForStatus(ns.name, "taken", (c) => condition(c, "Degraded")?.reason === "ApplyFailed");
     expect(condition(status, "Degraded")!.message).toMatch(/ConfigMap taken-config: exists and is not owned by MiniXdr taken/);
+    expect(condition(status, "Reconciled")).toMatchObject({ status: "False", reason: "ApplyFailed" });
     // The other children are made; the user's ConfigMap is left exactly as it was, with no owner to delete it with.
     await vi.waitFor(async () => expect(await getChild("Service", ns.name, "taken-detector")).toBeDefined(), wait);
     const cm = await getChild("ConfigMap", ns.name, "taken-config");
@@ -170,6 +171,7 @@ describeCluster("operator lifecycle", () => {
       await applyMiniXdr(minixdr(ns.name, "pause", pause.spec, pause.metadata));
       const paused = await waitForStatus(ns.name, "pause", (c) => condition(c, "Paused")?.status === "True");
       expect(condition(paused, "Paused")!.message).toMatch(pause.spec.paused ? /spec\.paused is true/ : /annotation xdr\.minixdr\.io\/paused/);
+      expect(condition(paused, "Reconciled")).toMatchObject({ status: "False", reason: "Paused" });
       await editConfig("{}");
       await new Promise((r) => setTimeout(r, 2_500));
       expect(await configData()).toBe("{}");

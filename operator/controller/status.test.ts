@@ -1,0 +1,81 @@
+import { describe, expect, it } from "vitest";
+import type { Condition, MiniXdr } from "../api/minixdr.ts";
+import type { KubeObject } from "../kube/client.ts";
+import { computeStatus, type Observation } from "./status.ts";
+
+const cr = (generation: number, conditions: Condition[] = []): MiniXdr => ({
+  apiVersion: "xdr.minixdr.io/v1alpha1", kind: "MiniXdr", metadata: { name: "x", namespace: "ns", generation }, spec: {}, status: { conditions },
+});
+
+/** A Deployment as the deployment controller reports it. */
+function deployment(o: { replicas?: number; available?: number; updated?: number; observed?: number; generation?: number; deadline?: boolean } = {}): KubeObject {
+  const replicas = o.replicas ?? 1;
+  return {
+    apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "x-detector", namespace: "ns", generation: o.generation ?? 1 },
+    spec: { replicas },
+    status: {
+      observedGeneration: o.observed ?? o.generation ?? 1, replicas, updatedReplicas: o.updated ?? replicas,
+      readyReplicas: o.available ?? replicas, availableReplicas: o.available ?? replicas,
+      conditions: o.deadline ? [{ type: "Progressing", status: "False", reason: "ProgressDeadlineExceeded", message: 'ReplicaSet "x-detector-1" has timed out progressing.' }] : [],
+    },
+  };
+}
+
+const observe = (d: KubeObject | undefined, more: Partial<Observation> = {}): Observation => ({
+  paused: false, components: [{ component: "detector", deploymentName: "x-detector", deployment: d, image: "img:1" }], applyErrors: [], missingApis: [], endpoint: "http://x", ...more,
+});
+
+const clock = (t: string) => () => t;
+const summary = (conditions: Condition[] = []) => Object.fromEntries(conditions.map((c) => [c.type, `${c.status} ${c.reason}`]));
+
+describe("computeStatus", () => {
+  it("reports a reconciled, available instance", () => {
+    const status = computeStatus(cr(3), observe(deployment()), clock("t1"));
+    expect(summary(status.conditions)).toEqual({
+      Degraded: "False AsExpected", Reconciled: "True ReconcileSucceeded", Progressing: "False RolloutComplete", Ready: "True AllComponentsReady",
+    });
+    expect(status.conditions!.every((c) => c.observedGeneration === 3 && c.lastTransitionTime === "t1")).toBe(true);
+    expect(status).toMatchObject({ observedGeneration: 3, replicas: "1/1", detector: { desiredReplicas: 1, readyReplicas: 1, image: "img:1" } });
+  });
+
+  it("tells a rollout under way apart from a failure to apply", () => {
+    const rolling = computeStatus(cr(1), observe(deployment({ replicas: 2, available: 1, updated: 1 })), clock("t"));
+    expect(summary(rolling.conditions)).toMatchObject({ Reconciled: "True ReconcileSucceeded", Progressing: "True WaitingForDeployments", Ready: "False ComponentsNotReady" });
+    expect(rolling.conditions!.find((c) => c.type === "Ready")!.message).toBe("Deployment x-detector is rolling out (1/2 available)");
+
+    const failed = computeStatus(cr(1), observe(deployment(), { applyErrors: ["ConfigMap x-config: exists and is not owned by MiniXdr x"] }), clock("t"));
+    expect(summary(failed.conditions)).toMatchObject({ Degraded: "True ApplyFailed", Reconciled: "False ApplyFailed", Ready: "False ApplyFailed" });
+    expect(failed.conditions!.find((c) => c.type === "Reconciled")!.message).toMatch(/ConfigMap x-config: exists/);
+  });
+
+  it("says a Deployment that missed its progress deadline is Degraded", () => {
+    const status = computeStatus(cr(1), observe(deployment({ available: 0, updated: 0, deadline: true })), clock("t"));
+    expect(summary(status.conditions)).toMatchObject({ Degraded: "True DeploymentFailed", Reconciled: "True ReconcileSucceeded", Ready: "False ComponentsNotReady" });
+    expect(status.conditions!.find((c) => c.type === "Degraded")!.message).toMatch(/x-detector: ReplicaSet "x-detector-1" has timed out progressing/);
+  });
+
+  it("waits for a Deployment the controller has not caught up with", () => {
+    const status = computeStatus(cr(1), observe(deployment({ generation: 2, observed: 1 })), clock("t"));
+    expect(summary(status.conditions)).toMatchObject({ Progressing: "True WaitingForDeployments", Ready: "False ComponentsNotReady" });
+    expect(summary(computeStatus(cr(1), observe(undefined), clock("t")).conditions)).toMatchObject({ Ready: "False ComponentsNotReady" });
+  });
+
+  it("reports a missing ExternalSecret API and a pause without calling the rest failed", () => {
+    const missing = computeStatus(cr(1), observe(deployment(), { missingApis: ["externalsecrets.external-secrets.io"] }), clock("t"));
+    expect(summary(missing.conditions)).toMatchObject({ Degraded: "True ExternalSecretsNotInstalled", Reconciled: "False ExternalSecretsNotInstalled", Ready: "True AllComponentsReady" });
+    const paused = computeStatus(cr(1), observe(deployment(), { paused: "annotation" }), clock("t"));
+    expect(summary(paused.conditions)).toMatchObject({ Paused: "True Paused", Reconciled: "False Paused" });
+    // Unpaused: the Paused condition goes, rather than staying False.
+    expect(summary(computeStatus(cr(2, paused.conditions), observe(deployment()), clock("t")).conditions)).not.toHaveProperty("Paused");
+  });
+
+  it("moves lastTransitionTime only when a condition's status changes", () => {
+    const first = computeStatus(cr(1), observe(deployment({ available: 0 })), clock("t1"));
+    const second = computeStatus(cr(2, first.conditions), observe(deployment({ available: 0, generation: 1 })), clock("t2"));
+    const third = computeStatus(cr(2, second.conditions), observe(deployment()), clock("t3"));
+    const at = (s: typeof first, type: string) => s.conditions!.find((c) => c.type === type)!;
+    expect(at(second, "Ready")).toMatchObject({ status: "False", lastTransitionTime: "t1", observedGeneration: 2 });
+    expect(at(third, "Ready")).toMatchObject({ status: "True", lastTransitionTime: "t3" });
+    expect(at(third, "Reconciled")).toMatchObject({ status: "True", lastTransitionTime: "t1", message: "every child matches generation 2" });
+  });
+});
