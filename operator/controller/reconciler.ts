@@ -67,7 +67,7 @@ export class MiniXdrReconciler {
       spec = withDefaults(cr.spec);
     } catch (err) {
       // The CRD refuses invalid objects at apply time; this catches objects stored before a stricter schema.
-      await this.writeStatus(cr, { paused: false, components: [], applyErrors: [`invalid spec: ${(err as Error).message}`], missingApis: [], endpoint: "" }, log);
+      await this.writeStatus(cr, { paused: false, components: [], applyErrors: [`invalid spec: ${(err as Error).message}`], invalidSpec: true, missingApis: [], endpoint: "" }, log);
       return {};
     }
     const paused = spec.paused ? "spec" : cr.metadata.annotations?.[pausedAnnotation] === "true" ? "annotation" : false;

@@ -48,6 +48,12 @@ describe("computeStatus", () => {
     expect(failed.conditions!.find((c) => c.type === "Reconciled")!.message).toMatch(/ConfigMap x-config: exists/);
   });
 
+  it("names an invalid stored spec (stored before a stricter schema) as the reason", () => {
+    const status = computeStatus(cr(4), { paused: false, components: [], applyErrors: ["invalid spec: spec.detector.replicas: must be at most 100"], invalidSpec: true, missingApis: [], endpoint: "" }, clock("t"));
+    expect(summary(status.conditions)).toMatchObject({ Degraded: "True InvalidSpec", Reconciled: "False InvalidSpec", Ready: "False InvalidSpec" });
+    expect(status.conditions!.find((c) => c.type === "Ready")!.message).toBe("invalid spec: spec.detector.replicas: must be at most 100");
+  });
+
   it("says a Deployment that missed its progress deadline is Degraded", () => {
     const status = computeStatus(cr(1), observe(deployment({ available: 0, updated: 0, deadline: true })), clock("t"));
     expect(summary(status.conditions)).toMatchObject({ Degraded: "True DeploymentFailed", Reconciled: "True ReconcileSucceeded", Ready: "False ComponentsNotReady" });

@@ -16,6 +16,8 @@ export interface Observation {
   paused: false | "spec" | "annotation";
   components: ComponentObservation[];
   applyErrors: string[];
+  /** The stored spec does not validate (stored before a stricter schema): nothing was applied; applyErrors says why. */
+  invalidSpec?: boolean;
   missingApis: string[];
   endpoint: string;
 }
@@ -48,6 +50,7 @@ function deploymentState(d: KubeObject): DeploymentState {
 export function computeStatus(cr: MiniXdr, obs: Observation, now: () => string): MiniXdrStatus {
   const generation = cr.metadata.generation ?? 0;
   let conditions: Condition[] = [...(cr.status?.conditions ?? [])];
+  const failedReason = obs.invalidSpec ? "InvalidSpec" : "ApplyFailed";
   const set = (c: ConditionInput) => (conditions = setCondition(conditions, c, generation, now));
 
   const waiting: string[] = [];
@@ -72,7 +75,7 @@ export function computeStatus(cr: MiniXdr, obs: Observation, now: () => string):
     set({ type: "Degraded", status: "True", reason: "ExternalSecretsNotInstalled",
       message: `the ${obs.missingApis.join(", ")} API is not installed (install external-secrets.io); everything else is reconciled` });
   } else if (obs.applyErrors.length > 0) {
-    set({ type: "Degraded", status: "True", reason: "ApplyFailed", message: obs.applyErrors.join("; ") });
+    set({ type: "Degraded", status: "True", reason: failedReason, message: obs.applyErrors.join("; ") });
   } else if (failed.length > 0) {
     set({ type: "Degraded", status: "True", reason: "DeploymentFailed", message: failed.join("; ") });
   } else {
@@ -83,7 +86,7 @@ export function computeStatus(cr: MiniXdr, obs: Observation, now: () => string):
   if (obs.paused) {
     set({ type: "Reconciled", status: "False", reason: "Paused", message: "paused: children are not changed" });
   } else if (obs.applyErrors.length > 0) {
-    set({ type: "Reconciled", status: "False", reason: "ApplyFailed", message: obs.applyErrors.join("; ") });
+    set({ type: "Reconciled", status: "False", reason: failedReason, message: obs.applyErrors.join("; ") });
   } else if (obs.missingApis.length > 0) {
     set({ type: "Reconciled", status: "False", reason: "ExternalSecretsNotInstalled", message: `the ${obs.missingApis.join(", ")} API is not installed: its child is not applied` });
   } else {
@@ -94,7 +97,7 @@ export function computeStatus(cr: MiniXdr, obs: Observation, now: () => string):
   else set({ type: "Progressing", status: "False", reason: "RolloutComplete", message: "every component runs the desired version" });
 
   if (obs.applyErrors.length > 0) {
-    set({ type: "Ready", status: "False", reason: "ApplyFailed", message: obs.applyErrors.join("; ") });
+    set({ type: "Ready", status: "False", reason: failedReason, message: obs.applyErrors.join("; ") });
   } else if (waiting.length > 0) {
     set({ type: "Ready", status: "False", reason: "ComponentsNotReady", message: waiting.join("; ") });
   } else {
