@@ -6,7 +6,7 @@ import { stringify } from "yaml";
 import { withDefaults, type MiniXdr } from "../../operator/api/minixdr.ts";
 import { readMiniXdr } from "../../operator/render/manifest.ts";
 import { render } from "../../operator/render/render.ts";
-import { generatedSecretData } from "../../operator/render/secrets.ts";
+import { generatedSecretData } from "../../operator/controller/generated-secret.ts";
 import { root } from "../support/cluster.ts";
 
 const example = readFileSync(join(root, "examples/basic.yaml"), "utf8");

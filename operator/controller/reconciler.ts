@@ -6,7 +6,7 @@ import { isConflict, isNotFound, type KubeClient, type KubeObject } from "../kub
 import { childKindOf, type ChildKind } from "../render/child-kinds.ts";
 import { fieldManager, names } from "../render/meta.ts";
 import { enabledComponents, render, type DesiredChild } from "../render/render.ts";
-import { generatedSecretData } from "../render/secrets.ts";
+import { generatedSecretData } from "./generated-secret.ts";
 import { detectorEndpoint } from "../render/services.ts";
 import { appliedHashPath, withAppliedHash } from "./applied-hash.ts";
 import { driftedFields } from "./drift.ts";

@@ -1,5 +1,4 @@
 // Where the detector's secrets come from: generated once by the operator, the user's own Secret, or an ExternalSecret.
-import { randomBytes } from "node:crypto";
 import type { MiniXdr, MiniXdrSpec } from "../api/minixdr.ts";
 import { childMeta, names, type ChildObject } from "./meta.ts";
 
@@ -28,18 +27,6 @@ export function renderGeneratedSecret(cr: MiniXdr): ChildObject {
     kind: "Secret",
     metadata: childMeta(cr, names.generatedSecret(cr), "secrets"),
     type: "Opaque",
-  };
-}
-
-/**
- * Random values for a generated Secret. The admin password goes in as plaintext (the admin needs it to log in);
- * the detector hashes it at start-up, which keeps bcrypt's cost out of every reconcile that creates an instance.
- */
-export function generatedSecretData(): Record<string, string> {
-  return {
-    [secretKeys.jwtSigningKey]: randomBytes(48).toString("base64url"),
-    [secretKeys.ingestToken]: randomBytes(32).toString("base64url"),
-    [secretKeys.adminPassword]: randomBytes(18).toString("base64url"),
   };
 }
 

@@ -11,7 +11,7 @@ import { detectionSchema } from "../../operator/api/minixdr.ts";
 import { quantityValue } from "../../operator/api/quantity.ts";
 import { readMiniXdr } from "../../operator/render/manifest.ts";
 import { render } from "../../operator/render/render.ts";
-import { generatedSecretData } from "../../operator/render/secrets.ts";
+import { generatedSecretData } from "../../operator/controller/generated-secret.ts";
 
 const root = join(import.meta.dirname, "../..");
 const examples = readdirSync(join(root, "examples")).filter((f) => f.endsWith(".yaml"));
