@@ -53,7 +53,7 @@ describeCluster("config/default", () => {
     expect(rendered.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
       "ClusterRole/minixdr-editor", "ClusterRole/minixdr-operator", "ClusterRole/minixdr-viewer", "ClusterRoleBinding/minixdr-operator",
       "CustomResourceDefinition/minixdrs.xdr.minixdr.io", "Deployment/minixdr-operator", "Namespace/minixdr-system",
-      "PodDisruptionBudget/minixdr-operator", "Role/minixdr-operator-leader-election", "RoleBinding/minixdr-operator-leader-election",
+      "NetworkPolicy/minixdr-operator", "PodDisruptionBudget/minixdr-operator", "Role/minixdr-operator-leader-election", "RoleBinding/minixdr-operator-leader-election",
       "Service/minixdr-operator-metrics", "ServiceAccount/minixdr-operator",
     ]);
     for (const o of rendered) if (!["Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"].includes(o.kind)) expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe(namespace);
@@ -114,6 +114,13 @@ describeCluster("config/default", () => {
     const pdb = find(rendered, "PodDisruptionBudget", "minixdr-operator");
     expect(pdb.spec.maxUnavailable).toBe(1);
     expect(d.spec.template.metadata.labels).toMatchObject(pdb.spec.selector.matchLabels);
+    // The NetworkPolicy selects the operator's pods, admits only the port its probes and metrics use (named as in the
+    // container), and lets it reach nothing but the API server's ports.
+    const np = find(rendered, "NetworkPolicy", "minixdr-operator");
+    expect(d.spec.template.metadata.labels).toMatchObject(np.spec.podSelector.matchLabels);
+    expect(np.spec.policyTypes).toEqual(["Ingress", "Egress"]);
+    expect(np.spec.ingress).toEqual([{ ports: [{ port: port.name, protocol: "TCP" }] }]);
+    expect(np.spec.egress).toEqual([{ ports: [{ port: 443, protocol: "TCP" }, { port: 6443, protocol: "TCP" }] }]);
   });
 
   it("has a pod template that Pod Security 'restricted' admits, while the same pod without its security context is refused", async () => {
