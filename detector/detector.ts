@@ -153,7 +153,7 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
     },
   });
   const detection = new DetectionLoop({
-    repository, engine, log,
+    repository, engine, log: log.child({ subsystem: "detection" }),
     ...(options.detection?.lingerMs !== undefined ? { lingerMs: options.detection.lingerMs } : {}),
     ...(options.detection?.passLimit !== undefined ? { passLimit: options.detection.passLimit } : {}),
     onPass: ({ events, seconds, outcomes }) => {
@@ -168,7 +168,7 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
     onSkipped: (e) => metrics.detectionSkipped.inc({ source: e.source }),
   });
   const retention = new EventRetention({
-    repository, log, now, retentionDays: config.storage.eventRetentionDays, ...options.retention,
+    repository, log: log.child({ subsystem: "retention" }), now, retentionDays: config.storage.eventRetentionDays, ...options.retention,
     onPruned: (n) => metrics.eventsPruned.inc(n),
   });
   // Detects what an earlier run acknowledged and did not get to (once the store is ready).

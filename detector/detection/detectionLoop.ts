@@ -214,7 +214,7 @@ export class DetectionLoop {
     const one = this.lastClaimed.length === 1 ? this.lastClaimed[0]! : undefined;
     if (this.limit > 1) {
       this.limit = Math.ceil(this.limit / 2);
-      this.options.log.error({ err }, `detection pass failed: its events stay queued; retrying with passes of ${this.limit}`);
+      this.options.log.error({ err, passLimit: this.limit }, "detection pass failed: its events stay queued; retrying with smaller passes");
       await new Promise((r) => setTimeout(r, Math.min(this.options.retryMs, 50)));
       return;
     }
@@ -232,7 +232,7 @@ export class DetectionLoop {
         return;
       }
     }
-    this.options.log.error({ err }, `detection pass failed: its events stay queued; retrying in ${this.options.retryMs} ms`);
+    this.options.log.error({ err, retryMs: this.options.retryMs }, "detection pass failed: its events stay queued; retrying");
     await new Promise((r) => setTimeout(r, this.options.retryMs));
   }
 
