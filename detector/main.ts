@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { pino } from "pino";
 import { ConfigError, loadDetectorConfig } from "./config/detectorConfig.ts";
 import { loadDetectorSecrets } from "./config/detectorSecrets.ts";
-import { defaultSecretsReloadMs, secretsFingerprint } from "./config/secretsWatcher.ts";
+import { defaultSecretsReloadMs, secretsFingerprint, secretsSnapshot } from "./config/secretsWatcher.ts";
 import { startDetector, type RunningDetector } from "./detector.ts";
 
 export { startDetector } from "./detector.ts";
@@ -21,9 +21,10 @@ export async function main(): Promise<void> {
     const secretsDir = process.env.MINIXDR_SECRETS_DIR ?? "/etc/minixdr/secrets";
     const reloadSeconds = process.env.MINIXDR_SECRETS_RELOAD_SECONDS === undefined ? defaultSecretsReloadMs / 1000 : Number(process.env.MINIXDR_SECRETS_RELOAD_SECONDS);
     if (!(reloadSeconds > 0 && reloadSeconds <= 3600)) throw new ConfigError("MINIXDR_SECRETS_RELOAD_SECONDS must be a number of seconds from above 0 to 3600");
-    // Read before the secrets: a change made while they are read is seen by the first check.
-    const fingerprint = await secretsFingerprint(secretsDir);
-    const secrets = await loadDetectorSecrets(secretsDir, config);
+    // One generation of the mounted Secret, fingerprinted and read together.
+    const snapshot = await secretsSnapshot(secretsDir);
+    const fingerprint = await secretsFingerprint(snapshot);
+    const secrets = await loadDetectorSecrets(snapshot, config);
     const certFile = process.env.MINIXDR_TLS_CERT_FILE;
     const keyFile = process.env.MINIXDR_TLS_KEY_FILE;
     if ((certFile === undefined) !== (keyFile === undefined)) throw new ConfigError("MINIXDR_TLS_CERT_FILE and MINIXDR_TLS_KEY_FILE must be set together");

@@ -3,13 +3,21 @@
 // Secret. The detector reads the files every `intervalMs` and hands a changed, valid set to `onChange`; an invalid
 // set is reported and the secrets in use stay.
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFile, realpath } from "node:fs/promises";
 import { join } from "node:path";
 import type { DetectorConfig } from "./detectorConfig.ts";
 import { loadDetectorSecrets, secretKeys, type DetectorSecrets } from "./detectorSecrets.ts";
 
 /** How often the mounted Secret is read by default; the kubelet itself takes up to about a minute to update it. */
 export const defaultSecretsReloadMs = 10_000;
+
+/**
+ * The directory to read one consistent set from: the generation `..data` points at when the kubelet mounted it (each
+ * key is a link through `..data`, so reading the keys one by one could straddle a swap), else the directory itself.
+ */
+export async function secretsSnapshot(dir: string): Promise<string> {
+  return realpath(join(dir, "..data")).catch(() => dir);
+}
 
 /** A digest of every key's file as it is now (a missing file counts as such). */
 export async function secretsFingerprint(dir: string): Promise<string> {
@@ -74,9 +82,10 @@ export class SecretsWatcher {
     let next: DetectorSecrets;
     let fingerprint: string;
     try {
-      fingerprint = await secretsFingerprint(this.options.dir);
+      const snapshot = await secretsSnapshot(this.options.dir);
+      fingerprint = await secretsFingerprint(snapshot);
       if (fingerprint === this.fingerprint) return;
-      next = await loadDetectorSecrets(this.options.dir, this.options.config);
+      next = await loadDetectorSecrets(snapshot, this.options.config);
     } catch (err) {
       // Remembered, so one bad value is reported once, not at every check; a corrected value is read again.
       if (fingerprint! !== undefined) this.fingerprint = fingerprint;
