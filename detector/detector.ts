@@ -101,10 +101,11 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
   /** The Secret value the first admin was last provisioned from by this process. */
   let provisionedFrom: string | undefined;
   const provisionFirstAdmin = async (): Promise<void> => {
-    const { adminPasswordHash, adminPasswordSource } = secrets;
-    if (!adminPasswordHash || !adminPasswordSource || adminPasswordSource === provisionedFrom) return;
-    const outcome = await accounts.provisionFirstAdmin(adminPasswordHash, adminPasswordSource);
-    provisionedFrom = adminPasswordSource;
+    const admin = secrets.firstAdmin;
+    if (!admin || admin.source === provisionedFrom) return;
+    // A value applied before is never applied again: no bcrypt for it (about 300 ms at every start otherwise).
+    const outcome = await repository.firstAdminSourceApplied(admin.source) ? "unchanged" : await accounts.provisionFirstAdmin(await admin.passwordHash(), admin.source);
+    provisionedFrom = admin.source;
     if (outcome === "created") log.info("created the first admin (user admin, tenant default) from the Secret");
     if (outcome === "reset") log.info("the Secret's admin password changed: user admin (tenant default) has it now; its earlier tokens are revoked");
   };
@@ -218,7 +219,7 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
       changed.push("jwt-signing-key");
     }
     if (ingestTokens.replace(next.ingestTokens)) changed.push("ingest-token");
-    if (next.adminPasswordSource !== undefined && next.adminPasswordSource !== provisionedFrom) {
+    if (next.firstAdmin !== undefined && next.firstAdmin.source !== provisionedFrom) {
       changed.push("admin password");
       // A store not ready yet provisions it once it is (prepareStore reads `secrets`). A failure here is thrown, and
       // the watcher hands the same values over again at its next check.

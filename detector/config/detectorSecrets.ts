@@ -5,13 +5,19 @@ import { join } from "node:path";
 import { hashPassword } from "../auth/passwordHashing.ts";
 import { ConfigError, type DetectorConfig } from "./detectorConfig.ts";
 
+export interface FirstAdminSecret {
+  /** A digest of the Secret value (the plaintext is not kept in the store): a new value re-provisions the admin. */
+  source: string;
+  /** The bcrypt hash: the Secret's own, or `admin-password` hashed at the first call (not at all for a value applied before). */
+  passwordHash(): Promise<string>;
+}
+
 export interface DetectorSecrets {
   jwtSigningKey: string;
   /** Ingest token -> tenant. */
   ingestTokens: Map<string, string>;
-  adminPasswordHash?: string;
-  /** A digest of the Secret value the hash came from (`admin-password-hash`, or `admin-password`, hashed at each start). */
-  adminPasswordSource?: string;
+  /** The first admin's password from the Secret (`admin-password-hash`, or `admin-password`), when it has one. */
+  firstAdmin?: FirstAdminSecret;
   databaseUrl?: string;
 }
 
@@ -52,17 +58,18 @@ export async function loadDetectorSecrets(dir: string, config: DetectorConfig): 
   if (Buffer.byteLength(jwtSigningKey) < 32) throw new ConfigError("secret jwt-signing-key: must be at least 32 bytes");
   const ingest = await readKey(dir, "ingest-token");
   if (!ingest) throw new ConfigError(`secret ingest-token: missing in ${dir}`);
-  let adminPasswordHash = await readKey(dir, "admin-password-hash");
+  const adminPasswordHash = await readKey(dir, "admin-password-hash");
   if (adminPasswordHash !== undefined && !/^\$2[aby]\$\d{2}\$.{53}$/.test(adminPasswordHash)) {
     throw new ConfigError("secret admin-password-hash: not a bcrypt hash");
   }
-  // A Secret the operator generated carries the first admin's password rather than its hash: hashed here, once.
+  // A Secret the operator generated carries the first admin's password rather than its hash: hashed when needed.
   const adminPassword = adminPasswordHash === undefined ? await readKey(dir, "admin-password") : undefined;
-  if (adminPassword !== undefined) adminPasswordHash = await hashPassword(adminPassword);
-  // What the first admin was provisioned from, as a digest (the plaintext is not kept): a new value re-provisions it.
-  const adminPasswordSource = adminPasswordHash === undefined ? undefined
-    : createHash("sha256").update(adminPassword !== undefined ? `password:${adminPassword}` : `hash:${adminPasswordHash}`).digest("hex");
+  const digest = (value: string) => createHash("sha256").update(value).digest("hex");
+  let hashed: Promise<string> | undefined;
+  const firstAdmin: FirstAdminSecret | undefined = adminPasswordHash !== undefined
+    ? { source: digest(`hash:${adminPasswordHash}`), passwordHash: () => Promise.resolve(adminPasswordHash) }
+    : adminPassword !== undefined ? { source: digest(`password:${adminPassword}`), passwordHash: () => (hashed ??= hashPassword(adminPassword)) } : undefined;
   const databaseUrl = await readKey(dir, "database-url");
   if (config.storage.driver === "postgres" && !databaseUrl) throw new ConfigError(`secret database-url: required when storage.driver is postgres (missing in ${dir})`);
-  return { jwtSigningKey, ingestTokens: parseIngestTokens(ingest, config.tenants), adminPasswordHash, adminPasswordSource, databaseUrl };
+  return { jwtSigningKey, ingestTokens: parseIngestTokens(ingest, config.tenants), ...(firstAdmin ? { firstAdmin } : {}), databaseUrl };
 }

@@ -1,7 +1,7 @@
 // A rotated Secret (an ExternalSecret syncing a new value, an edited existing Secret) reaches a running detector:
 // the kubelet swaps the mounted files, the detector reads them again and uses the new values without a restart.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { hashPassword } from "../auth/passwordHashing.ts";
+import { hashPassword, passwordThreadRunning, setPasswordThreadIdleMs } from "../auth/passwordHashing.ts";
 import type { RunningDetector } from "../detector.ts";
 import { cowrie } from "../../test/detector/fixtures/cowrieRecords.ts";
 import { adminPassword, api, ingestTokens, jwtSigningKey, login, post, rotateSecret, spawnDetector, startTestDetector, writeDetectorFiles, writeDetectorFilesOnFreePorts, type DetectorFiles } from "../../test/detector/detectorHarness.ts";
@@ -130,6 +130,32 @@ describe("a running detector", () => {
     await vi.waitFor(async () => expect(await ingest(`${newIngestToken}-fixed`)).toBe(200), { timeout: 10_000, interval: 50 });
     expect(await metric("minixdr_secret_rejected")).toBe("0");
     expect(await reloads("applied")).toBe(2);
+  });
+});
+
+describe("a generated Secret's admin-password", () => {
+  it("is hashed (bcrypt, on the password thread) at the first start only, not at every start", async () => {
+    const files = await writeDetectorFiles();
+    setPasswordThreadIdleMs(50);
+    let detector: RunningDetector | undefined;
+    try {
+      // As the operator generates it: the password itself, no hash.
+      await rotateSecret(files.secretsDir, { "admin-password-hash": undefined, "admin-password": "Generated-Pass-0123456789" });
+      detector = await startTestDetector(files);
+      expect((await login(detector.url, "admin", "Generated-Pass-0123456789")).status).toBe(200);
+      await detector.close();
+      await expect.poll(() => passwordThreadRunning(), { timeout: 5_000, interval: 20 }).toBe(false);
+      // A thread started now would stay up for a minute: the check below cannot miss it.
+      setPasswordThreadIdleMs(60_000);
+      detector = await startTestDetector(files);
+      // The value was applied before: the second start provisions nothing, so nothing was hashed.
+      expect(passwordThreadRunning()).toBe(false);
+      expect((await login(detector.url, "admin", "Generated-Pass-0123456789")).status).toBe(200);
+    } finally {
+      setPasswordThreadIdleMs(10_000);
+      await detector?.close();
+      await files.remove();
+    }
   });
 });
 

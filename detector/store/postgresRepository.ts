@@ -321,6 +321,10 @@ export class PostgresRepository implements Repository {
     return row ? userFromRow(row) : undefined;
   }
 
+  async firstAdminSourceApplied(source: string): Promise<boolean> {
+    return (await this.pool.query("SELECT 1 AS x FROM first_admin_sources WHERE source = $1", [source])).rows.length > 0;
+  }
+
   provisionFirstAdmin(admin: NewUser, source: string): Promise<FirstAdminOutcome> {
     return this.transaction(async (c): Promise<FirstAdminOutcome> => {
       // Replicas starting together: one provisions, the others then find its record.

@@ -147,6 +147,8 @@ export interface Repository {
   deleteUser(tenant: string, username: string): Promise<boolean>;
   /** Provisions the first admin from the Secret's value `source` (a digest), atomically across replicas (`FirstAdminOutcome`). */
   provisionFirstAdmin(admin: NewUser, source: string): Promise<FirstAdminOutcome>;
+  /** Whether the first admin was provisioned from `source` before (then provisioning it again changes nothing). */
+  firstAdminSourceApplied(source: string): Promise<boolean>;
   listUsers(tenant: string): Promise<UserRecord[]>;
   /** Counts a failed login atomically; once `maxFailures` is reached the account is locked until `at + lockMs`. */
   recordFailedLogin(tenant: string, username: string, at: number, maxFailures: number, lockMs: number): Promise<LoginFailure>;

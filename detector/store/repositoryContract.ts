@@ -215,7 +215,10 @@ export function repositoryContract(backend: string, open: OpenRepository, skip?:
     it("provisions the first admin once per Secret value: a deleted admin stays deleted, a new value re-provisions it", async () => {
       const admin = (hash: string): NewUser => ({ tenant: "default", username: "admin", passwordHash: hash, role: "admin", failedLogins: 0, lockedUntil: 0, createdAt: 1 });
       const findAdmin = () => repo.findUser("default", "admin");
+      expect(await repo.firstAdminSourceApplied("secret-1")).toBe(false);
       expect(await repo.provisionFirstAdmin(admin("$2b$12$first"), "secret-1")).toBe("created");
+      expect(await repo.firstAdminSourceApplied("secret-1")).toBe(true);
+      expect(await repo.firstAdminSourceApplied("secret-2")).toBe(false);
       expect(await repo.provisionFirstAdmin(admin("$2b$12$first-again"), "secret-1")).toBe("unchanged");
       // A password changed through the API stays while the Secret does.
       await repo.setPassword("default", "admin", "$2b$12$changed");

@@ -577,6 +577,10 @@ export class SqliteRepository implements Repository {
     });
   }
 
+  firstAdminSourceApplied(source: string): Promise<boolean> {
+    return this.serialized(() => this.get("SELECT 1 AS x FROM first_admin_sources WHERE source = ?", source) !== undefined);
+  }
+
   provisionFirstAdmin(admin: NewUser, source: string): Promise<FirstAdminOutcome> {
     return this.transaction((): FirstAdminOutcome => {
       // A value applied before is never applied again: a pod still on the old Secret during a rollout changes nothing.

@@ -91,8 +91,9 @@ describe("operator → detector contract", () => {
       .find((c) => c.object.kind === "ConfigMap")!.object.data as Record<string, string>)["detector.json"]!));
     const secrets = await loadDetectorSecrets(tmp, config);
     expect(data).not.toHaveProperty("admin-password-hash");
-    expect(secrets.adminPasswordHash).toMatch(/^\$2[aby]\$12\$/);
-    expect(await bcrypt.compare(data["admin-password"]!, secrets.adminPasswordHash!)).toBe(true);
+    const hash = await secrets.firstAdmin!.passwordHash();
+    expect(hash).toMatch(/^\$2[aby]\$12\$/);
+    expect(await bcrypt.compare(data["admin-password"]!, hash)).toBe(true);
     expect(data["jwt-signing-key"]!.length).toBeGreaterThanOrEqual(32);
   });
 });
