@@ -89,6 +89,10 @@ export function miniXdrCrd(): Record<string, unknown> {
             "x-kubernetes-validations": [{
               rule: `self.metadata.name.size() <= ${maxNameLength}`,
               message: `metadata.name must be at most ${maxNameLength} characters, so the names of the objects it creates stay valid`,
+            }, {
+              // Its Services are named after it, and a Service name must be a DNS-1035 label.
+              rule: "self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+              message: "metadata.name must start with a letter and hold only lowercase letters, digits and '-' (no '.'), so the names of the Services it creates stay valid",
             }],
           },
         },

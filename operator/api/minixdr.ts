@@ -17,18 +17,19 @@ const opaque = { "x-kubernetes-preserve-unknown-fields": true };
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const quantityPattern = /^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$/;
+/** A non-negative Kubernetes quantity ("500m", "1.5Gi", "2e3"): what the API server would take for a request, limit or size. */
+const quantityPattern = /^(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$/;
 const durationPattern = /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/;
 const imagePattern = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
 
 const name = (what: string) => z.string().min(1).max(253).regex(dnsSubdomain).describe(what);
 const labelMap = (what: string) => z.record(z.string(), z.string().max(63)).meta({ maxProperties: 64 }).describe(what);
 const intOrPercent = (what: string, least = 0) =>
-  z.union([z.number().int().min(least), z.string().regex(least > 0 ? /^[1-9][0-9]{0,2}%$/ : /^[0-9]{1,3}%$/)])
+  z.union([z.number().int().min(least), z.string().regex(least > 0 ? /^(100|[1-9][0-9]?)%$/ : /^(100|[1-9]?[0-9])%$/)])
     .meta({ "x-kubernetes-int-or-string": true })
     .describe(`${what}: a number of pods or a percentage such as "50%".`);
 
-const quantity = z.union([z.number(), z.string().regex(quantityPattern)]).meta({ "x-kubernetes-int-or-string": true });
+const quantity = z.union([z.number().min(0), z.string().regex(quantityPattern)]).meta({ "x-kubernetes-int-or-string": true });
 export const resourcesSchema = z.strictObject({
   requests: z.record(z.string(), quantity).meta({ maxProperties: 8 }).optional().describe("Minimum resources, e.g. {cpu: 100m, memory: 256Mi}."),
   limits: z.record(z.string(), quantity).meta({ maxProperties: 8 }).optional().describe("Maximum resources, e.g. {memory: 512Mi}."),

@@ -25,6 +25,21 @@ describe("drift detection", () => {
     expect(driftedFields({ cpu: "1" }, { cpu: "2" })).toEqual([".cpu"]);
   });
 
+  it("takes a value the API server stores as absent (null, \"\", []) as no difference", () => {
+    expect(driftedFields({ tolerations: [{ key: "k", value: "" }], affinity: null, ingress: [] }, { tolerations: [{ key: "k" }] })).toEqual([]);
+    expect(driftedFields({ value: "x" }, {})).toEqual([".value"]);
+  });
+
+  it("matches lists keyed by name by name: an item another manager added is not ours to remove", () => {
+    const desired = { containers: [{ name: "detector", env: [{ name: "A", value: "1" }, { name: "B", value: "2" }] }] };
+    const withExtra = { containers: [{ name: "detector", env: [{ name: "EXTRA", value: "x" }, { name: "A", value: "1" }, { name: "B", value: "2" }] }] };
+    expect(driftedFields(desired, withExtra)).toEqual([]);
+    const changed = { containers: [{ name: "detector", env: [{ name: "A", value: "9" }, { name: "EXTRA", value: "x" }] }] };
+    expect(driftedFields(desired, changed)).toEqual([".containers[detector].env[A].value", ".containers[detector].env[B]"]);
+    // Lists without names are compared whole (a NetworkPolicy's rules).
+    expect(driftedFields({ rules: [{ port: 1 }] }, { rules: [{ port: 1 }, { port: 2 }] })).toEqual([".rules"]);
+  });
+
   it("requires an empty selector we render to exist", () => {
     expect(driftedFields({ from: [{ podSelector: {} }] }, { from: [{ podSelector: {} }] })).toEqual([]);
     expect(driftedFields({ from: [{ podSelector: {} }] }, { from: [{ ipBlock: { cidr: "1.2.3.4/32" } }] })).toEqual([".from[0].podSelector"]);

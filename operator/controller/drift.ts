@@ -13,10 +13,35 @@ function sameScalar(desired: unknown, live: unknown): boolean {
   return false;
 }
 
+/** A value the API server stores as absent (omitempty), so its absence on the live object is no difference. */
+const storedAsAbsent = (v: unknown) => v === null || v === "" || (Array.isArray(v) && v.length === 0);
+
+/** The name of every item when each one is an object with a distinct string `name` (containers, env, ports, volumes). */
+function names(items: unknown[]): string[] | undefined {
+  const out: string[] = [];
+  for (const item of items) {
+    const name = item !== null && typeof item === "object" ? (item as { name?: unknown }).name : undefined;
+    if (typeof name !== "string" || out.includes(name)) return undefined;
+    out.push(name);
+  }
+  return out;
+}
+
 /** Paths of desired fields that are missing or different on the live object; empty when nothing needs applying. */
 export function driftedFields(desired: unknown, live: unknown, path = ""): string[] {
+  if (live === undefined && storedAsAbsent(desired)) return [];
   if (Array.isArray(desired)) {
-    if (!Array.isArray(live) || live.length !== desired.length) return [path || "."];
+    if (!Array.isArray(live)) return [path || "."];
+    // Lists keyed by name are merged by server-side apply: an item another manager added (kubectl set env) stays
+    // theirs, and is no difference of ours. Each of our items must be there, as we render it.
+    const keys = desired.length > 0 ? names(desired) : undefined;
+    if (keys && names(live)) {
+      return keys.flatMap((name, i) => {
+        const match = live.find((l) => (l as { name: string }).name === name);
+        return match === undefined ? [`${path}[${name}]`] : driftedFields(desired[i], match, `${path}[${name}]`);
+      });
+    }
+    if (live.length !== desired.length) return [path || "."];
     return desired.flatMap((d, i) => driftedFields(d, live[i], `${path}[${i}]`));
   }
   if (desired !== null && typeof desired === "object") {

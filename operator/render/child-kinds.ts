@@ -13,7 +13,9 @@ export interface ChildKind {
 export const childKinds: readonly ChildKind[] = [
   { group: "", version: "v1", kind: "ServiceAccount", plural: "serviceaccounts" },
   { group: "", version: "v1", kind: "ConfigMap", plural: "configmaps" },
-  { group: "", version: "v1", kind: "Secret", plural: "secrets" },
+  // The generated Secret holds credentials senders and users hold (ingest token, admin password): switching to
+  // existingSecret or an ExternalSecret keeps it, so switching back finds the same ones.
+  { group: "", version: "v1", kind: "Secret", plural: "secrets", retainOnPrune: true },
   { group: "", version: "v1", kind: "PersistentVolumeClaim", plural: "persistentvolumeclaims", retainOnPrune: true },
   { group: "", version: "v1", kind: "Service", plural: "services" },
   { group: "apps", version: "v1", kind: "Deployment", plural: "deployments" },

@@ -76,7 +76,8 @@ export function compact<T>(value: T): T {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
     const c: unknown = compact(v);
-    if (c === undefined) continue;
+    // The API server drops empty values (omitempty): rendering them would leave a difference no apply can remove.
+    if (c === undefined || c === null || c === "") continue;
     if (Array.isArray(c) && c.length === 0) continue;
     if (c !== null && typeof c === "object" && !Array.isArray(c) && Object.keys(c).length === 0) continue;
     out[k] = c;

@@ -6,20 +6,31 @@ import { childMeta, names, selectorLabels, type ChildObject, type Component } fr
 type Peer = NonNullable<MiniXdrSpec["networkPolicy"]["ingress"]>;
 const namespaceLabel = "kubernetes.io/metadata.name";
 
-/** NetworkPolicy peers for a user's allow list; unset means "this namespace only". */
+/** A pod selector: an empty label map selects every pod, written `{}` (the API server drops an empty matchLabels). */
+const podSelector = (labels: Record<string, string>) => (Object.keys(labels).length > 0 ? { matchLabels: labels } : {});
+
+/**
+ * NetworkPolicy peers for a user's allow list; unset means "this namespace only", and a list with nothing in it means
+ * nobody (an empty `from` would mean everybody: the rule is left out instead).
+ */
 function peers(peer: Peer | undefined): Record<string, unknown>[] {
   if (!peer) return [{ podSelector: {} }];
   const out: Record<string, unknown>[] = [];
   if (peer.namespaces?.length) {
     out.push({
       namespaceSelector: { matchExpressions: [{ key: namespaceLabel, operator: "In", values: peer.namespaces }] },
-      ...(peer.podSelector ? { podSelector: { matchLabels: peer.podSelector } } : {}),
+      ...(peer.podSelector ? { podSelector: podSelector(peer.podSelector) } : {}),
     });
   } else if (peer.podSelector) {
-    out.push({ podSelector: { matchLabels: peer.podSelector } });
+    out.push({ podSelector: podSelector(peer.podSelector) });
   }
   for (const cidr of peer.cidrs ?? []) out.push({ ipBlock: { cidr } });
   return out;
+}
+
+/** An ingress rule for `port` from `from`; none when `from` is empty (which NetworkPolicy reads as "from anywhere"). */
+function allowFrom(from: Record<string, unknown>[], port: number): Record<string, unknown>[] {
+  return from.length > 0 ? [{ from, ports: [{ protocol: "TCP", port }] }] : [];
 }
 
 function dnsEgress(spec: MiniXdrSpec): Record<string, unknown> {
@@ -35,7 +46,11 @@ function policy(cr: MiniXdr, name: string, component: string, podSelector: Recor
     apiVersion: "networking.k8s.io/v1",
     kind: "NetworkPolicy",
     metadata: childMeta(cr, name, component),
-    spec: { podSelector: { matchLabels: podSelector }, policyTypes: ["Ingress", "Egress"], ...rules },
+    // A rule list left empty is left out: no rule of a policy type allows nothing, and the API server drops [].
+    spec: {
+      podSelector: { matchLabels: podSelector }, policyTypes: ["Ingress", "Egress"],
+      ...(rules.ingress?.length ? { ingress: rules.ingress } : {}), ...(rules.egress?.length ? { egress: rules.egress } : {}),
+    },
   };
 }
 
@@ -54,8 +69,8 @@ export function renderNetworkPolicies(cr: MiniXdr, spec: MiniXdrSpec): ChildObje
     policy(cr, names.defaultDeny(cr), "network-policy", selectorLabels(cr), {}),
     policy(cr, names.component(cr, "detector"), "detector", selectorLabels(cr, "detector"), {
       ingress: [
-        { from: [...(spec.console.enabled ? [consolePods] : []), ...peers(np.ingress)], ports: [{ protocol: "TCP", port: ports.http }] },
-        { from: peers(np.metrics), ports: [{ protocol: "TCP", port: ports.metrics }] },
+        ...allowFrom([...(spec.console.enabled ? [consolePods] : []), ...peers(np.ingress)], ports.http),
+        ...allowFrom(peers(np.metrics), ports.metrics),
       ],
       egress: detectorEgress,
     }),
@@ -63,7 +78,7 @@ export function renderNetworkPolicies(cr: MiniXdr, spec: MiniXdrSpec): ChildObje
   if (spec.console.enabled) {
     const component: Component = "console";
     policies.push(policy(cr, names.component(cr, component), component, selectorLabels(cr, component), {
-      ingress: [{ from: peers(np.ingress), ports: [{ protocol: "TCP", port: ports.http }] }],
+      ingress: allowFrom(peers(np.ingress), ports.http),
       egress: [dnsEgress(spec), { to: [{ podSelector: { matchLabels: selectorLabels(cr, "detector") } }], ports: [{ protocol: "TCP", port: ports.http }] }],
     }));
   }

@@ -107,6 +107,21 @@ describe("render", () => {
     expect(basic.ingress.map((r: { from: unknown }) => r.from)).toEqual([[{ podSelector: {} }], [{ podSelector: {} }]]);
   });
 
+  it("reads an allow list with nothing in it as nobody, never as everybody", () => {
+    // A rule with an empty `from` would admit every source: the rule is left out instead.
+    for (const empty of [{}, { namespaces: [] }, { cidrs: [] }]) {
+      const spec = find(cr({ networkPolicy: { ingress: empty, metrics: empty } }), "NetworkPolicy", "xdr-detector")!.spec as Record<string, unknown>;
+      expect(spec, JSON.stringify(empty)).not.toHaveProperty("ingress");
+      expect(spec.policyTypes).toEqual(["Ingress", "Egress"]);
+    }
+    // With the console on, only the console reaches the API.
+    const withConsole = find(cr({ console: { enabled: true }, networkPolicy: { ingress: {} } }), "NetworkPolicy", "xdr-detector")!.spec as any;
+    expect(withConsole.ingress[0].from).toEqual([{ podSelector: { matchLabels: { "app.kubernetes.io/name": "minixdr", "app.kubernetes.io/instance": "xdr", "app.kubernetes.io/component": "console" } } }]);
+    // An empty pod selector selects every pod, written as the API server stores it.
+    const everyPod = find(cr({ networkPolicy: { metrics: { namespaces: ["monitoring"], podSelector: {} } } }), "NetworkPolicy", "xdr-detector")!.spec as any;
+    expect(everyPod.ingress[1].from[0].podSelector).toEqual({});
+  });
+
   it("generates a Secret only when neither existingSecret nor externalSecret is set", () => {
     expect(render(cr({})).find((c) => c.object.kind === "Secret")?.createOnly).toBe(true);
     expect(find(cr({ secrets: { existingSecret: "mine" } }), "Secret")).toBeUndefined();

@@ -46,6 +46,12 @@ const invalid: [string, unknown, RegExp][] = [
     /spec\.secrets\.externalSecret\.secretStoreRef\.kind: Unsupported value: "Vault"/],
   ["a malformed refresh interval", { secrets: { externalSecret: { ...es, refreshInterval: "hourly" } } },
     /spec\.secrets\.externalSecret\.refreshInterval: .*should match/],
+  ["a percentage above 100%", { detector: { disruptionBudget: { enabled: true, maxUnavailable: "150%" } } },
+    /spec\.detector\.disruptionBudget\.maxUnavailable: .*should match/],
+  ["a minAvailable of 500%", { detector: { disruptionBudget: { enabled: true, minAvailable: "500%" } } },
+    /spec\.detector\.disruptionBudget\.minAvailable: .*should match/],
+  ["a negative memory limit", { detector: { resources: { limits: { memory: "-1Gi" } } } }, /spec\.detector\.resources\.limits\.memory: .*should match/],
+  ["a volume size that is not a quantity", { storage: { sqlite: { size: "1.2.3" } } }, /spec\.storage\.sqlite\.size: .*should match/],
   ["console replicas with the console off", { console: { replicas: 3 } }, /spec\.console\.enabled: .*console is not enabled/],
 ];
 
@@ -66,6 +72,20 @@ describeCluster("MiniXdr validation at apply time", () => {
     const err = await applyMiniXdr({ apiVersion: "xdr.minixdr.io/v1alpha1", kind: "MiniXdr", metadata: { name: "x".repeat(41), namespace: ns.name }, spec: {} })
       .then(() => undefined, (e: unknown) => e);
     expect((err as KubeApiError).message).toMatch(/metadata\.name must be at most 40 characters/);
+  });
+
+  it.each(["1abc", "a.b", "-x"])("refuses the name %s, which its Services could not carry", async (name) => {
+    const err = await applyMiniXdr({ apiVersion: "xdr.minixdr.io/v1alpha1", kind: "MiniXdr", metadata: { name, namespace: ns.name }, spec: {} })
+      .then(() => undefined, (e: unknown) => e);
+    expect((err as KubeApiError).message).toMatch(/metadata\.name must start with a letter and hold only lowercase letters, digits and '-'/);
+  });
+
+  it("accepts quantities and percentages in every form Kubernetes takes", async () => {
+    const stored = await applyMiniXdr({ apiVersion: "xdr.minixdr.io/v1alpha1", kind: "MiniXdr", metadata: { name: "forms", namespace: ns.name }, spec: {
+      detector: { resources: { requests: { cpu: "250m", memory: "0.5Gi" }, limits: { cpu: 2, memory: "1e9" } }, disruptionBudget: { enabled: true, maxUnavailable: "100%" } },
+      storage: { sqlite: { size: ".5Ti" } },
+    } });
+    expect(stored.metadata.name).toBe("forms");
   });
 
   it("accepts an empty spec (every default applies in memory) and stores it unchanged", async () => {

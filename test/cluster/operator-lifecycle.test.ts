@@ -114,9 +114,13 @@ describeCluster("operator lifecycle", () => {
         expect(await getChild(kind!, ns.name, name!), `${kind} ${name}`).toBeDefined();
       }
     }, wait);
+    const generated = await getChild("Secret", ns.name, "prune-secrets");
+    expect(generated).toBeDefined();
+    // The Secret the detector now mounts is the generated one, named as existingSecret.
     await applyMiniXdr(minixdr(ns.name, "prune", {
       networkPolicy: { enabled: false },
       storage: { type: "postgres", postgres: { urlSecretRef: { name: "db", key: "url" } } },
+      secrets: { existingSecret: "prune-secrets" },
     }));
     await vi.waitFor(async () => {
       for (const [kind, name] of [["Deployment", "prune-console"], ["Service", "prune-console"], ["ServiceAccount", "prune-console"],
@@ -126,6 +130,8 @@ describeCluster("operator lifecycle", () => {
       }
     }, wait);
     expect(await getChild("PersistentVolumeClaim", ns.name, "prune-data")).toBeDefined();
+    // Generated credentials are kept (senders and users hold them), whatever the Secret source turns to.
+    expect((await getChild("Secret", ns.name, "prune-secrets"))?.metadata?.uid).toBe(generated!.metadata!.uid);
     expect(await eventReasons(ns.name, "prune")).toEqual(expect.arrayContaining([expect.stringMatching(/^Deleted: Deleted Deployment prune-console: no longer in the spec/)]));
   });
 
@@ -184,8 +190,26 @@ describeCluster("operator lifecycle", () => {
   });
 
   it("makes no write request over a quiet period, resyncs included", async () => {
-    await applyMiniXdr(minixdr(ns.name, "quiet", { console: { enabled: true } }));
+    // Shapes the API server stores differently from how they are written (an empty allow list, pods selected by {},
+    // an empty toleration value) once made the operator rewrite a child on every pass.
+    await applyMiniXdr(minixdr(ns.name, "quiet", {
+      console: { enabled: true },
+      networkPolicy: { ingress: { namespaces: [] }, metrics: { podSelector: {} } },
+      detector: { tolerations: [{ key: "dedicated", operator: "Equal", value: "", effect: "NoSchedule" }] },
+    }));
     await vi.waitFor(async () => expect(await getChild("Deployment", ns.name, "quiet-console")).toBeDefined(), wait);
+    // An empty allow list lets nobody in (a rule with no `from` would let everybody in); {} selects every pod here.
+    const detectorPolicy = (await getChild("NetworkPolicy", ns.name, "quiet-detector"))!.spec as { ingress: { from?: unknown[]; ports: { port: number }[] }[] };
+    expect(detectorPolicy.ingress.map((r) => [r.ports[0]!.port, r.from])).toEqual([
+      [8080, [{ podSelector: { matchLabels: { "app.kubernetes.io/instance": "quiet", "app.kubernetes.io/name": "minixdr", "app.kubernetes.io/component": "console" } } }]],
+      [9090, [{ podSelector: {} }]],
+    ]);
+    expect((await getChild("NetworkPolicy", ns.name, "quiet-console"))!.spec).not.toHaveProperty("ingress");
+    // Someone adds an environment variable with their own field manager: theirs, not a difference to repair.
+    await admin().apply(childKindOf("Deployment"), ns.name, "quiet-detector", {
+      apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "quiet-detector", namespace: ns.name },
+      spec: { template: { spec: { containers: [{ name: "detector", env: [{ name: "EXTRA", value: "1" }] }] } } },
+    }, { manager: "kubectl-set-env" });
     await markDeploymentAvailable(ns.name, "quiet-detector");
     await markDeploymentAvailable(ns.name, "quiet-console");
     const ready = await waitForStatus(ns.name, "quiet", (c) => condition(c, "Ready")?.status === "True");
