@@ -35,9 +35,10 @@ export function driftedFields(desired: unknown, live: unknown, path = ""): strin
     // Lists keyed by name are merged by server-side apply: an item another manager added (kubectl set env) stays
     // theirs, and is no difference of ours. Each of our items must be there, as we render it.
     const keys = desired.length > 0 ? names(desired) : undefined;
-    if (keys && names(live)) {
+    const liveItems = live as unknown[];
+    if (keys && names(liveItems)) {
       return keys.flatMap((name, i) => {
-        const match = live.find((l) => (l as { name: string }).name === name);
+        const match = liveItems.find((l) => (l as { name: string }).name === name);
         return match === undefined ? [`${path}[${name}]`] : driftedFields(desired[i], match, `${path}[${name}]`);
       });
     }
