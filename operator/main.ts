@@ -51,7 +51,14 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   metrics.trackWorkQueue({ get depth() { return operator.controller?.queue.depth ?? 0; } });
 
   const server = buildServer({ metrics, informers: () => operator.controller?.watched ?? [], isLeader: () => operator.leading, logger: log });
-  await server.listen({ port: settings.metricsPort, host: settings.bindAddress });
+  try {
+    await server.listen({ port: settings.metricsPort, host: settings.bindAddress });
+  } catch (err) {
+    // A port in use or an address not on this host: say which setting, not a stack trace.
+    log.fatal({ err }, `cannot serve metrics and probes on ${settings.bindAddress}:${settings.metricsPort} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); set --metrics-port / MINIXDR_METRICS_PORT or --bind-address / MINIXDR_BIND_ADDRESS`);
+    await operator.stop({ releaseLease: true }).catch(() => undefined);
+    process.exit(2);
+  }
   log.info({ port: settings.metricsPort, leaderElect: settings.leaderElect, identity: settings.leaderIdentity, cluster: connection.source }, "operator started");
 
   let stopping = false;

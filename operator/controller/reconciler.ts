@@ -67,7 +67,10 @@ export class MiniXdrReconciler {
       spec = withDefaults(cr.spec);
     } catch (err) {
       // The CRD refuses invalid objects at apply time; this catches objects stored before a stricter schema.
-      await this.writeStatus(cr, { paused: false, components: [], applyErrors: [`invalid spec: ${(err as Error).message}`], invalidSpec: true, missingApis: [], endpoint: "" }, log);
+      const message = `invalid spec: ${(err as Error).message}`;
+      log.error({ err }, "stored spec does not validate: nothing is applied until it is fixed");
+      await this.d.events.record(cr, "Warning", "InvalidSpec", message);
+      await this.writeStatus(cr, { paused: false, components: [], applyErrors: [message], invalidSpec: true, missingApis: [], endpoint: cr.status?.endpoint ?? "" }, log);
       return {};
     }
     const paused = spec.paused ? "spec" : cr.metadata.annotations?.[pausedAnnotation] === "true" ? "annotation" : false;

@@ -49,8 +49,13 @@ describe("computeStatus", () => {
   });
 
   it("names an invalid stored spec (stored before a stricter schema) as the reason", () => {
-    const status = computeStatus(cr(4), { paused: false, components: [], applyErrors: ["invalid spec: spec.detector.replicas: must be at most 100"], invalidSpec: true, missingApis: [], endpoint: "" }, clock("t"));
-    expect(summary(status.conditions)).toMatchObject({ Degraded: "True InvalidSpec", Reconciled: "False InvalidSpec", Ready: "False InvalidSpec" });
+    const before = computeStatus(cr(3), observe(deployment()), clock("t0"));
+    const status = computeStatus({ ...cr(4, before.conditions), status: before }, { paused: false, components: [], applyErrors: ["invalid spec: spec.detector.replicas: must be at most 100"], invalidSpec: true, missingApis: [], endpoint: "http://x" }, clock("t"));
+    expect(summary(status.conditions)).toMatchObject({ Degraded: "True InvalidSpec", Reconciled: "False InvalidSpec", Progressing: "False InvalidSpec", Ready: "False InvalidSpec" });
+    expect(Object.keys(computeStatus(cr(1), { paused: false, components: [], applyErrors: ["invalid spec: x"], invalidSpec: true, missingApis: [], endpoint: "" }, clock("t"))).sort())
+      .toEqual(["conditions", "endpoint", "observedGeneration"]);
+    // What was last observed of the components stays in status.
+    expect(status).toMatchObject({ observedGeneration: 4, endpoint: "http://x", replicas: "1/1", detector: { readyReplicas: 1, image: "img:1" } });
     expect(status.conditions!.find((c) => c.type === "Ready")!.message).toBe("invalid spec: spec.detector.replicas: must be at most 100");
   });
 

@@ -55,7 +55,11 @@ export function computeStatus(cr: MiniXdr, obs: Observation, now: () => string):
 
   const waiting: string[] = [];
   const failed: string[] = [];
+  // An invalid spec observes no components: what was last reported of them stays.
   const status: MiniXdrStatus = { observedGeneration: generation, endpoint: obs.endpoint };
+  if (obs.invalidSpec) {
+    for (const key of ["detector", "console", "replicas"] as const) if (cr.status?.[key] !== undefined) Object.assign(status, { [key]: cr.status[key] });
+  }
   for (const c of obs.components) {
     if (!c.deployment) {
       waiting.push(`Deployment ${c.deploymentName} does not exist yet`);
@@ -93,7 +97,8 @@ export function computeStatus(cr: MiniXdr, obs: Observation, now: () => string):
     set({ type: "Reconciled", status: "True", reason: "ReconcileSucceeded", message: `every child matches generation ${generation}` });
   }
 
-  if (waiting.length > 0) set({ type: "Progressing", status: "True", reason: "WaitingForDeployments", message: waiting.join("; ") });
+  if (obs.invalidSpec) set({ type: "Progressing", status: "False", reason: "InvalidSpec", message: "nothing is applied until the spec is fixed" });
+  else if (waiting.length > 0) set({ type: "Progressing", status: "True", reason: "WaitingForDeployments", message: waiting.join("; ") });
   else set({ type: "Progressing", status: "False", reason: "RolloutComplete", message: "every component runs the desired version" });
 
   if (obs.applyErrors.length > 0) {

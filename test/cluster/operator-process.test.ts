@@ -41,6 +41,21 @@ describeCluster("minixdr operator process", () => {
     expect(run.stderr).toMatch(/whole number/);
   });
 
+  it("says which setting to change when its metrics port is taken, and exits", async () => {
+    const { createServer } = await import("node:net");
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, "127.0.0.1", r));
+    try {
+      const busy = (taken.address() as { port: number }).port;
+      const run = spawnSync(process.execPath, [cli, "operator", "--metrics-port", String(busy), "--bind-address", "127.0.0.1", "--leader-elect=false", "--watch-namespace", ns.name],
+        { encoding: "utf8", env: { ...process.env, KUBECONFIG: kubeconfig }, timeout: 30_000 });
+      expect(run.status).toBe(2);
+      expect(run.stdout).toMatch(new RegExp(`cannot serve metrics and probes on 127\\.0\\.0\\.1:${busy} \\(EADDRINUSE\\); set --metrics-port`));
+    } finally {
+      taken.close();
+    }
+  });
+
   it("serves health, readiness and metrics, reconciles, and releases its lease on SIGTERM", async () => {
     child = spawn(process.execPath, [cli, "operator", "--metrics-port", String(port), "--bind-address", "127.0.0.1", "--leader-elect",
       "--lease-namespace", ns.name, "--lease-name", "minixdr-operator", "--leader-identity", "process-under-test", "--watch-namespace", ns.name],
