@@ -3,7 +3,7 @@ import type { FirstAdminOutcome, Repository } from "../store/repository.ts";
 import type { ApiTokens } from "./apiTokens.ts";
 import { LoginGate } from "./loginGate.ts";
 import { absentUserHash, hashPassword, verifyPassword } from "./passwordHashing.ts";
-import { passwordProblems } from "./passwordPolicy.ts";
+import { passwordPolicy, passwordProblems } from "./passwordPolicy.ts";
 import type { Role, UserRecord } from "./user.ts";
 
 export const lockout = { maxFailures: 5, lockMs: 15 * 60_000 };
@@ -58,7 +58,9 @@ export class Accounts {
     const user = await this.repository.findUser(tenant, username);
     const now = this.now();
     if (user && user.lockedUntil > now) return { ok: false, reason: "locked", lockedUntil: user.lockedUntil };
-    const matches = await verifyPassword(password, user?.passwordHash ?? absentUserHash);
+    // bcrypt reads only the first 72 bytes, and no password longer than that was ever set: a longer one, which would
+    // match any password it starts with, is wrong (checked all the same, so it takes as long).
+    const matches = (await verifyPassword(password, user?.passwordHash ?? absentUserHash)) && Buffer.byteLength(password, "utf8") <= passwordPolicy.maxLength;
     if (user && matches) return { ok: true, user };
     if (user) {
       const failure = await this.repository.recordFailedLogin(tenant, username, now, lockout.maxFailures, lockout.lockMs);
@@ -69,7 +71,7 @@ export class Accounts {
 
   /** A token for the user as stored now (role and credentials version). */
   issueFor(user: UserRecord): Promise<{ token: string; expiresAt: number }> {
-    return this.tokens.issue({ tenant: user.tenant, username: user.username, role: user.role, credentialsVersion: user.credentialsVersion });
+    return this.tokens.issue({ tenant: user.tenant, username: user.username, role: user.role, credentialsVersion: user.credentialsVersion, userCreatedAt: user.createdAt });
   }
 
   /**

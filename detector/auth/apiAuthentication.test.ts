@@ -121,6 +121,14 @@ describe("login lockout", () => {
     }
   });
 
+  it("refuses a password that only starts with the right one (bcrypt reads 72 bytes)", async () => {
+    const exactly72 = `Aa1-${"z".repeat(68)}`;
+    expect(Buffer.byteLength(exactly72)).toBe(72);
+    expect((await api(`${detector.url}/api/v1/users`, (await login(detector.url, "admin", adminPassword)).token, { method: "POST", body: { username: "long", password: exactly72, role: "viewer" } })).status).toBe(201);
+    expect((await login(detector.url, "long", `${exactly72}WRONG-SUFFIX`)).status).toBe(401);
+    expect((await login(detector.url, "long", exactly72)).status).toBe(200);
+  });
+
   it("answers an unknown user like a wrong password", async () => {
     const r = await login(detector.url, "nobody", "whatever-password");
     expect(r.status).toBe(401);
@@ -201,6 +209,17 @@ describe("user management: password changes and deletion revoke tokens", () => {
     expect(gone.json.error).toBe("token refused: the user no longer exists");
     expect((await login(detector.url, "eve", "Renewed-Pass-2024#")).status).toBe(401);
     expect((await del("/api/v1/users/eve", admin)).status).toBe(404);
+    // A user deleted and created again under the same name starts at credentials version 0 again: a token of the
+    // first one (issued at version 0 too) must not work for the second, who has another role.
+    const createFay = (role: string) => api(`${detector.url}/api/v1/users`, admin, { method: "POST", body: { username: "fay", password: "Kestrel-Pass-2024", role } });
+    expect((await createFay("viewer")).status).toBe(201);
+    const first = (await login(detector.url, "fay", "Kestrel-Pass-2024")).token;
+    expect((await del("/api/v1/users/fay", admin)).status).toBe(204);
+    expect((await createFay("analyst")).status).toBe(201);
+    const reborn = await me(first);
+    expect(reborn.status).toBe(401);
+    expect(reborn.json.error).toBe("token refused: it was issued to an earlier user of that name");
+    expect((await me((await login(detector.url, "fay", "Kestrel-Pass-2024")).token)).json).toMatchObject({ username: "fay", role: "analyst" });
     expect((await del("/api/v1/users/dana", admin)).status).toBe(204);
   });
 });

@@ -15,6 +15,11 @@ export interface Principal {
 /** A verified token: who, and the credentials version of the user it was issued under (0 for tokens without one). */
 export interface VerifiedToken extends Principal {
   credentialsVersion: number;
+  /**
+   * When the user it was issued to was created (ms): a user deleted and created again under the same name starts at
+   * credentials version 0 again, and must not inherit the tokens of the one before. Absent in tokens issued before.
+   */
+  userCreatedAt?: number;
 }
 
 export class InvalidTokenError extends Error {
@@ -37,7 +42,7 @@ export class ApiTokens {
 
   async issue(p: VerifiedToken): Promise<{ token: string; expiresAt: number }> {
     const iat = Math.floor(this.now() / 1000);
-    const token = await new SignJWT({ tenant: p.tenant, role: p.role, ver: p.credentialsVersion })
+    const token = await new SignJWT({ tenant: p.tenant, role: p.role, ver: p.credentialsVersion, ...(p.userCreatedAt !== undefined ? { uc: p.userCreatedAt } : {}) })
       .setProtectedHeader({ alg: "HS256", typ: "JWT" })
       .setSubject(p.username)
       .setIssuer(tokenIssuer)
@@ -57,11 +62,11 @@ export class ApiTokens {
         requiredClaims: ["sub", "exp", "iat"],
         currentDate: new Date(this.now()),
       });
-      const { tenant, role, sub, ver = 0 } = payload;
-      if (typeof tenant !== "string" || typeof sub !== "string" || !roles.includes(role as Role) || !Number.isInteger(ver)) {
-        throw new InvalidTokenError("token claims: tenant, sub, role or ver missing or invalid");
+      const { tenant, role, sub, ver = 0, uc } = payload;
+      if (typeof tenant !== "string" || typeof sub !== "string" || !roles.includes(role as Role) || !Number.isInteger(ver) || (uc !== undefined && !Number.isInteger(uc))) {
+        throw new InvalidTokenError("token claims: tenant, sub, role, ver or uc missing or invalid");
       }
-      return { tenant, username: sub, role: role as Role, credentialsVersion: ver as number };
+      return { tenant, username: sub, role: role as Role, credentialsVersion: ver as number, ...(uc !== undefined ? { userCreatedAt: uc as number } : {}) };
     } catch (err) {
       if (err instanceof InvalidTokenError) throw err;
       if (err instanceof errors.JWTExpired) throw new InvalidTokenError("token expired", { cause: err });
