@@ -48,7 +48,7 @@ export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): v
     return reply.code(401).send({ error: "invalid username or password" });
   });
 
-  /** The answer to a refused password change (400 weak, 403 wrong current password, 404, 423 locked, 429 busy). */
+  /** The answer to a refused password change (400 weak, 403 wrong current password, 404, 409 changed meanwhile, 423 locked, 429 busy). */
   const refusedChange = (reply: FastifyReply, result: Exclude<PasswordChangeResult, { ok: true }>, username: string, field: string): FastifyReply => {
     switch (result.reason) {
       case "weak-password":
@@ -57,6 +57,8 @@ export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): v
         return reply.code(403).send({ error: "the current password is wrong" });
       case "no-such-user":
         return reply.code(404).send({ error: `no user ${username}` });
+      case "changed-meanwhile":
+        return reply.code(409).send({ error: "the password was changed by another request meanwhile; sign in again with the new one" });
       case "locked":
         return locked(reply, result.lockedUntil);
       case "busy":

@@ -23,6 +23,8 @@ export type PasswordChangeResult =
   | { ok: false; reason: "weak-password"; problems: string[] }
   /** Changing one's own password: the current one was wrong (it counts as a failed login) or the account is locked. */
   | { ok: false; reason: "wrong-password" }
+  /** Changing one's own password: it was changed by another request after the current one was checked. */
+  | { ok: false; reason: "changed-meanwhile" }
   | { ok: false; reason: "locked"; lockedUntil: number }
   | { ok: false; reason: "busy" };
 
@@ -85,7 +87,9 @@ export class Accounts {
     if (!checked.admitted) return { ok: false, reason: "busy" };
     const result = checked.value;
     if (!result.ok) return result.reason === "locked" ? result : { ok: false, reason: "wrong-password" };
-    return this.setPassword(tenant, username, next);
+    // Only over the password just checked: of two changes made with the same current password, one wins.
+    const user = await this.repository.setPassword(tenant, username, await hashPassword(next), result.user.credentialsVersion);
+    return user ? { ok: true, user } : { ok: false, reason: "changed-meanwhile" };
   }
 
   /** An admin setting another user's password (a reset): their tokens stop working and any lockout ends. */

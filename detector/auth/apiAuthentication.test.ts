@@ -196,6 +196,19 @@ describe("user management: password changes and deletion revoke tokens", () => {
     expect((await login(detector.url, "eve", "Renewed-Pass-2024#")).status).toBe(200);
   });
 
+  it("of two changes made at once with the same current password, exactly one succeeds", async () => {
+    const session = (await login(detector.url, "eve", "Renewed-Pass-2024#")).token;
+    const answers = await Promise.all(["Racing-First-2024#", "Racing-Second-2024#"].map((newPassword) =>
+      put("/api/v1/me/password", session, { currentPassword: "Renewed-Pass-2024#", newPassword })));
+    const statuses = answers.map((a) => a.status).sort();
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    // The loser is told (409 when its check ran before the winner's write, 403 when after).
+    expect([403, 409]).toContain(statuses.find((s) => s !== 200));
+    const winner = ["Racing-First-2024#", "Racing-Second-2024#"][answers.findIndex((a) => a.status === 200)]!;
+    expect((await login(detector.url, "eve", winner)).status).toBe(200);
+    expect((await put("/api/v1/me/password", (await login(detector.url, "eve", winner)).token, { currentPassword: winner, newPassword: "Renewed-Pass-2024#" })).status).toBe(200);
+  });
+
   it("deleting a user ends their sessions at once; an admin cannot delete their own account", async () => {
     const token = (await login(detector.url, "eve", "Renewed-Pass-2024#")).token;
     // A viewer is refused, and the refusal stops there: neither account is touched.

@@ -315,9 +315,9 @@ export class PostgresRepository implements Repository {
     await this.pool.query("UPDATE users SET failed_logins = 0, locked_until = 0 WHERE tenant = $1 AND username = $2", [tenant, username]);
   }
 
-  async setPassword(tenant: string, username: string, passwordHash: string): Promise<UserRecord | undefined> {
+  async setPassword(tenant: string, username: string, passwordHash: string, whileVersion?: number): Promise<UserRecord | undefined> {
     const [row] = await this.rows(this.pool, `UPDATE users SET password_hash = $3, credentials_version = credentials_version + 1, failed_logins = 0, locked_until = 0
-      WHERE tenant = $1 AND username = $2 RETURNING *`, [tenant, username, passwordHash]);
+      WHERE tenant = $1 AND username = $2 AND ($4::int IS NULL OR credentials_version = $4) RETURNING *`, [tenant, username, passwordHash, whileVersion ?? null]);
     return row ? userFromRow(row) : undefined;
   }
 

@@ -142,7 +142,11 @@ export interface Repository {
   /** Creates a user; false when the tenant already has one by that name. */
   createUser(user: NewUser): Promise<boolean>;
   /** Replaces the password hash, raises the credentials version (older tokens stop working) and clears any lockout; undefined when there is no such user. */
-  setPassword(tenant: string, username: string, passwordHash: string): Promise<UserRecord | undefined>;
+  /**
+   * Sets a user's password (credentials version + 1, lockout ended). With `whileVersion`, only while the user is still
+   * at that credentials version: undefined when the user is gone or their password changed meanwhile.
+   */
+  setPassword(tenant: string, username: string, passwordHash: string, whileVersion?: number): Promise<UserRecord | undefined>;
   /** Whether the user existed (their tokens stop working with it). */
   deleteUser(tenant: string, username: string): Promise<boolean>;
   /** Provisions the first admin from the Secret's value `source` (a digest), atomically across replicas (`FirstAdminOutcome`). */

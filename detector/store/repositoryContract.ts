@@ -206,6 +206,10 @@ export function repositoryContract(backend: string, open: OpenRepository, skip?:
       expect(changed).toMatchObject({ credentialsVersion: 1, failedLogins: 0, lockedUntil: 0, passwordHash: "$2b$12$newhashnewhashnewhashnewhashnewhashnewhashnewhashnewha" });
       expect((await repo.setPassword("t-creds", "bob", "$2b$12$x"))?.credentialsVersion).toBe(2);
       expect(await repo.setPassword("t-creds-other", "bob", "$2b$12$x")).toBeUndefined();
+      // Only while still at the version the caller checked: a second change over the same old password loses.
+      expect((await repo.setPassword("t-creds", "bob", "$2b$12$y", 2))?.credentialsVersion).toBe(3);
+      expect(await repo.setPassword("t-creds", "bob", "$2b$12$z", 2)).toBeUndefined();
+      expect((await repo.findUser("t-creds", "bob"))?.passwordHash).toBe("$2b$12$y");
       expect(await repo.deleteUser("t-creds-other", "bob")).toBe(false);
       expect(await repo.deleteUser("t-creds", "bob")).toBe(true);
       expect(await repo.findUser("t-creds", "bob")).toBeUndefined();

@@ -569,10 +569,10 @@ export class SqliteRepository implements Repository {
     });
   }
 
-  setPassword(tenant: string, username: string, passwordHash: string): Promise<UserRecord | undefined> {
+  setPassword(tenant: string, username: string, passwordHash: string, whileVersion?: number): Promise<UserRecord | undefined> {
     return this.transaction(() => {
       const row = this.get(`UPDATE users SET password_hash = ?, credentials_version = credentials_version + 1, failed_logins = 0, locked_until = 0
-        WHERE tenant = ? AND username = ? RETURNING *`, passwordHash, tenant, username);
+        WHERE tenant = ? AND username = ? AND (? IS NULL OR credentials_version = ?) RETURNING *`, passwordHash, tenant, username, whileVersion ?? null, whileVersion ?? null);
       return row ? userFromRow(row) : undefined;
     });
   }
