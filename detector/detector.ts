@@ -13,6 +13,7 @@ import type { DetectorSecrets } from "./config/detectorSecrets.ts";
 import { SecretsWatcher } from "./config/secretsWatcher.ts";
 import { DetectionEngine } from "./detection/detectionEngine.ts";
 import { DetectionLoop } from "./detection/detectionLoop.ts";
+import { ingestFormats } from "./ingest/formats.ts";
 import { ingestPathPrefix, registerIngestRoutes } from "./ingest/ingestRoutes.ts";
 import { AnomalyScorer } from "./ml/scorer.ts";
 import { DetectorMetrics } from "./ops/detectorMetrics.ts";
@@ -195,7 +196,11 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    if (status === 413 && req.url.startsWith(ingestPathPrefix)) metrics.eventsRejected.inc({ source: req.url.slice(ingestPathPrefix.length), reason: "too_large" });
+    if (status === 413 && req.url.startsWith(ingestPathPrefix)) {
+      // Labelled by the format's source, as every other rejection is (never by what the sender put in the URL).
+      const format = ingestFormats[req.url.slice(ingestPathPrefix.length).split(/[?#]/)[0] ?? ""];
+      if (format) metrics.eventsRejected.inc({ source: format.source, reason: "too_large" });
+    }
     if (status === 500) req.log.error({ err }, "request failed");
     void reply.code(status).send({ error: status === 500 ? "internal error: the request was not completed; retry it" : err.message });
   });

@@ -69,6 +69,11 @@ describe("ingest", () => {
   it("refuses a body over the size limit with 413", async () => {
     const big = ndjson(Array.from({ length: 600 }, (_, i) => cowrie.command(bot, i, "x".repeat(100))));
     expect((await ingest("cowrie", big)).status).toBe(413);
+    // Counted under the format's source whatever the sender appends to the URL (no label per query string).
+    expect((await ingest("events?shard=23296", big)).status).toBe(413);
+    const text = await (await fetch(detector.metricsUrl)).text();
+    expect(text).toMatch(/minixdr_events_rejected_total\{source="generic",reason="too_large"\} 1/);
+    expect(text).not.toMatch(/shard=/);
   });
 
   it("stores a batch before acknowledging it, and a retried batch is not counted twice", async () => {

@@ -10,12 +10,19 @@ const isoTimestamp = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]
 let lastValue: string | undefined;
 let lastMs: number | undefined;
 
+/** Whether the date part (YYYY-MM-DD) names a day that exists: Date.parse moves 2026-02-30 to March 2nd. */
+function isCalendarDate(value: string): boolean {
+  const [year, month, day] = [Number(value.slice(0, 4)), Number(value.slice(5, 7)), Number(value.slice(8, 10))];
+  const d = new Date(Date.UTC(year, month - 1, day));
+  return d.getUTCFullYear() === year && d.getUTCMonth() === month - 1 && d.getUTCDate() === day;
+}
+
 /** Event time from a source timestamp (ISO-8601 with a zone, as Cowrie, Suricata and Kubernetes write it), or undefined. */
 export function parseSourceTimestamp(value: string): number | undefined {
   if (value === lastValue) return lastMs;
   const m = isoTimestamp.exec(value);
   let ms: number | undefined;
-  if (m) {
+  if (m && isCalendarDate(value)) {
     const zone = m[2] ?? "Z";
     const parsed = Date.parse(value.replace(" ", "T").replace(/([+-]\d{2})(\d{2})$/, zone === "Z" ? "$1$2" : "$1:$2"));
     ms = Number.isNaN(parsed) ? undefined : parsed;

@@ -89,3 +89,36 @@ describe("generic schema", () => {
     expect(future.issues[0]).toMatchObject({ field: "timestamp", message: "is more than 24 hours in the future" });
   });
 });
+
+describe("records that cannot be stored as sent", () => {
+  const event = (fields: Record<string, unknown> = {}) => ({ timestamp: "2024-05-14T10:00:00Z", type: "other", sourceIp: "1.2.3.4", ...fields });
+
+  it("refuses a day that does not exist rather than moving it to the next month", () => {
+    for (const day of ["2024-02-30", "2023-02-29", "2024-04-31"]) {
+      expect(normalize("events", JSON.stringify(event({ timestamp: `${day}T10:00:00Z` }))).issues[0], day).toMatchObject({ field: "timestamp" });
+    }
+    expect(normalize("events", JSON.stringify(event({ timestamp: "2024-02-29T10:00:00Z" }))).events[0]?.time).toBe(Date.parse("2024-02-29T10:00:00Z"));
+  });
+
+  it("refuses unpaired surrogates, naming where they are (stored as UTF-8 they would become U+FFFD, and two ids one)", () => {
+    const body = `[${JSON.stringify(event({ id: "ok" }))},{"id":"lone\\ud800","timestamp":"2024-05-14T10:00:00Z","type":"other","sourceIp":"1.2.3.4"}]`;
+    const { issues, events } = normalize("events", body);
+    expect(events).toEqual([]);
+    expect(issues).toEqual([{ item: 1, field: "id", message: expect.stringMatching(/unpaired UTF-16 surrogate/) }]);
+    // A pair is a character like any other.
+    expect(normalize("events", `{"id":"pair\\ud83d\\ude00","timestamp":"2024-05-14T10:00:00Z","type":"other","sourceIp":"1.2.3.4"}`).events[0]?.id).toBe("generic:pair😀");
+  });
+
+  it("refuses a record nested too deeply to digest with a 4xx naming it, not a failure to retry", () => {
+    const deep = `${"[".repeat(200_000)}${"]".repeat(200_000)}`;
+    const body = [JSON.stringify(cowrie.loginFailed({ srcIp: "203.0.113.1", session: "s" }, 1, "root", "x")),
+      JSON.stringify(cowrie.loginFailed({ srcIp: "203.0.113.1", session: "s" }, 2, "root", "y")).replace(/}$/, `,"extra":${deep}}`)].join("\n");
+    const { issues } = normalize("cowrie", body);
+    expect(issues).toEqual([{ item: 1, line: 2, field: "(item)", message: "is nested too deeply to be read" }]);
+  });
+
+  it("counts NDJSON lines from the body as sent, blank lines before the first record included", () => {
+    const body = `\n\n${JSON.stringify(event())}\n{not json\n`;
+    expect(normalize("events", body).issues).toEqual([{ item: 1, line: 4, field: "(item)", message: expect.stringMatching(/^not valid JSON/) }]);
+  });
+});

@@ -12,8 +12,29 @@ export interface NormalizedBatch {
 /** A sanity bound on event time: records stamped further ahead than this are refused as clock errors. */
 export const maxFutureSkewMs = 24 * 3600_000;
 
+/** Where a record holds a string (or key) that is not valid Unicode (an unpaired surrogate from a \ud800 escape), if it does. */
+function illFormedPath(record: unknown): string | undefined {
+  const stack: [unknown, string][] = [[record, ""]];
+  while (stack.length > 0) {
+    const [value, path] = stack.pop()!;
+    if (typeof value === "string") {
+      if (!value.isWellFormed()) return path || "(item)";
+    } else if (Array.isArray(value)) {
+      value.forEach((v, i) => stack.push([v, `${path}[${i}]`]));
+    } else if (value !== null && typeof value === "object") {
+      for (const [k, v] of Object.entries(value)) {
+        if (!k.isWellFormed()) return path || "(item)";
+        stack.push([v, path ? `${path}.${k}` : k]);
+      }
+    }
+  }
+  return undefined;
+}
+
 export function normalizeBatch(format: IngestFormat, body: string, ctx: NormalizeContext): NormalizedBatch {
   const batch = format.records(body);
+  // Only an escape (\ud800) makes an unpaired surrogate (the body itself is decoded UTF-8): look for one only then.
+  const mayHoldSurrogates = /\\u[dD][89a-fA-F]/.test(body);
   const issues = [...batch.issues];
   const events: SecurityEvent[] = [];
   let ignored = 0;
@@ -21,18 +42,33 @@ export function normalizeBatch(format: IngestFormat, body: string, ctx: Normaliz
   batch.records.forEach((record, item) => {
     if (failed.has(item)) return;
     const line = batch.lines?.[item];
+    const at = line !== undefined ? { line } : {};
+    const illFormed = mayHoldSurrogates ? illFormedPath(record) : undefined;
+    if (illFormed !== undefined) {
+      // Stored as UTF-8, it would become U+FFFD, and two different ids the same one.
+      issues.push({ item, field: illFormed, message: "holds an unpaired UTF-16 surrogate (an escape such as \\ud800 alone): not valid Unicode", ...at });
+      return;
+    }
     const parsed = format.schema.safeParse(record);
     if (!parsed.success) {
       issues.push(...issuesFromZod(item, parsed.error, line));
       return;
     }
-    const event = format.normalize(parsed.data, ctx);
+    let event: ReturnType<IngestFormat["normalize"]>;
+    try {
+      event = format.normalize(parsed.data, ctx);
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err;
+      // JSON.parse reads any depth; digesting the record recurses, and a record nested thousands deep overflows it.
+      issues.push({ item, field: "(item)", message: "is nested too deeply to be read", ...at });
+      return;
+    }
     if (event === ignoredRecord) {
       ignored++;
       return;
     }
     if (event.time > ctx.receivedAt + maxFutureSkewMs) {
-      issues.push({ item, field: "timestamp", message: "is more than 24 hours in the future", ...(line !== undefined ? { line } : {}) });
+      issues.push({ item, field: "timestamp", message: "is more than 24 hours in the future", ...at });
       return;
     }
     events.push(event);

@@ -20,7 +20,8 @@ export function parseRecordBatch(body: string): RecordBatch {
   const records: unknown[] = [];
   const lines: number[] = [];
   const issues: ValidationIssue[] = [];
-  text.split("\n").forEach((raw, i) => {
+  // Line numbers count from the body as sent, blank lines before the first record included.
+  body.split("\n").forEach((raw, i) => {
     const line = raw.trim();
     if (line === "") return;
     try {
