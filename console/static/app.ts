@@ -57,7 +57,13 @@ async function route(): Promise<void> {
   if (detail?.[1]) {
     byId("back-to-list").setAttribute("href", lastListHash);
     showView("detail-view");
-    return showIncidentDetail(session, decodeURIComponent(detail[1]), { unauthorized, current });
+    let id = detail[1];
+    try {
+      id = decodeURIComponent(id);
+    } catch {
+      // A malformed link (%E0%A4%A): asked for as it is, it is not found, rather than leaving the last incident shown.
+    }
+    return showIncidentDetail(session, id, { unauthorized, current });
   }
   const q = hash.indexOf("?");
   lastListHash = hash.startsWith("#/incidents") ? hash : "#/incidents";

@@ -1,7 +1,7 @@
 // The incidents list: filter form, table of one page, pager.
 import { callApi, errorMessage, type IncidentPage, type Session } from "./apiClient.ts";
 import { byId, field, h, showError, type Elem } from "./dom.ts";
-import { filterNames, filtersFromQuery, listApiPath, listHash, pageLabel, pageSize, type IncidentFilters } from "./incidentQuery.ts";
+import { filterNames, filtersFromQuery, lastPage, listApiPath, listHash, pageLabel, pageSize, type IncidentFilters } from "./incidentQuery.ts";
 import { formatTime } from "./format.ts";
 
 export interface ListHandlers {
@@ -65,6 +65,8 @@ async function loadRows(session: Session, handlers: ListHandlers): Promise<void>
   }
   showError(error, "");
   const { items, total } = result.body;
+  // A page past the end (its last incident resolved away, or an old link): the last page that has any.
+  if (items.length === 0 && current.page > lastPage(total)) return handlers.navigate(listHash({ ...current, page: lastPage(total) }));
   body.replaceChildren(...items.map(row));
   byId("list-empty").hidden = items.length > 0;
   byId("page-info").textContent = pageLabel(current.page, items.length, total);

@@ -48,9 +48,14 @@ export function listApiPath(filters: IncidentFilters): string {
   return `/api/v1/incidents?${params.toString()}`;
 }
 
+/** The last page that holds any of `total` incidents (1 when there are none). */
+export function lastPage(total: number): number {
+  return Math.max(1, Math.ceil(total / pageSize));
+}
+
 /** "26–50 of 73" for the pager. */
 export function pageLabel(page: number, shown: number, total: number): string {
-  if (total === 0) return "0 of 0";
+  if (shown === 0) return `0 of ${total}`;
   const first = (page - 1) * pageSize + 1;
   return `${first}–${first + shown - 1} of ${total}`;
 }

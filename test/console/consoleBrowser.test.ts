@@ -197,6 +197,10 @@ describe.skipIf(unavailable !== "")("console in headless Chromium", { timeout: 6
     await expect.poll(() => page.textContent("#detail-summary"), browserPoll).toContain(`successful login as ${xssUsername}`);
     expect(await page.locator("#detail img").count()).toBe(0);
     expect(await page.evaluate(() => (globalThis as { __xss?: unknown }).__xss)).toBeUndefined();
+    // A malformed link after it: not found, and the incident shown before is gone.
+    await page.goto(`${stack.console.url}/#/incident/%E0%A4%A`);
+    await expect.poll(() => page.textContent("#detail-error"), browserPoll).toMatch(/invalid incident id|not found/i);
+    expect(await page.textContent("#detail")).not.toContain(xssUsername);
   });
 
   it("logs out: the token is gone and the list needs a login again", async () => {
@@ -244,6 +248,10 @@ describe.skipIf(unavailable !== "")("console in headless Chromium", { timeout: 6
     expect(await page.isDisabled("#next-page")).toBe(true);
     await page.click("#prev-page");
     await expect.poll(() => page.textContent("#page-info"), browserPoll).toBe("1–25 of 27");
+    // A page past the end (an old link, or its last incidents resolved meanwhile) shows the last page there is.
+    await page.goto(`${stack.console.url}/#/incidents?page=9`);
+    await expect.poll(() => page.textContent("#page-info"), browserPoll).toBe("26–27 of 27");
+    expect(page.url()).toContain("#/incidents?page=2");
   });
 
   it("changes the user's own password: the wrong current one is refused, other sessions end, this one goes on", async () => {

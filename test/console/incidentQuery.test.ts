@@ -1,6 +1,6 @@
 // The list's filters round-trip through the page hash and become the detector API's query parameters.
 import { describe, expect, it } from "vitest";
-import { filtersFromQuery, listApiPath, listHash, pageLabel, pageSize } from "../../console/static/incidentQuery.ts";
+import { filtersFromQuery, lastPage, listApiPath, listHash, pageLabel, pageSize } from "../../console/static/incidentQuery.ts";
 
 describe("incident list filters", () => {
   it("reads filters and page from the hash, ignoring junk", () => {
@@ -24,6 +24,9 @@ describe("incident list filters", () => {
 
   it("labels the pager", () => {
     expect(pageLabel(1, 0, 0)).toBe("0 of 0");
+    // A page past the end shows nothing of the total (not "26–25 of 1"); the list then goes to the last page.
+    expect(pageLabel(2, 0, 1)).toBe("0 of 1");
+    expect([lastPage(0), lastPage(1), lastPage(pageSize), lastPage(pageSize + 1)]).toEqual([1, 1, 1, 2]);
     expect(pageLabel(1, 2, 2)).toBe("1–2 of 2");
     expect(pageLabel(2, 2, pageSize + 2)).toBe(`${pageSize + 1}–${pageSize + 2} of ${pageSize + 2}`);
   });
