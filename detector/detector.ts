@@ -56,6 +56,11 @@ export interface RunningDetector {
   url: string;
   metricsUrl: string;
   repository: Repository;
+  /**
+   * The first step of a shutdown: /readyz answers 503 (so the Service stops sending here) and keep-alive connections
+   * are closed after their next answer, while requests are still served.
+   */
+  drain(): void;
   /** Stops taking requests, lets in-flight ones finish, then closes the store. */
   close(): Promise<void>;
 }
@@ -276,6 +281,9 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
     url,
     metricsUrl,
     repository,
+    drain: () => {
+      shuttingDown = true;
+    },
     close: () => closing ??= (async () => {
       shuttingDown = true;
       clearTimeout(migrationTimer);

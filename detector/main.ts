@@ -11,12 +11,17 @@ export type { DetectorOptions, RunningDetector } from "./detector.ts";
 
 /** How long in-flight requests get to finish after SIGTERM before the process exits anyway. */
 const shutdownGraceMs = 25_000;
+/** How long a stopping detector goes on serving, not ready, while its endpoint leaves the Service (default). */
+const defaultDrainSeconds = 5;
 
 export async function main(): Promise<void> {
   const log = pino({ level: process.env.MINIXDR_LOG_LEVEL ?? "info", base: { component: "detector" } });
   let detector: RunningDetector;
   let stop = (_reason: string): void => {};
+  let drainSeconds = defaultDrainSeconds;
   try {
+    drainSeconds = process.env.MINIXDR_SHUTDOWN_DRAIN_SECONDS === undefined ? defaultDrainSeconds : Number(process.env.MINIXDR_SHUTDOWN_DRAIN_SECONDS);
+    if (!(drainSeconds >= 0 && drainSeconds <= 20)) throw new ConfigError("MINIXDR_SHUTDOWN_DRAIN_SECONDS must be a number of seconds from 0 to 20");
     const config = await loadDetectorConfig(process.env.MINIXDR_CONFIG_FILE ?? "/etc/minixdr/config/detector.json");
     const secretsDir = process.env.MINIXDR_SECRETS_DIR ?? "/etc/minixdr/secrets";
     const reloadSeconds = process.env.MINIXDR_SECRETS_RELOAD_SECONDS === undefined ? defaultSecretsReloadMs / 1000 : Number(process.env.MINIXDR_SECRETS_RELOAD_SECONDS);
@@ -48,12 +53,19 @@ export async function main(): Promise<void> {
   stop = (reason: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ reason }, "stopping: finishing in-flight requests");
+    // Endpoints leave the Service a moment after the pod is marked terminating: until then, new connections still
+    // come here. Not ready, and still serving, for drainSeconds; then no new requests, and in-flight ones finish.
+    log.info({ reason, drainSeconds }, "stopping: not ready, still serving while the endpoint is removed");
+    detector.drain();
     setTimeout(() => {
       log.error("in-flight requests did not finish in time; exiting");
       process.exit(1);
-    }, shutdownGraceMs).unref();
-    detector.close().then(() => process.exit(0), (err: unknown) => {
+    }, drainSeconds * 1000 + shutdownGraceMs).unref();
+    const drained = new Promise((r) => setTimeout(r, drainSeconds * 1000));
+    drained.then(() => {
+      log.info("stopping: finishing in-flight requests");
+      return detector.close();
+    }).then(() => process.exit(0), (err: unknown) => {
       log.error({ err }, "error while stopping");
       process.exit(1);
     });

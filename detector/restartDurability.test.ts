@@ -99,3 +99,26 @@ describe.each(backends)("$name", ({ skip, files: makeFiles }) => {
     await store.close();
   });
 });
+
+describe("SIGTERM", () => {
+  it("on SIGTERM goes on serving, not ready, while its endpoint is removed, then stops", async () => {
+    const files = await writeDetectorFilesOnFreePorts();
+    let detector: Awaited<ReturnType<typeof spawnDetector>> | undefined;
+    try {
+      detector = await spawnDetector(files, { MINIXDR_SHUTDOWN_DRAIN_SECONDS: "2" });
+      expect((await fetch(`${detector.url}/readyz`)).status).toBe(200);
+      const signalled = Date.now();
+      detector.child.kill("SIGTERM");
+      await vi.waitFor(async () => expect((await fetch(`${detector!.url}/readyz`)).status).toBe(503), { timeout: 1_000, interval: 20 });
+      // Still serving: a sender whose connection came before the endpoint left is answered, and told to reconnect.
+      const res = await fetch(`${detector.url}/api/v1/ingest/cowrie`, { method: "POST", body: JSON.stringify(cowrie.loginFailed(bot, 99, "root", "pw-drain")), headers: { authorization: `Bearer ${ingestTokens.default}` } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("connection")).toBe("close");
+      expect(await detector.exited).toBe(0);
+      expect(Date.now() - signalled).toBeGreaterThanOrEqual(2_000);
+    } finally {
+      if (detector?.child.exitCode === null) detector.child.kill("SIGKILL");
+      await files.remove();
+    }
+  });
+});

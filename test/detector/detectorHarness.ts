@@ -108,7 +108,8 @@ export interface DetectorProcess {
 export async function spawnDetector(files: DetectorFiles, env: Record<string, string> = {}): Promise<DetectorProcess> {
   const child = spawn(process.execPath, [join(repoRoot, "detector/main.ts")], {
     cwd: repoRoot,
-    env: { ...process.env, MINIXDR_CONFIG_FILE: files.configFile, MINIXDR_SECRETS_DIR: files.secretsDir, MINIXDR_LOG_LEVEL: "info", ...env },
+    // No drain after SIGTERM unless a test asks for one: nothing routes to these processes through a Service.
+    env: { ...process.env, MINIXDR_CONFIG_FILE: files.configFile, MINIXDR_SECRETS_DIR: files.secretsDir, MINIXDR_LOG_LEVEL: "info", MINIXDR_SHUTDOWN_DRAIN_SECONDS: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
