@@ -212,7 +212,7 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
 
   registerHealthRoutes(app, { repository, model: () => model, storeUnavailable: () => storeError, shuttingDown: () => shuttingDown });
   const auth = { tokens, findUser: (tenant: string, username: string) => repository.findUser(tenant, username) };
-  registerUserRoutes(app, { accounts, auth, repository, now, onLogin: (result) => metrics.logins.inc({ result }) });
+  registerUserRoutes(app, { accounts, auth, repository, now, tenants: config.tenants, onLogin: (result) => metrics.logins.inc({ result }) });
   registerIncidentRoutes(app, { repository, auth, now });
   registerIngestRoutes(app, {
     repository, detection, metrics, ingestTokens, bodyLimitBytes: options.ingestBodyLimitBytes ?? defaultIngestBodyLimitBytes, now,

@@ -9,7 +9,7 @@ import { parseOr400 } from "./requestValidation.ts";
 
 const username = z.string().regex(usernamePattern, "must be 1-64 letters, digits or . _ @ -, and not . or ..");
 const loginBody = z.strictObject({ tenant: z.string().min(1).max(63).default("default"), username: z.string().min(1).max(64), password: z.string().min(1).max(1024) });
-const newUserBody = z.strictObject({ username, password: z.string().max(1024), role: z.enum(roles) });
+const newUserBody = z.strictObject({ username, password: z.string().max(1024), role: z.enum(roles), tenant: z.string().max(63).optional() });
 const userParams = z.strictObject({ username });
 const ownPasswordBody = z.strictObject({ currentPassword: z.string().min(1).max(1024), newPassword: z.string().max(1024) });
 const passwordBody = z.strictObject({ password: z.string().max(1024) });
@@ -19,6 +19,8 @@ export interface UserRouteDeps {
   auth: ApiAuth;
   repository: Repository;
   now: () => number;
+  /** The configured tenants: an admin of `default` may create a user in any of them (the first admin of each). */
+  tenants: readonly string[];
   /** Each login's outcome: `success`, or the refusal's reason (`invalid-credentials`, `locked`, `busy`). */
   onLogin?(result: "success" | Exclude<LoginResult, { ok: true }>["reason"]): void;
 }
@@ -93,7 +95,16 @@ export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): v
   app.post("/api/v1/users", { onRequest: admin }, async (req, reply) => {
     const body = parseOr400(newUserBody, req.body, "body", reply);
     if (!body) return reply;
-    const result = await deps.accounts.createUser(req.principal!.tenant, body.username, body.password, body.role);
+    // Only tenant `default` has an admin from the Secret: its admins bring up the others (their first admin, say),
+    // whose admins then manage their own users. Nobody else names a tenant other than their own.
+    const tenant = body.tenant ?? req.principal!.tenant;
+    if (tenant !== req.principal!.tenant) {
+      if (req.principal!.tenant !== "default") return reply.code(403).send({ error: "only an admin of tenant default creates users in another tenant" });
+      if (!deps.tenants.includes(tenant)) {
+        return reply.code(400).send({ error: "invalid body", issues: [{ field: "tenant", message: `is not one of the configured tenants (${deps.tenants.join(", ")})` }] });
+      }
+    }
+    const result = await deps.accounts.createUser(tenant, body.username, body.password, body.role);
     if (!result.ok && result.reason === "weak-password") {
       return reply.code(400).send({ error: "invalid body", issues: result.problems.map((message) => ({ field: "password", message })) });
     }

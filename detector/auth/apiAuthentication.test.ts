@@ -129,6 +129,21 @@ describe("login lockout", () => {
     expect((await login(detector.url, "long", exactly72)).status).toBe(200);
   });
 
+  it("lets an admin of tenant default create the first admin of another tenant, who then manages their own", async () => {
+    const root = (await login(detector.url, "admin", adminPassword)).token;
+    const create = (token: string, body: Record<string, unknown>) => api(`${detector.url}/api/v1/users`, token, { method: "POST", body });
+    expect((await create(root, { tenant: "acme", username: "ops", password: "Harbor-Lights-2024", role: "admin" })).json).toEqual({ tenant: "acme", username: "ops", role: "admin" });
+    const unknown = await create(root, { tenant: "globex", username: "ops", password: "Harbor-Lights-2024", role: "admin" });
+    expect(unknown.status).toBe(400);
+    expect(unknown.json.issues).toEqual([{ field: "tenant", message: "is not one of the configured tenants (default, acme)" }]);
+    const acme = await login(detector.url, "ops", "Harbor-Lights-2024", "acme");
+    expect((await me(acme.token)).json).toEqual({ tenant: "acme", username: "ops", role: "admin" });
+    // acme's admin manages acme, and cannot reach into default.
+    expect((await create(acme.token, { username: "analyst1", password: "Acme-Analyst-2024", role: "analyst" })).json).toMatchObject({ tenant: "acme" });
+    expect((await create(acme.token, { tenant: "default", username: "mole", password: "Mole-In-Default-2024", role: "admin" })).status).toBe(403);
+    expect(await detector.repository.findUser("default", "mole")).toBeUndefined();
+  });
+
   it("answers an unknown user like a wrong password", async () => {
     const r = await login(detector.url, "nobody", "whatever-password");
     expect(r.status).toBe(401);
