@@ -47,7 +47,7 @@ describe("ingest", () => {
     const r = await ingest("cowrie", JSON.stringify(records));
     expect(r.status).toBe(400);
     expect(r.json.issues).toEqual([
-      { item: 1, field: "src_ip", message: "must be an IPv4 or IPv6 address" },
+      { item: 1, field: "src_ip", message: "must be an IPv4 or IPv6 address (without a zone)" },
       { item: 2, field: "timestamp", message: expect.stringMatching(/ISO-8601/) as string },
       { item: 3, field: "input", message: expect.any(String) as string },
     ]);
@@ -107,6 +107,8 @@ describe("incidents API", () => {
     });
     incidentId = String(incident!.id);
     const one = await api(`${detector.url}/api/v1/incidents/${incidentId}`, adminToken);
+    // UUIDs are case-insensitive.
+    expect((await api(`${detector.url}/api/v1/incidents/${incidentId.toUpperCase()}`, adminToken)).json).toEqual(one.json);
     expect((one.json.evidence as { events: unknown[] }).events).toHaveLength(7);
   });
 

@@ -18,7 +18,8 @@ const listQuery = z.strictObject({
   offset: z.coerce.number().int().min(0).default(0),
 });
 
-const idParams = z.strictObject({ id: z.uuid("must be an incident id (a UUID)") });
+// UUIDs are case-insensitive; the store keeps them lowercase.
+const idParams = z.strictObject({ id: z.uuid("must be an incident id (a UUID)").transform((id) => id.toLowerCase()) });
 const statusBody = z.strictObject({ status: z.enum(incidentStatuses) });
 
 export function registerIncidentRoutes(app: FastifyInstance, deps: { repository: Repository; auth: ApiAuth; now: () => number }): void {

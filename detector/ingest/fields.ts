@@ -36,7 +36,8 @@ export const timestampField = z
   .string()
   .refine((s) => parseSourceTimestamp(s) !== undefined, "must be an ISO-8601 timestamp with a time zone, e.g. 2024-05-14T10:15:32.123Z");
 
-export const ipField = z.string().refine((s) => isIP(s) !== 0, "must be an IPv4 or IPv6 address");
+// No IPv6 zone (fe80::1%eth0): it names an interface of the sender's host, and would end up in block actions.
+export const ipField = z.string().refine((s) => isIP(s) !== 0 && !s.includes("%"), "must be an IPv4 or IPv6 address (without a zone)");
 
 export const portField = z.number().int().min(0).max(65535);
 

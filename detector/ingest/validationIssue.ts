@@ -11,12 +11,13 @@ export interface ValidationIssue {
 }
 
 export function issuesFromZod(item: number, error: z.ZodError, line?: number): ValidationIssue[] {
-  return error.issues.map((i) => ({
-    item,
-    field: i.path.length > 0 ? i.path.map(String).join(".") : "(item)",
-    message: i.message,
-    ...(line !== undefined ? { line } : {}),
-  }));
+  const at = line !== undefined ? { line } : {};
+  return error.issues.flatMap((i) => {
+    const path = i.path.map(String);
+    // An unknown field is named in `field`, one issue each, like every other bad field.
+    if (i.code === "unrecognized_keys") return i.keys.map((key) => ({ item, field: [...path, key].join("."), message: "is not a field of this format", ...at }));
+    return [{ item, field: path.length > 0 ? path.join(".") : "(item)", message: i.message, ...at }];
+  });
 }
 
 /** One line per issue, for logs and error messages. */
