@@ -229,14 +229,18 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
       changed.push("jwt-signing-key");
     }
     if (ingestTokens.replace(next.ingestTokens)) changed.push("ingest-token");
+    // Compared with the URL the store was opened with (only PostgreSQL reads it), so a retried change still asks for
+    // the restart; the admin password is then applied by the next start, through the new URL.
+    if (config.storage.driver === "postgres" && next.databaseUrl !== options.secrets.databaseUrl) {
+      changed.push("database-url");
+      return changed;
+    }
     if (next.firstAdmin !== undefined && next.firstAdmin.source !== provisionedFrom) {
       changed.push("admin password");
       // A store not ready yet provisions it once it is (prepareStore reads `secrets`). A failure here is thrown, and
       // the watcher hands the same values over again at its next check.
       if (storeError === undefined) await provisionFirstAdmin();
     }
-    // Only PostgreSQL reads it, when the store is opened.
-    if (config.storage.driver === "postgres" && next.databaseUrl !== previous.databaseUrl) changed.push("database-url");
     return changed;
   };
   const secretsWatcher = options.secretsReload && new SecretsWatcher({
