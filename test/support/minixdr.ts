@@ -62,7 +62,16 @@ export async function podsOf(namespace: string, deployment: string): Promise<Kub
  * replicaset and deployment controllers then derive the Deployment's availability, as in a cluster.
  */
 export async function markDeploymentAvailable(namespace: string, name: string): Promise<void> {
-  const d = await admin().get(childKindOf("Deployment"), namespace, name);
+  // The newest template's pods first: after a template change, the old ReplicaSet's pods alone would not finish it.
+  const d = await vi.waitFor(async () => {
+    const now = await admin().get(childKindOf("Deployment"), namespace, name);
+    const status = (now.status ?? {}) as { observedGeneration?: number; updatedReplicas?: number };
+    const wanted = (now.spec as { replicas?: number }).replicas ?? 1;
+    if ((status.observedGeneration ?? 0) < (now.metadata?.generation ?? 1) || (status.updatedReplicas ?? 0) < wanted) {
+      throw new Error(`Deployment ${name}: the controller has not created the current template's pods yet`);
+    }
+    return now;
+  }, { timeout: 20_000, interval: 100 });
   const replicas = (d.spec as { replicas?: number }).replicas ?? 1;
   const pods = await vi.waitFor(async () => {
     const p = (await podsOf(namespace, name)).filter((pod) => !pod.metadata?.deletionTimestamp);
