@@ -76,6 +76,10 @@ describe("computeStatus", () => {
     expect(summary(missing.conditions)).toMatchObject({ Degraded: "True ExternalSecretsNotInstalled", Reconciled: "False ExternalSecretsNotInstalled", Ready: "True AllComponentsReady" });
     const paused = computeStatus(cr(1), observe(deployment(), { paused: "annotation" }), clock("t"));
     expect(summary(paused.conditions)).toMatchObject({ Paused: "True Paused", Reconciled: "False Paused" });
+    // While paused the spec may name another image than the one running: status shows the one running.
+    const running = deployment();
+    (running.spec as Record<string, unknown>).template = { spec: { containers: [{ name: "detector", image: "img:0" }] } };
+    expect(computeStatus(cr(1), observe(running, { paused: "spec" }), clock("t")).detector?.image).toBe("img:0");
     // Unpaused: the Paused condition goes, rather than staying False.
     expect(summary(computeStatus(cr(2, paused.conditions), observe(deployment()), clock("t")).conditions)).not.toHaveProperty("Paused");
   });

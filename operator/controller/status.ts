@@ -67,7 +67,9 @@ export function computeStatus(cr: MiniXdr, obs: Observation, now: () => string):
       continue;
     }
     const s = deploymentState(c.deployment);
-    status[c.component] = { desiredReplicas: s.desired, readyReplicas: s.ready, image: c.image };
+    // The image the Deployment runs, not the spec's: they differ while paused.
+    const running = (c.deployment.spec as { template?: { spec?: { containers?: { image?: string }[] } } } | undefined)?.template?.spec?.containers?.[0]?.image;
+    status[c.component] = { desiredReplicas: s.desired, readyReplicas: s.ready, image: running ?? c.image };
     if (s.failed) failed.push(`Deployment ${c.deploymentName}: ${s.failed}`);
     if (!s.current) waiting.push(`Deployment ${c.deploymentName} is rolling out (${s.available}/${s.desired} available)`);
     else if (s.available < s.desired) waiting.push(`Deployment ${c.deploymentName} has ${s.available}/${s.desired} replicas available`);
