@@ -104,6 +104,7 @@ describe("a running detector", () => {
       "ingest-token": `default=${newIngestToken}\nacme=${ingestTokens.acme}\n`,
       "jwt-signing-key": newSigningKey,
       "admin-password-hash": await hashPassword(newPassword),
+      "database-url": "postgres://unused.example/minixdr",
     });
     await vi.waitFor(async () => expect(await ingest(newIngestToken)).toBe(200), { timeout: 10_000, interval: 50 });
     expect(await ingest(ingestTokens.default)).toBe(401);
@@ -115,7 +116,7 @@ describe("a running detector", () => {
     expect(fresh.status).toBe(200);
     expect((await api(`${detector.url}/api/v1/incidents`, fresh.token)).status).toBe(200);
     expect(await reloads("applied")).toBe(1);
-    // SQLite does not read database-url: nothing asks for a restart.
+    // SQLite does not read database-url: changing it asks for no restart.
     expect(restarts).toEqual([]);
   });
 

@@ -26,12 +26,14 @@ interface DeploymentState {
   desired: number;
   ready: number;
   available: number;
+  /** The image its pod template runs (the spec's may differ while paused). */
+  image: string | undefined;
   current: boolean;
   failed?: string;
 }
 
 function deploymentState(d: KubeObject): DeploymentState {
-  const spec = d.spec as { replicas?: number } | undefined;
+  const spec = d.spec as { replicas?: number; template?: { spec?: { containers?: { image?: string }[] } } } | undefined;
   const st = (d.status ?? {}) as { observedGeneration?: number; readyReplicas?: number; availableReplicas?: number; updatedReplicas?: number;
     replicas?: number; conditions?: { type: string; status: string; reason?: string; message?: string }[] };
   const desired = spec?.replicas ?? 1;
@@ -41,6 +43,7 @@ function deploymentState(d: KubeObject): DeploymentState {
     desired,
     ready: st.readyReplicas ?? 0,
     available: st.availableReplicas ?? 0,
+    image: spec?.template?.spec?.containers?.[0]?.image,
     // Current: the controller has seen the latest template and every replica runs it, with no old ones left.
     current: (st.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) && updated >= desired && (st.replicas ?? 0) <= desired,
     ...(progressing?.status === "False" && progressing.reason === "ProgressDeadlineExceeded" ? { failed: progressing.message ?? "progress deadline exceeded" } : {}),
@@ -67,9 +70,7 @@ export function computeStatus(cr: MiniXdr, obs: Observation, now: () => string):
       continue;
     }
     const s = deploymentState(c.deployment);
-    // The image the Deployment runs, not the spec's: they differ while paused.
-    const running = (c.deployment.spec as { template?: { spec?: { containers?: { image?: string }[] } } } | undefined)?.template?.spec?.containers?.[0]?.image;
-    status[c.component] = { desiredReplicas: s.desired, readyReplicas: s.ready, image: running ?? c.image };
+    status[c.component] = { desiredReplicas: s.desired, readyReplicas: s.ready, image: s.image ?? c.image };
     if (s.failed) failed.push(`Deployment ${c.deploymentName}: ${s.failed}`);
     if (!s.current) waiting.push(`Deployment ${c.deploymentName} is rolling out (${s.available}/${s.desired} available)`);
     else if (s.available < s.desired) waiting.push(`Deployment ${c.deploymentName} has ${s.available}/${s.desired} replicas available`);

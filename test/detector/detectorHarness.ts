@@ -7,7 +7,7 @@ import { pino } from "pino";
 import { hashPassword } from "../../detector/auth/passwordHashing.ts";
 import type { z } from "zod";
 import { parseDetectorConfig, type DetectorConfig, type detectorConfigSchema } from "../../detector/config/detectorConfig.ts";
-import { loadDetectorSecrets } from "../../detector/config/detectorSecrets.ts";
+import { loadDetectorSecrets, secretKeys } from "../../detector/config/detectorSecrets.ts";
 import { startDetector, type DetectorOptions, type RunningDetector } from "../../detector/detector.ts";
 import { freePort } from "../controlplane/processes.ts";
 
@@ -60,9 +60,8 @@ export async function writeDetectorFiles(overrides: { storage?: z.input<typeof d
  * removes a key. Plain files (as `writeDetectorFiles` leaves them) are taken over at the first call.
  */
 export async function rotateSecret(secretsDir: string, changes: Record<string, string | undefined>): Promise<void> {
-  const keys = ["jwt-signing-key", "ingest-token", "admin-password-hash", "admin-password", "database-url"];
   const values: Record<string, string> = {};
-  for (const key of keys) {
+  for (const key of secretKeys) {
     const current = await readFile(join(secretsDir, key), "utf8").catch(() => undefined);
     const next = key in changes ? changes[key] : current;
     if (next !== undefined) values[key] = next;
@@ -73,7 +72,7 @@ export async function rotateSecret(secretsDir: string, changes: Record<string, s
   const previous = await readlinkOrUndefined(join(secretsDir, "..data"));
   await symlink(generation, join(secretsDir, "..data_tmp"));
   await rename(join(secretsDir, "..data_tmp"), join(secretsDir, "..data"));
-  for (const key of keys) {
+  for (const key of secretKeys) {
     const path = join(secretsDir, key);
     const isLink = await lstat(path).then((st) => st.isSymbolicLink(), () => undefined);
     if (isLink === false || (isLink && !(key in values))) await unlink(path);
