@@ -5,8 +5,8 @@ import { Accounts } from "./auth/accounts.ts";
 import { ApiTokens } from "./auth/apiTokens.ts";
 import { LoginGate, type LoginGateLimits } from "./auth/loginGate.ts";
 import { IngestTokenSet } from "./api/authentication.ts";
-import { registerIncidentRoutes } from "./api/incidentRoutes.ts";
-import { registerUserRoutes } from "./api/userRoutes.ts";
+import { incidentRoutes } from "./api/incidentRoutes.ts";
+import { userRoutes } from "./api/userRoutes.ts";
 import type { AnomalyModel } from "./anomaly/anomalyModel.ts";
 import type { DetectorConfig } from "./config/detectorConfig.ts";
 import type { DetectorSecrets } from "./config/detectorSecrets.ts";
@@ -14,10 +14,10 @@ import { SecretsWatcher } from "./config/secretsWatcher.ts";
 import { DetectionEngine } from "./detection/detectionEngine.ts";
 import { DetectionLoop } from "./detection/detectionLoop.ts";
 import { ingestFormats } from "./ingest/formats.ts";
-import { ingestPathPrefix, registerIngestRoutes } from "./ingest/ingestRoutes.ts";
+import { ingestPathPrefix, ingestRoutes } from "./ingest/ingestRoutes.ts";
 import { AnomalyScorer } from "./ml/scorer.ts";
 import { DetectorMetrics } from "./ops/detectorMetrics.ts";
-import { registerHealthRoutes, type ModelState } from "./ops/healthRoutes.ts";
+import { healthRoutes, type ModelState } from "./ops/healthRoutes.ts";
 import { PostgresRepository } from "./store/postgresRepository.ts";
 import type { Repository } from "./store/repository.ts";
 import { cacheSizesFor } from "./store/cacheSizing.ts";
@@ -210,11 +210,12 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
     void reply.code(status).send({ error: status === 500 ? "internal error: the request was not completed; retry it" : err.message });
   });
 
-  registerHealthRoutes(app, { repository, model: () => model, storeUnavailable: () => storeError, shuttingDown: () => shuttingDown });
+  // One plugin per concern: each holds its routes, schemas and hooks (the ingest plugin its own body parsers).
+  await app.register(healthRoutes, { repository, model: () => model, storeUnavailable: () => storeError, shuttingDown: () => shuttingDown });
   const auth = { tokens, findUser: (tenant: string, username: string) => repository.findUser(tenant, username) };
-  registerUserRoutes(app, { accounts, auth, repository, now, tenants: config.tenants, onLogin: (result) => metrics.logins.inc({ result }) });
-  registerIncidentRoutes(app, { repository, auth, now });
-  registerIngestRoutes(app, {
+  await app.register(userRoutes, { accounts, auth, repository, now, tenants: config.tenants, onLogin: (result) => metrics.logins.inc({ result }) });
+  await app.register(incidentRoutes, { repository, auth, now });
+  await app.register(ingestRoutes, {
     repository, detection, metrics, ingestTokens, bodyLimitBytes: options.ingestBodyLimitBytes ?? defaultIngestBodyLimitBytes, now,
     storeUnavailable: () => storeError, maxQueuedEvents: options.detection?.maxQueuedEvents,
   });

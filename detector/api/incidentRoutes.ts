@@ -1,5 +1,5 @@
 // Incident API: list (viewer), get (viewer), change status (analyst); every query is scoped to the caller's tenant.
-import type { FastifyInstance } from "fastify";
+import type { FastifyPluginCallback } from "fastify";
 import { z } from "zod";
 import { parseSourceTimestamp, ipField } from "../ingest/fields.ts";
 import { incidentStatuses, severities } from "../incidents/incident.ts";
@@ -22,7 +22,14 @@ const listQuery = z.strictObject({
 const idParams = z.strictObject({ id: z.uuid("must be an incident id (a UUID)").transform((id) => id.toLowerCase()) });
 const statusBody = z.strictObject({ status: z.enum(incidentStatuses) });
 
-export function registerIncidentRoutes(app: FastifyInstance, deps: { repository: Repository; auth: ApiAuth; now: () => number }): void {
+export interface IncidentRouteDeps {
+  repository: Repository;
+  auth: ApiAuth;
+  now: () => number;
+}
+
+/** A fastify plugin: `app.register(incidentRoutes, deps)`. */
+export const incidentRoutes: FastifyPluginCallback<IncidentRouteDeps> = (app, deps, done) => {
   const viewer = requireRole(deps.auth, "viewer");
   const analyst = requireRole(deps.auth, "analyst");
 
@@ -50,4 +57,5 @@ export function registerIncidentRoutes(app: FastifyInstance, deps: { repository:
     req.log.info({ incident: params.id, status: body.status, by: req.principal!.username }, "incident status changed");
     return incidentView(updated);
   });
-}
+  done();
+};

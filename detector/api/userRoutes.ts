@@ -1,5 +1,5 @@
 // Login (anyone); who-am-I and one's own password (viewer); users: list, create, reset a password, delete (admin).
-import type { FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyPluginCallback, FastifyReply } from "fastify";
 import { z } from "zod";
 import type { Accounts, LoginResult, PasswordChangeResult } from "../auth/accounts.ts";
 import { roles, usernamePattern } from "../auth/user.ts";
@@ -25,7 +25,8 @@ export interface UserRouteDeps {
   onLogin?(result: "success" | Exclude<LoginResult, { ok: true }>["reason"]): void;
 }
 
-export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): void {
+/** A fastify plugin: `app.register(userRoutes, deps)`. */
+export const userRoutes: FastifyPluginCallback<UserRouteDeps> = (app, deps, done) => {
   /** 423 for a locked account, with how long is left; a login and a password change answer it alike. */
   const locked = (reply: FastifyReply, lockedUntil: number): FastifyReply =>
     reply.code(423).header("retry-after", String(Math.max(1, Math.ceil((lockedUntil - deps.now()) / 1000))))
@@ -135,4 +136,5 @@ export function registerUserRoutes(app: FastifyInstance, deps: UserRouteDeps): v
     req.log.info({ tenant, username: params.username, by }, "user deleted; their tokens revoked");
     return reply.code(204).send();
   });
-}
+  done();
+};

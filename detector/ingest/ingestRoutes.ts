@@ -1,6 +1,6 @@
 // POST /api/v1/ingest/<format>: ingest-token auth, a body size limit, all-or-nothing validation, 200 only once stored
 // (and queued for detection); `?wait=true` answers once the batch has been through detection, with its incidents.
-import type { FastifyInstance } from "fastify";
+import type { FastifyPluginCallback } from "fastify";
 import type { DetectionLoop } from "../detection/detectionLoop.ts";
 import type { DetectorMetrics } from "../ops/detectorMetrics.ts";
 import type { Repository } from "../store/repository.ts";
@@ -26,43 +26,42 @@ export const defaultMaxQueuedEvents = 100_000;
 
 export const ingestPathPrefix = "/api/v1/ingest/";
 
-export function registerIngestRoutes(app: FastifyInstance, deps: IngestRouteDeps): void {
-  void app.register((scope, _opts, done) => {
-    // Every format is read as text: bodies are JSON, JSON arrays or NDJSON, whatever content type the sender sets.
-    scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser("*", { parseAs: "string", bodyLimit: deps.bodyLimitBytes }, (_req, body, parsed) => parsed(null, body));
-    const onRefused = (source: string) => () => deps.metrics.eventsRejected.inc({ source, reason: "unauthorized" });
-    for (const [name, format] of Object.entries(ingestFormats)) {
-      scope.post(`${ingestPathPrefix}${name}`, { onRequest: requireIngestToken(deps.ingestTokens, onRefused(format.source)), bodyLimit: deps.bodyLimitBytes }, async (req, reply) => {
-        const unavailable = deps.storeUnavailable();
-        if (unavailable) return reply.code(503).header("retry-after", "5").send({ error: `store not ready: ${unavailable}` });
-        const wait = (req.query as Record<string, unknown>).wait;
-        if (wait !== undefined && wait !== "true" && wait !== "false") return reply.code(400).send({ error: "query parameter wait must be true or false" });
-        const behind = deps.detection.outstanding;
-        if (behind >= (deps.maxQueuedEvents ?? defaultMaxQueuedEvents)) {
-          deps.metrics.eventsRejected.inc({ source: format.source, reason: "detection_behind" });
-          deps.detection.catchUp();
-          return reply.code(503).header("retry-after", "2").send({ error: `detection is behind (${behind} events queued): nothing was stored; retry shortly` });
-        }
-        const tenant = req.ingestTenant!;
-        const endTimer = deps.metrics.ingestDuration.startTimer({ source: format.source });
-        const body = typeof req.body === "string" ? req.body : "";
-        const result = await ingestBatch(deps, format, body, tenant, deps.now());
-        endTimer();
-        if (!result.ok) {
-          deps.metrics.eventsRejected.inc({ source: format.source, reason: "invalid" }, new Set(result.issues.map((i) => i.item)).size);
-          req.log.warn({ tenant, source: format.source, issues: result.issues.slice(0, 20) }, "ingest batch refused");
-          return reply.code(400).send({ error: "invalid batch: nothing was stored", issues: result.issues });
-        }
-        deps.metrics.eventsIngested.inc({ source: format.source, tenant }, result.accepted);
-        deps.detection.queued(result.accepted);
-        const answer = { accepted: result.accepted, duplicates: result.duplicates, ignored: result.ignored };
-        if (wait !== "true") return { ...answer, detection: "queued" };
-        const outcomes = await deps.detection.detected(result.events);
-        if (!outcomes) return { ...answer, detection: "queued" };
-        return { ...answer, detection: "done", incidents: outcomes.map((o) => ({ id: o.incident.id, technique: o.incident.detectionKey, created: o.created })) };
-      });
-    }
-    done();
-  });
-}
+/** A fastify plugin: `app.register(ingestRoutes, deps)`. Its content-type parsers apply to its own routes only. */
+export const ingestRoutes: FastifyPluginCallback<IngestRouteDeps> = (app, deps, done) => {
+  // Every format is read as text: bodies are JSON, JSON arrays or NDJSON, whatever content type the sender sets.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "string", bodyLimit: deps.bodyLimitBytes }, (_req, body, parsed) => parsed(null, body));
+  const onRefused = (source: string) => () => deps.metrics.eventsRejected.inc({ source, reason: "unauthorized" });
+  for (const [name, format] of Object.entries(ingestFormats)) {
+    app.post(`${ingestPathPrefix}${name}`, { onRequest: requireIngestToken(deps.ingestTokens, onRefused(format.source)), bodyLimit: deps.bodyLimitBytes }, async (req, reply) => {
+      const unavailable = deps.storeUnavailable();
+      if (unavailable) return reply.code(503).header("retry-after", "5").send({ error: `store not ready: ${unavailable}` });
+      const wait = (req.query as Record<string, unknown>).wait;
+      if (wait !== undefined && wait !== "true" && wait !== "false") return reply.code(400).send({ error: "query parameter wait must be true or false" });
+      const behind = deps.detection.outstanding;
+      if (behind >= (deps.maxQueuedEvents ?? defaultMaxQueuedEvents)) {
+        deps.metrics.eventsRejected.inc({ source: format.source, reason: "detection_behind" });
+        deps.detection.catchUp();
+        return reply.code(503).header("retry-after", "2").send({ error: `detection is behind (${behind} events queued): nothing was stored; retry shortly` });
+      }
+      const tenant = req.ingestTenant!;
+      const endTimer = deps.metrics.ingestDuration.startTimer({ source: format.source });
+      const body = typeof req.body === "string" ? req.body : "";
+      const result = await ingestBatch(deps, format, body, tenant, deps.now());
+      endTimer();
+      if (!result.ok) {
+        deps.metrics.eventsRejected.inc({ source: format.source, reason: "invalid" }, new Set(result.issues.map((i) => i.item)).size);
+        req.log.warn({ tenant, source: format.source, issues: result.issues.slice(0, 20) }, "ingest batch refused");
+        return reply.code(400).send({ error: "invalid batch: nothing was stored", issues: result.issues });
+      }
+      deps.metrics.eventsIngested.inc({ source: format.source, tenant }, result.accepted);
+      deps.detection.queued(result.accepted);
+      const answer = { accepted: result.accepted, duplicates: result.duplicates, ignored: result.ignored };
+      if (wait !== "true") return { ...answer, detection: "queued" };
+      const outcomes = await deps.detection.detected(result.events);
+      if (!outcomes) return { ...answer, detection: "queued" };
+      return { ...answer, detection: "done", incidents: outcomes.map((o) => ({ id: o.incident.id, technique: o.incident.detectionKey, created: o.created })) };
+    });
+  }
+  done();
+};

@@ -1,5 +1,5 @@
 // /healthz: the process answers. /readyz: the database answers and the anomaly model is loaded.
-import type { FastifyInstance } from "fastify";
+import type { FastifyPluginCallback } from "fastify";
 import type { Repository } from "../store/repository.ts";
 
 export type ModelState = { status: "loaded"; version: string } | { status: "failed"; error: string } | { status: "disabled" };
@@ -15,7 +15,8 @@ export interface Readiness {
 const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
   Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms).unref())]);
 
-export function registerHealthRoutes(app: FastifyInstance, r: Readiness): void {
+/** A fastify plugin: `app.register(healthRoutes, readiness)`. */
+export const healthRoutes: FastifyPluginCallback<Readiness> = (app, r, done) => {
   app.get("/healthz", (_req, reply) => reply.send({ status: "alive" }));
 
   app.get("/readyz", async (_req, reply) => {
@@ -35,4 +36,5 @@ export function registerHealthRoutes(app: FastifyInstance, r: Readiness): void {
     const checks = { database: { driver: r.repository.driver, status: database }, model };
     return reply.code(problems.length ? 503 : 200).send({ status: problems.length ? "not ready" : "ready", problems, checks });
   });
-}
+  done();
+};

@@ -1,0 +1,125 @@
+// The incident routes as a plugin, through app.inject() (no socket), on a real SQLite store seeded with incidents:
+// what each filter selects, how pages fit together, who may read and change what.
+import Fastify, { type FastifyInstance } from "fastify";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ApiTokens } from "../auth/apiTokens.ts";
+import type { Role } from "../auth/user.ts";
+import type { Incident, Severity } from "../incidents/incident.ts";
+import { incident } from "../store/repositoryContract.ts";
+import { SqliteRepository } from "../store/sqliteRepository.ts";
+import { incidentRoutes } from "./incidentRoutes.ts";
+
+const now = Date.parse("2024-06-01T12:00:00Z");
+const minute = 60_000;
+let repository: SqliteRepository;
+let tokens: ApiTokens;
+let app: FastifyInstance;
+const seeded: Incident[] = [];
+
+async function tokenFor(tenant: string, username: string, role: Role): Promise<string> {
+  await repository.createUser({ tenant, username, passwordHash: "$2b$12$abcdefghijklmnopqrstuuQ0Qe0pGQq1CZQF3l5l6s7p8m9n0o1p2", role, failedLogins: 0, lockedUntil: 0, createdAt: now });
+  return (await tokens.issue({ tenant, username, role, credentialsVersion: 0, userCreatedAt: now })).token;
+}
+
+const list = async (token: string, query = "") => {
+  const r = await app.inject({ method: "GET", url: `/api/v1/incidents${query}`, headers: { authorization: `Bearer ${token}` } });
+  return { status: r.statusCode, body: r.json<{ items: { id: string; sourceIp: string; severity: Severity }[]; total: number; issues?: unknown[] }>() };
+};
+
+let viewer: string;
+let analyst: string;
+let otherTenant: string;
+
+beforeAll(async () => {
+  repository = new SqliteRepository(":memory:");
+  await repository.migrate();
+  tokens = new ApiTokens("inject-test-signing-key-0123456789abcdef", () => now);
+  // 25 incidents of tenant default, one a minute, alternating severity and technique, from five sources; two of acme.
+  for (let i = 0; i < 25; i++) {
+    const severity: Severity = i % 3 === 0 ? "high" : "medium";
+    const technique = i % 2 === 0 ? { id: "T1110.001", name: "Brute Force: Password Guessing", tactic: "Credential Access" } : { id: "T1046", name: "Network Service Discovery", tactic: "Discovery" };
+    seeded.push(incident("default", { sourceIp: `203.0.113.${i % 5}`, severity, detectionKey: technique.id, techniques: [technique], firstSeen: now - (40 - i) * minute, lastSeen: now - (30 - i) * minute }));
+  }
+  seeded.push(incident("acme", { sourceIp: "198.51.100.9", lastSeen: now }), incident("acme", { sourceIp: "198.51.100.9", lastSeen: now - minute }));
+  for (const i of seeded) await repository.withSourceLock(i.tenant, i.sourceIp, (tx) => tx.insertIncident(i));
+  app = Fastify();
+  await app.register(incidentRoutes, { repository, auth: { tokens, findUser: (t, u) => repository.findUser(t, u) }, now: () => now });
+  viewer = await tokenFor("default", "vera", "viewer");
+  analyst = await tokenFor("default", "anna", "analyst");
+  otherTenant = await tokenFor("acme", "carol", "admin");
+});
+afterAll(async () => {
+  await app?.close();
+  await repository?.close();
+});
+
+describe("listing incidents", () => {
+  it("pages through every incident of the tenant once, newest last event first, with a stable total", async () => {
+    const seen: string[] = [];
+    for (let offset = 0; offset < 30; offset += 7) {
+      const page = await list(viewer, `?limit=7&offset=${offset}`);
+      expect(page.status).toBe(200);
+      expect(page.body.total).toBe(25);
+      seen.push(...page.body.items.map((i) => i.id));
+    }
+    const expected = seeded.filter((i) => i.tenant === "default").sort((a, b) => b.lastSeen - a.lastSeen).map((i) => i.id);
+    expect(seen).toEqual(expected);
+  });
+
+  it("selects exactly the incidents each filter names, and their combination", async () => {
+    const mine = seeded.filter((i) => i.tenant === "default");
+    const ids = (xs: Incident[]) => xs.map((i) => i.id).sort();
+    const listed = async (q: string) => (await list(viewer, `${q}&limit=200`)).body.items.map((i) => i.id).sort();
+    expect(await listed("?severity=high")).toEqual(ids(mine.filter((i) => i.severity === "high")));
+    expect(await listed("?technique=T1046")).toEqual(ids(mine.filter((i) => i.detectionKey === "T1046")));
+    expect(await listed("?sourceIp=203.0.113.2")).toEqual(ids(mine.filter((i) => i.sourceIp === "203.0.113.2")));
+    const since = new Date(now - 10 * minute).toISOString();
+    expect(await listed(`?since=${since}`)).toEqual(ids(mine.filter((i) => i.lastSeen >= now - 10 * minute)));
+    expect(await listed(`?severity=high&technique=T1110.001&since=${since}`))
+      .toEqual(ids(mine.filter((i) => i.severity === "high" && i.detectionKey === "T1110.001" && i.lastSeen >= now - 10 * minute)));
+    expect((await list(viewer, "?sourceIp=198.51.100.9")).body.total).toBe(0);
+  });
+
+  it("refuses bad filters with 400 naming each one", async () => {
+    const r = await list(viewer, "?severity=urgent&limit=0&since=yesterday&technique=T99");
+    expect(r.status).toBe(400);
+    expect((r.body.issues as { field: string }[]).map((i) => i.field).sort()).toEqual(["limit", "severity", "since", "technique"]);
+    expect((await list(viewer, "?limit=201")).status).toBe(400);
+  });
+});
+
+describe("who may do what", () => {
+  it("answers 401 with a Bearer challenge without a valid token, or for a user deleted since", async () => {
+    for (const authorization of [undefined, "Bearer not-a-jwt", `Basic ${Buffer.from("vera:x").toString("base64")}`]) {
+      const r = await app.inject({ method: "GET", url: "/api/v1/incidents", headers: authorization ? { authorization } : {} });
+      expect(r.statusCode, authorization).toBe(401);
+      expect(r.headers["www-authenticate"]).toBe('Bearer realm="minixdr"');
+    }
+    const gone = await tokenFor("default", "gone", "admin");
+    expect((await list(gone)).status).toBe(200);
+    await repository.deleteUser("default", "gone");
+    expect((await list(gone)).status).toBe(401);
+  });
+
+  it("lets an analyst, not a viewer, change a status, and records who did", async () => {
+    const target = seeded[3]!;
+    const patch = (token: string, status: string) => app.inject({ method: "PATCH", url: `/api/v1/incidents/${target.id}`, headers: { authorization: `Bearer ${token}` }, payload: { status } });
+    expect((await patch(viewer, "acknowledged")).statusCode).toBe(403);
+    expect((await repository.getIncident("default", target.id))!.status).toBe("open");
+    const r = await patch(analyst, "acknowledged");
+    expect(r.statusCode).toBe(200);
+    expect(r.json()).toMatchObject({ id: target.id, status: "acknowledged", statusChangedBy: "anna" });
+    expect((await list(viewer, "?status=acknowledged")).body.items.map((i) => i.id)).toEqual([target.id]);
+  });
+
+  it("never shows or changes another tenant's incident, even by id", async () => {
+    const theirs = seeded.find((i) => i.tenant === "acme")!;
+    const get = await app.inject({ method: "GET", url: `/api/v1/incidents/${theirs.id}`, headers: { authorization: `Bearer ${viewer}` } });
+    expect(get.statusCode).toBe(404);
+    const patch = await app.inject({ method: "PATCH", url: `/api/v1/incidents/${theirs.id}`, headers: { authorization: `Bearer ${analyst}` }, payload: { status: "resolved" } });
+    expect(patch.statusCode).toBe(404);
+    expect((await repository.getIncident("acme", theirs.id))!.status).toBe("open");
+    const acme = await list(otherTenant);
+    expect(acme.body.items.map((i) => i.sourceIp)).toEqual(["198.51.100.9", "198.51.100.9"]);
+  });
+});
