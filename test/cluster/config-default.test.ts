@@ -12,6 +12,7 @@ import { buildServer } from "../../operator/runtime/server.ts";
 import { OperatorMetrics } from "../../operator/runtime/metrics.ts";
 import { adminKubeConfig, describeCluster, kubectl } from "../support/cluster.ts";
 import { exampleMiniXdr } from "../support/minixdr.ts";
+import { installMiniXdrCrd } from "../support/operator.ts";
 import * as k8s from "@kubernetes/client-node";
 
 const root = join(import.meta.dirname, "../..");
@@ -195,5 +196,17 @@ describeCluster("config/argocd", () => {
     const r = await kubectlResult(["apply", "--server-side", "--dry-run=server", "--field-manager=minixdr", "-f", "-"], JSON.stringify(cm));
     expect(r.stderr).toBe("");
     expect(r.ok).toBe(true);
+  });
+});
+
+describeCluster("config/samples", () => {
+  it("renders examples/basic.yaml, which the API server accepts in the namespace it is applied to", async () => {
+    await installMiniXdrCrd();
+    const objs = await kustomize("config/samples");
+    expect(objs).toEqual(docs(readFileSync(join(root, "examples/basic.yaml"), "utf8")));
+    expect(objs[0]!.metadata.namespace).toBeUndefined();
+    const r = await kubectlResult(["apply", "--server-side", "--dry-run=server", "--field-manager=config-samples-test", "-n", "default", "-o", "name", "-f", "-"], JSON.stringify(objs[0]));
+    expect(r.stderr).toBe("");
+    expect(r.stdout.trim()).toBe("minixdr.xdr.minixdr.io/basic");
   });
 });
