@@ -1,7 +1,8 @@
+import type { V2HorizontalPodAutoscaler } from "@kubernetes/client-node";
 import type { MiniXdr, MiniXdrSpec } from "../api/minixdr.ts";
-import { childMeta, compact, names, type ChildObject } from "./meta.ts";
+import { childMeta, compact, names, type Child } from "./meta.ts";
 
-export function renderHorizontalPodAutoscaler(cr: MiniXdr, spec: MiniXdrSpec): ChildObject | undefined {
+export function renderHorizontalPodAutoscaler(cr: MiniXdr, spec: MiniXdrSpec): Child<V2HorizontalPodAutoscaler> | undefined {
   const a = spec.detector.autoscaling;
   if (!a.enabled) return undefined;
   const cpu = a.targetCPUUtilizationPercentage ?? (a.targetMemoryUtilizationPercentage ? undefined : 80);

@@ -1,8 +1,9 @@
 // A component's Deployment: pod-security restricted, config hash on the template, replicas left to the HPA when on.
+import type { V1Container, V1ContainerPort, V1Deployment, V1EnvVar, V1PodSecurityContext, V1PodSpec, V1SecurityContext, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { ConsoleSpec, DetectorSpec, MiniXdr, MiniXdrSpec } from "../api/minixdr.ts";
 import { quantityValue } from "../api/quantity.ts";
 import { paths, ports } from "./detector-config.ts";
-import { childMeta, compact, names, selectorLabels, type ChildObject, type Component } from "./meta.ts";
+import { childMeta, compact, names, selectorLabels, type Child, type Component } from "./meta.ts";
 import { secretsVolume } from "./secrets.ts";
 import { detectorEndpoint } from "./services.ts";
 
@@ -10,10 +11,10 @@ export const configHashAnnotation = "xdr.minixdr.io/config-hash";
 const uid = 1000;
 
 /** Pod-security "restricted": non-root, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp. */
-export const restrictedPodSecurityContext = {
+export const restrictedPodSecurityContext: V1PodSecurityContext = {
   runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, fsGroup: uid, seccompProfile: { type: "RuntimeDefault" },
 };
-export const restrictedContainerSecurityContext = {
+export const restrictedContainerSecurityContext: V1SecurityContext = {
   allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ["ALL"] },
 };
 
@@ -44,19 +45,19 @@ export function detectorNodeOptions(memoryLimit: string | number | undefined): s
   return `--max-old-space-size=${Math.max(64, Math.floor(mib / 2))} --max-semi-space-size=${semiSpace}`;
 }
 
-function probes() {
+function probes(): Pick<V1Container, "livenessProbe" | "readinessProbe"> {
   return {
     livenessProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 10, timeoutSeconds: 2, failureThreshold: 3 },
     readinessProbe: { httpGet: { path: "/readyz", port: "http" }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 3 },
   };
 }
 
-function podSpec(cr: MiniXdr, spec: MiniXdrSpec, component: Component): Record<string, unknown> {
+function podSpec(cr: MiniXdr, spec: MiniXdrSpec, component: Component): V1PodSpec {
   const c: DetectorSpec | ConsoleSpec = component === "detector" ? spec.detector : spec.console;
-  const volumeMounts: Record<string, unknown>[] = [{ name: "tmp", mountPath: "/tmp" }];
-  const volumes: Record<string, unknown>[] = [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }];
-  const env: { name: string; value: string }[] = [{ name: "MINIXDR_LOG_LEVEL", value: spec.detector.config.logLevel }];
-  const containerPorts: { name: string; containerPort: number; protocol: string }[] = [{ name: "http", containerPort: ports.http, protocol: "TCP" }];
+  const volumeMounts: V1VolumeMount[] = [{ name: "tmp", mountPath: "/tmp" }];
+  const volumes: V1Volume[] = [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }];
+  const env: V1EnvVar[] = [{ name: "MINIXDR_LOG_LEVEL", value: spec.detector.config.logLevel }];
+  const containerPorts: V1ContainerPort[] = [{ name: "http", containerPort: ports.http, protocol: "TCP" }];
   const resources = c.resources ? { requests: quantities(c.resources.requests), limits: quantities(c.resources.limits) } : defaultResources[component];
   if (component === "detector") {
     containerPorts.push({ name: "metrics", containerPort: ports.metrics, protocol: "TCP" });
@@ -95,7 +96,7 @@ function podSpec(cr: MiniXdr, spec: MiniXdrSpec, component: Component): Record<s
   };
 }
 
-export function renderDeployment(cr: MiniXdr, spec: MiniXdrSpec, component: Component, configHash?: string): ChildObject {
+export function renderDeployment(cr: MiniXdr, spec: MiniXdrSpec, component: Component, configHash?: string): Child<V1Deployment> {
   const c = component === "detector" ? spec.detector : spec.console;
   const autoscaled = component === "detector" && spec.detector.autoscaling.enabled;
   // SQLite on a ReadWriteOnce claim has one writer: the old pod must stop before the new one starts.

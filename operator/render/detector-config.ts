@@ -1,7 +1,8 @@
 // The detector's ConfigMap, in the shape docs/contracts.md fixes; its hash rolls the pods when it changes.
+import type { V1ConfigMap } from "@kubernetes/client-node";
 import { createHash } from "node:crypto";
 import type { MiniXdr, MiniXdrSpec } from "../api/minixdr.ts";
-import { childMeta, names, type ChildObject } from "./meta.ts";
+import { childMeta, names, type Child, type ChildObject } from "./meta.ts";
 
 export const ports = { http: 8080, metrics: 9090 } as const;
 export const paths = {
@@ -37,7 +38,7 @@ export function detectorConfig(spec: MiniXdrSpec): Record<string, unknown> {
   };
 }
 
-export function renderDetectorConfigMap(cr: MiniXdr, spec: MiniXdrSpec): ChildObject {
+export function renderDetectorConfigMap(cr: MiniXdr, spec: MiniXdrSpec): Child<V1ConfigMap> {
   return {
     apiVersion: "v1",
     kind: "ConfigMap",

@@ -1,6 +1,7 @@
 // PodDisruptionBudgets that protect availability but can never wedge a drain.
+import type { V1PodDisruptionBudget } from "@kubernetes/client-node";
 import type { MiniXdr, MiniXdrSpec } from "../api/minixdr.ts";
-import { childMeta, names, selectorLabels, type ChildObject, type Component } from "./meta.ts";
+import { childMeta, names, selectorLabels, type Child, type Component } from "./meta.ts";
 
 type Budget = { minAvailable: number | string } | { maxUnavailable: number | string };
 
@@ -21,7 +22,7 @@ export function effectiveBudget(requested: { minAvailable?: number | string; max
   return Math.ceil((fewestReplicas * parseInt(min, 10)) / 100) >= fewestReplicas ? { maxUnavailable: 1 } : { minAvailable: min };
 }
 
-export function renderPodDisruptionBudget(cr: MiniXdr, spec: MiniXdrSpec, component: Component): ChildObject | undefined {
+export function renderPodDisruptionBudget(cr: MiniXdr, spec: MiniXdrSpec, component: Component): Child<V1PodDisruptionBudget> | undefined {
   if (component === "console" && !spec.console.enabled) return undefined;
   const c = component === "detector" ? spec.detector : spec.console;
   if (!c.disruptionBudget.enabled) return undefined;

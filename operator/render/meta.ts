@@ -17,6 +17,16 @@ export interface ChildObject {
   [field: string]: unknown;
 }
 
+/**
+ * A rendered child of a built-in kind: client-node's type for the kind (so a misspelt or mistyped field fails the
+ * typecheck; a type-only import, erased at run time: the operator never loads client-node) with the metadata every
+ * child gets.
+ */
+export type Child<Kind extends { apiVersion?: string; kind?: string; metadata?: unknown }> = Omit<Kind, "apiVersion" | "kind" | "metadata"> & ChildObject & {
+  apiVersion: NonNullable<Kind["apiVersion"]>;
+  kind: NonNullable<Kind["kind"]>;
+};
+
 export interface OwnerReference {
   apiVersion: string;
   kind: string;

@@ -1,7 +1,8 @@
 // Default-deny for the instance's pods, then explicit allows: API and metrics ports in, DNS and the database out.
+import type { V1NetworkPolicy } from "@kubernetes/client-node";
 import type { MiniXdr, MiniXdrSpec } from "../api/minixdr.ts";
 import { ports } from "./detector-config.ts";
-import { childMeta, names, selectorLabels, type ChildObject, type Component } from "./meta.ts";
+import { childMeta, names, selectorLabels, type Child, type ChildObject, type Component } from "./meta.ts";
 
 type Peer = NonNullable<MiniXdrSpec["networkPolicy"]["ingress"]>;
 const namespaceLabel = "kubernetes.io/metadata.name";
@@ -54,7 +55,7 @@ function policy(cr: MiniXdr, name: string, component: string, podSelector: Recor
   };
 }
 
-export function renderNetworkPolicies(cr: MiniXdr, spec: MiniXdrSpec): ChildObject[] {
+export function renderNetworkPolicies(cr: MiniXdr, spec: MiniXdrSpec): Child<V1NetworkPolicy>[] {
   if (!spec.networkPolicy.enabled) return [];
   const np = spec.networkPolicy;
   const consolePods = { podSelector: { matchLabels: selectorLabels(cr, "console") } };

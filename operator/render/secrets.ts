@@ -1,6 +1,7 @@
 // Where the detector's secrets come from: generated once by the operator, the user's own Secret, or an ExternalSecret.
+import type { V1Secret, V1Volume, V1VolumeProjection } from "@kubernetes/client-node";
 import type { MiniXdr, MiniXdrSpec } from "../api/minixdr.ts";
-import { childMeta, names, type ChildObject } from "./meta.ts";
+import { childMeta, names, type Child, type ChildObject } from "./meta.ts";
 
 export const secretKeys = {
   jwtSigningKey: "jwt-signing-key",
@@ -21,7 +22,7 @@ export function instanceSecretName(cr: MiniXdr, spec: MiniXdrSpec): string {
  * The operator-generated Secret, without data: the reconciler fills it once at creation (random values)
  * and never rewrites it, so keys are never rotated behind the user's back.
  */
-export function renderGeneratedSecret(cr: MiniXdr): ChildObject {
+export function renderGeneratedSecret(cr: MiniXdr): Child<V1Secret> {
   return {
     apiVersion: "v1",
     kind: "Secret",
@@ -55,12 +56,12 @@ export function renderExternalSecret(cr: MiniXdr, spec: MiniXdrSpec): ChildObjec
 }
 
 /** A projected volume with exactly the keys the detector reads, so a missing key stops the pod with a clear reason. */
-export function secretsVolume(cr: MiniXdr, spec: MiniXdrSpec): Record<string, unknown> {
+export function secretsVolume(cr: MiniXdr, spec: MiniXdrSpec): V1Volume {
   const urlRef = spec.storage.type === "postgres" ? spec.storage.postgres?.urlSecretRef : undefined;
   const generated = !spec.secrets.existingSecret && !spec.secrets.externalSecret;
   const keys: string[] = [secretKeys.jwtSigningKey, generated ? secretKeys.adminPassword : secretKeys.adminPasswordHash, secretKeys.ingestToken];
   if (spec.storage.type === "postgres" && !urlRef) keys.push(secretKeys.databaseUrl);
-  const sources: Record<string, unknown>[] = [{ secret: { name: instanceSecretName(cr, spec), items: keys.map((k) => ({ key: k, path: k })) } }];
+  const sources: V1VolumeProjection[] = [{ secret: { name: instanceSecretName(cr, spec), items: keys.map((k) => ({ key: k, path: k })) } }];
   if (urlRef) sources.push({ secret: { name: urlRef.name, items: [{ key: urlRef.key, path: secretKeys.databaseUrl }] } });
   return { name: "secrets", projected: { defaultMode: 0o440, sources } };
 }

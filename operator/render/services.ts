@@ -1,9 +1,10 @@
+import type { V1Service, V1ServicePort } from "@kubernetes/client-node";
 import type { MiniXdr } from "../api/minixdr.ts";
 import { ports } from "./detector-config.ts";
-import { childMeta, names, selectorLabels, type ChildObject, type Component } from "./meta.ts";
+import { childMeta, names, selectorLabels, type Child, type Component } from "./meta.ts";
 
-export function renderService(cr: MiniXdr, component: Component): ChildObject {
-  const servicePorts: { name: string; port: number; targetPort: string; protocol: string }[] = [{ name: "http", port: ports.http, targetPort: "http", protocol: "TCP" }];
+export function renderService(cr: MiniXdr, component: Component): Child<V1Service> {
+  const servicePorts: V1ServicePort[] = [{ name: "http", port: ports.http, targetPort: "http", protocol: "TCP" }];
   if (component === "detector") servicePorts.push({ name: "metrics", port: ports.metrics, targetPort: "metrics", protocol: "TCP" });
   return {
     apiVersion: "v1",

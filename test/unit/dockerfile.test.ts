@@ -113,7 +113,8 @@ describe("Dockerfile", () => {
       seen.add(file);
       expect(context.has(file), `${file} is imported at run time but not in the image`).toBe(true);
       if (!file.endsWith(".ts")) return;
-      const source = readFileSync(join(root, file), "utf8");
+      // `import type` is erased before the code runs (the operator's renderers take client-node's types, never its code).
+      const source = readFileSync(join(root, file), "utf8").replace(/^import\s+type\s[^;]*;/gm, "");
       for (const m of source.matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*|^import\s+)["']([^"']+)["']/gm)) {
         const spec = m[1]!;
         if (spec.startsWith(".")) visit(relative(root, join(root, dirname(file), spec)));
