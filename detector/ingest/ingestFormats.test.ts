@@ -51,6 +51,12 @@ describe("Suricata EVE", () => {
     const result = normalize("suricata", body);
     expect(result).toMatchObject({ ignored: 1, issues: [] });
     expect(result.events[0]?.alert).toMatchObject({ signature: "ET SCAN x", severity: 2 });
+    // Whatever endpoint fields a stats record carries: it is about the engine, not about traffic from that address.
+    expect(normalize("suricata", JSON.stringify({ ...eve.stats(0), src_ip: "192.0.2.1" }))).toMatchObject({ events: [], ignored: 1, issues: [] });
+    // Other types with an endpoint are kept (as kind "other"), and ignored without one: there is no source to file them under.
+    expect(normalize("suricata", JSON.stringify({ timestamp: "2024-05-14T10:00:00.000000+0000", event_type: "dns", src_ip: "192.0.2.1" })).events)
+      .toMatchObject([{ kind: "other", sourceType: "dns", sourceIp: "192.0.2.1" }]);
+    expect(normalize("suricata", JSON.stringify({ timestamp: "2024-05-14T10:00:00.000000+0000", event_type: "dns" }))).toMatchObject({ events: [], ignored: 1 });
   });
 
   it("names the missing fields of an alert", () => {

@@ -75,8 +75,9 @@ export const suricataFormat: IngestFormat = {
   schema: suricataRecordSchema,
   normalize(raw: unknown, ctx: NormalizeContext): SecurityEvent | typeof ignoredRecord {
     const r = raw as SuricataRecord;
-    // Engine records (stats) have no endpoints: nothing to attribute them to.
-    if (r.src_ip === undefined) return ignoredRecord;
+    // Engine records (stats) are about Suricata itself; a record of another type without a source address has nothing
+    // to be attributed to.
+    if (r.event_type === "stats" || r.src_ip === undefined) return ignoredRecord;
     const event: SecurityEvent = {
       tenant: ctx.tenant,
       id: digestId("suricata", raw, eventTime(r.timestamp)),
