@@ -46,6 +46,7 @@ function row(u: UserItem, self: string, onDelete: (username: string) => void): E
 export async function showUsers(routed: UserAdminHandlers): Promise<void> {
   handlers = routed;
   say("");
+  byId("new-user-tenant").hidden = routed.session()?.tenant !== "default";
   await load();
 }
 
@@ -107,10 +108,16 @@ function onSubmit(formId: string, send: (form: Elem, username: string, password:
 
 /** Wires the forms once. */
 export function setUpUserAdmin(): void {
-  onSubmit("new-user-form", (form, username, password, token) => [
-    () => callApi("/api/v1/users", { method: "POST", token, body: { username, password, role: field(form, "role").value } }),
-    `Added ${username}.`,
-  ]);
+  onSubmit("new-user-form", (form, username, password, token) => {
+    // Left empty (or hidden: not an admin of tenant default), the user joins the admin's own tenant and its list.
+    const own = handlers?.session()?.tenant;
+    const tenant = byId("new-user-tenant").hidden ? "" : field(form, "tenant").value.trim();
+    const elsewhere = tenant !== "" && tenant !== own;
+    return [
+      () => callApi("/api/v1/users", { method: "POST", token, body: { username, password, role: field(form, "role").value, ...(elsewhere ? { tenant } : {}) } }),
+      elsewhere ? `Added ${username} to tenant ${tenant}.` : `Added ${username}.`,
+    ];
+  });
   onSubmit("reset-form", (_form, username, password, token) => [
     () => callApi(`/api/v1/users/${encodeURIComponent(username)}/password`, { method: "PUT", token, body: { password } }),
     `Reset the password of ${username}; their sessions are over.`,

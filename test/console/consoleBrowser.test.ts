@@ -327,6 +327,18 @@ describe.skipIf(unavailable !== "")("console in headless Chromium", { timeout: 6
     expect(await userRow("rosa").textContent()).toContain("analyst");
     const first = (await login(stack.detector.url, "rosa", "Triage-Night-Shift-7")).token;
 
+    // An admin of tenant default may add a user to another configured tenant: not listed here, signs in there.
+    await page.fill("#new-user-form [name=tenant]", "acme");
+    await add("acme-admin", "Acme-First-Admin-9", "admin");
+    await expect.poll(() => page.textContent("#users-notice"), browserPoll).toBe("Added acme-admin to tenant acme.");
+    expect(await userRow("acme-admin").count()).toBe(0);
+    expect((await login(stack.detector.url, "acme-admin", "Acme-First-Admin-9", "acme")).status).toBe(200);
+    expect((await login(stack.detector.url, "acme-admin", "Acme-First-Admin-9")).status).toBe(401);
+    await page.fill("#new-user-form [name=tenant]", "nowhere");
+    await add("lost", "Lost-In-Space-2024", "viewer");
+    await expect.poll(() => page.textContent("#users-error"), browserPoll).toMatch(/tenant: is not one of the configured tenants \(default, acme\)/);
+    await page.fill("#new-user-form [name=tenant]", "");
+
     await page.fill("#reset-form [name=username]", "rosa");
     await page.fill("#reset-form [name=password]", "Morning-Shift-Now-8");
     await page.click("#reset-submit");
