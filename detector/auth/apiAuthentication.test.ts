@@ -93,6 +93,26 @@ describe("login lockout", () => {
     clockOffset = 0;
   });
 
+  it("answers a name that is no account exactly as an account, lockout included, so a 423 does not tell it exists", async () => {
+    const attempts = async (username: string) => {
+      const answers: string[] = [];
+      for (let i = 1; i <= 6; i++) {
+        const r = await login(detector.url, username, `Wrong-Guess-${i}`);
+        answers.push(`${r.status} ${String(r.json.error).replace(/\d{4}-\S+/, "<time>")}`);
+      }
+      return answers;
+    };
+    await api(`${detector.url}/api/v1/users`, (await login(detector.url, "admin", adminPassword)).token, { method: "POST", body: { username: "real-one", password: "Real-Account-2024", role: "viewer" } });
+    const real = await attempts("real-one");
+    expect(real.map((a) => a.slice(0, 3))).toEqual(["401", "401", "401", "401", "423", "423"]);
+    expect(await attempts("no-such-one")).toEqual(real);
+    // Both locks end after 15 minutes, and the count starts again.
+    clockOffset = 15 * 60_000 + 1_000;
+    expect((await login(detector.url, "no-such-one", "Wrong-Guess-7")).status).toBe(401);
+    expect((await login(detector.url, "real-one", "Real-Account-2024")).status).toBe(200);
+    clockOffset = 0;
+  });
+
   it("refuses logins beyond those being checked (429, Retry-After) instead of queueing without end, and counts each result", async () => {
     // Its own detector, one check running and one waiting (the defaults are 1 and 8); unknown users, so no account locks.
     const gatedFiles = await writeDetectorFiles();
