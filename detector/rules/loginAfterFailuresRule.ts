@@ -35,7 +35,8 @@ export const loginAfterFailuresRule: DetectionRule = {
     }
     if (evidence.size === 0) return [];
     const all = [...evidence.values()].sort((a, b) => a.time - b.time);
-    const users = [...new Set(all.filter((e) => e.kind === "auth.success").map((e) => e.username ?? "?"))];
+    const successes = all.filter((e) => e.kind === "auth.success");
+    const users = [...new Set(successes.map((e) => e.username ?? "?"))];
     return [{
       rule: this.name,
       technique: this.technique,
@@ -43,7 +44,7 @@ export const loginAfterFailuresRule: DetectionRule = {
       actor: "",
       events: all,
       riskScore: 75,
-      summary: `successful login as ${users.join(", ")} from ${sourceIp} after ${all.length - users.length} failures`,
+      summary: `successful login as ${users.join(", ")} from ${sourceIp} after ${all.length - successes.length} failures`,
       dedupeWindowMs: windowMs,
     }];
   },

@@ -99,3 +99,19 @@ describe("sequence rules against their definitions", () => {
     expect(detected).toBeLessThan(1800);
   });
 });
+
+describe("login-after-failures summary", () => {
+  it("counts the failures its evidence holds, however many successes there are", () => {
+    let checked = 0;
+    for (let seed = 1; seed <= 500; seed++) {
+      const { events, triggers } = history(seed);
+      for (const d of loginAfterFailuresRule.detect({ tenant: "default", sourceIp: "203.0.113.5", triggers, events, config: configFor(seed) })) {
+        const failures = d.events.filter((e) => e.kind === "auth.failure").length;
+        expect({ seed, summary: d.summary }).toEqual({ seed, summary: expect.stringMatching(new RegExp(` after ${failures} failures$`)) as string });
+        if (d.events.filter((e) => e.kind === "auth.success").length > 1) checked++;
+      }
+    }
+    // Detections with several successes (where counting them as failures went wrong) are among those checked.
+    expect(checked).toBeGreaterThan(20);
+  });
+});
