@@ -1,4 +1,5 @@
-// Port scan: one source reaching many distinct destination ports (flow records), or an IDS scan alert.
+// Port scan: one source reaching many distinct destination ports (flow records), or an IDS scan alert. Ports, not
+// host:port pairs: a browser reaches dozens of hosts on 443 within a minute.
 import type { SecurityEvent } from "../events/securityEvent.ts";
 import { techniques } from "./attackTechniques.ts";
 import { distinctAtLeast, eventsInReachingWindows, seconds, type DetectionRule } from "./detectionRule.ts";
@@ -17,7 +18,7 @@ export const portScanRule: DetectionRule = {
   detect({ sourceIp, triggers, events, config }) {
     const { distinctPorts, windowSeconds } = config.portScan;
     const probes = events.filter((e) => (e.kind === "network.flow" || e.kind === "session.connect") && e.destPort !== undefined);
-    const byFlows = eventsInReachingWindows(probes, triggers, seconds(windowSeconds), distinctAtLeast(distinctPorts, (e) => `${e.destIp ?? ""}:${e.destPort}`));
+    const byFlows = eventsInReachingWindows(probes, triggers, seconds(windowSeconds), distinctAtLeast(distinctPorts, (e) => String(e.destPort)));
     const triggerIds = new Set(triggers.map((t) => t.id));
     const alerts = events.filter((e) => isScanAlert(e) && triggerIds.has(e.id));
     const evidence = [...byFlows, ...alerts].sort((a, b) => a.time - b.time);

@@ -31,6 +31,18 @@ export const benignCorpus: CorpusScenario[] = [
     expect: [],
   },
   {
+    name: "a browser opening many sites",
+    description: "One host reaches 30 different web servers on 443 (and their DNS on 53) within 40 s: many hosts, two ports.",
+    batches: [{
+      format: "suricata", encoding: "ndjson",
+      records: Array.from({ length: 30 }, (_, i) => [
+        eve.flow(i, "10.0.8.41", `93.184.216.${10 + i}`, 443, 3_000, 90_000),
+        eve.flow(i, "10.0.8.41", `10.0.0.${2 + (i % 3)}`, 53, 80, 200),
+      ]).flat(),
+    }],
+    expect: [],
+  },
+  {
     name: "ordinary web and DNS traffic",
     description: "An office host browsing: a handful of flows to 443/80/53, HTTP 200s, an engine stats record.",
     batches: [{
