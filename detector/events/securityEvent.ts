@@ -41,7 +41,10 @@ export interface HttpDetails {
 export interface K8sAuditDetails {
   auditId: string;
   stage: string;
+  /** Who sent the request (the authenticated user), also when acting as another identity. */
   user: string;
+  /** The identity the user acted as (impersonation), if any: what the API server authorized the request as. */
+  impersonatedUser?: string;
   groups: string[];
   verb: string;
   resource?: string;

@@ -91,13 +91,16 @@ export const k8sAuditFormat: IngestFormat = {
     const e = raw as AuditEvent;
     // RequestReceived repeats what the later stage says, without the outcome.
     if (e.stage === "RequestReceived") return ignoredRecord;
-    const actor = e.impersonatedUser?.username ?? e.user.username ?? "";
+    // The user who sent it, not the identity it impersonated: `--as system:kube-controller-manager` must not make a
+    // request the platform's own.
+    const actor = e.user.username ?? "";
     const writesBody = ["create", "update", "patch"].includes(e.verb);
     const details: K8sAuditDetails = {
       auditId: e.auditID,
       stage: e.stage,
       user: actor,
-      groups: e.impersonatedUser?.groups ?? e.user.groups ?? [],
+      ...(e.impersonatedUser?.username !== undefined ? { impersonatedUser: e.impersonatedUser.username } : {}),
+      groups: e.user.groups ?? [],
       verb: e.verb,
       resource: e.objectRef?.resource,
       subresource: e.objectRef?.subresource,
@@ -118,7 +121,9 @@ export const k8sAuditFormat: IngestFormat = {
       sourceType: `${e.verb} ${e.objectRef?.resource ?? e.requestURI}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ""}`,
       time: eventTime(e.requestReceivedTimestamp),
       receivedAt: ctx.receivedAt,
-      sourceIp: e.sourceIPs[0] ?? "",
+      // The last entry is the connection's peer address; the ones before it come from X-Forwarded-For and X-Real-Ip,
+      // which the client sets (so an attacker would pick a new source for every request).
+      sourceIp: e.sourceIPs.at(-1) ?? "",
       actor,
       message: e.userAgent,
       url: e.requestURI,

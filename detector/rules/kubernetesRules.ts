@@ -79,11 +79,15 @@ export const secretsAccessRule = auditRule({
 export const privilegedPodRule = auditRule({
   name: "k8s-privileged-or-hostpath-pod",
   technique: techniques.escapeToHost,
-  matches: (e) => e.k8s?.resource === "pods" && e.k8s.subresource === undefined && (e.k8s.privileged === true || e.k8s.hostPath === true),
+  // A pod, or an ephemeral container added to a running one (`kubectl debug --profile=sysadmin`).
+  matches: (e) => e.k8s?.resource === "pods" && (e.k8s.subresource === undefined || e.k8s.subresource === "ephemeralcontainers") && (e.k8s.privileged === true || e.k8s.hostPath === true),
   risk: (r) => (allowedCount(r) > 0 ? 85 : 55),
   summary: (actor, r) => {
     const what = r.some((e) => e.k8s?.privileged) ? (r.some((e) => e.k8s?.hostPath) ? "privileged and hostPath" : "privileged") : "hostPath";
-    return `${actor} created ${what} pod(s) ${[...new Set(r.map(where))].join(", ")} (${allowedCount(r)} admitted)`;
+    const debug = r.filter((e) => e.k8s?.subresource === "ephemeralcontainers");
+    const created = debug.length === r.length ? "" : `created ${what} pod(s) ${[...new Set(r.filter((e) => !debug.includes(e)).map(where))].join(", ")}`;
+    const added = debug.length === 0 ? "" : `added ${what} debug container(s) to ${[...new Set(debug.map(where))].join(", ")}`;
+    return `${actor} ${[created, added].filter(Boolean).join(" and ")} (${allowedCount(r)} admitted)`;
   },
 });
 

@@ -132,6 +132,43 @@ export const attackCorpus: CorpusScenario[] = [
     expect: [{ technique: "T1611", sourceIp: "10.20.0.15", actor: "dev-user", minEvidence: 2 }],
   },
   {
+    name: "privileged debug container",
+    description: "kubectl debug --profile=sysadmin: a privileged ephemeral container added to a running pod.",
+    batches: [{
+      format: "k8s-audit", encoding: "eventlist",
+      records: [auditEvent(0, {
+        user: "mallory", verb: "patch", resource: "pods", subresource: "ephemeralcontainers", namespace: "payments", name: "api-7d9f",
+        requestURI: "/api/v1/namespaces/payments/pods/api-7d9f/ephemeralcontainers", code: 200,
+        requestObject: { spec: { ephemeralContainers: [{ name: "debugger-x7k2p", image: "busybox:1.36", stdin: true, tty: true, securityContext: { privileged: true } }] } },
+      })],
+    }],
+    expect: [{ technique: "T1611", sourceIp: "10.20.0.15", actor: "mallory", minEvidence: 1 }],
+  },
+  {
+    name: "secrets listed while impersonating a system identity",
+    description: "A user allowed to impersonate lists every secret as system:kube-controller-manager.",
+    batches: [{
+      format: "k8s-audit", encoding: "eventlist",
+      records: [auditEvent(0, {
+        user: "mallory", impersonatedUser: { username: "system:kube-controller-manager", groups: ["system:authenticated"] },
+        verb: "list", resource: "secrets", requestURI: "/api/v1/secrets", code: 200,
+      })],
+    }],
+    expect: [{ technique: "T1552.007", sourceIp: "10.20.0.15", actor: "mallory", minEvidence: 1 }],
+  },
+  {
+    name: "secrets read behind forged X-Forwarded-For",
+    description: "Each request claims another client address; the peer address (the last of sourceIPs) is the same.",
+    batches: [{
+      format: "k8s-audit", encoding: "eventlist",
+      records: [
+        auditEvent(0, { user: "dev-user", verb: "get", resource: "secrets", namespace: "prod", name: "db", requestURI: "/api/v1/namespaces/prod/secrets/db", code: 200, sourceIPs: ["203.0.113.1", "10.20.0.78"] }),
+        auditEvent(4, { user: "dev-user", verb: "get", resource: "secrets", namespace: "billing", name: "key", requestURI: "/api/v1/namespaces/billing/secrets/key", code: 200, sourceIPs: ["203.0.113.2", "10.20.0.78"] }),
+      ],
+    }],
+    expect: [{ technique: "T1552.007", sourceIp: "10.20.0.78", actor: "dev-user", minEvidence: 2 }],
+  },
+  {
     name: "cluster-admin bound to a user",
     description: "A ClusterRoleBinding granting cluster-admin to an outside account.",
     batches: [{
