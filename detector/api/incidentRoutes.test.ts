@@ -38,7 +38,7 @@ beforeAll(async () => {
   for (let i = 0; i < 25; i++) {
     const severity: Severity = i % 3 === 0 ? "high" : "medium";
     const technique = i % 2 === 0 ? { id: "T1110.001", name: "Brute Force: Password Guessing", tactic: "Credential Access" } : { id: "T1046", name: "Network Service Discovery", tactic: "Discovery" };
-    seeded.push(incident("default", { sourceIp: `203.0.113.${i % 5}`, severity, detectionKey: technique.id, techniques: [technique], firstSeen: now - (40 - i) * minute, lastSeen: now - (30 - i) * minute }));
+    seeded.push(incident("default", { sourceIp: i === 24 ? "2001:db8::7" : `203.0.113.${i % 5}`, severity, detectionKey: technique.id, techniques: [technique], firstSeen: now - (40 - i) * minute, lastSeen: now - (30 - i) * minute }));
   }
   seeded.push(incident("acme", { sourceIp: "198.51.100.9", lastSeen: now }), incident("acme", { sourceIp: "198.51.100.9", lastSeen: now - minute }));
   for (const i of seeded) await repository.withSourceLock(i.tenant, i.sourceIp, (tx) => tx.insertIncident(i));
@@ -78,6 +78,11 @@ describe("listing incidents", () => {
     expect(await listed(`?severity=high&technique=T1110.001&since=${since}`))
       .toEqual(ids(mine.filter((i) => i.severity === "high" && i.detectionKey === "T1110.001" && i.lastSeen >= now - 10 * minute)));
     expect((await list(viewer, "?sourceIp=198.51.100.9")).body.total).toBe(0);
+    // An address is found however it is spelled (the store holds IPv6 in RFC 5952 form).
+    const v6 = mine.find((i) => i.sourceIp === "2001:db8::7")!;
+    for (const spelling of ["2001:db8::7", "2001:DB8:0::7", "2001:0db8:0000:0000:0000:0000:0000:0007"]) {
+      expect(await listed(`?sourceIp=${encodeURIComponent(spelling)}`), spelling).toEqual([v6.id]);
+    }
   });
 
   it("refuses bad filters with 400 naming each one", async () => {

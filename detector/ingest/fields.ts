@@ -36,8 +36,25 @@ export const timestampField = z
   .string()
   .refine((s) => parseSourceTimestamp(s) !== undefined, "must be an ISO-8601 timestamp with a time zone, e.g. 2024-05-14T10:15:32.123Z");
 
+/**
+ * One spelling per address, so one attacker is one source whatever a sensor prints: IPv6 in RFC 5952 form (lowercase,
+ * no leading zeros, the longest run of zero groups as ::), and an IPv4-mapped IPv6 address as the IPv4 address it is.
+ * Only call on addresses `isIP` accepts.
+ */
+export function canonicalIp(ip: string): string {
+  if (isIP(ip) !== 6) return ip;
+  // The URL parser serializes IPv6 hosts in RFC 5952 form.
+  const v6 = new URL(`http://[${ip}]`).hostname.slice(1, -1);
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(v6);
+  if (!mapped) return v6;
+  const [hi, lo] = [parseInt(mapped[1]!, 16), parseInt(mapped[2]!, 16)];
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+}
+
 // No IPv6 zone (fe80::1%eth0): it names an interface of the sender's host, and would end up in block actions.
-export const ipField = z.string().refine((s) => isIP(s) !== 0 && !s.includes("%"), "must be an IPv4 or IPv6 address (without a zone)");
+export const ipField = z.string()
+  .refine((s) => isIP(s) !== 0 && !s.includes("%"), "must be an IPv4 or IPv6 address (without a zone)")
+  .transform(canonicalIp);
 
 export const portField = z.number().int().min(0).max(65535);
 

@@ -79,6 +79,18 @@ describe("Kubernetes audit", () => {
   });
 });
 
+describe("source addresses", () => {
+  it("are stored in one spelling: IPv6 in RFC 5952 form, IPv4-mapped IPv6 as IPv4", () => {
+    const record = (sourceIp: string, i: number) => ({ id: `ip${i}`, timestamp: "2024-05-14T10:00:00Z", type: "other", sourceIp, destIp: sourceIp });
+    const spellings = ["2001:DB8:0:0:0:0:0:1", "2001:0db8::0001", "::FFFF:192.0.2.7", "::ffff:c000:207", "fe80:0:0:0:0:0:0:1", "192.0.2.7"];
+    const { events, issues } = normalize("events", JSON.stringify(spellings.map(record)));
+    expect(issues).toEqual([]);
+    expect(events.map((e) => [e.sourceIp, e.destIp])).toEqual([
+      ["2001:db8::1", "2001:db8::1"], ["2001:db8::1", "2001:db8::1"], ["192.0.2.7", "192.0.2.7"], ["192.0.2.7", "192.0.2.7"], ["fe80::1", "fe80::1"], ["192.0.2.7", "192.0.2.7"],
+    ]);
+  });
+});
+
 describe("generic schema", () => {
   it("accepts the documented fields and refuses unknown ones by name", () => {
     const ok = normalize("events", JSON.stringify({ id: "a1", timestamp: "2024-05-14T10:00:00+02:00", type: "network.flow", sourceIp: "2001:db8::1", destPort: 22, bytesOut: 10 }));

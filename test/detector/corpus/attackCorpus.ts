@@ -22,6 +22,16 @@ export const attackCorpus: CorpusScenario[] = [
     expect: [{ technique: "T1110.001", sourceIp: bot.srcIp, minEvidence: 8 }],
   },
   {
+    name: "ssh brute force from one IPv6 address spelled six ways",
+    description: "Sensors print the same address differently (case, leading zeros, ::); it is one source.",
+    batches: [{
+      format: "cowrie", encoding: "ndjson",
+      records: ["2001:db8::1", "2001:DB8::1", "2001:0db8::1", "2001:db8:0::1", "2001:db8:0:0::1", "2001:0db8:0000:0000:0000:0000:0000:0001"]
+        .map((srcIp, i) => cowrie.loginFailed({ srcIp, session: `v6${i}` }, i * 5, "root", passwords[i]!)),
+    }],
+    expect: [{ technique: "T1110.001", sourceIp: "2001:db8::1", minEvidence: 6 }],
+  },
+  {
     name: "password spraying",
     description: "One password tried against 6 accounts, one attempt every 40 s: below the brute-force rate.",
     batches: [{
