@@ -36,6 +36,13 @@ describe("drift detection", () => {
     expect(driftedFields(desired, withExtra)).toEqual([]);
     const changed = { containers: [{ name: "detector", env: [{ name: "A", value: "9" }, { name: "EXTRA", value: "x" }] }] };
     expect(driftedFields(desired, changed)).toEqual([".containers[detector].env[A].value", ".containers[detector].env[B]"]);
+    // Items of theirs without a name, or sharing a name with ours (a second mount of our volume), are theirs too.
+    const ports = { ports: [{ name: "http", containerPort: 8080 }] };
+    expect(driftedFields(ports, { ports: [{ name: "http", containerPort: 8080 }, { containerPort: 9229, protocol: "TCP" }] })).toEqual([]);
+    expect(driftedFields(ports, { ports: [{ containerPort: 9229 }, { name: "http", containerPort: 8081 }] })).toEqual([".ports[http].containerPort"]);
+    const mounts = { volumeMounts: [{ name: "data", mountPath: "/data" }] };
+    expect(driftedFields(mounts, { volumeMounts: [{ name: "data", mountPath: "/backup" }, { name: "data", mountPath: "/data" }] })).toEqual([]);
+    expect(driftedFields(mounts, { volumeMounts: [{ name: "data", mountPath: "/backup" }] })).toEqual([".volumeMounts[data].mountPath"]);
     // Lists without names are compared whole (a NetworkPolicy's rules).
     expect(driftedFields({ rules: [{ port: 1 }] }, { rules: [{ port: 1 }, { port: 2 }] })).toEqual([".rules"]);
   });

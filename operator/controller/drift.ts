@@ -32,14 +32,17 @@ export function driftedFields(desired: unknown, live: unknown, path = ""): strin
   if (live === undefined && storedAsAbsent(desired)) return [];
   if (Array.isArray(desired)) {
     if (!Array.isArray(live)) return [path || "."];
-    // Lists keyed by name are merged by server-side apply: an item another manager added (kubectl set env) stays
-    // theirs, and is no difference of ours. Each of our items must be there, as we render it.
+    // Lists keyed by name are merged by server-side apply: an item another manager added (kubectl set env, a port
+    // without a name, a second mount of one volume) stays theirs, and is no difference of ours. Each of our items
+    // must be there as we render it: some live item of its name matches it.
     const keys = desired.length > 0 ? names(desired) : undefined;
     const liveItems = live as unknown[];
-    if (keys && names(liveItems)) {
+    if (keys) {
       return keys.flatMap((name, i) => {
-        const match = liveItems.find((l) => (l as { name: string }).name === name);
-        return match === undefined ? [`${path}[${name}]`] : driftedFields(desired[i], match, `${path}[${name}]`);
+        const candidates = liveItems.filter((l) => l !== null && typeof l === "object" && (l as { name?: unknown }).name === name);
+        if (candidates.length === 0) return [`${path}[${name}]`];
+        const drifts = candidates.map((c) => driftedFields(desired[i], c, `${path}[${name}]`));
+        return drifts.find((d) => d.length === 0) ?? drifts[0]!;
       });
     }
     if (live.length !== desired.length) return [path || "."];

@@ -79,15 +79,19 @@ export function childMeta(cr: MiniXdr, name: string, component: string, annotati
   };
 }
 
-/** Drops undefined values and empty arrays and maps, so a rendered object equals what the API server stores. */
+/**
+ * Drops undefined and null values and empty arrays and maps, so a rendered object equals what the API server stores.
+ * Empty strings stay: in a map they are values (`node-role.kubernetes.io/infra: ""`), and some fields give "" a meaning
+ * (`storageClassName: ""` is "no class", not the default one). Where the API server omits an empty string, the drift
+ * check takes its absence as equal (controller/drift.ts).
+ */
 export function compact<T>(value: T): T {
   if (Array.isArray(value)) return value.map(compact) as T;
   if (value === null || typeof value !== "object") return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
     const c: unknown = compact(v);
-    // The API server drops empty values (omitempty): rendering them would leave a difference no apply can remove.
-    if (c === undefined || c === null || c === "") continue;
+    if (c === undefined || c === null) continue;
     if (Array.isArray(c) && c.length === 0) continue;
     if (c !== null && typeof c === "object" && !Array.isArray(c) && Object.keys(c).length === 0) continue;
     out[k] = c;

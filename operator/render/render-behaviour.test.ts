@@ -31,6 +31,20 @@ describe("render", () => {
     expect(env(cr({ console: { enabled: true } }), "xdr-console").map((e) => e.name)).not.toContain("NODE_OPTIONS");
   });
 
+  it("keeps empty strings the user gave: label values, and a storage class of \"\" (no class, not the default one)", () => {
+    const m = cr({
+      detector: {
+        nodeSelector: { "node-role.kubernetes.io/infra": "" },
+        affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: { spread: "" } } }] } },
+      },
+      storage: { type: "sqlite", sqlite: { storageClassName: "" } },
+    });
+    const pod = podSpec(find(m, "Deployment", "xdr-detector"));
+    expect(pod.nodeSelector).toEqual({ "node-role.kubernetes.io/infra": "" });
+    expect(pod.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector).toEqual({ matchLabels: { spread: "" } });
+    expect((find(m, "PersistentVolumeClaim")!.spec as { storageClassName?: string }).storageClassName).toBe("");
+  });
+
   it("never copies the MiniXdr's labels or annotations onto children, and owns every child", () => {
     const m = cr({ console: { enabled: true } }, { labels: { "argocd.argoproj.io/instance": "sec" }, annotations: { "team": "blue" } });
     for (const o of objects(m)) {

@@ -195,7 +195,9 @@ describeCluster("operator lifecycle", () => {
     await applyMiniXdr(minixdr(ns.name, "quiet", {
       console: { enabled: true },
       networkPolicy: { ingress: { namespaces: [] }, metrics: { podSelector: {} } },
-      detector: { tolerations: [{ key: "dedicated", operator: "Equal", value: "", effect: "NoSchedule" }] },
+      // Empty strings are rendered as given (a label value, "no storage class"): some are stored, some omitted.
+      detector: { tolerations: [{ key: "dedicated", operator: "Equal", value: "", effect: "NoSchedule" }], nodeSelector: { "node-role.kubernetes.io/infra": "" } },
+      storage: { type: "sqlite", sqlite: { storageClassName: "" } },
     }));
     await vi.waitFor(async () => expect(await getChild("Deployment", ns.name, "quiet-console")).toBeDefined(), wait);
     // An empty allow list lets nobody in (a rule with no `from` would let everybody in); {} selects every pod here.
@@ -205,10 +207,13 @@ describeCluster("operator lifecycle", () => {
       [9090, [{ podSelector: {} }]],
     ]);
     expect((await getChild("NetworkPolicy", ns.name, "quiet-console"))!.spec).not.toHaveProperty("ingress");
-    // Someone adds an environment variable with their own field manager: theirs, not a difference to repair.
+    expect(((await getChild("Deployment", ns.name, "quiet-detector"))!.spec as { template: { spec: { nodeSelector?: unknown } } }).template.spec.nodeSelector).toEqual({ "node-role.kubernetes.io/infra": "" });
+    expect(((await getChild("PersistentVolumeClaim", ns.name, "quiet-data"))!.spec as { storageClassName?: string }).storageClassName).toBe("");
+    // Someone adds an environment variable and a port without a name with their own field manager: theirs, not a
+    // difference to repair.
     await admin().apply(childKindOf("Deployment"), ns.name, "quiet-detector", {
       apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "quiet-detector", namespace: ns.name },
-      spec: { template: { spec: { containers: [{ name: "detector", env: [{ name: "EXTRA", value: "1" }] }] } } },
+      spec: { template: { spec: { containers: [{ name: "detector", env: [{ name: "EXTRA", value: "1" }], ports: [{ containerPort: 9229, protocol: "TCP" }] }] } } },
     }, { manager: "kubectl-set-env" });
     await markDeploymentAvailable(ns.name, "quiet-detector");
     await markDeploymentAvailable(ns.name, "quiet-console");
