@@ -54,6 +54,11 @@ describe("ingest", () => {
     const lines = await ingest("cowrie", `${JSON.stringify(records[0])}\n{"eventid": "cowrie.login.failed",\n`, ingestTokens.default, "application/x-ndjson");
     expect(lines.status).toBe(400);
     expect(lines.json.issues).toEqual([{ item: 1, line: 2, field: "(item)", message: expect.stringMatching(/^not valid JSON/) as string }]);
+    // A body of junk gets the first 100 problems, not one per line.
+    const junk = await ingest("events", "x\n".repeat(5000), ingestTokens.default, "application/x-ndjson");
+    expect(junk.status).toBe(400);
+    expect(junk.json).toMatchObject({ error: "invalid batch: nothing was stored; the first 100 problems are listed, the rest of the batch was not checked", truncated: true });
+    expect(junk.json.issues).toHaveLength(100);
     expect(await detector.repository.countEvents("default")).toBe(0);
   });
 

@@ -6,7 +6,7 @@ import { normalizeBatch } from "./normalizeBatch.ts";
 import type { ValidationIssue } from "./validationIssue.ts";
 
 export type IngestResult =
-  | { ok: false; issues: ValidationIssue[] }
+  | { ok: false; issues: ValidationIssue[]; truncated: boolean }
   | { ok: true; accepted: number; duplicates: number; ignored: number; events: SecurityEvent[] };
 
 export async function ingestBatch(
@@ -17,7 +17,7 @@ export async function ingestBatch(
   receivedAt: number,
 ): Promise<IngestResult> {
   const batch = normalizeBatch(format, body, { tenant, receivedAt });
-  if (batch.issues.length > 0) return { ok: false, issues: batch.issues };
+  if (batch.issues.length > 0) return { ok: false, issues: batch.issues, truncated: batch.truncated };
   // Stored and queued in one transaction: a failed detection later leaves the events queued, not lost.
   const { inserted } = batch.events.length > 0 ? await deps.repository.insertEvents(batch.events) : { inserted: 0 };
   return { ok: true, accepted: inserted, duplicates: batch.events.length - inserted, ignored: batch.ignored, events: batch.events };

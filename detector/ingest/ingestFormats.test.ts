@@ -79,6 +79,25 @@ describe("Kubernetes audit", () => {
   });
 });
 
+describe("batches with very many problems", () => {
+  it("stop at the first 100 issues and say the rest was not checked", () => {
+    // Four million bytes of junk lines: each line used to become an issue (gigabytes, seconds of a blocked event loop).
+    const junk = normalize("events", "x\n".repeat(2_000_000));
+    expect(junk.issues).toHaveLength(100);
+    expect(junk.issues[99]).toMatchObject({ item: 99, line: 100, field: "(item)" });
+    expect(junk.truncated).toBe(true);
+    // Valid JSON whose records are all wrong, and one record with thousands of unknown fields: the same bound.
+    const wrong = normalize("events", JSON.stringify(Array.from({ length: 500 }, () => ({ type: "nope" }))));
+    expect(wrong).toMatchObject({ truncated: true, events: [] });
+    expect(wrong.issues).toHaveLength(100);
+    const wide = normalize("events", JSON.stringify({ id: "w", timestamp: "2024-05-14T10:00:00Z", type: "other", sourceIp: "1.2.3.4", ...Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`f${i}`, 1])) }));
+    expect(wide).toMatchObject({ truncated: true, events: [] });
+    expect(wide.issues).toHaveLength(100);
+    // Fewer problems than the bound: every one listed, nothing truncated.
+    expect(normalize("events", "x\n".repeat(5))).toMatchObject({ truncated: false, issues: Array.from({ length: 5 }, (_, i) => expect.objectContaining({ line: i + 1 })) as unknown[] });
+  });
+});
+
 describe("source addresses", () => {
   it("are stored in one spelling: IPv6 in RFC 5952 form, IPv4-mapped IPv6 as IPv4", () => {
     const record = (sourceIp: string, i: number) => ({ id: `ip${i}`, timestamp: "2024-05-14T10:00:00Z", type: "other", sourceIp, destIp: sourceIp });

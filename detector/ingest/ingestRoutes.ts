@@ -52,7 +52,8 @@ export const ingestRoutes: FastifyPluginCallback<IngestRouteDeps> = (app, deps, 
       if (!result.ok) {
         deps.metrics.eventsRejected.inc({ source: format.source, reason: "invalid" }, new Set(result.issues.map((i) => i.item)).size);
         req.log.warn({ tenant, source: format.source, issues: result.issues.slice(0, 20) }, "ingest batch refused");
-        return reply.code(400).send({ error: "invalid batch: nothing was stored", issues: result.issues });
+        if (!result.truncated) return reply.code(400).send({ error: "invalid batch: nothing was stored", issues: result.issues });
+        return reply.code(400).send({ error: `invalid batch: nothing was stored; the first ${result.issues.length} problems are listed, the rest of the batch was not checked`, issues: result.issues, truncated: true });
       }
       deps.metrics.eventsIngested.inc({ source: format.source, tenant }, result.accepted);
       deps.detection.queued(result.accepted);

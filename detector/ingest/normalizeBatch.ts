@@ -1,12 +1,14 @@
 // Validates a whole batch: either every record is valid and normalized, or the batch is refused with every bad item named.
 import type { SecurityEvent } from "../events/securityEvent.ts";
 import { ignoredRecord, type IngestFormat, type NormalizeContext } from "./ingestFormat.ts";
-import { issuesFromZod, type ValidationIssue } from "./validationIssue.ts";
+import { issuesFromZod, maxIssues, type ValidationIssue } from "./validationIssue.ts";
 
 export interface NormalizedBatch {
   events: SecurityEvent[];
   ignored: number;
   issues: ValidationIssue[];
+  /** Validation stopped at `maxIssues`: the batch is refused, and its remaining records were not checked. */
+  truncated: boolean;
 }
 
 /** A sanity bound on event time: records stamped further ahead than this are refused as clock errors. */
@@ -39,20 +41,26 @@ export function normalizeBatch(format: IngestFormat, body: string, ctx: Normaliz
   const events: SecurityEvent[] = [];
   let ignored = 0;
   const failed = new Set(issues.map((i) => i.item));
-  batch.records.forEach((record, item) => {
-    if (failed.has(item)) return;
+  let truncated = batch.truncated === true;
+  for (let item = 0; item < batch.records.length && !truncated; item++) {
+    if (issues.length >= maxIssues) {
+      truncated = true;
+      break;
+    }
+    const record = batch.records[item];
+    if (failed.has(item)) continue;
     const line = batch.lines?.[item];
     const at = line !== undefined ? { line } : {};
     const illFormed = mayHoldSurrogates ? illFormedPath(record) : undefined;
     if (illFormed !== undefined) {
       // Stored as UTF-8, it would become U+FFFD, and two different ids the same one.
       issues.push({ item, field: illFormed, message: "holds an unpaired UTF-16 surrogate (an escape such as \\ud800 alone): not valid Unicode", ...at });
-      return;
+      continue;
     }
     const parsed = format.schema.safeParse(record);
     if (!parsed.success) {
       issues.push(...issuesFromZod(item, parsed.error, line));
-      return;
+      continue;
     }
     let event: ReturnType<IngestFormat["normalize"]>;
     try {
@@ -61,21 +69,21 @@ export function normalizeBatch(format: IngestFormat, body: string, ctx: Normaliz
       if (!(err instanceof RangeError)) throw err;
       // JSON.parse reads any depth; digesting the record recurses, and a record nested thousands deep overflows it.
       issues.push({ item, field: "(item)", message: "is nested too deeply to be read", ...at });
-      return;
+      continue;
     }
     if (event === ignoredRecord) {
       ignored++;
-      return;
+      continue;
     }
     if (event.time > ctx.receivedAt + maxFutureSkewMs) {
       issues.push({ item, field: "timestamp", message: "is more than 24 hours in the future", ...at });
-      return;
+      continue;
     }
     events.push(event);
-  });
+  }
   if (issues.length === 0 && events.length === 0 && ignored === 0) {
     issues.push({ item: 0, field: "(body)", message: "the batch holds no records" });
   }
   issues.sort((a, b) => a.item - b.item);
-  return { events: issues.length > 0 ? [] : events, ignored, issues };
+  return { events: issues.length > 0 ? [] : events, ignored, issues: issues.slice(0, maxIssues), truncated: truncated || issues.length > maxIssues };
 }

@@ -1,11 +1,13 @@
 // Splits a request body into records: one JSON value, a JSON array, or NDJSON (one JSON value per line).
-import type { ValidationIssue } from "./validationIssue.ts";
+import { maxIssues, type ValidationIssue } from "./validationIssue.ts";
 
 export interface RecordBatch {
   records: unknown[];
   /** 1-based NDJSON line of each record, when the body was NDJSON. */
   lines?: number[];
   issues: ValidationIssue[];
+  /** Reading stopped at `maxIssues` bad lines: the rest of the body was not looked at. */
+  truncated?: boolean;
 }
 
 export function parseRecordBatch(body: string): RecordBatch {
@@ -21,16 +23,22 @@ export function parseRecordBatch(body: string): RecordBatch {
   const lines: number[] = [];
   const issues: ValidationIssue[] = [];
   // Line numbers count from the body as sent, blank lines before the first record included.
-  body.split("\n").forEach((raw, i) => {
-    const line = raw.trim();
-    if (line === "") return;
+  let lineNumber = 0;
+  for (let start = 0; start <= body.length; ) {
+    let end = body.indexOf("\n", start);
+    if (end === -1) end = body.length;
+    lineNumber++;
+    const line = body.slice(start, end).trim();
+    start = end + 1;
+    if (line === "") continue;
     try {
       records.push(JSON.parse(line));
     } catch (err) {
       records.push(undefined);
-      issues.push({ item: records.length - 1, line: i + 1, field: "(item)", message: `not valid JSON: ${(err as Error).message}` });
+      issues.push({ item: records.length - 1, line: lineNumber, field: "(item)", message: `not valid JSON: ${(err as Error).message}` });
     }
-    lines.push(i + 1);
-  });
+    lines.push(lineNumber);
+    if (issues.length >= maxIssues) return { records, lines, issues, truncated: true };
+  }
   return { records, lines, issues };
 }

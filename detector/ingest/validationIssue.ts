@@ -10,6 +10,12 @@ export interface ValidationIssue {
   line?: number;
 }
 
+/**
+ * The most issues one answer lists. A body of junk lines would otherwise build one issue per line: millions of them,
+ * gigabytes, and an answer too large to send. Validation stops there; the batch is refused all the same.
+ */
+export const maxIssues = 100;
+
 export function issuesFromZod(item: number, error: z.ZodError, line?: number): ValidationIssue[] {
   const at = line !== undefined ? { line } : {};
   return error.issues.flatMap((i) => {
