@@ -71,6 +71,21 @@ describe("ingest", () => {
     expect((await fetch(`${detector.url}/healthz`)).status).toBe(200);
   });
 
+  it("refuses a body that is not UTF-8 with 400 naming the line, so records differing in an invalid byte are not merged", async () => {
+    const record = (idBytes: number[], ip: string) => Buffer.concat([Buffer.from('{"id":"evt-'), Buffer.from(idBytes), Buffer.from(`","timestamp":"2024-05-14T10:00:00Z","type":"other","sourceIp":"${ip}"}`)]);
+    const send = (body: Buffer, token = ingestTokens.default) => fetch(`${detector.url}/api/v1/ingest/events`, { method: "POST", body, headers: { "content-type": "application/x-ndjson", authorization: `Bearer ${token}` } });
+    for (const latin1 of [[0xe9], [0xe8]]) {
+      const r = await send(Buffer.concat([record([0x61], "192.0.2.60"), Buffer.from("\n"), record(latin1, "192.0.2.61")]));
+      expect(r.status).toBe(400);
+      expect(await r.json()).toEqual({ error: "the body is not valid UTF-8 (line 2): nothing was stored" });
+    }
+    expect(await detector.repository.countEvents("default")).toBe(0);
+    expect(await (await fetch(detector.metricsUrl)).text()).toMatch(/minixdr_events_rejected_total\{source="generic",reason="invalid"\} [1-9]/);
+    // The same characters in UTF-8 are two different records (sent to tenant acme: default's count matters below).
+    const utf8 = await send(Buffer.concat([record([0xc3, 0xa9], "192.0.2.62"), Buffer.from("\n"), record([0xc3, 0xa8], "192.0.2.62")]), ingestTokens.acme);
+    expect(await utf8.json()).toMatchObject({ accepted: 2, duplicates: 0 });
+  });
+
   it("refuses a body over the size limit with 413", async () => {
     const big = ndjson(Array.from({ length: 600 }, (_, i) => cowrie.command(bot, i, "x".repeat(100))));
     expect((await ingest("cowrie", big)).status).toBe(413);

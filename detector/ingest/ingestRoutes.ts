@@ -1,5 +1,6 @@
 // POST /api/v1/ingest/<format>: ingest-token auth, a body size limit, all-or-nothing validation, 200 only once stored
 // (and queued for detection); `?wait=true` answers once the batch has been through detection, with its incidents.
+import { isUtf8 } from "node:buffer";
 import type { FastifyPluginCallback } from "fastify";
 import type { DetectionLoop } from "../detection/detectionLoop.ts";
 import type { DetectorMetrics } from "../ops/detectorMetrics.ts";
@@ -26,11 +27,35 @@ export const defaultMaxQueuedEvents = 100_000;
 
 export const ingestPathPrefix = "/api/v1/ingest/";
 
+/** The 1-based line of a body that holds its first byte sequence that is not UTF-8. */
+function firstLineNotUtf8(body: Buffer): number {
+  for (let line = 1, start = 0; ; line++) {
+    const end = body.indexOf(10, start);
+    if (!isUtf8(body.subarray(start, end === -1 ? body.length : end)) || end === -1) return line;
+    start = end + 1;
+  }
+}
+
+/**
+ * Bodies are UTF-8, strictly: decoded leniently, every invalid byte became U+FFFD, so records that differ only there
+ * (ids, usernames) were stored as one, the others counted as duplicates.
+ */
+export function decodeBody(body: Buffer): string {
+  if (isUtf8(body)) return body.toString("utf8");
+  throw Object.assign(new Error(`the body is not valid UTF-8 (line ${firstLineNotUtf8(body)}): nothing was stored`), { statusCode: 400, code: "MINIXDR_BODY_NOT_UTF8" });
+}
+
 /** A fastify plugin: `app.register(ingestRoutes, deps)`. Its content-type parsers apply to its own routes only. */
 export const ingestRoutes: FastifyPluginCallback<IngestRouteDeps> = (app, deps, done) => {
   // Every format is read as text: bodies are JSON, JSON arrays or NDJSON, whatever content type the sender sets.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser("*", { parseAs: "string", bodyLimit: deps.bodyLimitBytes }, (_req, body, parsed) => parsed(null, body));
+  app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: deps.bodyLimitBytes }, (_req, body, parsed) => {
+    try {
+      parsed(null, decodeBody(body as Buffer));
+    } catch (err) {
+      parsed(err as Error, undefined);
+    }
+  });
   const onRefused = (source: string) => () => deps.metrics.eventsRejected.inc({ source, reason: "unauthorized" });
   for (const [name, format] of Object.entries(ingestFormats)) {
     app.post(`${ingestPathPrefix}${name}`, { onRequest: requireIngestToken(deps.ingestTokens, onRefused(format.source)), bodyLimit: deps.bodyLimitBytes }, async (req, reply) => {

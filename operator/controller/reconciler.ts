@@ -11,7 +11,7 @@ import { detectorEndpoint } from "../render/services.ts";
 import { appliedHashPath, withAppliedHash } from "./applied-hash.ts";
 import { driftedFields } from "./drift.ts";
 import type { EventRecorder, EventType } from "./events.ts";
-import { canonicalJson, computeStatus, type Observation } from "./status.ts";
+import { canonicalJson, computeStatus, stableErrorMessage, type Observation } from "./status.ts";
 
 /** What the reconciler reads: informer caches in production, the same in tests (against a real API server). */
 export interface ClusterState {
@@ -219,6 +219,7 @@ export class MiniXdrReconciler {
   }
 }
 
+/** An error's text, stable across retries of the same failure (see stableErrorMessage). */
 function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  return stableErrorMessage(err instanceof Error ? err.message : String(err));
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { Condition, MiniXdr } from "../api/minixdr.ts";
 import type { KubeObject } from "../kube/client.ts";
-import { computeStatus, type Observation } from "./status.ts";
+import { maxConditionMessageLength } from "./conditions.ts";
+import { computeStatus, stableErrorMessage, type Observation } from "./status.ts";
 
 const cr = (generation: number, conditions: Condition[] = []): MiniXdr => ({
   apiVersion: "xdr.minixdr.io/v1alpha1", kind: "MiniXdr", metadata: { name: "x", namespace: "ns", generation }, spec: {}, status: { conditions },
@@ -92,5 +93,54 @@ describe("computeStatus", () => {
     expect(at(second, "Ready")).toMatchObject({ status: "False", lastTransitionTime: "t1", observedGeneration: 2 });
     expect(at(third, "Ready")).toMatchObject({ status: "True", lastTransitionTime: "t3" });
     expect(at(third, "Reconciled")).toMatchObject({ status: "True", lastTransitionTime: "t1", message: "every child matches generation 2" });
+  });
+
+  it("names a failed apply and a missing ExternalSecret API together, the failure as the reason, in every condition", () => {
+    const applyError = 'Deployment x-detector: PATCH /apis/apps/v1/namespaces/ns/deployments/x-detector: 422 Deployment.apps "x-detector" is invalid: spec: Forbidden';
+    const status = computeStatus(cr(1), observe(deployment(), { applyErrors: [applyError], missingApis: ["ExternalSecret"] }), clock("t"));
+    expect(summary(status.conditions)).toMatchObject({ Degraded: "True ApplyFailed", Reconciled: "False ApplyFailed", Ready: "False ApplyFailed" });
+    for (const type of ["Degraded", "Reconciled"]) {
+      const message = status.conditions!.find((c) => c.type === type)!.message;
+      expect(message).toContain(applyError);
+      expect(message).toMatch(/the ExternalSecret API is not installed/);
+      expect(message).not.toMatch(/everything else is reconciled/);
+    }
+    // Only the API missing: everything else is reconciled, but a failed rollout is not hidden either.
+    const rollout = computeStatus(cr(1), observe(deployment({ available: 0, updated: 0, deadline: true }), { missingApis: ["ExternalSecret"] }), clock("t"));
+    expect(summary(rollout.conditions)).toMatchObject({ Degraded: "True ExternalSecretsNotInstalled", Reconciled: "False ExternalSecretsNotInstalled" });
+    expect(rollout.conditions!.find((c) => c.type === "Degraded")!.message).toMatch(/everything else is reconciled; Deployment x-detector: ReplicaSet "x-detector-1" has timed out/);
+  });
+
+  it("gives the same message for an API error whose field errors come in another order", () => {
+    // requests above limits for cpu and memory: the API server lists the two errors in map order, which varies.
+    const prefix = 'Deployment x-detector: PATCH /apis/apps/v1/namespaces/ns/deployments/x-detector: 422 Deployment.apps "x-detector" is invalid: ';
+    const cpu = 'spec.template.spec.containers[0].resources.requests: Invalid value: "2": must be less than or equal to cpu limit of 1';
+    const memory = 'spec.template.spec.containers[0].resources.requests: Invalid value: "1Gi": must be less than or equal to memory limit of 512Mi';
+    const a = `${prefix}[${cpu}, ${memory}]`;
+    const b = `${prefix}[${memory}, ${cpu}]`;
+    expect(a).not.toBe(b);
+    expect(stableErrorMessage(a)).toBe(stableErrorMessage(b));
+    expect(stableErrorMessage(stableErrorMessage(a))).toBe(stableErrorMessage(a));
+    const one = computeStatus(cr(1), observe(deployment(), { applyErrors: [a] }), clock("t"));
+    const other = computeStatus(cr(1), observe(deployment(), { applyErrors: [b] }), clock("t"));
+    expect(other).toEqual(one);
+    expect(one.conditions!.find((c) => c.type === "Ready")!.message).toContain(cpu);
+
+    // Details that hold ", " themselves stay whole; three errors in any order give one message.
+    const label = 'spec.template.spec.nodeSelector: Invalid value: "a b": name part must consist of alphanumeric characters, \'-\', \'_\' or \'.\', and must start and end with an alphanumeric character (e.g. \'MyName\', or \'my.name\', or \'123-abc\', regex used for validation is \'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]\')';
+    const orders = [[cpu, memory, label], [label, cpu, memory], [memory, label, cpu]].map((o) => stableErrorMessage(`${prefix}[${o.join(", ")}]`));
+    expect(new Set(orders).size).toBe(1);
+    expect(orders[0]).toContain(label);
+    // Anything else is left as it is.
+    expect(stableErrorMessage("ConfigMap x-config: exists and is not owned by MiniXdr x")).toBe("ConfigMap x-config: exists and is not owned by MiniXdr x");
+    expect(stableErrorMessage(`${prefix}${cpu}`)).toBe(`${prefix}${cpu}`);
+  });
+
+  it("bounds every condition message, however long the apply error", () => {
+    const huge = `Deployment x-detector: ${"e".repeat(100_000)}`;
+    const status = computeStatus(cr(2), observe(deployment(), { applyErrors: [huge, `ConfigMap x-config: ${"c".repeat(50_000)}`] }), clock("t"));
+    for (const c of status.conditions!) expect(c.message.length, c.type).toBeLessThanOrEqual(maxConditionMessageLength);
+    expect(status.conditions!.find((c) => c.type === "Ready")!.message).toMatch(/truncated: \d+ more characters\]$/);
+    expect(status.observedGeneration).toBe(2);
   });
 });

@@ -78,11 +78,14 @@ export function computeStatus(cr: MiniXdr, obs: Observation, now: () => string):
   const detector = status.detector;
   if (detector) status.replicas = `${detector.readyReplicas}/${detector.desiredReplicas}`;
 
-  if (obs.missingApis.length > 0) {
-    set({ type: "Degraded", status: "True", reason: "ExternalSecretsNotInstalled",
-      message: `the ${obs.missingApis.join(", ")} API is not installed (install external-secrets.io); everything else is reconciled` });
-  } else if (obs.applyErrors.length > 0) {
-    set({ type: "Degraded", status: "True", reason: failedReason, message: obs.applyErrors.join("; ") });
+  // Every problem is named wherever it matters, so the conditions never contradict each other: a missing
+  // ExternalSecret API must not hide a failed apply (which then gives the reason), nor a failed rollout.
+  const applyErrors = obs.applyErrors.map(stableErrorMessage);
+  const missingApis = obs.missingApis.length > 0 ? `the ${obs.missingApis.join(", ")} API is not installed (install external-secrets.io): its child is not applied` : undefined;
+  if (applyErrors.length > 0) {
+    set({ type: "Degraded", status: "True", reason: failedReason, message: [...applyErrors, ...(missingApis ? [missingApis] : [])].join("; ") });
+  } else if (missingApis) {
+    set({ type: "Degraded", status: "True", reason: "ExternalSecretsNotInstalled", message: [`${missingApis}; everything else is reconciled`, ...failed].join("; ") });
   } else if (failed.length > 0) {
     set({ type: "Degraded", status: "True", reason: "DeploymentFailed", message: failed.join("; ") });
   } else {
@@ -92,10 +95,10 @@ export function computeStatus(cr: MiniXdr, obs: Observation, now: () => string):
   // Whether the operator has made the children match this generation, apart from whether they are up yet.
   if (obs.paused) {
     set({ type: "Reconciled", status: "False", reason: "Paused", message: "paused: children are not changed" });
-  } else if (obs.applyErrors.length > 0) {
-    set({ type: "Reconciled", status: "False", reason: failedReason, message: obs.applyErrors.join("; ") });
-  } else if (obs.missingApis.length > 0) {
-    set({ type: "Reconciled", status: "False", reason: "ExternalSecretsNotInstalled", message: `the ${obs.missingApis.join(", ")} API is not installed: its child is not applied` });
+  } else if (applyErrors.length > 0) {
+    set({ type: "Reconciled", status: "False", reason: failedReason, message: [...applyErrors, ...(missingApis ? [missingApis] : [])].join("; ") });
+  } else if (missingApis) {
+    set({ type: "Reconciled", status: "False", reason: "ExternalSecretsNotInstalled", message: missingApis });
   } else {
     set({ type: "Reconciled", status: "True", reason: "ReconcileSucceeded", message: `every child matches generation ${generation}` });
   }
@@ -104,8 +107,8 @@ export function computeStatus(cr: MiniXdr, obs: Observation, now: () => string):
   else if (waiting.length > 0) set({ type: "Progressing", status: "True", reason: "WaitingForDeployments", message: waiting.join("; ") });
   else set({ type: "Progressing", status: "False", reason: "RolloutComplete", message: "every component runs the desired version" });
 
-  if (obs.applyErrors.length > 0) {
-    set({ type: "Ready", status: "False", reason: failedReason, message: obs.applyErrors.join("; ") });
+  if (applyErrors.length > 0) {
+    set({ type: "Ready", status: "False", reason: failedReason, message: applyErrors.join("; ") });
   } else if (waiting.length > 0) {
     set({ type: "Ready", status: "False", reason: "ComponentsNotReady", message: waiting.join("; ") });
   } else {
@@ -120,6 +123,27 @@ export function computeStatus(cr: MiniXdr, obs: Observation, now: () => string):
   }
   status.conditions = conditions;
   return status;
+}
+
+/** The error types of Kubernetes field errors (apimachinery's field.ErrorType), as their text begins. */
+const fieldErrorTypes = ["Not found", "Required value", "Duplicate value", "Invalid value", "Unsupported value", "Forbidden", "Too long", "Too many", "Internal error"];
+/** A field path such as spec.template.spec.nodeSelector[node-role.kubernetes.io/infra] or containers[0].resources. */
+const fieldPath = String.raw`[A-Za-z_$][\w$-]*(?:\[[^\]]*\]|\.[\w$-]+)*`;
+/** ", " where the next field error of an aggregate begins (a field error's own text may hold ", " too). */
+const fieldErrorBoundary = new RegExp(String.raw`, (?=${fieldPath}: (?:${fieldErrorTypes.join("|")}))`);
+
+/**
+ * An API server error as a message that is the same every time for the same problem. The API server lists the
+ * field errors of an invalid object in map order, which Go randomises ("Deployment.apps "x" is invalid: [a, b]" one
+ * time, "[b, a]" the next): taken as it is, every retry would change the condition message, write status, and the
+ * watch event of that write would start the next retry at once. The list is sorted (and deduplicated) instead.
+ */
+export function stableErrorMessage(message: string): string {
+  const m = /^([\s\S]*? is invalid: )\[([\s\S]*)\]$/.exec(message);
+  if (!m) return message;
+  const items = m[2]!.split(fieldErrorBoundary);
+  if (items.length < 2) return message;
+  return `${m[1]}[${[...new Set(items)].sort().join(", ")}]`;
 }
 
 /** Key order does not matter to the API server, so it must not matter here either. */
