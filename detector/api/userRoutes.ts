@@ -8,7 +8,9 @@ import { requireRole, type ApiAuth } from "./authentication.ts";
 import { parseOr400 } from "./requestValidation.ts";
 
 const username = z.string().regex(usernamePattern, "must be 1-64 letters, digits or . _ @ -, and not . or ..");
-const loginBody = z.strictObject({ tenant: z.string().min(1).max(63).default("default"), username: z.string().min(1).max(64), password: z.string().min(1).max(1024) });
+// No NUL in what is looked up: PostgreSQL's text cannot hold one (a login with "adm\u0000in" was a 500).
+const lookedUp = (max: number) => z.string().min(1).max(max).refine((s) => !s.includes("\u0000"), "must not contain a NUL character");
+const loginBody = z.strictObject({ tenant: lookedUp(63).default("default"), username: lookedUp(64), password: z.string().min(1).max(1024) });
 const newUserBody = z.strictObject({ username, password: z.string().max(1024), role: z.enum(roles), tenant: z.string().max(63).optional() });
 const userParams = z.strictObject({ username });
 const ownPasswordBody = z.strictObject({ currentPassword: z.string().min(1).max(1024), newPassword: z.string().max(1024) });

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import bcrypt from "bcryptjs";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { adminPassword, api, jwtSigningKey, login, startTestDetector, writeDetectorFiles, type DetectorFiles } from "../../test/detector/detectorHarness.ts";
+import { adminPassword, api, jwtSigningKey, login, post, startTestDetector, writeDetectorFiles, type DetectorFiles } from "../../test/detector/detectorHarness.ts";
 import type { RunningDetector } from "../detector.ts";
 import { tokenAudience, tokenIssuer } from "./apiTokens.ts";
 
@@ -91,6 +91,14 @@ describe("login lockout", () => {
     expect(after.status).toBe(200);
     expect((await detector.repository.findUser("default", "admin"))).toMatchObject({ failedLogins: 0, lockedUntil: 0 });
     clockOffset = 0;
+  });
+
+  it("refuses a user name or tenant holding a NUL character with 400 naming the field (PostgreSQL answered 500)", async () => {
+    for (const body of [{ username: "adm\u0000in", password: "x" }, { tenant: "def\u0000ault", username: "admin", password: "x" }]) {
+      const r = await post(`${detector.url}/api/v1/auth/login`, JSON.stringify(body));
+      expect(r.status).toBe(400);
+      expect(r.json.issues).toEqual([{ field: "tenant" in body ? "tenant" : "username", message: "must not contain a NUL character" }]);
+    }
   });
 
   it("answers a name that is no account exactly as an account, lockout included, so a 423 does not tell it exists", async () => {

@@ -147,6 +147,23 @@ describe("records that cannot be stored as sent", () => {
     expect(normalize("events", `{"id":"pair\\ud83d\\ude00","timestamp":"2024-05-14T10:00:00Z","type":"other","sourceIp":"1.2.3.4"}`).events[0]?.id).toBe("generic:pair😀");
   });
 
+  it("refuses NUL characters, naming where they are (PostgreSQL cannot store them: the batch failed with a 500 there)", () => {
+    const nul = (field: string) => `{"id":"a","timestamp":"2024-05-14T10:00:00Z","type":"auth.failure","sourceIp":"1.2.3.4",${field}}`;
+    expect(normalize("events", nul('"username":"ro\\u0000ot"')).issues).toEqual([{ item: 0, field: "username", message: "holds a NUL character (\\u0000), which cannot be stored" }]);
+    expect(normalize("events", `{"id":"a\\u0000b","timestamp":"2024-05-14T10:00:00Z","type":"other","sourceIp":"1.2.3.4"}`).issues).toEqual([expect.objectContaining({ field: "id" })]);
+    expect(normalize("cowrie", JSON.stringify(cowrie.loginFailed({ srcIp: "203.0.113.1", session: "s" }, 1, "adm\u0000in", "x"))).issues).toEqual([expect.objectContaining({ message: expect.stringMatching(/NUL/) as string })]);
+    // Other escaped control characters are text like any other.
+    expect(normalize("events", nul('"username":"ro\\u0001ot"')).events[0]?.username).toBe("ro\u0001ot");
+  });
+
+  it("refuses Kubernetes audit ids and user names too long to index (a 20,000-character auditID failed with a 500 on PostgreSQL)", () => {
+    const base = { kind: "Event", apiVersion: "audit.k8s.io/v1", level: "Metadata", stage: "ResponseComplete", requestURI: "/api/v1/pods", verb: "list", sourceIPs: ["10.0.0.1"],
+      requestReceivedTimestamp: "2024-05-14T10:00:00.000000Z", stageTimestamp: "2024-05-14T10:00:00.001000Z" };
+    expect(normalize("k8s-audit", JSON.stringify({ ...base, auditID: "a".repeat(201), user: { username: "u" } })).issues).toEqual([expect.objectContaining({ field: "auditID" })]);
+    expect(normalize("k8s-audit", JSON.stringify({ ...base, auditID: "a1", user: { username: "u".repeat(513) } })).issues).toEqual([expect.objectContaining({ field: "user.username" })]);
+    expect(normalize("k8s-audit", JSON.stringify({ ...base, auditID: "a".repeat(200), user: { username: "u".repeat(512) } })).issues).toEqual([]);
+  });
+
   it("refuses a record nested too deeply to digest with a 4xx naming it, not a failure to retry", () => {
     const deep = `${"[".repeat(200_000)}${"]".repeat(200_000)}`;
     const body = [JSON.stringify(cowrie.loginFailed({ srcIp: "203.0.113.1", session: "s" }, 1, "root", "x")),

@@ -5,8 +5,9 @@ import { eventTime, ipField, timestampField } from "./fields.ts";
 import { ignoredRecord, type IngestFormat, type NormalizeContext } from "./ingestFormat.ts";
 import { parseRecordBatch, type RecordBatch } from "./recordBatch.ts";
 
+// Bounds that keep the values within an index row (the store indexes event ids and incident actors).
 const userInfo = z.looseObject({
-  username: z.string().optional(),
+  username: z.string().max(512).optional(),
   groups: z.array(z.string()).optional(),
 });
 
@@ -15,7 +16,7 @@ export const auditEventSchema = z.looseObject({
   apiVersion: z.literal("audit.k8s.io/v1").optional(),
   kind: z.literal("Event").optional(),
   level: z.enum(["None", "Metadata", "Request", "RequestResponse"]),
-  auditID: z.string().min(1),
+  auditID: z.string().min(1).max(200),
   stage: z.enum(["RequestReceived", "ResponseStarted", "ResponseComplete", "Panic"]),
   requestURI: z.string(),
   verb: z.string().min(1),

@@ -14,18 +14,29 @@ export interface NormalizedBatch {
 /** A sanity bound on event time: records stamped further ahead than this are refused as clock errors. */
 export const maxFutureSkewMs = 24 * 3600_000;
 
-/** Where a record holds a string (or key) that is not valid Unicode (an unpaired surrogate from a \ud800 escape), if it does. */
-function illFormedPath(record: unknown): string | undefined {
+/** Why a string cannot be stored as it is: an unpaired surrogate (from a \ud800 escape), or a NUL (from \u0000). */
+function unstorable(s: string): string | undefined {
+  // Stored as UTF-8, an unpaired surrogate becomes U+FFFD, and two different ids the same one.
+  if (!s.isWellFormed()) return "holds an unpaired UTF-16 surrogate (an escape such as \\ud800 alone): not valid Unicode";
+  // PostgreSQL's text cannot hold one (the batch failed with a 500 there, and a retry could never succeed).
+  if (s.includes("\u0000")) return "holds a NUL character (\\u0000), which cannot be stored";
+  return undefined;
+}
+
+/** Where a record holds a string (or key) that cannot be stored as it is, and why, if it does. */
+function unstorablePath(record: unknown): { path: string; why: string } | undefined {
   const stack: [unknown, string][] = [[record, ""]];
   while (stack.length > 0) {
     const [value, path] = stack.pop()!;
     if (typeof value === "string") {
-      if (!value.isWellFormed()) return path || "(item)";
+      const why = unstorable(value);
+      if (why) return { path: path || "(item)", why };
     } else if (Array.isArray(value)) {
       value.forEach((v, i) => stack.push([v, `${path}[${i}]`]));
     } else if (value !== null && typeof value === "object") {
       for (const [k, v] of Object.entries(value)) {
-        if (!k.isWellFormed()) return path || "(item)";
+        const why = unstorable(k);
+        if (why) return { path: path || "(item)", why: `has a field name that ${why}` };
         stack.push([v, path ? `${path}.${k}` : k]);
       }
     }
@@ -35,8 +46,9 @@ function illFormedPath(record: unknown): string | undefined {
 
 export function normalizeBatch(format: IngestFormat, body: string, ctx: NormalizeContext): NormalizedBatch {
   const batch = format.records(body);
-  // Only an escape (\ud800) makes an unpaired surrogate (the body itself is decoded UTF-8): look for one only then.
-  const mayHoldSurrogates = /\\u[dD][89a-fA-F]/.test(body);
+  // Only an escape (\ud800, \u0000) makes an unpaired surrogate or a NUL (the body itself is UTF-8, and JSON has no raw
+  // control characters in strings): look for them only then.
+  const mayHoldUnstorable = /\\u(?:[dD][89a-fA-F]|0000)/.test(body);
   const issues = [...batch.issues];
   const events: SecurityEvent[] = [];
   let ignored = 0;
@@ -51,10 +63,9 @@ export function normalizeBatch(format: IngestFormat, body: string, ctx: Normaliz
     if (failed.has(item)) continue;
     const line = batch.lines?.[item];
     const at = line !== undefined ? { line } : {};
-    const illFormed = mayHoldSurrogates ? illFormedPath(record) : undefined;
-    if (illFormed !== undefined) {
-      // Stored as UTF-8, it would become U+FFFD, and two different ids the same one.
-      issues.push({ item, field: illFormed, message: "holds an unpaired UTF-16 surrogate (an escape such as \\ud800 alone): not valid Unicode", ...at });
+    const bad = mayHoldUnstorable ? unstorablePath(record) : undefined;
+    if (bad !== undefined) {
+      issues.push({ item, field: bad.path, message: bad.why, ...at });
       continue;
     }
     const parsed = format.schema.safeParse(record);
