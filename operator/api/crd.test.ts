@@ -2,7 +2,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { miniXdrCrd } from "./crd.ts";
 import { renderGeneratedFiles } from "./generated-files.ts";
+import { withDefaults } from "./minixdr.ts";
 
 const root = join(import.meta.dirname, "../..");
 
@@ -17,5 +19,37 @@ describe("generated CRD and RBAC", () => {
     const schemaText = JSON.stringify(crd.spec.versions[0]!.schema.openAPIV3Schema);
     expect(schemaText).not.toContain('"default"');
     expect(schemaText).toContain("Defaults to 6.");
+  });
+});
+
+describe("label keys and values (Kubernetes' qualified names and label values)", () => {
+  const goodKeys = ["app", "app.kubernetes.io/name", "Tier_1.x", "a", `${"p".repeat(253)}/${"n".repeat(63)}`, "x-y"];
+  const badKeys = ["bad key!", "-a", "a-", "Example.com/name", "/name", "a/b/c", "n".repeat(64), `example.com/${"n".repeat(64)}`, `${"p".repeat(254)}/n`, "k".repeat(20_000)];
+
+  it.each(goodKeys)("accepts the key %s in memory", (key) => {
+    expect(withDefaults({ detector: { nodeSelector: { [key]: "v" } } }).detector.nodeSelector).toEqual({ [key]: "v" });
+  });
+
+  it.each(badKeys)("refuses the key %s in memory", (key) => {
+    expect(() => withDefaults({ networkPolicy: { ingress: { podSelector: { [key]: "v" } } } })).toThrow(/spec\.networkPolicy\.ingress\.podSelector/);
+  });
+
+  it.each(["", "v", "A-b_c.D", "v".repeat(63)])("accepts the value %j", (value) => {
+    expect(() => withDefaults({ detector: { nodeSelector: { k: value } } })).not.toThrow();
+  });
+
+  it.each(["-v", "v.", "a b", "v".repeat(64)])("refuses the value %j", (value) => {
+    expect(() => withDefaults({ detector: { nodeSelector: { k: value } } })).toThrow(/spec\.detector\.nodeSelector\.k/);
+  });
+
+  it("checks keys on the API server with the same pattern it checks them with in memory", () => {
+    const crd = JSON.stringify(miniXdrCrd());
+    const rules = [...crd.matchAll(/self\.all\(k, k\.matches\('([^']+)'\)/g)].map((m) => m[1]);
+    expect(rules.length).toBeGreaterThan(0);
+    for (const pattern of rules) {
+      const re = new RegExp(pattern!);
+      for (const key of goodKeys) expect(re.test(key) && (!key.includes("/") || key.indexOf("/") <= 253)).toBe(true);
+      for (const key of badKeys) expect(re.test(key) && (!key.includes("/") || key.indexOf("/") <= 253)).toBe(false);
+    }
   });
 });

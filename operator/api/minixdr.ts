@@ -22,8 +22,27 @@ const quantityPattern = /^(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTP
 const durationPattern = /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/;
 const imagePattern = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
 
+/**
+ * Kubernetes qualified names (label keys, toleration keys, resource names): an optional DNS-subdomain prefix and '/', then
+ * a name of at most 63 characters. The prefix's limit of 253 characters is a CEL rule (qualifiedPrefixFits).
+ */
+const qualifiedNameSource = "^([a-z0-9]([-a-z0-9]*[a-z0-9])?([.][a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$";
+const qualifiedName = new RegExp(qualifiedNameSource);
+const qualifiedPrefixFits = (k: string, most = 253) => `(!${k}.contains('/') || ${k}.indexOf('/') <= ${most})`;
+/** A label value: at most 63 characters, alphanumeric at both ends, '-', '_' and '.' inside; or empty. */
+const labelValue = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+
 const name = (what: string) => z.string().min(1).max(253).regex(dnsSubdomain).describe(what);
-const labelMap = (what: string) => z.record(z.string(), z.string().max(63)).meta({ maxProperties: 64 }).describe(what);
+const labelMap = (what: string) => z.record(z.string().max(317).regex(qualifiedName).refine((k) => !k.includes("/") || k.indexOf("/") <= 253, "the prefix before '/' must be at most 253 characters"), z.string().max(63).regex(labelValue))
+  .meta({
+    maxProperties: 64,
+    ...cel({
+      rule: `self.all(k, k.matches('${qualifiedNameSource}') && ${qualifiedPrefixFits("k")})`,
+      message: "label keys must be qualified names: an optional DNS subdomain prefix (at most 253 characters) and '/', " +
+        "then at most 63 letters, digits, '-', '_' or '.', beginning and ending with a letter or digit (e.g. app.kubernetes.io/name)",
+    }),
+  })
+  .describe(`${what} Values: at most 63 letters, digits, '-', '_' or '.', beginning and ending with a letter or digit, or empty.`);
 const intOrPercent = (what: string, least = 0) =>
   z.union([z.number().int().min(least), z.string().regex(least > 0 ? /^(100|[1-9][0-9]?)%$/ : /^(100|[1-9]?[0-9])%$/)])
     .meta({ "x-kubernetes-int-or-string": true })
@@ -35,13 +54,35 @@ export const resourcesSchema = z.strictObject({
   limits: z.record(z.string(), quantity).meta({ maxProperties: 8 }).optional().describe("Maximum resources, e.g. {memory: 512Mi}."),
 }).describe("Compute resources of the component's container.");
 
+// The rules of Kubernetes' ValidateTolerations, so a toleration the pod would refuse is refused here.
 const toleration = z.strictObject({
-  key: z.string().max(316).optional(),
-  operator: z.enum(["Exists", "Equal"]).optional(),
-  value: z.string().max(63).optional(),
-  effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]).optional(),
-  tolerationSeconds: z.number().int().optional(),
-});
+  key: z.string().max(317).regex(new RegExp(`^$|${qualifiedNameSource}`)).optional().describe("Taint key (a qualified name); empty with operator Exists tolerates every taint."),
+  operator: z.enum(["Exists", "Equal"]).optional().describe("Equal (the default) or Exists."),
+  value: z.string().max(63).regex(labelValue).optional().describe("Taint value (a label value); empty with operator Exists."),
+  effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]).optional().describe("Taint effect; empty matches every effect."),
+  tolerationSeconds: z.number().int().optional().describe("How long a NoExecute taint is tolerated; only with effect NoExecute."),
+}).meta(cel(
+  {
+    rule: `!has(self.key) || ${qualifiedPrefixFits("self.key")}`,
+    message: "key: the prefix before '/' must be at most 253 characters",
+    fieldPath: ".key",
+  },
+  {
+    rule: "(has(self.key) && self.key != '') || (has(self.operator) && self.operator == 'Exists')",
+    message: "operator must be Exists when key is empty (which tolerates every taint)",
+    fieldPath: ".operator",
+  },
+  {
+    rule: "!(has(self.operator) && self.operator == 'Exists') || !has(self.value) || self.value == ''",
+    message: "value must be empty when operator is Exists",
+    fieldPath: ".value",
+  },
+  {
+    rule: "!has(self.tolerationSeconds) || (has(self.effect) && self.effect == 'NoExecute')",
+    message: "effect must be NoExecute when tolerationSeconds is set",
+    fieldPath: ".effect",
+  },
+));
 
 const scheduling = {
   nodeSelector: labelMap("Node labels the component's pods must match.").optional(),

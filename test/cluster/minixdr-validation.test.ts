@@ -1,7 +1,7 @@
 import { expect, it } from "vitest";
 import { KubeApiError } from "../../operator/kube/client.ts";
 import { describeCluster, useNamespace } from "../support/cluster.ts";
-import { applyMiniXdr } from "../support/minixdr.ts";
+import { admin, applyMiniXdr, miniXdrRef } from "../support/minixdr.ts";
 import type { MiniXdr } from "../../operator/api/minixdr.ts";
 
 const es = { secretStoreRef: { name: "vault" }, remoteKeys: { jwtSigningKey: "a", adminPasswordHash: "b", ingestToken: "c" } };
@@ -53,6 +53,38 @@ const invalid: [string, unknown, RegExp][] = [
   ["a negative memory limit", { detector: { resources: { limits: { memory: "-1Gi" } } } }, /spec\.detector\.resources\.limits\.memory: .*should match/],
   ["a volume size that is not a quantity", { storage: { sqlite: { size: "1.2.3" } } }, /spec\.storage\.sqlite\.size: .*should match/],
   ["console replicas with the console off", { console: { replicas: 3 } }, /spec\.console\.enabled: .*console is not enabled/],
+  // Tolerations a pod would refuse (Kubernetes' ValidateTolerations), refused here instead of failing the Deployment.
+  ["tolerationSeconds without effect NoExecute", { detector: { tolerations: [{ key: "a", operator: "Equal", value: "b", effect: "NoSchedule", tolerationSeconds: 30 }] } },
+    /spec\.detector\.tolerations\[0\]\.effect: .*effect must be NoExecute when tolerationSeconds is set/],
+  ["a value with operator Exists", { detector: { tolerations: [{ key: "a", operator: "Exists", value: "b" }] } },
+    /spec\.detector\.tolerations\[0\]\.value: .*value must be empty when operator is Exists/],
+  ["an empty toleration key with operator Equal", { console: { tolerations: [{ operator: "Equal", value: "b" }] } },
+    /spec\.console\.tolerations\[0\]\.operator: .*operator must be Exists when key is empty/],
+  ["an empty toleration key without an operator", { detector: { tolerations: [{ key: "", effect: "NoSchedule" }] } },
+    /spec\.detector\.tolerations\[0\]\.operator: .*operator must be Exists when key is empty/],
+  ["a toleration key that is no qualified name", { detector: { tolerations: [{ key: "bad key!", operator: "Exists" }] } },
+    /spec\.detector\.tolerations\[0\]\.key: .*should match/],
+  ["a toleration value that is no label value", { detector: { tolerations: [{ key: "a", value: "-b" }] } },
+    /spec\.detector\.tolerations\[0\]\.value: .*should match/],
+  ["a toleration key with a prefix over 253 characters", { detector: { tolerations: [{ key: `${"a".repeat(254)}/b`, operator: "Exists" }] } },
+    /spec\.detector\.tolerations\[0\]\.key: .*prefix before '\/' must be at most 253 characters/],
+  // Label keys and values a Deployment or NetworkPolicy would refuse.
+  ["a nodeSelector key that is no qualified name", { detector: { nodeSelector: { "bad key!": "x" } } },
+    /spec\.detector\.nodeSelector: .*label keys must be qualified names/],
+  ["a nodeSelector key of 1,000 characters", { console: { nodeSelector: { ["k".repeat(1000)]: "x" } } },
+    /spec\.console\.nodeSelector: .*label keys must be qualified names/],
+  ["a nodeSelector key name over 63 characters", { detector: { nodeSelector: { [`example.com/${"n".repeat(64)}`]: "x" } } },
+    /spec\.detector\.nodeSelector: .*label keys must be qualified names/],
+  ["a nodeSelector key with a prefix over 253 characters", { detector: { nodeSelector: { [`${"p".repeat(254)}/name`]: "x" } } },
+    /spec\.detector\.nodeSelector: .*label keys must be qualified names/],
+  ["a nodeSelector key with an uppercase prefix", { detector: { nodeSelector: { "Example.com/name": "x" } } },
+    /spec\.detector\.nodeSelector: .*label keys must be qualified names/],
+  ["a nodeSelector value that is no label value", { detector: { nodeSelector: { disk: "ssd!" } } },
+    /spec\.detector\.nodeSelector\.disk: .*should match/],
+  ["a podSelector key that is no qualified name", { networkPolicy: { ingress: { podSelector: { "bad key!": "x" } } } },
+    /spec\.networkPolicy\.ingress\.podSelector: .*label keys must be qualified names/],
+  ["a podSelector value that is no label value", { networkPolicy: { metrics: { podSelector: { app: "prom etheus" } } } },
+    /spec\.networkPolicy\.metrics\.podSelector\.app: .*should match/],
 ];
 
 describeCluster("MiniXdr validation at apply time", () => {
@@ -86,6 +118,32 @@ describeCluster("MiniXdr validation at apply time", () => {
       storage: { sqlite: { size: ".5Ti" } },
     } });
     expect(stored.metadata.name).toBe("forms");
+  });
+
+  it("refuses a label key of 20,000 characters, which would break the apply of the Deployment", async () => {
+    // Created as JSON: server-side apply decodes YAML, which refuses keys over 1,024 characters before validation.
+    const cr = { apiVersion: "xdr.minixdr.io/v1alpha1", kind: "MiniXdr", metadata: { name: "longkey", namespace: ns.name },
+      spec: { detector: { nodeSelector: { ["k".repeat(20_000)]: "x" } } } };
+    const err = await admin().create(miniXdrRef, ns.name, cr).then(() => undefined, (e: unknown) => e);
+    expect((err as KubeApiError).status).toBe(422);
+    expect((err as KubeApiError).message).toMatch(/spec\.detector\.nodeSelector: .*label keys must be qualified names/);
+  });
+
+  it("accepts tolerations, label keys and label values in every form Kubernetes takes", async () => {
+    const labels = { "app.kubernetes.io/name": "prometheus", "Tier_1.x": "", [`${"p".repeat(253)}/${"n".repeat(63)}`]: "v".repeat(63), a: "A-b_c.D" };
+    const stored = await applyMiniXdr({ apiVersion: "xdr.minixdr.io/v1alpha1", kind: "MiniXdr", metadata: { name: "labels", namespace: ns.name }, spec: {
+      detector: {
+        nodeSelector: labels,
+        tolerations: [
+          { operator: "Exists" },
+          { key: "node.kubernetes.io/unreachable", operator: "Exists", effect: "NoExecute", tolerationSeconds: 30 },
+          { key: "dedicated", value: "security", effect: "NoSchedule" },
+          { key: "dedicated", operator: "Equal", value: "", effect: "PreferNoSchedule" },
+        ],
+      },
+      networkPolicy: { ingress: { podSelector: labels } },
+    } });
+    expect(stored.spec?.detector?.nodeSelector).toEqual(labels);
   });
 
   it("accepts an empty spec (every default applies in memory) and stores it unchanged", async () => {
