@@ -53,3 +53,13 @@ describe("label keys and values (Kubernetes' qualified names and label values)",
     }
   });
 });
+
+describe("container resource names (Kubernetes' validateContainerResourceName)", () => {
+  it.each(["cpu", "memory", "ephemeral-storage", "hugepages-2Mi", "nvidia.com/gpu", "example.com/foo"])("accepts %s in memory", (name) => {
+    expect(() => withDefaults({ detector: { resources: { limits: { [name]: "1" } } } })).not.toThrow();
+  });
+
+  it.each(["gpu", "memroy", "hugepages-huge", "Nvidia_com/gpu", "requests.example.com/foo", "a/b/c"])("refuses %s in memory", (name) => {
+    expect(() => withDefaults({ detector: { resources: { limits: { [name]: "1" } } } })).toThrow(/spec\.detector\.resources\.limits/);
+  });
+});

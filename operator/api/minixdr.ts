@@ -49,10 +49,57 @@ const intOrPercent = (what: string, least = 0) =>
     .describe(`${what}: a number of pods or a percentage such as "50%".`);
 
 const quantity = z.union([z.number().min(0), z.string().regex(quantityPattern)]).meta({ "x-kubernetes-int-or-string": true });
+
+// Container resource names as Kubernetes' validateContainerResourceName takes them: cpu, memory, ephemeral-storage,
+// hugepages-<page size>, a kubernetes.io/ name, or an extended resource with a domain prefix (nvidia.com/gpu) whose
+// quota name requests.<name> is still a qualified name. Hugepages and extended resources cannot be overcommitted.
+const standardResources = ["cpu", "memory", "ephemeral-storage"];
+const isExtended = (k: string) => `(${k}.contains('/') && !${k}.contains('kubernetes.io/'))`;
+const noOvercommit = (k: string) => `(${k}.startsWith('hugepages-') || ${isExtended(k)})`;
+const resourceNameRule = (k: string) => `${k}.matches('${qualifiedNameSource}') && (${k}.contains('/') ` +
+  `? (${k}.contains('kubernetes.io/') ? ${k}.indexOf('/') <= 253 : !${k}.startsWith('requests.') && ${k}.indexOf('/') <= 244) ` +
+  `: (${k} in ${JSON.stringify(standardResources).replaceAll('"', "'")} || (${k}.startsWith('hugepages-') && isQuantity(${k}.substring(10)))))`;
+function isResourceName(k: string): boolean {
+  if (!qualifiedName.test(k)) return false;
+  const slash = k.indexOf("/");
+  if (slash < 0) return standardResources.includes(k) || (k.startsWith("hugepages-") && quantityPattern.test(k.slice(10)));
+  return k.includes("kubernetes.io/") ? slash <= 253 : !k.startsWith("requests.") && slash <= 244;
+}
+const resourceList = (what: string) => z.record(z.string().refine(isResourceName, "not a container resource name"), quantity).meta({
+  maxProperties: 8,
+  ...cel(
+    {
+      rule: `self.all(k, ${resourceNameRule("k")})`,
+      message: "resource names must be cpu, memory, ephemeral-storage, hugepages-<page size>, or an extended resource with a domain prefix such as nvidia.com/gpu",
+    },
+    {
+      rule: `self.all(k, !${isExtended("k")} || quantity(string(self[k])).isInteger())`,
+      message: "extended resources (such as nvidia.com/gpu) must be whole numbers",
+    },
+    {
+      rule: "!self.exists(k, k.startsWith('hugepages-')) || 'cpu' in self || 'memory' in self",
+      message: "hugepages need cpu or memory set as well",
+    },
+  ),
+}).describe(what);
+
 export const resourcesSchema = z.strictObject({
-  requests: z.record(z.string(), quantity).meta({ maxProperties: 8 }).optional().describe("Minimum resources, e.g. {cpu: 100m, memory: 256Mi}."),
-  limits: z.record(z.string(), quantity).meta({ maxProperties: 8 }).optional().describe("Maximum resources, e.g. {memory: 512Mi}."),
-}).describe("Compute resources of the component's container.");
+  requests: resourceList("Minimum resources, e.g. {cpu: 100m, memory: 256Mi}. A quantity is a string (\"500m\", \"0.5\", \"1Gi\") or a whole number.").optional(),
+  limits: resourceList("Maximum resources, e.g. {memory: 512Mi}.").optional(),
+}).meta(cel(
+  {
+    rule: "!has(self.requests) || !has(self.limits) || " +
+      "self.requests.all(k, !(k in self.limits) || quantity(string(self.requests[k])).compareTo(quantity(string(self.limits[k]))) <= 0)",
+    message: "each request must be less than or equal to its limit (e.g. requests.memory <= limits.memory)",
+    fieldPath: ".requests",
+  },
+  {
+    rule: `!has(self.requests) || self.requests.all(k, !${noOvercommit("k")} || ` +
+      "(has(self.limits) && k in self.limits && quantity(string(self.requests[k])).compareTo(quantity(string(self.limits[k]))) == 0))",
+    message: "hugepages and extended resources (such as nvidia.com/gpu) cannot be overcommitted: set a limit equal to the request",
+    fieldPath: ".limits",
+  },
+)).describe("Compute resources of the component's container.");
 
 // The rules of Kubernetes' ValidateTolerations, so a toleration the pod would refuse is refused here.
 const toleration = z.strictObject({

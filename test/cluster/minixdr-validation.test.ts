@@ -85,6 +85,27 @@ const invalid: [string, unknown, RegExp][] = [
     /spec\.networkPolicy\.ingress\.podSelector: .*label keys must be qualified names/],
   ["a podSelector value that is no label value", { networkPolicy: { metrics: { podSelector: { app: "prom etheus" } } } },
     /spec\.networkPolicy\.metrics\.podSelector\.app: .*should match/],
+  // Resources a container would refuse (Kubernetes' validateContainerResourceName and ValidateResourceRequirements).
+  ["a resource name that is no container resource", { detector: { resources: { requests: { gpu: 1 } } } },
+    /spec\.detector\.resources\.requests: .*resource names must be cpu, memory, ephemeral-storage/],
+  ["a misspelt resource name", { console: { enabled: true, resources: { limits: { memroy: "1Gi" } } } },
+    /spec\.console\.resources\.limits: .*resource names must be cpu, memory, ephemeral-storage/],
+  ["a hugepages name without a page size", { detector: { resources: { limits: { memory: "1Gi", "hugepages-huge": "1Gi" } } } },
+    /spec\.detector\.resources\.limits: .*resource names must be/],
+  ["a resource name with a malformed prefix", { detector: { resources: { limits: { "Nvidia_com/gpu": 1 } } } },
+    /spec\.detector\.resources\.limits: .*resource names must be/],
+  ["a request above its limit", { detector: { resources: { requests: { memory: "2Gi" }, limits: { memory: "1Gi" } } } },
+    /spec\.detector\.resources\.requests: .*each request must be less than or equal to its limit/],
+  ["a cpu request above its limit in other units", { detector: { resources: { requests: { cpu: "1500m" }, limits: { cpu: 1 } } } },
+    /spec\.detector\.resources\.requests: .*each request must be less than or equal to its limit/],
+  ["an extended resource request without a limit", { detector: { resources: { requests: { "nvidia.com/gpu": 1 } } } },
+    /spec\.detector\.resources\.limits: .*cannot be overcommitted/],
+  ["an extended resource request below its limit", { detector: { resources: { requests: { "nvidia.com/gpu": 1 }, limits: { "nvidia.com/gpu": 2 } } } },
+    /spec\.detector\.resources\.limits: .*cannot be overcommitted/],
+  ["a fraction of an extended resource", { detector: { resources: { limits: { "nvidia.com/gpu": "500m" } } } },
+    /spec\.detector\.resources\.limits: .*extended resources .* must be whole numbers/],
+  ["hugepages without cpu or memory", { detector: { resources: { limits: { "hugepages-2Mi": "64Mi" } } } },
+    /spec\.detector\.resources\.limits: .*hugepages need cpu or memory/],
 ];
 
 describeCluster("MiniXdr validation at apply time", () => {
@@ -127,6 +148,17 @@ describeCluster("MiniXdr validation at apply time", () => {
     const err = await admin().create(miniXdrRef, ns.name, cr).then(() => undefined, (e: unknown) => e);
     expect((err as KubeApiError).status).toBe(422);
     expect((err as KubeApiError).message).toMatch(/spec\.detector\.nodeSelector: .*label keys must be qualified names/);
+  });
+
+  it("accepts the container resources Kubernetes takes", async () => {
+    const resources = {
+      requests: { cpu: "250m", memory: "1Gi", "ephemeral-storage": "1Gi", "hugepages-2Mi": "64Mi", "nvidia.com/gpu": 1, "example.com/foo": "2" },
+      limits: { cpu: "0.5", memory: "1Gi", "hugepages-2Mi": "64Mi", "nvidia.com/gpu": "1", "example.com/foo": 2 },
+    };
+    const stored = await applyMiniXdr({ apiVersion: "xdr.minixdr.io/v1alpha1", kind: "MiniXdr", metadata: { name: "resources", namespace: ns.name }, spec: {
+      detector: { resources },
+    } });
+    expect(stored.spec?.detector?.resources).toEqual(resources);
   });
 
   it("accepts tolerations, label keys and label values in every form Kubernetes takes", async () => {
