@@ -17,5 +17,5 @@ export const techniques = {
   containerAdministrationCommand: { id: "T1609", name: "Container Administration Command", tactic: "Execution" },
   containerApiCredentials: { id: "T1552.007", name: "Unsecured Credentials: Container API", tactic: "Credential Access" },
   escapeToHost: { id: "T1611", name: "Escape to Host", tactic: "Privilege Escalation" },
-  accountManipulation: { id: "T1098", name: "Account Manipulation", tactic: "Persistence" },
+  additionalContainerClusterRoles: { id: "T1098.006", name: "Account Manipulation: Additional Container Cluster Roles", tactic: "Persistence" },
 } as const satisfies Record<string, Technique>;

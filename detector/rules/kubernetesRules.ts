@@ -93,7 +93,7 @@ export const privilegedPodRule = auditRule({
 
 export const clusterAdminBindingRule = auditRule({
   name: "k8s-cluster-admin-binding",
-  technique: techniques.accountManipulation,
+  technique: techniques.additionalContainerClusterRoles,
   matches: (e) => (e.k8s?.resource === "clusterrolebindings" || e.k8s?.resource === "rolebindings") && e.k8s.roleRef === "ClusterRole/cluster-admin" && !isSystemIdentity(e.actor),
   risk: (r) => (allowedCount(r) > 0 ? 90 : 50),
   summary: (actor, r) => `${actor} bound cluster-admin via ${[...new Set(r.map((e) => `${e.k8s?.resource ?? ""} ${where(e)}`))].join(", ")} (${allowedCount(r)} allowed)`,

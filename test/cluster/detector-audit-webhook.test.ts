@@ -70,7 +70,7 @@ describeCluster("audit webhook into the detector", () => {
 
     await vi.waitFor(async () => {
       const byKey = (await incidents()).map((i) => `${i.detectionKey} ${i.actor}`);
-      expect(byKey).toEqual(expect.arrayContaining(["T1552.007 dev-user", "T1611 minixdr-admin", "T1098 minixdr-admin"]));
+      expect(byKey).toEqual(expect.arrayContaining(["T1552.007 dev-user", "T1611 minixdr-admin", "T1098.006 minixdr-admin"]));
     }, { timeout: 30_000, interval: 500 });
 
     const all = await incidents();
@@ -78,12 +78,12 @@ describeCluster("audit webhook into the detector", () => {
     expect(secrets).toMatchObject({ sourceIp: "127.0.0.1", techniques: [{ id: "T1552.007", tactic: "Credential Access" }] });
     expect(secrets.summary).toMatch(/dev-user read or listed secrets in \(all namespaces\)/);
     expect(all.find((i) => i.detectionKey === "T1611")!.summary).toMatch(/privileged and hostPath pod\(s\) default\/node-shell/);
-    expect(all.find((i) => i.detectionKey === "T1098")!.summary).toMatch(/clusterrolebindings backdoor/);
+    expect(all.find((i) => i.detectionKey === "T1098.006")!.summary).toMatch(/clusterrolebindings backdoor/);
     // Exactly these: the control plane's own identities (bootstrap RBAC, kube-controller-manager and its controllers'
     // ServiceAccounts watching secrets) and the admin's narrower grants raise nothing.
-    expect(all.map((i) => `${i.detectionKey} ${i.actor}`).sort()).toEqual(["T1098 minixdr-admin", "T1552.007 dev-user", "T1611 minixdr-admin"]);
+    expect(all.map((i) => `${i.detectionKey} ${i.actor}`).sort()).toEqual(["T1098.006 minixdr-admin", "T1552.007 dev-user", "T1611 minixdr-admin"]);
     // Binding a narrower role is not account manipulation to cluster-admin.
-    expect(all.filter((i) => i.detectionKey === "T1098")).toHaveLength(1);
+    expect(all.filter((i) => i.detectionKey === "T1098.006")).toHaveLength(1);
     expect(inject("clusterUnavailable")).toBe("");
   });
 });

@@ -189,7 +189,7 @@ export const attackCorpus: CorpusScenario[] = [
         requestObject: clusterRoleBindingObject("backdoor", "cluster-admin", "eve@example.com"),
       })],
     }],
-    expect: [{ technique: "T1098", sourceIp: "10.20.0.15", actor: "mallory", minEvidence: 1 }],
+    expect: [{ technique: "T1098.006", sourceIp: "10.20.0.15", actor: "mallory", minEvidence: 1 }],
   },
   {
     name: "anonymous request allowed",
