@@ -90,6 +90,10 @@ describe("listing incidents", () => {
     expect(r.status).toBe(400);
     expect((r.body.issues as { field: string }[]).map((i) => i.field).sort()).toEqual(["limit", "severity", "since", "technique"]);
     expect((await list(viewer, "?limit=201")).status).toBe(400);
+    for (const q of ["?limit=0x10", "?offset=1e3", "?limit=%207", "?limit=1.5"]) {
+      const r = await list(viewer, q);
+      expect({ q, status: r.status }).toEqual({ q, status: 400 });
+    }
   });
 });
 

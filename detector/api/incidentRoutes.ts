@@ -14,8 +14,9 @@ const listQuery = z.strictObject({
   technique: z.string().regex(/^(T\d{4}(\.\d{3})?|anomaly)$/, "must be an ATT&CK technique id such as T1110.001, or anomaly").optional(),
   sourceIp: ipField.optional(),
   since: z.string().transform((s, ctx) => parseSourceTimestamp(s) ?? (ctx.addIssue({ code: "custom", message: "must be an ISO-8601 timestamp with a time zone" }), z.NEVER)).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  offset: z.coerce.number().int().min(0).default(0),
+  // Decimal digits only: Number() would also take 0x10, 1e3 and " 7".
+  limit: z.string().regex(/^\d{1,9}$/, "must be a whole number").transform(Number).pipe(z.number().min(1).max(200)).default(50),
+  offset: z.string().regex(/^\d{1,9}$/, "must be a whole number").transform(Number).default(0),
 });
 
 // UUIDs are case-insensitive; the store keeps them lowercase.

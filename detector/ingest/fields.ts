@@ -13,7 +13,9 @@ let lastMs: number | undefined;
 /** Whether the date part (YYYY-MM-DD) names a day that exists: Date.parse moves 2026-02-30 to March 2nd. */
 function isCalendarDate(value: string): boolean {
   const [year, month, day] = [Number(value.slice(0, 4)), Number(value.slice(5, 7)), Number(value.slice(8, 10))];
-  const d = new Date(Date.UTC(year, month - 1, day));
+  const d = new Date(0);
+  // setUTCFullYear, not Date.UTC: that one maps years 0-99 to 1900-1999.
+  d.setUTCFullYear(year, month - 1, day);
   return d.getUTCFullYear() === year && d.getUTCMonth() === month - 1 && d.getUTCDate() === day;
 }
 

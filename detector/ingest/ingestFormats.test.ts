@@ -136,6 +136,8 @@ describe("records that cannot be stored as sent", () => {
       expect(normalize("events", JSON.stringify(event({ timestamp: `${day}T10:00:00Z` }))).issues[0], day).toMatchObject({ field: "timestamp" });
     }
     expect(normalize("events", JSON.stringify(event({ timestamp: "2024-02-29T10:00:00Z" }))).events[0]?.time).toBe(Date.parse("2024-02-29T10:00:00Z"));
+    // Years before 100 are real dates (Date.UTC would take 0050 for 1950), and refused as what they are.
+    expect(normalize("events", JSON.stringify(event({ timestamp: "0050-01-01T00:00:00Z" }))).issues).toEqual([{ item: 0, field: "timestamp", message: "is before 1970" }]);
   });
 
   it("refuses unpaired surrogates, naming where they are (stored as UTF-8 they would become U+FFFD, and two ids one)", () => {

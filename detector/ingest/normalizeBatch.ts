@@ -90,6 +90,10 @@ export function normalizeBatch(format: IngestFormat, body: string, ctx: Normaliz
       issues.push({ item, field: "timestamp", message: "is more than 24 hours in the future", ...at });
       continue;
     }
+    if (event.time < 0) {
+      issues.push({ item, field: "timestamp", message: "is before 1970", ...at });
+      continue;
+    }
     events.push(event);
   }
   if (issues.length === 0 && events.length === 0 && ignored === 0) {
