@@ -63,3 +63,17 @@ describe("container resource names (Kubernetes' validateContainerResourceName)",
     expect(() => withDefaults({ detector: { resources: { limits: { [name]: "1" } } } })).toThrow(/spec\.detector\.resources\.limits/);
   });
 });
+
+describe("the SQLite volume", () => {
+  it.each(["0", "0.0Gi", "0e3"])("refuses the size %s in memory", (size) => {
+    expect(() => withDefaults({ storage: { sqlite: { size } } })).toThrow(/spec\.storage\.sqlite\.size: must be greater than zero/);
+  });
+
+  it.each(["", "standard", "fast-ssd.example.com"])("accepts the storage class %j", (storageClassName) => {
+    expect(withDefaults({ storage: { sqlite: { storageClassName } } }).storage.sqlite.storageClassName).toBe(storageClassName);
+  });
+
+  it.each(["Not_Valid", "-x", "a..b"])("refuses the storage class %s", (storageClassName) => {
+    expect(() => withDefaults({ storage: { sqlite: { storageClassName } } })).toThrow(/spec\.storage\.sqlite\.storageClassName/);
+  });
+});

@@ -2,6 +2,7 @@
 // Defaults are applied in memory only (never written to the object), so GitOps tools see no diffs.
 import { z } from "zod";
 import { DEFAULT_ANOMALY_THRESHOLD } from "../../detector/ml/threshold.ts";
+import { quantityValue } from "./quantity.ts";
 
 export const group = "xdr.minixdr.io";
 export const version = "v1alpha1";
@@ -216,8 +217,12 @@ export const storageSchema = z.strictObject({
   eventRetentionDays: z.number().int().min(1).max(3650).default(30)
     .describe("Days a stored event is kept after it was received; older ones are deleted hourly once detected. Incidents and their evidence references are kept."),
   sqlite: z.strictObject({
-    size: z.string().regex(quantityPattern).default("1Gi").describe("Size of the PersistentVolumeClaim that holds the database."),
-    storageClassName: z.string().max(253).optional().describe("StorageClass of the claim; the cluster default when unset."),
+    // A claim of 0 bytes is refused by the API server ("must be greater than zero").
+    size: z.string().max(64).regex(quantityPattern).refine((q) => (quantityValue(q) ?? 0) > 0, "must be greater than zero")
+      .meta(cel({ rule: "quantity(self).isGreaterThan(quantity('0'))", message: "size must be greater than zero" }))
+      .default("1Gi").describe("Size of the PersistentVolumeClaim that holds the database."),
+    storageClassName: z.string().max(253).regex(new RegExp(`^$|${dnsSubdomain.source}`))
+      .optional().describe("StorageClass of the claim (a DNS subdomain); the cluster default when unset, no class when \"\"."),
   }).prefault({}).describe("SQLite settings."),
   postgres: z.strictObject({
     urlSecretRef: secretKeyRef.optional().describe("Secret key with the PostgreSQL URL. When unset, the key database-url of the instance's secrets is used."),

@@ -106,6 +106,11 @@ const invalid: [string, unknown, RegExp][] = [
     /spec\.detector\.resources\.limits: .*extended resources .* must be whole numbers/],
   ["hugepages without cpu or memory", { detector: { resources: { limits: { "hugepages-2Mi": "64Mi" } } } },
     /spec\.detector\.resources\.limits: .*hugepages need cpu or memory/],
+  // A PersistentVolumeClaim the API server would refuse.
+  ["a volume size of 0", { storage: { sqlite: { size: "0" } } }, /spec\.storage\.sqlite\.size: .*size must be greater than zero/],
+  ["a volume size of 0Gi", { storage: { sqlite: { size: "0.0Gi" } } }, /spec\.storage\.sqlite\.size: .*size must be greater than zero/],
+  ["a storage class that is no DNS subdomain", { storage: { sqlite: { storageClassName: "Not_Valid" } } },
+    /spec\.storage\.sqlite\.storageClassName: .*should match/],
 ];
 
 describeCluster("MiniXdr validation at apply time", () => {
@@ -136,7 +141,7 @@ describeCluster("MiniXdr validation at apply time", () => {
   it("accepts quantities and percentages in every form Kubernetes takes", async () => {
     const stored = await applyMiniXdr({ apiVersion: "xdr.minixdr.io/v1alpha1", kind: "MiniXdr", metadata: { name: "forms", namespace: ns.name }, spec: {
       detector: { resources: { requests: { cpu: "250m", memory: "0.5Gi" }, limits: { cpu: 2, memory: "1e9" } }, disruptionBudget: { enabled: true, maxUnavailable: "100%" } },
-      storage: { sqlite: { size: ".5Ti" } },
+      storage: { sqlite: { size: ".5Ti", storageClassName: "fast-ssd.example.com" } },
     } });
     expect(stored.metadata.name).toBe("forms");
   });
@@ -176,6 +181,13 @@ describeCluster("MiniXdr validation at apply time", () => {
       networkPolicy: { ingress: { podSelector: labels } },
     } });
     expect(stored.spec?.detector?.nodeSelector).toEqual(labels);
+  });
+
+  it("accepts an empty storage class (no class, not the cluster default)", async () => {
+    const stored = await applyMiniXdr({ apiVersion: "xdr.minixdr.io/v1alpha1", kind: "MiniXdr", metadata: { name: "noclass", namespace: ns.name }, spec: {
+      storage: { sqlite: { size: "1e9", storageClassName: "" } },
+    } });
+    expect(stored.spec?.storage?.sqlite).toEqual({ size: "1e9", storageClassName: "" });
   });
 
   it("accepts an empty spec (every default applies in memory) and stores it unchanged", async () => {
