@@ -201,7 +201,7 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    if ((status === 413 || err.code === "MINIXDR_BODY_NOT_UTF8") && req.url.startsWith(ingestPathPrefix)) {
+    if ((status === 413 || err.code === "MINIXDR_BODY_NOT_UTF8" || err.code === "MINIXDR_BODY_ENCODING") && req.url.startsWith(ingestPathPrefix)) {
       // Labelled by the format's source, as every other rejection is (never by what the sender put in the URL).
       const format = ingestFormats[req.url.slice(ingestPathPrefix.length).split(/[?#]/)[0] ?? ""];
       if (format) metrics.eventsRejected.inc({ source: format.source, reason: status === 413 ? "too_large" : "invalid" });

@@ -1,4 +1,5 @@
 // The detector's HTTP surface, in-process on a real SQLite file: ingest auth and validation, incidents API, roles and tenants.
+import { deflateSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { cowrie } from "../../test/detector/fixtures/cowrieRecords.ts";
 import { adminPassword, api, ingestTokens, login, post, startTestDetector, writeDetectorFiles, type DetectorFiles } from "../../test/detector/detectorHarness.ts";
@@ -84,6 +85,26 @@ describe("ingest", () => {
     // The same characters in UTF-8 are two different records (sent to tenant acme: default's count matters below).
     const utf8 = await send(Buffer.concat([record([0xc3, 0xa9], "192.0.2.62"), Buffer.from("\n"), record([0xc3, 0xa8], "192.0.2.62")]), ingestTokens.acme);
     expect(await utf8.json()).toMatchObject({ accepted: 2, duplicates: 0 });
+  });
+
+  it("takes gzip and deflate bodies (as log shippers send them), and refuses other encodings, bad data and bombs", async () => {
+    const records = ndjson([0, 1, 2].map((i) => ({ id: `gz-${i}`, timestamp: "2024-05-14T10:00:00Z", type: "other", sourceIp: "192.0.2.70" })));
+    const send = (body: Buffer, encoding: string, path = "events") => fetch(`${detector.url}/api/v1/ingest/${path}`, {
+      method: "POST", body, headers: { "content-type": "application/x-ndjson", "content-encoding": encoding, authorization: `Bearer ${ingestTokens.acme}` },
+    });
+    expect(await (await send(gzipSync(records), "gzip")).json()).toMatchObject({ accepted: 3 });
+    expect(await (await send(deflateSync(records), "deflate")).json()).toMatchObject({ accepted: 0, duplicates: 3 });
+    const br = await send(Buffer.from(records), "br");
+    expect(br.status).toBe(415);
+    expect(await br.json()).toEqual({ error: "Content-Encoding br is not supported: send the body as it is, or gzip or deflate it" });
+    const bad = await send(Buffer.from(records), "gzip");
+    expect(bad.status).toBe(400);
+    expect(String((await bad.json() as { error: string }).error)).toMatch(/^the body is not valid gzip data/);
+    // A kilobyte that inflates past the body limit (64 KiB here) is refused before it is all in memory.
+    const bomb = gzipSync(Buffer.alloc(1024 * 1024, 0x20));
+    expect(bomb.length).toBeLessThan(4096);
+    expect((await send(bomb, "gzip", "suricata")).status).toBe(413);
+    expect((await fetch(`${detector.url}/healthz`)).status).toBe(200);
   });
 
   it("refuses a body over the size limit with 413", async () => {

@@ -1,6 +1,7 @@
 // POST /api/v1/ingest/<format>: ingest-token auth, a body size limit, all-or-nothing validation, 200 only once stored
 // (and queued for detection); `?wait=true` answers once the batch has been through detection, with its incidents.
 import { isUtf8 } from "node:buffer";
+import { gunzip, inflate } from "node:zlib";
 import type { FastifyPluginCallback } from "fastify";
 import type { DetectionLoop } from "../detection/detectionLoop.ts";
 import type { DetectorMetrics } from "../ops/detectorMetrics.ts";
@@ -36,25 +37,41 @@ function firstLineNotUtf8(body: Buffer): number {
   }
 }
 
+const httpError = (statusCode: number, message: string, code?: string) => Object.assign(new Error(message), { statusCode, ...(code ? { code } : {}) });
+
+/**
+ * The body as sent, uncompressed: log shippers (Fluent Bit, Vector) gzip their batches. What it inflates to is held to
+ * the same limit as an uncompressed body, so a small bomb is a 413, not the process's memory.
+ */
+function decompressed(encoding: string | undefined, body: Buffer, limitBytes: number): Promise<Buffer> {
+  const name = (encoding ?? "identity").trim().toLowerCase();
+  if (name === "identity" || name === "") return Promise.resolve(body);
+  const codec = name === "gzip" || name === "x-gzip" ? gunzip : name === "deflate" ? inflate : undefined;
+  if (!codec) return Promise.reject(httpError(415, `Content-Encoding ${name} is not supported: send the body as it is, or gzip or deflate it`, "MINIXDR_BODY_ENCODING"));
+  return new Promise((resolve, reject) => codec(body, { maxOutputLength: limitBytes }, (err, out) => {
+    if (!err) return resolve(out);
+    if ((err as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") return reject(httpError(413, `the body inflates to more than ${limitBytes} bytes`));
+    reject(httpError(400, `the body is not valid ${name} data: ${err.message}`, "MINIXDR_BODY_ENCODING"));
+  }));
+}
+
 /**
  * Bodies are UTF-8, strictly: decoded leniently, every invalid byte became U+FFFD, so records that differ only there
  * (ids, usernames) were stored as one, the others counted as duplicates.
  */
 export function decodeBody(body: Buffer): string {
   if (isUtf8(body)) return body.toString("utf8");
-  throw Object.assign(new Error(`the body is not valid UTF-8 (line ${firstLineNotUtf8(body)}): nothing was stored`), { statusCode: 400, code: "MINIXDR_BODY_NOT_UTF8" });
+  throw httpError(400, `the body is not valid UTF-8 (line ${firstLineNotUtf8(body)}): nothing was stored`, "MINIXDR_BODY_NOT_UTF8");
 }
 
 /** A fastify plugin: `app.register(ingestRoutes, deps)`. Its content-type parsers apply to its own routes only. */
 export const ingestRoutes: FastifyPluginCallback<IngestRouteDeps> = (app, deps, done) => {
   // Every format is read as text: bodies are JSON, JSON arrays or NDJSON, whatever content type the sender sets.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: deps.bodyLimitBytes }, (_req, body, parsed) => {
-    try {
-      parsed(null, decodeBody(body as Buffer));
-    } catch (err) {
-      parsed(err as Error, undefined);
-    }
+  app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: deps.bodyLimitBytes }, (req, body, parsed) => {
+    decompressed(req.headers["content-encoding"], body as Buffer, deps.bodyLimitBytes)
+      .then((raw) => parsed(null, decodeBody(raw)))
+      .catch((err: Error) => parsed(err, undefined));
   });
   const onRefused = (source: string) => () => deps.metrics.eventsRejected.inc({ source, reason: "unauthorized" });
   for (const [name, format] of Object.entries(ingestFormats)) {
