@@ -22,7 +22,8 @@ export function operatorClusterRole(): Record<string, unknown> {
       // blockOwnerDeletion on children needs this where OwnerReferencesPermissionEnforcement is on.
       { apiGroups: [group], resources: [`${plural}/finalizers`], verbs: ["update"] },
       ...[...byGroup.entries()].map(([g, resources]) => ({ apiGroups: [g], resources, verbs: childVerbs })),
-      { apiGroups: [""], resources: ["events"], verbs: ["create"] },
+      // A repeated event counts on the Event already written (a merge patch of count and lastTimestamp).
+      { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
     ],
   };
 }

@@ -10,6 +10,7 @@ import { generatedSecretData } from "./generated-secret.ts";
 import { detectorEndpoint } from "../render/services.ts";
 import { appliedHashPath, withAppliedHash } from "./applied-hash.ts";
 import { driftedFields } from "./drift.ts";
+import { maxConditionMessageLength, truncateMessage } from "./conditions.ts";
 import type { EventRecorder, EventType } from "./events.ts";
 import { canonicalJson, computeStatus, stableErrorMessage, type Observation } from "./status.ts";
 
@@ -69,7 +70,8 @@ export class MiniXdrReconciler {
       // The CRD refuses invalid objects at apply time; this catches objects stored before a stricter schema.
       const message = `invalid spec: ${(err as Error).message}`;
       log.error({ err }, "stored spec does not validate: nothing is applied until it is fixed");
-      await this.d.events.record(cr, "Warning", "InvalidSpec", message);
+      // Recorded once per generation and message: every resync of an unchanged invalid object finds it reported.
+      if (!alreadyReported(cr, "InvalidSpec", message)) await this.d.events.record(cr, "Warning", "InvalidSpec", message);
       await this.writeStatus(cr, { paused: false, components: [], applyErrors: [message], invalidSpec: true, missingApis: [], endpoint: cr.status?.endpoint ?? "" }, log);
       return {};
     }
@@ -222,4 +224,11 @@ export class MiniXdrReconciler {
 /** An error's text, stable across retries of the same failure (see stableErrorMessage). */
 function errorMessage(err: unknown): string {
   return stableErrorMessage(err instanceof Error ? err.message : String(err));
+}
+
+/** Whether the MiniXdr's status already reports this failure for its current generation. */
+function alreadyReported(cr: MiniXdr, reason: string, message: string): boolean {
+  const ready = cr.status?.conditions?.find((c) => c.type === "Ready");
+  return cr.status?.observedGeneration === cr.metadata.generation && ready?.reason === reason && ready.observedGeneration === cr.metadata.generation
+    && ready.message === truncateMessage(message, maxConditionMessageLength);
 }
