@@ -77,3 +77,21 @@ describe("the SQLite volume", () => {
     expect(() => withDefaults({ storage: { sqlite: { storageClassName } } })).toThrow(/spec\.storage\.sqlite\.storageClassName/);
   });
 });
+
+describe("image references (distribution/reference grammar)", () => {
+  it.each(["ghcr.io/team__x/minixdr:1", "ghcr.io/a--b/minixdr:1", "Registry.Example.com/minixdr:1", "minixdr", `[::1]:5000/x@sha256:${"a".repeat(64)}`])("accepts %s", (image) => {
+    expect(withDefaults({ detector: { image } }).detector.image).toBe(image);
+  });
+
+  it.each(["my image:latest", "ghcr.io/Team/minixdr:1", "ghcr.io/a_-b/x", "ghcr.io/x:", "ghcr.io/x@sha256:abc", "-x"])("refuses %s", (image) => {
+    expect(() => withDefaults({ detector: { image } })).toThrow(/spec\.detector\.image/);
+  });
+
+  it("refuses a long near-miss quickly (no catastrophic backtracking)", () => {
+    const start = performance.now();
+    for (const image of [`${"a-".repeat(250)}!`, `${"a.".repeat(250)}/`, `${"a__".repeat(170)}A`]) {
+      expect(() => withDefaults({ detector: { image } })).toThrow(/spec\.detector\.image/);
+    }
+    expect(performance.now() - start).toBeLessThan(500);
+  });
+});

@@ -21,7 +21,19 @@ const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-
 /** A non-negative Kubernetes quantity ("500m", "1.5Gi", "2e3"): what the API server would take for a request, limit or size. */
 const quantityPattern = /^(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$/;
 const durationPattern = /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/;
-const imagePattern = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+/**
+ * An image reference in the grammar of distribution/reference (what the container runtime parses): an optional registry
+ * host (any case, an IPv6 address in brackets, an optional port), lowercase path components separated by '.', '_', '__'
+ * or any number of '-', an optional tag and an optional digest.
+ */
+const imagePattern = (() => {
+  const domainComponent = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+  const host = `(?:${domainComponent}(?:\\.${domainComponent})*|\\[[a-fA-F0-9:]+\\])`;
+  const pathComponent = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+  const name = `(?:${host}(?::[0-9]+)?/)?${pathComponent}(?:/${pathComponent})*`;
+  const digest = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
+  return new RegExp(`^${name}(?::\\w[\\w.-]{0,127})?(?:@${digest})?$`);
+})();
 
 /**
  * Kubernetes qualified names (label keys, toleration keys, resource names): an optional DNS-subdomain prefix and '/', then

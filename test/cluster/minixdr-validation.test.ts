@@ -111,6 +111,10 @@ const invalid: [string, unknown, RegExp][] = [
   ["a volume size of 0Gi", { storage: { sqlite: { size: "0.0Gi" } } }, /spec\.storage\.sqlite\.size: .*size must be greater than zero/],
   ["a storage class that is no DNS subdomain", { storage: { sqlite: { storageClassName: "Not_Valid" } } },
     /spec\.storage\.sqlite\.storageClassName: .*should match/],
+  // Image references outside distribution/reference's grammar, which the container runtime could not pull.
+  ["an image with an uppercase path", { detector: { image: "ghcr.io/Team/minixdr:1" } }, /spec\.detector\.image: .*should match/],
+  ["an image with '_-' in its path", { detector: { image: "ghcr.io/a_-b/minixdr:1" } }, /spec\.detector\.image: .*should match/],
+  ["an image with a truncated digest", { console: { image: "ghcr.io/minixdr/minixdr@sha256:abc" } }, /spec\.console\.image: .*should match/],
 ];
 
 describeCluster("MiniXdr validation at apply time", () => {
@@ -188,6 +192,16 @@ describeCluster("MiniXdr validation at apply time", () => {
       storage: { sqlite: { size: "1e9", storageClassName: "" } },
     } });
     expect(stored.spec?.storage?.sqlite).toEqual({ size: "1e9", storageClassName: "" });
+  });
+
+  it.each([
+    "ghcr.io/team__x/minixdr:1", "ghcr.io/a--b/minixdr:1", "Registry.Example.com/minixdr:1", "localhost:5000/a.b_c/minixdr:v1.0_rc",
+    `[2001:db8::1]:5000/minixdr@sha256:${"a".repeat(64)}`, `minixdr:0.1.0@sha512:${"F".repeat(128)}`,
+  ])("accepts the image %s", async (image) => {
+    const stored = await applyMiniXdr({ apiVersion: "xdr.minixdr.io/v1alpha1", kind: "MiniXdr", metadata: { name: "image", namespace: ns.name }, spec: {
+      detector: { image },
+    } });
+    expect(stored.spec?.detector?.image).toBe(image);
   });
 
   it("accepts an empty spec (every default applies in memory) and stores it unchanged", async () => {
