@@ -115,6 +115,10 @@ const invalid: [string, unknown, RegExp][] = [
   ["an image with an uppercase path", { detector: { image: "ghcr.io/Team/minixdr:1" } }, /spec\.detector\.image: .*should match/],
   ["an image with '_-' in its path", { detector: { image: "ghcr.io/a_-b/minixdr:1" } }, /spec\.detector\.image: .*should match/],
   ["an image with a truncated digest", { console: { image: "ghcr.io/minixdr/minixdr@sha256:abc" } }, /spec\.console\.image: .*should match/],
+  // A structural schema cannot say "number or string" (x-kubernetes-int-or-string is integer or string, and a
+  // schema without a type would hide the map from the CEL rules above): a fraction is written as a string.
+  ["a fractional number for a quantity (write \"0.5\" or \"500m\")", { detector: { resources: { requests: { cpu: 0.5 } } } },
+    /spec\.detector\.resources\.requests\.cpu: Invalid value: "number": .*integer/],
 ];
 
 describeCluster("MiniXdr validation at apply time", () => {
