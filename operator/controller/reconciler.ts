@@ -114,6 +114,7 @@ export class MiniXdrReconciler {
         deploymentName,
         deployment: applied.get(`Deployment/${deploymentName}`) ?? this.d.state.child(k, namespace, deploymentName),
         image: spec[component].image,
+        desiredReplicas: component === "detector" && spec.detector.autoscaling.enabled ? spec.detector.autoscaling.minReplicas : spec[component].replicas,
       };
     });
     await this.writeStatus(cr, { paused, components, applyErrors: applyErrors.sort(), missingApis: [...missingApis].sort(), endpoint: detectorEndpoint(cr) }, log);

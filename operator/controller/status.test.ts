@@ -23,7 +23,7 @@ function deployment(o: { replicas?: number; available?: number; updated?: number
 }
 
 const observe = (d: KubeObject | undefined, more: Partial<Observation> = {}): Observation => ({
-  paused: false, components: [{ component: "detector", deploymentName: "x-detector", deployment: d, image: "img:1" }], applyErrors: [], missingApis: [], endpoint: "http://x", ...more,
+  paused: false, components: [{ component: "detector", deploymentName: "x-detector", deployment: d, image: "img:1", desiredReplicas: 2 }], applyErrors: [], missingApis: [], endpoint: "http://x", ...more,
 });
 
 const clock = (t: string) => () => t;
@@ -47,6 +47,21 @@ describe("computeStatus", () => {
     const failed = computeStatus(cr(1), observe(deployment(), { applyErrors: ["ConfigMap x-config: exists and is not owned by MiniXdr x"] }), clock("t"));
     expect(summary(failed.conditions)).toMatchObject({ Degraded: "True ApplyFailed", Reconciled: "False ApplyFailed", Ready: "False ApplyFailed" });
     expect(failed.conditions!.find((c) => c.type === "Reconciled")!.message).toMatch(/ConfigMap x-config: exists/);
+  });
+
+  it("counts the replicas the spec asks for while the Deployment is missing, and never calls zero replicas ready", () => {
+    // The apply failed: REPLICAS reads 0/2 (what would run), not 0/0.
+    const missing = computeStatus(cr(1), observe(undefined, { applyErrors: ["Deployment x-detector: refused"] }), clock("t"));
+    expect(missing).toMatchObject({ replicas: "0/2", detector: { desiredReplicas: 2, readyReplicas: 0 } });
+    // Scaled to 0 by hand under an autoscaler: nothing runs, so not ready.
+    const zero = computeStatus(cr(1), observe(deployment({ replicas: 0 })), clock("t"));
+    expect(summary(zero.conditions)).toMatchObject({ Ready: "False ComponentsNotReady" });
+    expect(zero.conditions!.find((c) => c.type === "Ready")!.message).toBe("Deployment x-detector is scaled to 0 replicas");
+  });
+
+  it("does not claim the desired version runs while paused", () => {
+    const paused = computeStatus(cr(2), observe(deployment(), { paused: "annotation" }), clock("t"));
+    expect(summary(paused.conditions)).toMatchObject({ Paused: "True Paused", Reconciled: "False Paused", Progressing: "False Paused", Ready: "True AllComponentsReady" });
   });
 
   it("names an invalid stored spec (stored before a stricter schema) as the reason", () => {

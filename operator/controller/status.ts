@@ -10,6 +10,8 @@ export interface ComponentObservation {
   deploymentName: string;
   deployment: KubeObject | undefined;
   image: string;
+  /** The replicas the spec asks for (the autoscaler's minimum when it is on): what a missing Deployment would run. */
+  desiredReplicas: number;
 }
 
 export interface Observation {
@@ -66,12 +68,14 @@ export function computeStatus(cr: MiniXdr, obs: Observation, now: () => string):
   for (const c of obs.components) {
     if (!c.deployment) {
       waiting.push(`Deployment ${c.deploymentName} does not exist yet`);
-      status[c.component] = { desiredReplicas: 0, readyReplicas: 0, image: c.image };
+      status[c.component] = { desiredReplicas: c.desiredReplicas, readyReplicas: 0, image: c.image };
       continue;
     }
     const s = deploymentState(c.deployment);
     status[c.component] = { desiredReplicas: s.desired, readyReplicas: s.ready, image: s.image ?? c.image };
     if (s.failed) failed.push(`Deployment ${c.deploymentName}: ${s.failed}`);
+    // Scaled to zero by hand while an autoscaler owns replicas (which then stops scaling it): nothing runs.
+    if (s.desired === 0) waiting.push(`Deployment ${c.deploymentName} is scaled to 0 replicas`);
     if (!s.current) waiting.push(`Deployment ${c.deploymentName} is rolling out (${s.available}/${s.desired} available)`);
     else if (s.available < s.desired) waiting.push(`Deployment ${c.deploymentName} has ${s.available}/${s.desired} replicas available`);
   }
@@ -105,6 +109,8 @@ export function computeStatus(cr: MiniXdr, obs: Observation, now: () => string):
 
   if (obs.invalidSpec) set({ type: "Progressing", status: "False", reason: "InvalidSpec", message: "nothing is applied until the spec is fixed" });
   else if (waiting.length > 0) set({ type: "Progressing", status: "True", reason: "WaitingForDeployments", message: waiting.join("; ") });
+  // Paused, the spec's version may not be the one running: "every component runs the desired version" would be a claim.
+  else if (obs.paused) set({ type: "Progressing", status: "False", reason: "Paused", message: "paused: the components keep what was last applied; changes to the spec wait for the resume" });
   else set({ type: "Progressing", status: "False", reason: "RolloutComplete", message: "every component runs the desired version" });
 
   if (applyErrors.length > 0) {

@@ -42,7 +42,7 @@ const deployment = (opts: { available: number; deadlineExceeded?: boolean }): Ku
 });
 const observe = (d: KubeObject | undefined, extra: Partial<Observation> = {}): Observation => ({
   paused: false, applyErrors: [], missingApis: [], endpoint: "http://basic-detector.team-a.svc:8080",
-  components: [{ component: "detector", deploymentName: "basic-detector", deployment: d, image: "ghcr.io/minixdr/minixdr:0.1.0" }], ...extra,
+  components: [{ component: "detector", deploymentName: "basic-detector", deployment: d, image: "ghcr.io/minixdr/minixdr:0.1.0", desiredReplicas: 1 }], ...extra,
 });
 /** The MiniXdr as the API server would hand it to Argo CD after the operator wrote status for `observed`. */
 const withStatus = (generation: number, observed: number, obs: Observation): MiniXdr => {
