@@ -126,4 +126,8 @@ export class MiniXdrController implements ClusterState {
   kindAvailable(k: ChildKind): boolean {
     return this.children.get(k.kind)?.informer.available !== false;
   }
+
+  kindForbidden(k: ChildKind): boolean {
+    return this.children.get(k.kind)?.informer.forbidden === true;
+  }
 }

@@ -20,8 +20,10 @@ export interface ClusterState {
   child(kind: ChildKind, namespace: string, name: string): KubeObject | undefined;
   /** Children of any kind whose controller ownerReference is this MiniXdr. */
   ownedChildren(cr: MiniXdr): { kind: ChildKind; object: KubeObject }[];
-  /** False when the kind's API is not served (e.g. the ExternalSecret CRD is not installed). */
+  /** False when the kind's API is not served (e.g. the ExternalSecret CRD is not installed) or may not be listed. */
   kindAvailable(kind: ChildKind): boolean;
+  /** Unavailable because the API server refused to list it (403: RBAC), not because it is not served. */
+  kindForbidden(kind: ChildKind): boolean;
 }
 
 export interface ReconcilerDeps {
@@ -79,6 +81,7 @@ export class MiniXdrReconciler {
     const desired = render(cr, spec);
     const applyErrors: string[] = [];
     const missingApis = new Set<string>();
+    const forbiddenApis = new Set<string>();
     const applied = new Map<string, KubeObject>();
     // Events are written alongside the work, not in its path; the pass still waits for them before it ends.
     const pendingEvents: Promise<void>[] = [];
@@ -90,7 +93,7 @@ export class MiniXdrReconciler {
       await Promise.all(desired.map(async (child) => {
         const k = childKindOf(child.object.kind);
         if (k.optional && !this.d.state.kindAvailable(k)) {
-          missingApis.add(k.kind);
+          (this.d.state.kindForbidden(k) ? forbiddenApis : missingApis).add(k.kind);
           return;
         }
         try {
@@ -117,7 +120,7 @@ export class MiniXdrReconciler {
         desiredReplicas: component === "detector" && spec.detector.autoscaling.enabled ? spec.detector.autoscaling.minReplicas : spec[component].replicas,
       };
     });
-    await this.writeStatus(cr, { paused, components, applyErrors: applyErrors.sort(), missingApis: [...missingApis].sort(), endpoint: detectorEndpoint(cr) }, log);
+    await this.writeStatus(cr, { paused, components, applyErrors: applyErrors.sort(), missingApis: [...missingApis].sort(), forbiddenApis: [...forbiddenApis].sort(), endpoint: detectorEndpoint(cr) }, log);
     await Promise.all(pendingEvents);
     if (applyErrors.length > 0) throw new ReconcileError(applyErrors.join("; "));
     return {};

@@ -59,6 +59,14 @@ describe("computeStatus", () => {
     expect(zero.conditions!.find((c) => c.type === "Ready")!.message).toBe("Deployment x-detector is scaled to 0 replicas");
   });
 
+  it("tells an ExternalSecret API the operator may not list (403) apart from one not installed", () => {
+    const forbidden = computeStatus(cr(1), observe(deployment(), { forbiddenApis: ["ExternalSecret"] }), clock("t"));
+    expect(summary(forbidden.conditions)).toMatchObject({ Degraded: "True ExternalSecretsForbidden", Reconciled: "False ExternalSecretsForbidden" });
+    const message = forbidden.conditions!.find((c) => c.type === "Degraded")!.message;
+    expect(message).toMatch(/the operator may not list ExternalSecret objects \(403\): its ClusterRole \(config\/rbac\) must allow it/);
+    expect(message).not.toMatch(/install external-secrets\.io/);
+  });
+
   it("does not claim the desired version runs while paused", () => {
     const paused = computeStatus(cr(2), observe(deployment(), { paused: "annotation" }), clock("t"));
     expect(summary(paused.conditions)).toMatchObject({ Paused: "True Paused", Reconciled: "False Paused", Progressing: "False Paused", Ready: "True AllComponentsReady" });

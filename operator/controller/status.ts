@@ -21,6 +21,8 @@ export interface Observation {
   /** The stored spec does not validate (stored before a stricter schema): nothing was applied; applyErrors says why. */
   invalidSpec?: boolean;
   missingApis: string[];
+  /** Optional kinds whose API the operator may not list (403): RBAC, not a missing install. */
+  forbiddenApis?: string[];
   endpoint: string;
 }
 
@@ -85,11 +87,19 @@ export function computeStatus(cr: MiniXdr, obs: Observation, now: () => string):
   // Every problem is named wherever it matters, so the conditions never contradict each other: a missing
   // ExternalSecret API must not hide a failed apply (which then gives the reason), nor a failed rollout.
   const applyErrors = obs.applyErrors.map(stableErrorMessage);
-  const missingApis = obs.missingApis.length > 0 ? `the ${obs.missingApis.join(", ")} API is not installed (install external-secrets.io): its child is not applied` : undefined;
+  const forbidden = obs.forbiddenApis ?? [];
+  // A 403 is the operator's RBAC (a ClusterRole edited by hand): "install external-secrets.io" would send the reader
+  // the wrong way.
+  const apiProblems = [
+    ...(forbidden.length > 0 ? [`the operator may not list ${forbidden.join(", ")} objects (403): its ClusterRole (config/rbac) must allow it; their child is not applied`] : []),
+    ...(obs.missingApis.length > 0 ? [`the ${obs.missingApis.join(", ")} API is not installed (install external-secrets.io): its child is not applied`] : []),
+  ];
+  const missingApis = apiProblems.length > 0 ? apiProblems.join("; ") : undefined;
+  const apiReason = forbidden.length > 0 ? "ExternalSecretsForbidden" : "ExternalSecretsNotInstalled";
   if (applyErrors.length > 0) {
     set({ type: "Degraded", status: "True", reason: failedReason, message: [...applyErrors, ...(missingApis ? [missingApis] : [])].join("; ") });
   } else if (missingApis) {
-    set({ type: "Degraded", status: "True", reason: "ExternalSecretsNotInstalled", message: [`${missingApis}; everything else is reconciled`, ...failed].join("; ") });
+    set({ type: "Degraded", status: "True", reason: apiReason, message: [`${missingApis}; everything else is reconciled`, ...failed].join("; ") });
   } else if (failed.length > 0) {
     set({ type: "Degraded", status: "True", reason: "DeploymentFailed", message: failed.join("; ") });
   } else {
@@ -102,7 +112,7 @@ export function computeStatus(cr: MiniXdr, obs: Observation, now: () => string):
   } else if (applyErrors.length > 0) {
     set({ type: "Reconciled", status: "False", reason: failedReason, message: [...applyErrors, ...(missingApis ? [missingApis] : [])].join("; ") });
   } else if (missingApis) {
-    set({ type: "Reconciled", status: "False", reason: "ExternalSecretsNotInstalled", message: missingApis });
+    set({ type: "Reconciled", status: "False", reason: apiReason, message: missingApis });
   } else {
     set({ type: "Reconciled", status: "True", reason: "ReconcileSucceeded", message: `every child matches generation ${generation}` });
   }

@@ -104,6 +104,7 @@ export class Informer<T extends KubernetesObject> implements SyncStatus {
   private readonly stopController = new AbortController();
   private synced = false;
   private availability: boolean | undefined;
+  private forbiddenToList = false;
   private reason: string | undefined;
   private lastRv = "";
   private running: Promise<void> | undefined;
@@ -130,6 +131,11 @@ export class Informer<T extends KubernetesObject> implements SyncStatus {
 
   get unavailableReason(): string | undefined {
     return this.reason;
+  }
+
+  /** The API server refused to list the type (403: RBAC), as opposed to not serving it (404). */
+  get forbidden(): boolean {
+    return this.availability === false && this.forbiddenToList;
   }
 
   /** The last resourceVersion seen from a list, an event or a bookmark. */
@@ -225,6 +231,7 @@ export class Informer<T extends KubernetesObject> implements SyncStatus {
         if (this.stopped) return;
         const code = statusCode(err);
         if (code === 404 || code === 403) {
+          this.forbiddenToList = code === 403;
           this.markUnavailable(code === 404
             ? `${this.name}/${this.type.apiVersion.split("/").pop() ?? ""} is not served by the API server (404 on list)`
             : `forbidden to list ${this.name} (403): ${(err as Error).message}`);

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import * as k8s from "@kubernetes/client-node";
-import { afterAll, beforeAll, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, expect, inject, it, vi } from "vitest";
 import { parse } from "yaml";
 import { controlPlaneBinaries } from "../controlplane/binaries.ts";
 import { ControlPlane } from "../controlplane/controlplane.ts";
@@ -93,6 +93,13 @@ function clientVia(kubeconfigPath: string, server: string): KubeClient {
 
 const adminClient = () => new KubeClient(adminConnection());
 
+/** A client that acts as `user` (impersonated by the admin), who has no RBAC at all. */
+function clientAs(kubeconfigPath: string, user: string): KubeClient {
+  const base = parse(readFileSync(kubeconfigPath, "utf8")) as Kubeconfig;
+  const config = { ...base, users: base.users?.map((u) => ({ ...u, user: { ...u.user, as: user } })) };
+  return new KubeClient(connectionFromKubeconfig(config, { dir: dirname(kubeconfigPath) }));
+}
+
 async function startControlPlane(extraApiServerArgs: string[]): Promise<ControlPlane> {
   return ControlPlane.start({ binaries: (await controlPlaneBinaries({ build: false }))!, extraApiServerArgs });
 }
@@ -150,6 +157,27 @@ describeCluster("Informer", () => {
     } finally {
       await informer.stop();
       await core.deleteNamespace({ name }).catch(() => undefined);
+    }
+  });
+
+  it("reports a type it may not list (403) as forbidden, not as not installed", async () => {
+    const informer = new Informer(clientAs(inject("kubeconfig"), "someone-without-rbac"), configMaps, { namespace: ns.name, unavailableRetryMs: 300 });
+    informer.start();
+    try {
+      await informer.waitForSync({ allowUnavailable: true });
+      expect({ available: informer.available, forbidden: informer.forbidden }).toEqual({ available: false, forbidden: true });
+      expect(informer.unavailableReason).toMatch(/forbidden to list configmaps \(403\)/);
+    } finally {
+      await informer.stop();
+    }
+    // A type that is not served is not "forbidden".
+    const missing = new Informer(adminClient(), { apiVersion: "nothing.test.minixdr.io/v1", kind: "Nothing", plural: "nothings" }, { namespace: ns.name, unavailableRetryMs: 300 });
+    missing.start();
+    try {
+      await missing.waitForSync({ allowUnavailable: true });
+      expect({ available: missing.available, forbidden: missing.forbidden }).toEqual({ available: false, forbidden: false });
+    } finally {
+      await missing.stop();
     }
   });
 
