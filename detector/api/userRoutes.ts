@@ -1,4 +1,4 @@
-// Login (anyone); who-am-I and one's own password (viewer); users: list, create, reset a password, delete (admin).
+// Login (anyone); logout, who-am-I and one's own password (viewer); users: list, create, reset a password, delete (admin).
 import type { FastifyPluginCallback, FastifyReply } from "fastify";
 import { z } from "zod";
 import type { Accounts, LoginResult, PasswordChangeResult } from "../auth/accounts.ts";
@@ -73,6 +73,15 @@ export const userRoutes: FastifyPluginCallback<UserRouteDeps> = (app, deps, done
 
   const viewer = requireRole(deps.auth, "viewer");
   app.get("/api/v1/me", { onRequest: viewer }, (req, reply) => reply.send(req.principal));
+
+  // Logout: every token of the user stops working, this one and those of their other sessions (a token cannot be
+  // revoked alone: tokens carry only the user's credentials version, which this raises).
+  app.post("/api/v1/auth/logout", { onRequest: viewer }, async (req, reply) => {
+    const { tenant, username } = req.principal!;
+    await deps.repository.revokeTokens(tenant, username);
+    req.log.info({ tenant, username }, "logged out; the user's tokens revoked");
+    return reply.code(204).send();
+  });
 
   // Every earlier token of the user stops working: the answer carries a new one for this session.
   app.put("/api/v1/me/password", { onRequest: viewer }, async (req, reply) => {

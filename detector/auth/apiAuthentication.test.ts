@@ -280,6 +280,31 @@ describe("user management: password changes and deletion revoke tokens", () => {
   });
 });
 
+describe("logout", () => {
+  const logout = (token: string) => api(`${detector.url}/api/v1/auth/logout`, token, { method: "POST" });
+
+  it("signs the user out of every session: this token and their others stop working, another user's do not", async () => {
+    const admin = (await login(detector.url, "admin", adminPassword)).token;
+    for (const username of ["gus", "hal"]) {
+      expect((await api(`${detector.url}/api/v1/users`, admin, { method: "POST", body: { username, password: "Logout-Test-2024", role: "viewer" } })).status).toBe(201);
+    }
+    const session = (await login(detector.url, "gus", "Logout-Test-2024")).token;
+    const otherTab = (await login(detector.url, "gus", "Logout-Test-2024")).token;
+    const hal = (await login(detector.url, "hal", "Logout-Test-2024")).token;
+    expect((await logout("")).status).toBe(401);
+    expect((await logout(session)).status).toBe(204);
+    expect((await me(session)).status).toBe(401);
+    expect((await me(otherTab)).status).toBe(401);
+    // A token used after logout is refused there too: logging out twice is not a way to keep a session.
+    expect((await logout(session)).status).toBe(401);
+    expect((await me(hal)).json).toEqual({ tenant: "default", username: "hal", role: "viewer" });
+    expect((await me(admin)).status).toBe(200);
+    // The password is unchanged: signing in again gives a working token.
+    const again = (await login(detector.url, "gus", "Logout-Test-2024")).token;
+    expect((await me(again)).status).toBe(200);
+  });
+});
+
 describe("the first admin from the Secret", () => {
   it("stays deleted across restarts while the Secret is unchanged, and comes back with a rotated Secret's password", async () => {
     const own = await writeDetectorFiles();

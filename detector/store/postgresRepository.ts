@@ -348,6 +348,10 @@ export class PostgresRepository implements Repository {
     });
   }
 
+  async revokeTokens(tenant: string, username: string): Promise<boolean> {
+    return (await this.pool.query("UPDATE users SET credentials_version = credentials_version + 1 WHERE tenant = $1 AND username = $2", [tenant, username])).rowCount === 1;
+  }
+
   async deleteUser(tenant: string, username: string): Promise<boolean> {
     return (await this.pool.query("DELETE FROM users WHERE tenant = $1 AND username = $2", [tenant, username])).rowCount === 1;
   }

@@ -147,6 +147,11 @@ export interface Repository {
    * at that credentials version: undefined when the user is gone or their password changed meanwhile.
    */
   setPassword(tenant: string, username: string, passwordHash: string, whileVersion?: number): Promise<UserRecord | undefined>;
+  /**
+   * Raises the user's credentials version, password untouched: every token issued so far stops working (a logout that
+   * signs the user out of every session). False when there is no such user.
+   */
+  revokeTokens(tenant: string, username: string): Promise<boolean>;
   /** Whether the user existed (their tokens stop working with it). */
   deleteUser(tenant: string, username: string): Promise<boolean>;
   /** Provisions the first admin from the Secret's value `source` (a digest), atomically across replicas (`FirstAdminOutcome`). */

@@ -216,6 +216,16 @@ export function repositoryContract(backend: string, open: OpenRepository, skip?:
       expect(await repo.deleteUser("t-creds", "bob")).toBe(false);
     });
 
+    it("revokes a user's tokens by raising the credentials version, keeping the password and the lockout, within the tenant", async () => {
+      expect(await repo.createUser(user("t-revoke", "cleo"))).toBe(true);
+      await repo.recordFailedLogin("t-revoke", "cleo", 1000, 5, 900_000);
+      expect(await repo.revokeTokens("t-revoke", "cleo")).toBe(true);
+      expect(await repo.revokeTokens("t-revoke", "cleo")).toBe(true);
+      expect(await repo.findUser("t-revoke", "cleo")).toMatchObject({ credentialsVersion: 2, passwordHash: user("t-revoke", "cleo").passwordHash, failedLogins: 1 });
+      expect(await repo.revokeTokens("t-revoke-other", "cleo")).toBe(false);
+      expect(await repo.revokeTokens("t-revoke", "nobody")).toBe(false);
+    });
+
     it("provisions the first admin once per Secret value: a deleted admin stays deleted, a new value re-provisions it", async () => {
       const admin = (hash: string): NewUser => ({ tenant: "default", username: "admin", passwordHash: hash, role: "admin", failedLogins: 0, lockedUntil: 0, createdAt: 1 });
       const findAdmin = () => repo.findUser("default", "admin");

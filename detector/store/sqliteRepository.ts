@@ -602,6 +602,10 @@ export class SqliteRepository implements Repository {
     });
   }
 
+  revokeTokens(tenant: string, username: string): Promise<boolean> {
+    return this.transaction(() => this.run("UPDATE users SET credentials_version = credentials_version + 1 WHERE tenant = ? AND username = ?", tenant, username) === 1);
+  }
+
   deleteUser(tenant: string, username: string): Promise<boolean> {
     return this.transaction(() => this.run("DELETE FROM users WHERE tenant = ? AND username = ?", tenant, username) === 1);
   }
