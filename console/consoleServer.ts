@@ -2,7 +2,7 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import { pino, type Logger } from "pino";
 import { registerApiProxy } from "./apiProxy.ts";
-import { registerSecurityHeaders } from "./securityHeaders.ts";
+import { clientError, frameworkError, registerSecurityHeaders } from "./securityHeaders.ts";
 import { loadAssets } from "./staticAssets.ts";
 
 export interface ConsoleOptions {
@@ -26,7 +26,7 @@ const readinessTimeoutMs = 2000;
 export async function buildConsoleApp(options: ConsoleOptions): Promise<FastifyInstance> {
   const log = options.logger ?? pino({ level: process.env.MINIXDR_LOG_LEVEL ?? process.env.LOG_LEVEL ?? "info", base: { component: "console" } });
   const assets = await loadAssets(options.staticDir);
-  const app = Fastify({ loggerInstance: log, bodyLimit: 16 * 1024 }) as unknown as FastifyInstance;
+  const app = Fastify({ loggerInstance: log, bodyLimit: 16 * 1024, frameworkErrors: frameworkError, clientErrorHandler: clientError }) as unknown as FastifyInstance;
   let shuttingDown = false;
   app.addHook("onClose", async () => {
     shuttingDown = true;

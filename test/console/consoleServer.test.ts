@@ -1,7 +1,9 @@
 // The console server through fastify inject(): security headers, the app's files, health, readiness, and the API proxy to a real detector.
+import { connect } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildConsoleApp } from "../../console/main.ts";
+import { securityHeaders } from "../../console/securityHeaders.ts";
 import { freePort } from "../controlplane/processes.ts";
 import { adminPassword, api, bruteForceIp, quietLogger, startConsoleStack, viewer, type ConsoleStack } from "./consoleHarness.ts";
 
@@ -16,6 +18,18 @@ afterAll(async () => {
   await app?.close();
   await stack?.stop();
 });
+
+/** Sends bytes as they are and reads the answer until the server closes the connection. */
+function rawRequest(url: URL, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(url.port), url.hostname);
+    let answer = "";
+    socket.on("data", (d: Buffer) => (answer += d.toString("latin1")));
+    socket.on("error", (err) => (answer ? resolve(answer) : reject(err)));
+    socket.on("close", () => resolve(answer));
+    socket.end(request);
+  });
+}
 
 const loginThroughConsole = async (username: string, password: string) => {
   const res = await app.inject({ method: "POST", url: "/api/v1/auth/login", payload: { username, password } });
@@ -65,6 +79,26 @@ describe("pages and headers", () => {
       expect(res.headers["content-security-policy"], url).toContain("frame-ancestors 'none'");
       expect(res.headers["x-content-type-options"], url).toBe("nosniff");
     }
+  });
+
+  it("sends them on fastify's own refusals too: a URL it cannot decode, a request the HTTP parser refuses", async () => {
+    // Answered before routing (FST_ERR_BAD_URL): these skipped the onSend hook and went out with Content-Type alone.
+    for (const url of ["/%", "/api/v1/incidents/%E0%A4%A", "/static/%zz"]) {
+      const res = await app.inject({ url });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json(), url).toMatchObject({ code: "FST_ERR_BAD_URL", statusCode: 400 });
+      for (const [name, value] of Object.entries(securityHeaders)) expect(res.headers[name], `${url} ${name}`).toBe(value);
+    }
+    // Over a real connection, as a browser or curl sends it.
+    const real = await fetch(`${stack.console.url}/api/v1/incidents/%E0%A4%A`);
+    expect(real.status).toBe(400);
+    expect(real.headers.get("content-security-policy")).toBe(securityHeaders["content-security-policy"]);
+    expect(real.headers.get("x-frame-options")).toBe("DENY");
+    // Headers beyond Node's limit are refused by its parser (431) before fastify sees a request.
+    const raw = await rawRequest(new URL(stack.console.url), `GET / HTTP/1.1\r\nHost: console\r\nX-Big: ${"a".repeat(20_000)}\r\n\r\n`);
+    expect(raw).toMatch(/^HTTP\/1\.1 431 /);
+    expect(raw).toContain(`content-security-policy: ${securityHeaders["content-security-policy"]}\r\n`);
+    expect(raw).toContain("x-content-type-options: nosniff\r\n");
   });
 });
 
