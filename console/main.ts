@@ -22,8 +22,10 @@ export function consoleSettings(env: NodeJS.ProcessEnv): { detectorUrl: string; 
     throw new ConsoleConfigError(`MINIXDR_DETECTOR_URL is not a URL: ${raw}`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") throw new ConsoleConfigError(`MINIXDR_DETECTOR_URL must be http or https, not ${url.protocol}`);
-  const port = Number(env.MINIXDR_CONSOLE_PORT ?? "8080");
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConsoleConfigError(`MINIXDR_CONSOLE_PORT must be a port number, not ${env.MINIXDR_CONSOLE_PORT}`);
+  // Decimal digits only: Number() took "" as 0 (a random port) and 0x1F90 as 8080.
+  const rawPort = env.MINIXDR_CONSOLE_PORT ?? "8080";
+  const port = /^[0-9]{1,5}$/.test(rawPort) ? Number(rawPort) : NaN;
+  if (!(port >= 1 && port <= 65535)) throw new ConsoleConfigError(`MINIXDR_CONSOLE_PORT must be a port number (1-65535, decimal), not ${JSON.stringify(rawPort)}`);
   return { detectorUrl: raw.replace(/\/+$/, ""), port, host: env.MINIXDR_CONSOLE_HOST ?? "0.0.0.0" };
 }
 

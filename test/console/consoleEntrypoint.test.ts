@@ -31,6 +31,11 @@ describe("console settings", () => {
     expect(() => consoleSettings({ MINIXDR_DETECTOR_URL: "detector:8080" })).toThrow(/MINIXDR_DETECTOR_URL must be http or https/);
     expect(() => consoleSettings({ MINIXDR_DETECTOR_URL: "not a url" })).toThrow(/MINIXDR_DETECTOR_URL is not a URL/);
     expect(() => consoleSettings({ MINIXDR_DETECTOR_URL: "http://d", MINIXDR_CONSOLE_PORT: "http" })).toThrow(/MINIXDR_CONSOLE_PORT must be a port number/);
+    // Number() took "" as 0 (a random port) and hex, exponents or padding as a number.
+    for (const port of ["", " ", "0", "65536", "0x1F90", "8e3", "8080.0", " 8080", "-1", "1234567"]) {
+      expect(() => consoleSettings({ MINIXDR_DETECTOR_URL: "http://d", MINIXDR_CONSOLE_PORT: port }), port).toThrow(`MINIXDR_CONSOLE_PORT must be a port number (1-65535, decimal), not ${JSON.stringify(port)}`);
+    }
+    for (const port of [1, 65535]) expect(consoleSettings({ MINIXDR_DETECTOR_URL: "http://d", MINIXDR_CONSOLE_PORT: String(port) }).port).toBe(port);
   });
 });
 
@@ -41,6 +46,12 @@ describe("minixdr console", () => {
     const run = spawnSync(process.execPath, [entrypoint, "console"], { env, encoding: "utf8", timeout: 30_000 });
     expect(run.status).toBe(2);
     expect(run.stderr).toContain("console: MINIXDR_DETECTOR_URL must be set");
+  });
+
+  it("exits 2 naming MINIXDR_CONSOLE_PORT when it is empty, rather than listening on a random port", () => {
+    const run = spawnSync(process.execPath, [entrypoint, "console"], { env: { ...process.env, MINIXDR_DETECTOR_URL: detector.url, MINIXDR_CONSOLE_PORT: "" }, encoding: "utf8", timeout: 30_000 });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain(`console: MINIXDR_CONSOLE_PORT must be a port number (1-65535, decimal), not ""`);
   });
 
   it("serves the app, is ready while the detector answers, and stops cleanly on SIGTERM", async () => {
