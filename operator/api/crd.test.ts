@@ -56,7 +56,8 @@ describe("label keys and values (Kubernetes' qualified names and label values)",
 
 describe("container resource names (Kubernetes' validateContainerResourceName)", () => {
   it.each(["cpu", "memory", "ephemeral-storage", "hugepages-2Mi", "nvidia.com/gpu", "example.com/foo"])("accepts %s in memory", (name) => {
-    expect(() => withDefaults({ detector: { resources: { limits: { [name]: "1" } } } })).not.toThrow();
+    // With memory beside it: hugepages need cpu or memory as well (a rule the API server and the operator both check).
+    expect(() => withDefaults({ detector: { resources: { limits: { memory: "1Gi", [name]: "1" } } } })).not.toThrow();
   });
 
   it.each(["gpu", "memroy", "hugepages-huge", "Nvidia_com/gpu", "requests.example.com/foo", "a/b/c"])("refuses %s in memory", (name) => {

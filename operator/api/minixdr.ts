@@ -1,5 +1,6 @@
 // The MiniXdr API: one zod schema gives the TypeScript types, the in-memory defaults and the CRD's openAPIV3Schema.
 // Defaults are applied in memory only (never written to the object), so GitOps tools see no diffs.
+import { isIP } from "node:net";
 import { z } from "zod";
 import { DEFAULT_ANOMALY_THRESHOLD } from "../../detector/ml/threshold.ts";
 import { quantityValue } from "./quantity.ts";
@@ -14,6 +15,29 @@ export const defaultImage = "ghcr.io/minixdr/minixdr:0.1.0";
 
 type CelRule = { rule: string; message: string; fieldPath?: string; reason?: string };
 const cel = (...rules: CelRule[]) => ({ "x-kubernetes-validations": rules });
+
+/**
+ * A rule the API server checks (CEL, in the CRD) that the operator also checks in memory (`holds`, on the parsed value,
+ * defaults applied): `minixdr render` and a spec stored before a stricter CRD are refused as `kubectl apply` would be.
+ */
+interface SpecRule<T> extends CelRule {
+  holds(self: T): boolean;
+}
+
+function checked<S extends z.ZodType>(schema: S, ...rules: SpecRule<z.output<S>>[]): S {
+  return schema.superRefine((value, ctx) => {
+    for (const r of rules) {
+      if (!r.holds(value)) ctx.addIssue({ code: "custom", message: r.message, path: r.fieldPath ? r.fieldPath.slice(1).split(".") : [] });
+    }
+  }).meta(cel(...rules.map(({ rule, message, fieldPath }) => ({ rule, message, ...(fieldPath ? { fieldPath } : {}) }))));
+}
+
+/** What CEL's isCIDR takes: an IPv4 or IPv6 address, '/', and a prefix length that fits it. */
+function isCidr(s: string): boolean {
+  const [address, prefix, ...rest] = s.split("/");
+  const family = isIP(address ?? "");
+  return rest.length === 0 && family !== 0 && /^\d{1,3}$/.test(prefix ?? "") && Number(prefix) <= (family === 4 ? 32 : 128);
+}
 const opaque = { "x-kubernetes-preserve-unknown-fields": true };
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -61,7 +85,9 @@ const intOrPercent = (what: string, least = 0) =>
     .meta({ "x-kubernetes-int-or-string": true })
     .describe(`${what}: a number of pods or a percentage such as "50%".`);
 
-const quantity = z.union([z.number().min(0), z.string().regex(quantityPattern)]).meta({ "x-kubernetes-int-or-string": true });
+// Whole numbers or strings, as the CRD's int-or-string takes them (a structural schema has no "number or string"): 0.5
+// is written "0.5" or "500m".
+const quantity = z.union([z.number().int().min(0), z.string().regex(quantityPattern)]).meta({ "x-kubernetes-int-or-string": true });
 
 // Container resource names as Kubernetes' validateContainerResourceName takes them: cpu, memory, ephemeral-storage,
 // hugepages-<page size>, a kubernetes.io/ name, or an extended resource with a domain prefix (nvidia.com/gpu) whose
@@ -78,71 +104,81 @@ function isResourceName(k: string): boolean {
   if (slash < 0) return standardResources.includes(k) || (k.startsWith("hugepages-") && quantityPattern.test(k.slice(10)));
   return k.includes("kubernetes.io/") ? slash <= 253 : !k.startsWith("requests.") && slash <= 244;
 }
-const resourceList = (what: string) => z.record(z.string().refine(isResourceName, "not a container resource name"), quantity).meta({
-  maxProperties: 8,
-  ...cel(
-    {
-      rule: `self.all(k, ${resourceNameRule("k")})`,
-      message: "resource names must be cpu, memory, ephemeral-storage, hugepages-<page size>, or an extended resource with a domain prefix such as nvidia.com/gpu",
-    },
-    {
-      rule: `self.all(k, !${isExtended("k")} || quantity(string(self[k])).isInteger())`,
-      message: "extended resources (such as nvidia.com/gpu) must be whole numbers",
-    },
-    {
-      rule: "!self.exists(k, k.startsWith('hugepages-')) || 'cpu' in self || 'memory' in self",
-      message: "hugepages need cpu or memory set as well",
-    },
-  ),
-}).describe(what);
+const extended = (k: string) => k.includes("/") && !k.includes("kubernetes.io/");
+const amount = (q: string | number) => quantityValue(String(q)) ?? Number.NaN;
+const resourceList = (what: string) => checked(
+  z.record(z.string().refine(isResourceName, "not a container resource name"), quantity).meta({ maxProperties: 8 }),
+  {
+    rule: `self.all(k, ${resourceNameRule("k")})`,
+    message: "resource names must be cpu, memory, ephemeral-storage, hugepages-<page size>, or an extended resource with a domain prefix such as nvidia.com/gpu",
+    holds: (self) => Object.keys(self).every(isResourceName),
+  },
+  {
+    rule: `self.all(k, !${isExtended("k")} || quantity(string(self[k])).isInteger())`,
+    message: "extended resources (such as nvidia.com/gpu) must be whole numbers",
+    holds: (self) => Object.entries(self).every(([k, v]) => !extended(k) || Number.isInteger(amount(v))),
+  },
+  {
+    rule: "!self.exists(k, k.startsWith('hugepages-')) || 'cpu' in self || 'memory' in self",
+    message: "hugepages need cpu or memory set as well",
+    holds: (self) => !Object.keys(self).some((k) => k.startsWith("hugepages-")) || "cpu" in self || "memory" in self,
+  },
+).describe(what);
 
-export const resourcesSchema = z.strictObject({
+export const resourcesSchema = checked(z.strictObject({
   requests: resourceList("Minimum resources, e.g. {cpu: 100m, memory: 256Mi}. A quantity is a string (\"500m\", \"0.5\", \"1Gi\") or a whole number.").optional(),
   limits: resourceList("Maximum resources, e.g. {memory: 512Mi}.").optional(),
-}).meta(cel(
+}),
   {
     rule: "!has(self.requests) || !has(self.limits) || " +
       "self.requests.all(k, !(k in self.limits) || quantity(string(self.requests[k])).compareTo(quantity(string(self.limits[k]))) <= 0)",
     message: "each request must be less than or equal to its limit (e.g. requests.memory <= limits.memory)",
     fieldPath: ".requests",
+    holds: ({ requests = {}, limits = {} }) => Object.entries(requests).every(([k, v]) => limits[k] === undefined || amount(v) <= amount(limits[k])),
   },
   {
     rule: `!has(self.requests) || self.requests.all(k, !${noOvercommit("k")} || ` +
       "(has(self.limits) && k in self.limits && quantity(string(self.requests[k])).compareTo(quantity(string(self.limits[k]))) == 0))",
     message: "hugepages and extended resources (such as nvidia.com/gpu) cannot be overcommitted: set a limit equal to the request",
     fieldPath: ".limits",
+    holds: ({ requests = {}, limits = {} }) => Object.entries(requests)
+      .every(([k, v]) => !(k.startsWith("hugepages-") || extended(k)) || (limits[k] !== undefined && amount(v) === amount(limits[k]))),
   },
-)).describe("Compute resources of the component's container.");
+).describe("Compute resources of the component's container.");
 
 // The rules of Kubernetes' ValidateTolerations, so a toleration the pod would refuse is refused here.
-const toleration = z.strictObject({
+const toleration = checked(z.strictObject({
   key: z.string().max(317).regex(new RegExp(`^$|${qualifiedNameSource}`)).optional().describe("Taint key (a qualified name); empty with operator Exists tolerates every taint."),
   operator: z.enum(["Exists", "Equal"]).optional().describe("Equal (the default) or Exists."),
   value: z.string().max(63).regex(labelValue).optional().describe("Taint value (a label value); empty with operator Exists."),
   effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]).optional().describe("Taint effect; empty matches every effect."),
   tolerationSeconds: z.number().int().optional().describe("How long a NoExecute taint is tolerated; only with effect NoExecute."),
-}).meta(cel(
+}),
   {
     rule: `!has(self.key) || ${qualifiedPrefixFits("self.key")}`,
     message: "key: the prefix before '/' must be at most 253 characters",
     fieldPath: ".key",
+    holds: ({ key }) => key === undefined || !key.includes("/") || key.indexOf("/") <= 253,
   },
   {
     rule: "(has(self.key) && self.key != '') || (has(self.operator) && self.operator == 'Exists')",
     message: "operator must be Exists when key is empty (which tolerates every taint)",
     fieldPath: ".operator",
+    holds: ({ key, operator }) => (key ?? "") !== "" || operator === "Exists",
   },
   {
     rule: "!(has(self.operator) && self.operator == 'Exists') || !has(self.value) || self.value == ''",
     message: "value must be empty when operator is Exists",
     fieldPath: ".value",
+    holds: ({ operator, value }) => operator !== "Exists" || (value ?? "") === "",
   },
   {
     rule: "!has(self.tolerationSeconds) || (has(self.effect) && self.effect == 'NoExecute')",
     message: "effect must be NoExecute when tolerationSeconds is set",
     fieldPath: ".effect",
+    holds: ({ tolerationSeconds, effect }) => tolerationSeconds === undefined || effect === "NoExecute",
   },
-));
+);
 
 const scheduling = {
   nodeSelector: labelMap("Node labels the component's pods must match.").optional(),
@@ -150,29 +186,31 @@ const scheduling = {
   affinity: z.record(z.string(), z.unknown()).meta(opaque).optional().describe("Pod affinity, as in a PodSpec."),
 };
 
-export const autoscalingSchema = z.strictObject({
+export const autoscalingSchema = checked(z.strictObject({
   enabled: z.boolean().default(false).describe("Create a HorizontalPodAutoscaler; the Deployment's replicas is then left to it."),
   minReplicas: z.number().int().min(1).max(100).default(2).describe("Fewest replicas."),
   maxReplicas: z.number().int().min(1).max(100).default(10).describe("Most replicas."),
   targetCPUUtilizationPercentage: z.number().int().min(1).max(100).optional().describe("Average CPU utilization to aim for. Defaults to 80 when no memory target is set either."),
   targetMemoryUtilizationPercentage: z.number().int().min(1).max(100).optional().describe("Average memory utilization to aim for."),
   behavior: z.record(z.string(), z.unknown()).meta(opaque).optional().describe("Scaling behavior, as in autoscaling/v2 HorizontalPodAutoscalerBehavior."),
-}).meta(cel({
+}), {
   rule: "(has(self.minReplicas) ? self.minReplicas : 2) <= (has(self.maxReplicas) ? self.maxReplicas : 10)",
   message: "minReplicas must be less than or equal to maxReplicas (defaults: 2 and 10)",
   fieldPath: ".minReplicas",
-})).describe("Horizontal autoscaling of the component.");
+  holds: ({ minReplicas, maxReplicas }) => minReplicas <= maxReplicas,
+}).describe("Horizontal autoscaling of the component.");
 
-export const disruptionBudgetSchema = z.strictObject({
+export const disruptionBudgetSchema = checked(z.strictObject({
   enabled: z.boolean().default(false).describe("Create a PodDisruptionBudget. With one replica it never blocks a drain."),
   minAvailable: intOrPercent("Pods that must stay available").optional(),
   // 0 would block every eviction, so a node drain could never finish: refused.
   maxUnavailable: intOrPercent("Pods that may be unavailable (at least 1 or 1%); defaults to 1 when minAvailable is not set", 1).optional(),
-}).meta(cel({
+}), {
   rule: "!(has(self.minAvailable) && has(self.maxUnavailable))",
   message: "set either minAvailable or maxUnavailable, not both",
   fieldPath: ".minAvailable",
-})).describe("PodDisruptionBudget of the component.");
+  holds: ({ minAvailable, maxUnavailable }) => minAvailable === undefined || maxUnavailable === undefined,
+}).describe("PodDisruptionBudget of the component.");
 
 const componentBase = {
   image: z.string().max(512).regex(imagePattern).default(defaultImage).describe("Container image."),
@@ -224,7 +262,7 @@ const secretKeyRef = z.strictObject({
   key: z.string().min(1).max(253).regex(/^[-._a-zA-Z0-9]+$/).describe("Key in the Secret."),
 });
 
-export const storageSchema = z.strictObject({
+export const storageSchema = checked(z.strictObject({
   type: z.enum(["sqlite", "postgres"]).default("sqlite").describe("sqlite: embedded, one replica. postgres: shared, several replicas."),
   eventRetentionDays: z.number().int().min(1).max(3650).default(30)
     .describe("Days a stored event is kept after it was received; older ones are deleted hourly once detected. Incidents and their evidence references are kept."),
@@ -239,28 +277,34 @@ export const storageSchema = z.strictObject({
   postgres: z.strictObject({
     urlSecretRef: secretKeyRef.optional().describe("Secret key with the PostgreSQL URL. When unset, the key database-url of the instance's secrets is used."),
   }).optional().describe("PostgreSQL settings."),
-}).meta(cel({
+}), {
   rule: "!has(self.postgres) || (has(self.type) && self.type == 'postgres')",
   message: "postgres settings require type: postgres",
   fieldPath: ".postgres",
-})).describe("Where incidents and events are stored.");
+  holds: ({ postgres, type }) => postgres === undefined || type === "postgres",
+}).describe("Where incidents and events are stored.");
 
-const peerSchema = z.strictObject({
+const peerSchema = checked(z.strictObject({
   namespaces: z.array(z.string().regex(dnsLabel).max(63)).max(64).optional().describe("Namespaces (by kubernetes.io/metadata.name) allowed to connect."),
   podSelector: labelMap("Pod labels allowed to connect (in those namespaces, or in this one when no namespaces are named).").optional(),
   cidrs: z.array(z.string().max(64)).max(64).optional().describe("IP blocks allowed to connect."),
-}).meta(cel({ rule: "!has(self.cidrs) || self.cidrs.all(c, isCIDR(c))", message: "cidrs must be CIDR blocks such as 10.0.0.0/8", fieldPath: ".cidrs" }));
+}), {
+  rule: "!has(self.cidrs) || self.cidrs.all(c, isCIDR(c))", message: "cidrs must be CIDR blocks such as 10.0.0.0/8", fieldPath: ".cidrs",
+  holds: ({ cidrs }) => (cidrs ?? []).every(isCidr),
+});
 
 export const networkPolicySchema = z.strictObject({
   enabled: z.boolean().default(true).describe("Default-deny ingress for the instance's pods, with the allows below. On by default."),
   ingress: peerSchema.optional().describe("Who may reach the detector's API (the console always may)."),
   metrics: peerSchema.optional().describe("Who may scrape metrics."),
-  egress: z.strictObject({
+  egress: checked(z.strictObject({
     databaseCidrs: z.array(z.string().max(64)).max(64).optional().describe("Where PostgreSQL runs; egress to port databasePort is allowed there."),
     databasePort: z.number().int().min(1).max(65535).default(5432).describe("PostgreSQL port."),
     dnsNamespace: z.string().regex(dnsLabel).max(63).default("kube-system").describe("Namespace of the cluster DNS."),
-  }).meta(cel({ rule: "!has(self.databaseCidrs) || self.databaseCidrs.all(c, isCIDR(c))", message: "databaseCidrs must be CIDR blocks", fieldPath: ".databaseCidrs" }))
-    .prefault({}).describe("Egress, limited to DNS and the database."),
+  }), {
+    rule: "!has(self.databaseCidrs) || self.databaseCidrs.all(c, isCIDR(c))", message: "databaseCidrs must be CIDR blocks", fieldPath: ".databaseCidrs",
+    holds: ({ databaseCidrs }) => (databaseCidrs ?? []).every(isCidr),
+  }).prefault({}).describe("Egress, limited to DNS and the database."),
 }).describe("NetworkPolicies for the instance.");
 
 export const externalSecretSchema = z.strictObject({
@@ -277,44 +321,49 @@ export const externalSecretSchema = z.strictObject({
   }),
 }).describe("Sync the instance's secrets from an external store with external-secrets.io.");
 
-export const secretsSchema = z.strictObject({
+export const secretsSchema = checked(z.strictObject({
   existingSecret: name("A Secret you manage, with keys jwt-signing-key, admin-password-hash, ingest-token (and database-url for postgres).").optional(),
   externalSecret: externalSecretSchema.optional(),
-}).meta(cel({
+}), {
   rule: "!(has(self.existingSecret) && has(self.externalSecret))",
   message: "set either existingSecret or externalSecret, not both",
   fieldPath: ".existingSecret",
-})).describe("Where the detector's secrets come from. Neither set: the operator generates them once.");
+  holds: ({ existingSecret, externalSecret }) => existingSecret === undefined || externalSecret === undefined,
+}).describe("Where the detector's secrets come from. Neither set: the operator generates them once.");
 
 const scalesOut = "(has(self.detector) && ((has(self.detector.replicas) && self.detector.replicas > 1) || " +
   "(has(self.detector.autoscaling) && has(self.detector.autoscaling.enabled) && self.detector.autoscaling.enabled)))";
 const isPostgres = "(has(self.storage) && has(self.storage.type) && self.storage.type == 'postgres')";
 
-export const specSchema = z.strictObject({
+export const specSchema = checked(z.strictObject({
   paused: z.boolean().default(false).describe("Stop changing children (also: annotation xdr.minixdr.io/paused: \"true\")."),
   detector: detectorSchema.prefault({}),
   console: consoleSchema.prefault({}),
   storage: storageSchema.prefault({}),
   networkPolicy: networkPolicySchema.prefault({}),
   secrets: secretsSchema.prefault({}),
-}).meta(cel(
+}),
   {
     rule: `!${scalesOut} || ${isPostgres}`,
     message: "spec.storage.type must be postgres when spec.detector.replicas > 1 or autoscaling is enabled (SQLite serves one replica)",
     fieldPath: ".storage.type",
+    holds: ({ detector, storage }) => !(detector.replicas > 1 || detector.autoscaling.enabled) || storage.type === "postgres",
   },
   {
     rule: `!${isPostgres} || (has(self.storage.postgres) && has(self.storage.postgres.urlSecretRef)) || ` +
       "(has(self.secrets) && (has(self.secrets.existingSecret) || (has(self.secrets.externalSecret) && has(self.secrets.externalSecret.remoteKeys.databaseUrl))))",
     message: "postgres needs a URL: set spec.storage.postgres.urlSecretRef, spec.secrets.existingSecret, or spec.secrets.externalSecret.remoteKeys.databaseUrl",
     fieldPath: ".storage.postgres",
+    holds: ({ storage, secrets }) => storage.type !== "postgres" || storage.postgres?.urlSecretRef !== undefined
+      || secrets.existingSecret !== undefined || secrets.externalSecret?.remoteKeys.databaseUrl !== undefined,
   },
   {
     rule: "!(has(self.console) && has(self.console.replicas) && self.console.replicas > 1) || (has(self.console.enabled) && self.console.enabled)",
     message: "spec.console.replicas is set but the console is not enabled (set spec.console.enabled: true)",
     fieldPath: ".console.enabled",
+    holds: ({ console }) => console.replicas <= 1 || console.enabled,
   },
-)).describe("Desired state of a Mini-XDR instance.");
+).describe("Desired state of a Mini-XDR instance.");
 
 export const conditionSchema = z.strictObject({
   type: z.string().max(316),
@@ -368,7 +417,12 @@ export interface MiniXdr {
 export function withDefaults(spec: MiniXdrSpecInput | null | undefined): MiniXdrSpec {
   const parsed = specSchema.safeParse(spec ?? {});
   if (parsed.success) return parsed.data;
-  throw new Error(parsed.error.issues.map((i) => `${["spec", ...i.path.map(String)].join(".")}: ${i.message}`).join("; "));
+  throw new Error(parsed.error.issues.flatMap((i) => {
+    const path = ["spec", ...i.path.map(String)];
+    // An unknown field is named in the path, as the API server names it.
+    if (i.code === "unrecognized_keys") return i.keys.map((k) => `${[...path, k].join(".")}: field not declared in schema`);
+    return [`${path.join(".")}: ${i.message}`];
+  }).join("; "));
 }
 
 /** Longest instance name whose children's names (e.g. `<name>-detector-metrics`) stay valid DNS labels. */

@@ -4,22 +4,54 @@ import { withDefaults } from "../api/minixdr.ts";
 import { readMiniXdr, toYaml } from "./manifest.ts";
 import { render } from "./render.ts";
 
-export function renderFile(path: string, namespace = "default"): string {
-  const cr = readMiniXdr(readFileSync(path, "utf8"), namespace, "<uid of the MiniXdr>");
+export function renderFile(path: string, namespace?: string): string {
+  const cr = readMiniXdr(readFileSync(path, "utf8"), namespace ?? "default", "<uid of the MiniXdr>");
+  // As kubectl apply -n refuses an object of another namespace.
+  if (namespace !== undefined && cr.metadata.namespace !== namespace) {
+    throw new Error(`metadata.namespace is ${cr.metadata.namespace}, but --namespace says ${namespace}`);
+  }
   return toYaml(render(cr, withDefaults(cr.spec)));
 }
 
-export function renderMain(argv: string[]): void {
-  const [file, ...rest] = argv;
-  const nsFlag = rest.findIndex((a) => a === "-n" || a === "--namespace");
-  if (!file || file.startsWith("-")) {
-    console.error("usage: minixdr render FILE [--namespace NS]");
-    process.exit(2);
+const usage = "usage: minixdr render FILE [--namespace NS | -n NS]";
+
+/** FILE and the namespace; undefined (after saying why) for anything else: an unknown flag, a flag without its value, a second file. */
+export function renderArgs(argv: string[], fail: (message: string) => void): { file: string; namespace: string | undefined } | undefined {
+  let file: string | undefined;
+  let namespace: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const inline = /^--namespace=(.*)$/.exec(a);
+    if (inline || a === "-n" || a === "--namespace") {
+      const value = inline ? inline[1] : argv[++i];
+      if (!value || value.startsWith("-")) return void fail(`${a.split("=")[0]} needs a namespace\n${usage}`);
+      namespace = value;
+    } else if (a.startsWith("-")) {
+      return void fail(`unknown flag ${a}\n${usage}`);
+    } else if (file !== undefined) {
+      return void fail(`one file at a time (got ${file} and ${a})\n${usage}`);
+    } else {
+      file = a;
+    }
   }
+  if (file === undefined) return void fail(usage);
+  return { file, namespace };
+}
+
+export function renderMain(argv: string[]): void {
+  if (argv.includes("-h") || argv.includes("--help")) {
+    console.log(usage);
+    return;
+  }
+  const args = renderArgs(argv, (message) => {
+    console.error(message);
+    process.exit(2);
+  });
+  if (!args) return;
   try {
-    process.stdout.write(renderFile(file, nsFlag >= 0 ? rest[nsFlag + 1] : undefined));
+    process.stdout.write(renderFile(args.file, args.namespace));
   } catch (err) {
-    console.error(`${file}: ${(err as Error).message}`);
+    console.error(`${args.file}: ${(err as Error).message}`);
     process.exit(1);
   }
 }

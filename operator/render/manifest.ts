@@ -1,5 +1,5 @@
 import { parseAllDocuments, stringify } from "yaml";
-import type { MiniXdr } from "../api/minixdr.ts";
+import { apiVersion, kind, maxNameLength, type MiniXdr } from "../api/minixdr.ts";
 import type { DesiredChild } from "./render.ts";
 
 /** Rendered children as one multi-document YAML stream, the form `render` prints and golden files hold. */
@@ -9,10 +9,30 @@ export function toYaml(children: DesiredChild[]): string {
     .join("---\n");
 }
 
-/** Reads a MiniXdr file; the namespace and uid stand in for what the API server would assign. */
+/** What the CRD asks of metadata.name (see api/crd.ts): a DNS-1035 label short enough for its children's names. */
+export function nameProblem(name: unknown): string | undefined {
+  if (typeof name !== "string" || name === "") return "metadata.name is required";
+  if (name.length > maxNameLength) return `metadata.name must be at most ${maxNameLength} characters, so the names of the objects it creates stay valid`;
+  if (!/^[a-z]([-a-z0-9]*[a-z0-9])?$/.test(name)) return "metadata.name must start with a letter and hold only lowercase letters, digits and '-' (no '.')";
+  return undefined;
+}
+
+/**
+ * Reads a MiniXdr file as the API server would take it: YAML errors (a duplicated key included) and a wrong apiVersion
+ * or name are refused, naming the line or field. The namespace and uid stand in for what the API server would assign.
+ */
 export function readMiniXdr(text: string, namespace = "default", uid = "00000000-0000-0000-0000-000000000000"): MiniXdr {
-  const docs = parseAllDocuments(text).map((d) => d.toJS() as MiniXdr).filter(Boolean);
-  const cr = docs.find((d) => d.kind === "MiniXdr");
+  const parsed = parseAllDocuments(text);
+  for (const doc of parsed) {
+    const err = doc.errors[0];
+    if (err) throw new Error(`not valid YAML: ${err.message.split("\n")[0]}`);
+  }
+  const docs = parsed.map((d) => d.toJS() as MiniXdr).filter((d) => d !== null && typeof d === "object");
+  const cr = docs.find((d) => d.kind === kind);
   if (!cr) throw new Error("no MiniXdr object in the file");
+  const given: unknown = cr.apiVersion;
+  if (given !== apiVersion) throw new Error(`apiVersion must be ${apiVersion} for kind ${kind}, not ${JSON.stringify(given)}`);
+  const problem = nameProblem(cr.metadata?.name);
+  if (problem) throw new Error(problem);
   return { ...cr, metadata: { ...cr.metadata, namespace: cr.metadata.namespace ?? namespace, uid: cr.metadata.uid ?? uid } };
 }

@@ -31,6 +31,41 @@ describe("minixdr render", () => {
     expect(run.stderr).toMatch(/bad\.yaml: spec\.detector\.replicas: .*>=1/);
   });
 
+  it.each([
+    ["a YAML syntax error", "apiVersion: xdr.minixdr.io/v1alpha1\nkind: MiniXdr\nmetadata: {name: x\n", /not valid YAML/],
+    ["a duplicated key (the last would win silently)", "apiVersion: xdr.minixdr.io/v1alpha1\nkind: MiniXdr\nmetadata: {name: x}\nspec:\n  console: {enabled: true}\n  console: {enabled: false}\n", /not valid YAML: Map keys must be unique/],
+    ["a rule the API server checks across fields", "apiVersion: xdr.minixdr.io/v1alpha1\nkind: MiniXdr\nmetadata: {name: x}\nspec: {detector: {replicas: 2}}\n", /spec\.storage\.type: spec\.storage\.type must be postgres when spec\.detector\.replicas > 1/],
+    ["minReplicas above maxReplicas", "apiVersion: xdr.minixdr.io/v1alpha1\nkind: MiniXdr\nmetadata: {name: x}\nspec: {storage: {type: postgres, postgres: {urlSecretRef: {name: db, key: url}}}, detector: {autoscaling: {enabled: true, minReplicas: 5, maxReplicas: 2}}}\n", /spec\.detector\.autoscaling\.minReplicas: minReplicas must be less than or equal to maxReplicas/],
+    ["a CIDR that is none", "apiVersion: xdr.minixdr.io/v1alpha1\nkind: MiniXdr\nmetadata: {name: x}\nspec: {networkPolicy: {ingress: {cidrs: [10.0.0.0/99]}}}\n", /spec\.networkPolicy\.ingress\.cidrs: cidrs must be CIDR blocks/],
+    ["no metadata", "apiVersion: xdr.minixdr.io/v1alpha1\nkind: MiniXdr\nspec: {}\n", /metadata\.name is required/],
+    ["a name no Service could carry", "apiVersion: xdr.minixdr.io/v1alpha1\nkind: MiniXdr\nmetadata: {name: Not_Valid}\n", /metadata\.name must start with a letter/],
+    ["another apiVersion", "apiVersion: v1\nkind: MiniXdr\nmetadata: {name: x}\n", /apiVersion must be xdr\.minixdr\.io\/v1alpha1 for kind MiniXdr, not "v1"/],
+  ])("refuses %s, saying what, with exit code 1", (_what, text, message) => {
+    const file = join(tmp, "refused.yaml");
+    writeFileSync(file, text);
+    const run = cli(file);
+    expect({ status: run.status, stdout: run.stdout }).toEqual({ status: 1, stdout: "" });
+    expect(run.stderr).toMatch(message);
+  });
+
+  it("reads --namespace=NS and -n NS, refuses a namespace the file contradicts, and refuses what it does not know with exit code 2", () => {
+    const basic = join(root, "examples/basic.yaml");
+    for (const args of [["--namespace=security"], ["-n", "security"]]) {
+      const run = cli(basic, ...args);
+      expect(run.status).toBe(0);
+      expect(parseAllDocuments(run.stdout).every((d) => (d.toJS() as { metadata: { namespace: string } }).metadata.namespace === "security")).toBe(true);
+    }
+    const file = join(tmp, "ns.yaml");
+    writeFileSync(file, "apiVersion: xdr.minixdr.io/v1alpha1\nkind: MiniXdr\nmetadata: {name: x, namespace: team-a}\n");
+    expect(cli(file, "-n", "team-b")).toMatchObject({ status: 1, stderr: expect.stringMatching(/metadata\.namespace is team-a, but --namespace says team-b/) as string });
+    expect(cli(file, "-n", "team-a").status).toBe(0);
+    for (const args of [["--bogus"], ["-n"], [basic]]) {
+      const run = cli(basic, ...args);
+      expect({ args, status: run.status }).toEqual({ args, status: 2 });
+      expect(run.stderr).toMatch(/usage: minixdr render FILE/);
+    }
+  });
+
   it("says which file is missing", () => {
     const run = cli(join(tmp, "nope.yaml"));
     expect(run.status).toBe(1);
