@@ -51,6 +51,14 @@ export function refreshIncidentList(session: Session, handlers: ListHandlers): P
   return loadRows(session, handlers);
 }
 
+function emptyTable(): void {
+  byId("incident-rows").replaceChildren();
+  byId("list-empty").hidden = true;
+  byId("page-info").textContent = "";
+  byId("prev-page").disabled = true;
+  byId("next-page").disabled = true;
+}
+
 async function loadRows(session: Session, handlers: ListHandlers): Promise<void> {
   const error = byId("list-error");
   const body = byId("incident-rows");
@@ -58,9 +66,9 @@ async function loadRows(session: Session, handlers: ListHandlers): Promise<void>
   if (!handlers.current()) return;
   if (result.status === 401) return handlers.unauthorized();
   if (result.status !== 200) {
+    // Nothing was listed: neither "no incidents match" nor a pager to page through what is not shown.
     showError(error, errorMessage(result));
-    body.replaceChildren();
-    byId("page-info").textContent = "";
+    emptyTable();
     return;
   }
   showError(error, "");

@@ -254,6 +254,25 @@ describe.skipIf(unavailable !== "")("console in headless Chromium", { timeout: 6
     expect(page.url()).toContain("#/incidents?page=2");
   });
 
+  it("shows a refused list request's error alone: no 'no incidents match', no pager left enabled", async () => {
+    // The viewer's page is on page 2 of 2 (Previous enabled).
+    await page.goto(`${stack.console.url}/#/incidents?page=2`);
+    await expect.poll(() => page.textContent("#page-info"), browserPoll).toBe("26–27 of 27");
+    expect(await page.isEnabled("#prev-page")).toBe(true);
+    await page.goto(`${stack.console.url}/#/incidents?page=2&sourceIp=not-an-ip`);
+    await expect.poll(() => page.textContent("#list-error"), browserPoll).toContain("sourceIp");
+    expect(await page.isDisabled("#prev-page")).toBe(true);
+    expect(await page.isDisabled("#next-page")).toBe(true);
+    expect(await page.isVisible("#list-empty")).toBe(false);
+    expect(await rows(page).count()).toBe(0);
+    // After a list with no match, the same: the error alone.
+    await page.goto(`${stack.console.url}/#/incidents?sourceIp=192.0.2.250`);
+    await expect.poll(() => page.isVisible("#list-empty"), browserPoll).toBe(true);
+    await page.goto(`${stack.console.url}/#/incidents?sourceIp=not-an-ip`);
+    await expect.poll(() => page.isVisible("#list-error"), browserPoll).toBe(true);
+    expect(await page.isVisible("#list-empty")).toBe(false);
+  });
+
   it("changes the user's own password: the wrong current one is refused, other sessions end, this one goes on", async () => {
     const pat = { username: "pat", password: "First-Secret-42x", next: "Second-Secret-42y" };
     expect((await api(`${stack.detector.url}/api/v1/users`, stack.adminToken, { method: "POST", body: { username: pat.username, password: pat.password, role: "analyst" } })).status).toBe(201);
