@@ -8,7 +8,7 @@ import { evictAtRandom } from "./evictAtRandom.ts";
 import { incidentFilter } from "./incidentFilter.ts";
 import { firstAdminLockKey, migrationLockKey, postgresSchema, pruneLockKey } from "./postgresSchema.ts";
 import type { DetectionTransaction, EvidenceLinks, FirstAdminOutcome, IncidentPage, MergeableIncidentQuery, SourceWindow, IncidentQuery, LoginFailure, OpenIncidentCount, Repository } from "./repository.ts";
-import { eventColumns, eventFromRow, eventRefFromRow, eventValues, evidenceFromCounts, incidentColumns, incidentFromRow, incidentValues, userFromRow, type Row } from "./rows.ts";
+import { detectionUpdateColumns, detectionUpdateValues, eventColumns, eventFromRow, eventRefFromRow, eventValues, evidenceFromCounts, incidentColumns, incidentFromRow, incidentValues, userFromRow, type Row } from "./rows.ts";
 
 type Queryable = pg.Pool | pg.PoolClient;
 type Param = string | number | null | readonly (string | number)[];
@@ -239,18 +239,18 @@ export class PostgresRepository implements Repository {
         await c.query(`INSERT INTO incidents (${incidentColumns.join(", ")}) VALUES (${placeholders(1, incidentColumns.length)})`, incidentValues(i));
       },
       updateIncident: async (i: Incident) => {
-        const [id, ...rest] = incidentValues(i);
-        await c.query(`UPDATE incidents SET ${incidentColumns.slice(1).map((col, n) => `${col} = $${n + 1}`).join(", ")} WHERE id = $${incidentColumns.length}`, [...rest, id ?? ""]);
+        await c.query(`UPDATE incidents SET ${detectionUpdateColumns.map((col, n) => `${col} = $${n + 1}`).join(", ")} WHERE id = $${detectionUpdateColumns.length + 1}`,
+          [...detectionUpdateValues(i), i.id]);
       },
       findMergeableIncident: async (q) => (await findMergeableIncidents([q]))[0],
       findMergeableIncidents,
       saveIncidents: async (list) => {
-        // Inserts and updates alike, a chunk of rows per statement (an update rewrites every column, as updateIncident does).
+        // Inserts and updates alike, a chunk of rows per statement (an update rewrites what updateIncident does).
         for (let i = 0; i < list.length; i += insertChunk) {
           const chunk = list.slice(i, i + insertChunk);
           const values = chunk.map((_, n) => `(${placeholders(n * incidentColumns.length + 1, incidentColumns.length)})`).join(", ");
           await c.query(`INSERT INTO incidents (${incidentColumns.join(", ")}) VALUES ${values}
-            ON CONFLICT (id) DO UPDATE SET ${incidentColumns.slice(1).map((col) => `${col} = EXCLUDED.${col}`).join(", ")}`, chunk.flatMap(({ incident }) => incidentValues(incident)));
+            ON CONFLICT (id) DO UPDATE SET ${detectionUpdateColumns.map((col) => `${col} = EXCLUDED.${col}`).join(", ")}`, chunk.flatMap(({ incident }) => incidentValues(incident)));
         }
       },
       linkEvidenceTo,

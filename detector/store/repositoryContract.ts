@@ -184,6 +184,19 @@ export function repositoryContract(backend: string, open: OpenRepository, skip?:
       expect((await repo.openIncidentCounts()).find((c) => c.tenant === "t-status")).toBeUndefined();
     });
 
+    it("keeps a status an analyst set while a detection pass held the incident: the pass updates its evidence, not its status", async () => {
+      // The pass read the incident (open), then an analyst resolved it, then the pass writes its merge back.
+      const read = incident("t-race", { lastSeen: 5000 });
+      await repo.withSourceLock("t-race", read.sourceIp, (tx) => tx.insertIncident(read));
+      await repo.setIncidentStatus("t-race", read.id, "resolved", "anna", 6);
+      await repo.withSourceLock("t-race", read.sourceIp, (tx) => tx.saveIncidents([{ incident: { ...read, lastSeen: 9000, riskScore: 80, updatedAt: 7 }, created: false }]));
+      expect(await repo.getIncident("t-race", read.id)).toMatchObject({ status: "resolved", statusChangedBy: "anna", lastSeen: 9000, riskScore: 80 });
+      // The same through the one-incident write.
+      await repo.setIncidentStatus("t-race", read.id, "acknowledged", "bob", 8);
+      await repo.withSourceLock("t-race", read.sourceIp, (tx) => tx.updateIncident({ ...read, lastSeen: 9500, updatedAt: 9 }));
+      expect(await repo.getIncident("t-race", read.id)).toMatchObject({ status: "acknowledged", statusChangedBy: "bob", lastSeen: 9500 });
+    });
+
     it("keeps users per tenant, locks after repeated failures and unlocks when the lock has run out", async () => {
       expect(await repo.createUser(user("t-users", "alice"))).toBe(true);
       expect(await repo.createUser(user("t-users", "alice"))).toBe(false);

@@ -45,6 +45,19 @@ export const incidentColumns = [
   "first_seen", "last_seen", "summary", "evidence", "detected_by", "recommended_action", "created_at", "updated_at", "status_changed_by",
 ] as const;
 
+/**
+ * What a detection pass writes when it updates an incident: not its status and who set it. Those belong to the analysts
+ * (`setIncidentStatus`), and a pass holds the incident it read for a while: written back, a status changed meanwhile
+ * (a PATCH answered 200) was undone, and a resolved incident reopened with its resolver's name erased.
+ */
+export const detectionUpdateColumns = incidentColumns.filter((c) => c !== "id" && c !== "status" && c !== "status_changed_by");
+
+/** The values of `detectionUpdateColumns`, in order. */
+export function detectionUpdateValues(i: Incident): (string | number | null)[] {
+  const values = incidentValues(i);
+  return detectionUpdateColumns.map((c) => values[incidentColumns.indexOf(c)]!);
+}
+
 export function eventValues(e: SecurityEvent): (string | number)[] {
   return [e.tenant, e.id, e.source, e.kind, e.time, e.receivedAt, e.sourceIp, e.actor, JSON.stringify(e)];
 }

@@ -9,7 +9,7 @@ import { evidenceEventLimit, type EvidenceSummary, type Incident, type IncidentS
 import type { NewUser, UserRecord } from "../auth/user.ts";
 import { incidentFilter } from "./incidentFilter.ts";
 import type { DetectionTransaction, EvidenceLinks, FirstAdminOutcome, IncidentPage, SourceWindow, IncidentQuery, LoginFailure, MergeableIncidentQuery, OpenIncidentCount, Repository } from "./repository.ts";
-import { eventColumns, eventFromRow, eventRefFromRow, eventValues, evidenceFromCounts, incidentColumns, incidentFromRow, incidentValues, userFromRow, type Row } from "./rows.ts";
+import { detectionUpdateColumns, detectionUpdateValues, eventColumns, eventFromRow, eventRefFromRow, eventValues, evidenceFromCounts, incidentColumns, incidentFromRow, incidentValues, userFromRow, type Row } from "./rows.ts";
 import { evictAtRandom } from "./evictAtRandom.ts";
 import { RecentEvents } from "./recentEvents.ts";
 import { sqliteSchema } from "./sqliteSchema.ts";
@@ -463,8 +463,7 @@ export class SqliteRepository implements Repository {
       this.run(`INSERT INTO incidents (${incidentColumns.join(", ")}) VALUES (${marks(incidentColumns.length)})`, ...incidentValues(i));
     };
     const updateIncident = (i: Incident): void => {
-      const [id, ...rest] = incidentValues(i);
-      this.run(`UPDATE incidents SET ${incidentColumns.slice(1).map((c) => `${c} = ?`).join(", ")} WHERE id = ?`, ...rest, id ?? "");
+      this.run(`UPDATE incidents SET ${detectionUpdateColumns.map((c) => `${c} = ?`).join(", ")} WHERE id = ?`, ...detectionUpdateValues(i), i.id);
     };
     const linkEvidence = ({ tenant, incidentId, events }: EvidenceLinks): EvidenceSummary => {
       const linked = this.linkedEvidence(incidentId);
