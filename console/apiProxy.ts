@@ -57,6 +57,7 @@ export function registerApiProxy(app: FastifyInstance, options: ApiProxyOptions)
     scope.addContentTypeParser("application/json", { parseAs: "string", bodyLimit: proxyBodyLimitBytes }, (_req, body, parsed) => parsed(null, body));
 
     scope.post("/api/v1/auth/login", (req, reply) => forward(req, reply, "/api/v1/auth/login"));
+    scope.post("/api/v1/auth/logout", (req, reply) => forward(req, reply, "/api/v1/auth/logout"));
     scope.get("/api/v1/me", (req, reply) => forward(req, reply, "/api/v1/me"));
     scope.put("/api/v1/me/password", (req, reply) => forward(req, reply, "/api/v1/me/password"));
     // User administration (the detector lets only admins through).

@@ -43,12 +43,17 @@ export function clearSession(): void {
   storage.removeItem(sessionKey);
 }
 
-export async function callApi<T>(path: string, init: { method?: string; body?: unknown; token?: string } = {}): Promise<ApiResult<T>> {
+/** Calls the API; `timeoutMs` gives up waiting after that long (status 0, like an unreachable console). */
+export async function callApi<T>(path: string, init: { method?: string; body?: unknown; token?: string; timeoutMs?: number } = {}): Promise<ApiResult<T>> {
   const headers: Record<string, string> = { accept: "application/json" };
   if (init.token) headers.authorization = `Bearer ${init.token}`;
   if (init.body !== undefined) headers["content-type"] = "application/json";
   try {
-    const res = await fetch(path, { method: init.method ?? "GET", headers, ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}) });
+    const res = await fetch(path, {
+      method: init.method ?? "GET", headers,
+      ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+      ...(init.timeoutMs !== undefined ? { signal: AbortSignal.timeout(init.timeoutMs) } : {}),
+    });
     const body = (await res.json().catch(() => ({}))) as ApiResult<T>["body"];
     return { status: res.status, body };
   } catch {

@@ -2,13 +2,16 @@
 import type { Role } from "../../detector/auth/user.ts";
 import { accountRefusal, callApi, clearSession, errorMessage, loadSession, saveSession } from "./apiClient.ts";
 import { browserWindow, byId, field, showError } from "./dom.ts";
-import { showIncidentDetail } from "./incidentDetail.ts";
-import { refreshIncidentList, setUpIncidentList, showIncidentList } from "./incidentList.ts";
-import { setUpPasswordChange, showPasswordChange } from "./passwordChange.ts";
-import { setUpUserAdmin, showUsers } from "./userAdmin.ts";
+import { resetIncidentDetail, showIncidentDetail } from "./incidentDetail.ts";
+import { refreshIncidentList, resetIncidentList, setUpIncidentList, showIncidentList } from "./incidentList.ts";
+import { resetPasswordChange, setUpPasswordChange, showPasswordChange } from "./passwordChange.ts";
+import { resetUserAdmin, setUpUserAdmin, showUsers } from "./userAdmin.ts";
 
 const views = ["login-view", "list-view", "detail-view", "password-view", "users-view"] as const;
-let lastListHash = "#/incidents";
+const defaultListHash = "#/incidents";
+let lastListHash = defaultListHash;
+/** How long Log out waits for the detector to end the user's sessions before signing out here anyway. */
+const logoutTimeoutMs = 5000;
 /** While the list is shown it reloads this often, so new incidents and status changes appear without a reload. */
 const listRefreshMs = 30_000;
 
@@ -23,9 +26,25 @@ function navigate(hash: string): void {
   else browserWindow.location.hash = hash;
 }
 
+/**
+ * Forgets the signed-out user: their session, what the page shows of theirs (hidden views keep their content), where
+ * their list was, and any answer still on its way to them (routing again makes it stale).
+ */
+function forgetUser(): void {
+  clearSession();
+  routes++;
+  lastListHash = defaultListHash;
+  byId("whoami").textContent = "";
+  byId("users-link").hidden = true;
+  resetIncidentList();
+  resetIncidentDetail();
+  resetUserAdmin();
+  resetPasswordChange();
+}
+
 /** Shows the login form; a message replaces the one shown, none keeps it (a logout notice survives the route change). */
 function toLogin(message?: string): void {
-  clearSession();
+  forgetUser();
   showView("login-view");
   if (message !== undefined) showError(byId("login-error"), message);
   field(byId("login-form"), "username").focus();
@@ -44,7 +63,7 @@ async function route(): Promise<void> {
   if (!session) return toLogin();
   byId("whoami").textContent = `${session.username} (${session.role}, tenant ${session.tenant})`;
   byId("users-link").hidden = session.role !== "admin";
-  const hash = browserWindow.location.hash || "#/incidents";
+  const hash = browserWindow.location.hash || defaultListHash;
   if (hash === "#/password") {
     showView("password-view");
     return showPasswordChange();
@@ -66,7 +85,7 @@ async function route(): Promise<void> {
     return showIncidentDetail(session, id, { unauthorized, current });
   }
   const q = hash.indexOf("?");
-  lastListHash = hash.startsWith("#/incidents") ? hash : "#/incidents";
+  lastListHash = hash.startsWith("#/incidents") ? hash : defaultListHash;
   showView("list-view");
   return showIncidentList(session, q < 0 ? "" : hash.slice(q + 1), { navigate, unauthorized, current });
 }
@@ -99,15 +118,28 @@ async function logIn(): Promise<void> {
   showError(byId("login-error"), message);
 }
 
+/**
+ * Ends every session of the user at the detector (a copied token, another tab), then here. Signed out here whatever the
+ * answer; when the detector could not be told, the message says the other sessions may go on.
+ */
+async function logOut(): Promise<void> {
+  const session = loadSession();
+  const button = byId("logout");
+  button.disabled = true;
+  const result = session ? await callApi("/api/v1/auth/logout", { method: "POST", token: session.token, timeoutMs: logoutTimeoutMs }) : undefined;
+  button.disabled = false;
+  // 401: the token had already stopped working (another tab logged out, a password change).
+  const ended = !result || result.status === 204 || result.status === 401;
+  toLogin(ended ? "You are signed out." : `You are signed out here, but the server could not end your other sessions (${errorMessage(result)}); they end when they expire.`);
+  browserWindow.location.hash = "";
+}
+
 function start(): void {
   byId("login-form").addEventListener("submit", (e) => {
     e.preventDefault();
     void logIn();
   });
-  byId("logout").addEventListener("click", () => {
-    toLogin("You are signed out.");
-    browserWindow.location.hash = "";
-  });
+  byId("logout").addEventListener("click", () => void logOut());
   setUpIncidentList({ navigate });
   setUpPasswordChange({ session: loadSession, unauthorized });
   setUpUserAdmin();

@@ -72,6 +72,14 @@ function render(i: IncidentView, session: Session, onStatus: (status: IncidentSt
   ];
 }
 
+/** Forgets the incident shown (a logout), so the next user of the page sees none of it. */
+export function resetIncidentDetail(): void {
+  byId("detail-title").textContent = "Incident";
+  byId("detail-notice").textContent = "";
+  showError(byId("detail-error"), "");
+  byId("detail").replaceChildren();
+}
+
 export async function showIncidentDetail(session: Session, id: string, handlers: DetailHandlers): Promise<void> {
   const container = byId("detail");
   const error = byId("detail-error");
@@ -101,9 +109,6 @@ export async function showIncidentDetail(session: Session, id: string, handlers:
     }
     show(result.body);
   };
-  title.textContent = "Incident";
-  byId("detail-notice").textContent = "";
-  showError(error, "");
-  container.replaceChildren();
+  resetIncidentDetail();
   await load();
 }

@@ -59,6 +59,15 @@ function emptyTable(): void {
   byId("next-page").disabled = true;
 }
 
+/** Forgets the list shown (a logout): its rows, error and filters, so the next user of the page sees none of it. */
+export function resetIncidentList(): void {
+  current = filtersFromQuery("");
+  const form = byId("filters");
+  for (const name of filterNames) field(form, name).value = current[name];
+  showError(byId("list-error"), "");
+  emptyTable();
+}
+
 async function loadRows(session: Session, handlers: ListHandlers): Promise<void> {
   const error = byId("list-error");
   const body = byId("incident-rows");

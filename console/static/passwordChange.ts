@@ -16,13 +16,18 @@ export function setUpPasswordChange(handlers: PasswordHandlers): void {
   });
 }
 
-/** Shows the empty form. */
-export function showPasswordChange(): void {
+/** Empties the form and its messages (also at a logout, so nothing typed is left for the next user of the page). */
+export function resetPasswordChange(): void {
   const form = byId("password-form");
   for (const name of ["currentPassword", "newPassword", "confirmPassword"]) field(form, name).value = "";
   showError(byId("password-error"), "");
   byId("password-notice").textContent = "";
-  field(form, "currentPassword").focus();
+}
+
+/** Shows the empty form. */
+export function showPasswordChange(): void {
+  resetPasswordChange();
+  field(byId("password-form"), "currentPassword").focus();
 }
 
 async function change(handlers: PasswordHandlers): Promise<void> {
@@ -42,6 +47,8 @@ async function change(handlers: PasswordHandlers): Promise<void> {
   });
   submit.disabled = false;
   current.value = "";
+  // Logged out meanwhile: the new token must not sign the user back in.
+  if (handlers.session()?.token !== session.token) return;
   if (result.status === 401) return handlers.unauthorized();
   if (result.status !== 200) {
     const message = result.status === 403 ? "The current password is wrong." : accountRefusal(result) ?? errorMessage(result);

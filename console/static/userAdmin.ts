@@ -64,11 +64,13 @@ async function load(): Promise<void> {
   byId("user-rows").replaceChildren(...result.body.items.map((u) => row(u, session.username, (username) => void remove(username))));
 }
 
-/** Sends one change, then shows its outcome and the list as it is now. */
+/** Sends one change, then shows its outcome and the list as it is now (unless the user has since left, or logged out). */
 async function act(request: () => Promise<ApiResult<unknown>>, done: string): Promise<boolean> {
+  const routed = handlers;
   const result = await request();
+  if (handlers !== routed || !routed?.current()) return result.status < 300;
   if (result.status === 401) {
-    handlers?.unauthorized();
+    routed.unauthorized();
     return false;
   }
   if (result.status >= 300) {
@@ -76,8 +78,19 @@ async function act(request: () => Promise<ApiResult<unknown>>, done: string): Pr
     return false;
   }
   await load();
-  say(done);
+  if (handlers === routed && routed.current()) say(done);
   return true;
+}
+
+/** Forgets the users shown and what was typed (a logout), so the next user of the page sees none of it. */
+export function resetUserAdmin(): void {
+  handlers = undefined;
+  byId("user-rows").replaceChildren();
+  say("");
+  byId("new-user-tenant").hidden = true;
+  for (const [form, names] of [["new-user-form", ["username", "password", "tenant"]], ["reset-form", ["username", "password"]]] as const) {
+    for (const name of names) field(byId(form), name).value = "";
+  }
 }
 
 async function remove(username: string): Promise<void> {

@@ -203,14 +203,72 @@ describe.skipIf(unavailable !== "")("console in headless Chromium", { timeout: 6
     expect(await page.textContent("#detail")).not.toContain(xssUsername);
   });
 
-  it("logs out: the token is gone and the list needs a login again", async () => {
+  it("logs out: every session of the user ends, and nothing of theirs stays in the page for the next user", async () => {
+    // A user of its own: logging out ends every session of the user, and the other tests use the admin's token.
+    const lena = { username: "lena", password: "Night-Shift-Admin-7" };
+    expect((await api(`${stack.detector.url}/api/v1/users`, stack.adminToken, { method: "POST", body: { ...lena, role: "admin" } })).status).toBe(201);
+    const otherTab = (await login(stack.detector.url, lena.username, lena.password)).token;
+    page = await newPage();
+    await logIn(page, lena.username, lena.password);
+    await page.goto(`${stack.console.url}/#/incidents?sourceIp=${takeoverIp}`);
+    await expect.poll(() => rows(page).count(), browserPoll).toBe(1);
+    await page.click("#users-link");
+    await expect.poll(() => page.locator("#user-rows tr").count(), browserPoll).toBeGreaterThan(0);
+    await page.goto(`${stack.console.url}/#/incident/${await incidentIdFor(bruteForceIp)}`);
+    await expect.poll(() => page.textContent("#detail-summary"), browserPoll).toBeTruthy();
+    const token = await page.evaluate(() => (JSON.parse((globalThis as unknown as { sessionStorage: { getItem(k: string): string } }).sessionStorage.getItem("minixdr.session")) as { token: string }).token);
+
     await page.click("#logout");
     await expect.poll(() => page.isVisible("#login-form"), browserPoll).toBe(true);
     expect(await page.textContent("#login-error")).toBe("You are signed out.");
     expect(await page.evaluate(() => JSON.stringify((globalThis as unknown as { sessionStorage: { length: number } }).sessionStorage.length))).toBe("0");
+    // The token no longer works, through the console or at the detector, nor does the user's other session; others' do.
+    expect((await fetch(`${stack.console.url}/api/v1/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+    expect((await api(`${stack.detector.url}/api/v1/me`, otherTab)).status).toBe(401);
+    expect((await api(`${stack.detector.url}/api/v1/me`, stack.adminToken)).status).toBe(200);
+    // Hidden views keep nothing of the user's: no rows, no users, no incident, no name, no filter.
+    expect(await rows(page).count()).toBe(0);
+    expect(await page.locator("#user-rows tr").count()).toBe(0);
+    expect(await page.textContent("#detail")).toBe("");
+    expect(await page.textContent("#whoami")).toBe("");
+    expect(await page.inputValue("#filters [name=sourceIp]")).toBe("");
+
+    // The next user of the tab lands on the unfiltered list, not on the previous user's filters.
+    await logIn(page, viewer.username, viewer.password);
+    await expect.poll(() => rows(page).count(), browserPoll).toBe(2);
+    expect(new URL(page.url()).hash).toBe("#/incidents");
+    expect(await page.textContent("#whoami")).toBe("viewer1 (viewer, tenant default)");
+
+    // When the detector cannot be told, the page signs out all the same, and says the other sessions may go on.
+    const logoutCall = (url: URL) => url.pathname === "/api/v1/auth/logout";
+    await page.route(logoutCall, (route) =>
+      route.fulfill({ status: 502, contentType: "application/json", body: JSON.stringify({ error: "the detector is unreachable; try again shortly" }) }));
+    await page.click("#logout");
+    await expect.poll(() => page.isVisible("#login-form"), browserPoll).toBe(true);
+    expect(await page.textContent("#login-error")).toBe("You are signed out here, but the server could not end your other sessions (the detector is unreachable; try again shortly); they end when they expire.");
+    expect(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { length: number } }).sessionStorage.length)).toBe(0);
+    expect(await rows(page).count()).toBe(0);
+    await page.unroute(logoutCall);
+    // Chromium logs the 502 the test made up.
+    pageProblems = pageProblems.filter((p) => !p.includes("status of 502"));
     await page.goto(`${stack.console.url}/#/incidents`);
     await expect.poll(() => page.isVisible("#login-form"), browserPoll).toBe(true);
     expect(await page.isVisible("#list-view")).toBe(false);
+  });
+
+  it("a session the detector refuses (401) is signed out with nothing of the user left in the page", async () => {
+    page = await newPage();
+    await logIn(page, "lena", "Night-Shift-Admin-7");
+    await page.goto(`${stack.console.url}/#/incidents?sourceIp=${takeoverIp}`);
+    await expect.poll(() => rows(page).count(), browserPoll).toBe(1);
+    const token = await page.evaluate(() => (JSON.parse((globalThis as unknown as { sessionStorage: { getItem(k: string): string } }).sessionStorage.getItem("minixdr.session")) as { token: string }).token);
+    // Signed out elsewhere (another tab's Log out).
+    expect((await api(`${stack.detector.url}/api/v1/auth/logout`, token, { method: "POST" })).status).toBe(204);
+    await page.click("#filters button[type=submit]");
+    await expect.poll(() => page.textContent("#login-error"), browserPoll).toBe("Your session has expired or was refused; sign in again.");
+    expect(await rows(page).count()).toBe(0);
+    expect(await page.textContent("#whoami")).toBe("");
+    expect(await page.inputValue("#filters [name=sourceIp]")).toBe("");
   });
 
   it("gives a viewer no status buttons, and the API refuses the change anyway", async () => {
