@@ -27,3 +27,34 @@ describe.skipIf(postgres.unavailable !== "")("PostgreSQL schema upgrade", () => 
     await store.close();
   });
 });
+
+describe.skipIf(postgres.unavailable !== "")("PostgreSQL connections", () => {
+  it("survives the server ending a connection in the middle of a transaction: that transaction fails, the next works", async () => {
+    const url = await postgres.freshDatabase("terminated");
+    const store = new PostgresRepository(url);
+    await store.migrate();
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      // A pass holding its transaction open while it computes, as detection passes do between queries.
+      const pass = store.withSourceLock("default", "203.0.113.9", async (tx) => {
+        await tx.eventsForSource("default", "203.0.113.9", 0, 1);
+        for (;;) {
+          const { rows } = await admin.query("SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'minixdr-detector' AND state = 'idle in transaction'");
+          if (rows.length > 0) break;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        // Give the client time to see its socket end (it emits 'error' on the client, which used to be unhandled).
+        await new Promise((r) => setTimeout(r, 200));
+        return tx.eventsForSource("default", "203.0.113.9", 0, 1);
+      });
+      await expect(pass).rejects.toThrow();
+      // The broken connection was not pooled again: the store works.
+      expect(await store.countEvents("default")).toBe(0);
+      await store.ping();
+    } finally {
+      await admin.end();
+      await store.close();
+    }
+  });
+});

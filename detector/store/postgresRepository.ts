@@ -26,6 +26,12 @@ function summaryOf(evidence: unknown): EvidenceSummary {
 /** Links a detection transaction made, kept aside until it commits. */
 type PendingLinks = { incidentId: string; ids: string[] }[];
 
+/** An error that leaves the connection unusable (it ended, or the server is shutting down), so it is not pooled again. */
+function isConnectionError(err: Error): boolean {
+  const code = (err as { code?: unknown }).code;
+  return (typeof code === "string" && (code.startsWith("08") || code === "57P01" || code === "57P02" || code === "57P03")) || /Connection terminated|ECONNRESET|EPIPE/.test(err.message);
+}
+
 export class PostgresRepository implements Repository {
   readonly driver = "postgres" as const;
   private readonly pool: pg.Pool;
@@ -52,6 +58,16 @@ export class PostgresRepository implements Repository {
   /** `fn` in one transaction; `links` it made are remembered once it has committed. */
   private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>, links?: PendingLinks): Promise<T> {
     const client = await this.pool.connect();
+    // The pool listens for errors of idle clients only. A connection ended while checked out (a failover, a fast
+    // shutdown, an administrator's pg_terminate_backend while a pass computes between queries) emits 'error' on the
+    // client, and with no listener that killed the process; the transaction's next query fails instead, and the
+    // broken connection is dropped rather than pooled.
+    let lost: Error | undefined;
+    const onLost = (err: Error) => {
+      lost = err;
+    };
+    client.on("error", onLost);
+    let failed: unknown;
     try {
       await client.query("BEGIN");
       const result = await fn(client);
@@ -59,10 +75,12 @@ export class PostgresRepository implements Repository {
       if (links) this.remember(links);
       return result;
     } catch (err) {
-      await client.query("ROLLBACK").catch(() => undefined);
+      failed = err;
+      if (!lost) await client.query("ROLLBACK").catch(() => undefined);
       throw err;
     } finally {
-      client.release();
+      client.off("error", onLost);
+      client.release(lost ?? (failed instanceof Error && isConnectionError(failed) ? failed : undefined));
     }
   }
 
