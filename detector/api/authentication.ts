@@ -51,7 +51,7 @@ export function requireRole(auth: ApiAuth, role: Role) {
     const user = await auth.findUser(verified.tenant, verified.username);
     if (!user) return refuse(reply, "token refused: the user no longer exists");
     if (verified.userCreatedAt !== undefined && verified.userCreatedAt !== user.createdAt) return refuse(reply, "token refused: it was issued to an earlier user of that name");
-    if (user.credentialsVersion !== verified.credentialsVersion) return refuse(reply, "token refused: the password was changed since it was issued; sign in again");
+    if (user.credentialsVersion !== verified.credentialsVersion) return refuse(reply, "token refused: the user signed out or the password was changed since it was issued; sign in again");
     req.principal = { tenant: user.tenant, username: user.username, role: user.role };
     if (!roleAtLeast(req.principal.role, role)) {
       return reply.code(403).send({ error: `this needs role ${role}; ${req.principal.username} is ${req.principal.role}` });

@@ -210,7 +210,7 @@ describe("user management: password changes and deletion revoke tokens", () => {
     expect((await put("/api/v1/users/dana/password", admin, { password: "Reset-By-Admin-2024" })).status).toBe(204);
     const revoked = await me(before);
     expect(revoked.status).toBe(401);
-    expect(revoked.json.error).toBe("token refused: the password was changed since it was issued; sign in again");
+    expect(revoked.json.error).toBe("token refused: the user signed out or the password was changed since it was issued; sign in again");
     expect((await login(detector.url, "dana", "Initial-Pass-2024")).status).toBe(401);
     expect((await login(detector.url, "dana", "Reset-By-Admin-2024")).status).toBe(200);
     expect((await put("/api/v1/users/nobody/password", admin, { password: "Reset-By-Admin-2024" })).status).toBe(404);
