@@ -203,6 +203,22 @@ describe("DetectionLoop", () => {
     await repository.close();
   });
 
+  it("picks up, while idle, events another replica queued and never detected (it died)", async () => {
+    const { repository, send } = await store();
+    const engine = new DetectionEngine({ config: detectionConfigSchema.parse({}), containment: "alert", rules: [bruteForceRule] });
+    const survivor = new DetectionLoop({ repository, engine, log, lingerMs: 60_000, idlePollMs: 100 });
+    survivor.start();
+    // Its start-up pass (over an empty queue) is done well within this.
+    await new Promise((r) => setTimeout(r, 500));
+    // The other replica stored and acknowledged a batch, then died before its pass: nothing tells the survivor.
+    await send(bruteForce("203.0.113.75"));
+    expect(await repository.countQueued()).toBe(7);
+    await expect.poll(() => repository.countQueued(), { timeout: 10_000 }).toBe(0);
+    expect((await repository.listIncidents("default", { limit: 10, offset: 0 })).items.map((i) => i.sourceIp)).toEqual(["203.0.113.75"]);
+    await survivor.stop();
+    await repository.close();
+  });
+
   it("finds an event whose detection always fails, takes it off the queue and detects everything around it", async () => {
     const { repository, send } = await store();
     const poisoned: DetectionRule = { ...bruteForceRule, name: "crashes-on-one-password", triggerKinds: ["auth.failure"],

@@ -21,6 +21,12 @@ export interface DetectionLoopOptions {
   retryMs?: number;
   /** How long `detected` waits before giving up (default 30 s). */
   waitTimeoutMs?: number;
+  /**
+   * How often an idle loop looks at the queue anyway (default 10 s): on a shared store, events another replica
+   * queued and did not detect (it died, or was scaled down) are otherwise only picked up with this replica's own next
+   * ingest, however long that takes.
+   */
+  idlePollMs?: number;
   onPass?: (pass: { events: SecurityEvent[]; seconds: number; outcomes: DetectionOutcome[] }) => void;
   onFailure?: (err: Error) => void;
   /** An event taken off the queue undetected because its detection alone kept failing. */
@@ -50,6 +56,7 @@ const poisonAttempts = 3;
 export class DetectionLoop {
   private readonly options: Required<Omit<DetectionLoopOptions, "onPass" | "onFailure" | "onSkipped">> & Pick<DetectionLoopOptions, "onPass" | "onFailure" | "onSkipped">;
   private timer: NodeJS.Timeout | undefined;
+  private poller: NodeJS.Timeout | undefined;
   private timerDue = Infinity;
   /** Fires `lingerMs` after the last `queued`: ingest went quiet, so a longer linger would gather nothing more. */
   private quietTimer: NodeJS.Timeout | undefined;
@@ -72,13 +79,17 @@ export class DetectionLoop {
   private poison: { key: string; failures: number } | undefined;
 
   constructor(options: DetectionLoopOptions) {
-    this.options = { lingerMs: 100, passLimit: 20_000, retryMs: 1000, waitTimeoutMs: 30_000, ...options };
+    this.options = { lingerMs: 100, passLimit: 20_000, retryMs: 1000, waitTimeoutMs: 30_000, idlePollMs: 10_000, ...options };
     this.limit = this.options.passLimit;
   }
 
-  /** Detects whatever is queued in the store (left by a previous run), then waits for `queued`. */
+  /** Detects whatever is queued in the store (left by a previous run), then waits for `queued`, looking again when idle. */
   start(): void {
     this.schedule(0);
+    // Only when nothing is running or due: a pass that finds the queue empty costs one query.
+    this.poller ??= setInterval(() => {
+      if (!this.running && !this.timer) this.schedule(0);
+    }, this.options.idlePollMs).unref();
   }
 
   /** Events this process queued and has not detected itself yet: what ingest applies back-pressure on. */
@@ -153,6 +164,7 @@ export class DetectionLoop {
     this.stopped = true;
     clearTimeout(this.timer);
     clearTimeout(this.quietTimer);
+    clearInterval(this.poller);
     this.timer = undefined;
     await this.running;
     const deadline = performance.now() + drainMs;
