@@ -219,6 +219,31 @@ describe("DetectionLoop", () => {
     await repository.close();
   });
 
+  it("never takes an event off the queue for failures of the store itself (a database that flaps)", async () => {
+    const { repository, send } = await store();
+    // Passes fail eight times as a connection lost mid-pass would (the store answers again in between, so taking an
+    // event off the queue would succeed); the store says such an error is its own unavailability.
+    let outages = 8;
+    const lost = Object.assign(new Error("Connection terminated unexpectedly"), { code: "08006" });
+    const flapping = new Proxy(repository, {
+      get: (target, prop, receiver) => (prop === "isUnavailableError" ? (err: unknown) => err === lost : Reflect.get(target, prop, receiver) as unknown),
+    });
+    const real = new DetectionEngine({ config: detectionConfigSchema.parse({}), containment: "alert", rules: [bruteForceRule] });
+    const engine = new Proxy(real, {
+      get: (target, prop, receiver) => (prop === "detectIn"
+        ? (...args: Parameters<DetectionEngine["detectIn"]>) => (outages-- > 0 ? Promise.reject(lost) : target.detectIn(...args))
+        : Reflect.get(target, prop, receiver) as unknown),
+    });
+    const skipped: string[] = [];
+    const loop = new DetectionLoop({ repository: flapping, engine, log, lingerMs: 0, retryMs: 10, passLimit: 1, onSkipped: (e) => skipped.push(e.id) });
+    loop.queued((await send(bruteForce("203.0.113.85"))).accepted);
+    await expect.poll(() => repository.countQueued(), { timeout: 20_000 }).toBe(0);
+    expect(skipped).toEqual([]);
+    expect((await repository.listIncidents("default", { limit: 10, offset: 0 })).items).toEqual([expect.objectContaining({ sourceIp: "203.0.113.85", evidence: { counts: { "auth.failure": 7 }, total: 7 } })]);
+    await loop.stop();
+    await repository.close();
+  });
+
   it("finds an event whose detection always fails, takes it off the queue and detects everything around it", async () => {
     const { repository, send } = await store();
     const poisoned: DetectionRule = { ...bruteForceRule, name: "crashes-on-one-password", triggerKinds: ["auth.failure"],

@@ -26,10 +26,16 @@ function summaryOf(evidence: unknown): EvidenceSummary {
 /** Links a detection transaction made, kept aside until it commits. */
 type PendingLinks = { incidentId: string; ids: string[] }[];
 
-/** An error that leaves the connection unusable (it ended, or the server is shutting down), so it is not pooled again. */
-function isConnectionError(err: Error): boolean {
+/**
+ * An error that leaves the connection unusable, or that means the server could not be reached: it ended (SQLSTATE
+ * class 08), the server is shutting down or starting (57P01-57P03), too many connections (53300), or the socket
+ * failed before PostgreSQL said anything.
+ */
+export function isConnectionError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
   const code = (err as { code?: unknown }).code;
-  return (typeof code === "string" && (code.startsWith("08") || code === "57P01" || code === "57P02" || code === "57P03")) || /Connection terminated|ECONNRESET|EPIPE/.test(err.message);
+  if (typeof code === "string" && (code.startsWith("08") || ["57P01", "57P02", "57P03", "53300", "ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "ENOTFOUND"].includes(code))) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(err.message);
 }
 
 export class PostgresRepository implements Repository {
@@ -93,6 +99,10 @@ export class PostgresRepository implements Repository {
 
   async ping(): Promise<void> {
     await this.pool.query("SELECT 1");
+  }
+
+  isUnavailableError(err: unknown): boolean {
+    return isConnectionError(err);
   }
 
   async close(): Promise<void> {

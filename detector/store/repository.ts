@@ -97,6 +97,11 @@ export interface Repository {
   migrate(): Promise<void>;
   /** Throws when the database cannot be reached. */
   ping(): Promise<void>;
+  /**
+   * Whether an error says the database could not be reached or the connection was lost (a retry may pass), rather
+   * than that the work itself failed: detection does not count such a failure against the events of the pass.
+   */
+  isUnavailableError(err: unknown): boolean;
   close(): Promise<void>;
 
   /**

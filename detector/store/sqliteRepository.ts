@@ -286,6 +286,11 @@ export class SqliteRepository implements Repository {
     return Promise.resolve();
   }
 
+  /** The file is this process's alone (an exclusive lock): nothing makes it briefly unreachable. */
+  isUnavailableError(_err: unknown): boolean {
+    return false;
+  }
+
   async close(): Promise<void> {
     // A pass computes outside the transaction queue: let it finish too.
     await this.passes;
