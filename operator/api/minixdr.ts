@@ -359,7 +359,7 @@ export const specSchema = checked(z.strictObject({
   },
   {
     rule: "!(has(self.console) && has(self.console.replicas) && self.console.replicas > 1) || (has(self.console.enabled) && self.console.enabled)",
-    message: "spec.console.replicas is set but the console is not enabled (set spec.console.enabled: true)",
+    message: "spec.console.replicas is more than 1 but the console is not enabled (set spec.console.enabled: true)",
     fieldPath: ".console.enabled",
     holds: ({ console }) => console.replicas <= 1 || console.enabled,
   },
