@@ -31,6 +31,15 @@ describe("operator → detector contract", () => {
     expect(config.storage.eventRetentionDays).toBe(cr.spec?.storage?.eventRetentionDays ?? 30);
   });
 
+  it("docs/contracts.md shows the detector.json the operator renders for a MiniXdr with every default", () => {
+    const doc = readFileSync(join(root, "docs/contracts.md"), "utf8");
+    const shown = /## Detector configuration[\s\S]*?```json\n([\s\S]*?)\n```/.exec(doc)?.[1];
+    expect(shown, "docs/contracts.md has a json block under 'Detector configuration'").toBeDefined();
+    const cr = readMiniXdr("apiVersion: xdr.minixdr.io/v1alpha1\nkind: MiniXdr\nmetadata: {name: xdr}\n");
+    const configMap = render(cr).find((c) => c.object.kind === "ConfigMap")!.object;
+    expect(JSON.parse(shown!)).toEqual(JSON.parse((configMap.data as Record<string, string>)["detector.json"]!));
+  });
+
   it("every detection setting of a MiniXdr reaches the detector's config, where its rule reads it", () => {
     // Each spec.detector.config.detection field set away from its default, and where the detector must find it.
     const settings: Record<keyof typeof detectionSchema.shape, [value: number, read: (c: DetectionConfig) => number[]]> = {
