@@ -73,12 +73,16 @@ export class DetectorMetrics {
     new Gauge({
       name: "minixdr_open_incidents", help: "Incidents not resolved, by tenant and severity (read from the shared store)", labelNames: ["tenant", "severity"], registers,
       async collect() {
-        this.reset();
+        // Read before resetting: with the database unreachable the last counts stay (as the queue gauge's do), rather
+        // than every series vanishing, which an alert on them would read as "no open incidents".
+        let counts;
         try {
-          for (const c of await repository.openIncidentCounts()) this.set({ tenant: c.tenant, severity: c.severity }, c.count);
+          counts = await repository.openIncidentCounts();
         } catch {
-          // Database unreachable: /readyz says so; the other metrics are still worth serving.
+          return; // /readyz says the database is unreachable; the other metrics are still worth serving.
         }
+        this.reset();
+        for (const c of counts) this.set({ tenant: c.tenant, severity: c.severity }, c.count);
       },
     });
   }
