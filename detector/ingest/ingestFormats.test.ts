@@ -98,6 +98,17 @@ describe("batches with very many problems", () => {
   });
 });
 
+describe("ids within a batch", () => {
+  it("refuses two different records with one id, naming both items; the same record twice stays a duplicate", () => {
+    const record = (username: string) => ({ id: "evt-1", timestamp: "2024-05-14T10:00:00Z", type: "auth.failure", sourceIp: "192.0.2.9", username });
+    expect(normalize("events", JSON.stringify([record("root"), record("admin")])).issues)
+      .toEqual([{ item: 1, field: "(item)", message: "has the id generic:evt-1 of item 0, with different content" }]);
+    const twice = normalize("events", JSON.stringify([record("root"), record("root")]));
+    expect(twice.issues).toEqual([]);
+    expect(twice.events.map((e) => e.id)).toEqual(["generic:evt-1", "generic:evt-1"]);
+  });
+});
+
 describe("source addresses", () => {
   it("are stored in one spelling: IPv6 in RFC 5952 form, IPv4-mapped IPv6 as IPv4", () => {
     const record = (sourceIp: string, i: number) => ({ id: `ip${i}`, timestamp: "2024-05-14T10:00:00Z", type: "other", sourceIp, destIp: sourceIp });

@@ -54,6 +54,8 @@ export function normalizeBatch(format: IngestFormat, body: string, ctx: Normaliz
   let ignored = 0;
   const failed = new Set(issues.map((i) => i.item));
   let truncated = batch.truncated === true;
+  /** The first item of each event id in the batch, and what it normalized to. */
+  const firstOf = new Map<string, { item: number; event: SecurityEvent }>();
   for (let item = 0; item < batch.records.length && !truncated; item++) {
     if (issues.length >= maxIssues) {
       truncated = true;
@@ -94,6 +96,14 @@ export function normalizeBatch(format: IngestFormat, body: string, ctx: Normaliz
       issues.push({ item, field: "timestamp", message: "is before 1970", ...at });
       continue;
     }
+    // One id, two different records: the store would keep the first and count the second as a duplicate, silently
+    // losing it. A record sent twice in a batch is the same record, and stays a duplicate.
+    const earlier = firstOf.get(event.id);
+    if (earlier !== undefined && JSON.stringify(earlier.event) !== JSON.stringify(event)) {
+      issues.push({ item, field: "(item)", message: `has the id ${event.id} of item ${earlier.item}, with different content`, ...at });
+      continue;
+    }
+    if (earlier === undefined) firstOf.set(event.id, { item, event });
     events.push(event);
   }
   if (issues.length === 0 && events.length === 0 && ignored === 0) {
