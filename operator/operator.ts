@@ -63,7 +63,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
 
   let elector: LeaderElector | undefined;
   if (opts.leaderElection) {
-    elector = new LeaderElector(watchClient, {
+    const leader = elector = new LeaderElector(watchClient, {
       ...opts.leaderElection,
       identity: opts.identity,
       logger: opts.log,
@@ -77,11 +77,14 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
         leading = false;
         opts.onLeadershipChange?.(false);
         opts.log.warn({ identity: opts.identity }, "lost leadership; stopping the controller");
-        void stopController().then(() => {
-          if (!stopping) opts.onLostLeadership?.();
-        });
+        // Not after the controller has stopped: its reconciles in flight would go on (their writes are fenced, but a
+        // request can wait 30 s); a production process exits at once and restarts clean.
+        if (!stopping) opts.onLostLeadership?.();
+        void stopController();
       },
     });
+    // Every write of the reconciler and its Events needs the Lease held now, not as of the last election loop.
+    client.fenceWrites(() => (leader.holdsLease() ? undefined : "this replica does not hold the leader Lease"));
     elector.start();
   } else {
     leading = true;

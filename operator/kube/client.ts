@@ -78,7 +78,13 @@ interface Exchange {
   failure: () => Error | undefined;
 }
 
+/** A write the client refused to send (see `KubeClient.fenceWrites`). */
+export class WriteFencedError extends Error {
+  override name = "WriteFencedError";
+}
+
 export class KubeClient {
+  private writeGuard: (() => string | undefined) | undefined;
   readonly connection: KubeConnection;
   private readonly onRequest: (verb: Verb, resource: string) => void;
 
@@ -113,7 +119,19 @@ export class KubeClient {
   }
 
   /** One request with a JSON answer; a non-2xx answer rejects with KubeApiError. */
+  /**
+   * Refuses every write from now on while `guard` gives a reason: a replica that has lost its leader Lease must not
+   * write (its caches may be stale, and another replica now writes), however far its reconciles had got.
+   */
+  fenceWrites(guard: () => string | undefined): void {
+    this.writeGuard = guard;
+  }
+
   async call<T>(verb: Verb, resource: string, method: string, path: string, opts: CallOptions = {}): Promise<T> {
+    if (method !== "GET") {
+      const refused = this.writeGuard?.();
+      if (refused) throw new WriteFencedError(`${method} ${path}: not sent: ${refused}`);
+    }
     this.onRequest(verb, resource);
     const url = this.connection.url(path);
     const { res, failure } = await this.exchange(method, url, opts);

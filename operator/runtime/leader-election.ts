@@ -62,6 +62,8 @@ export class LeaderElector {
   private readonly log: Logger;
   private readonly stopController = new AbortController();
   private leading = false;
+  /** When the Lease was last acquired or renewed (Date.now()). */
+  private lastRenew = 0;
   private holder = "";
   private observedRv = "";
   private observedAt = 0;
@@ -81,6 +83,15 @@ export class LeaderElector {
     if (this.opts.renewDeadlineMs >= this.opts.leaseDurationMs) throw new Error("renewDeadlineMs must be shorter than leaseDurationMs");
     this.callbacks = { onStartedLeading: opts.onStartedLeading, onStoppedLeading: opts.onStoppedLeading, onNewLeader: opts.onNewLeader };
     this.log = (opts.logger ?? pino({ level: "silent" })).child({ lease: `${opts.namespace}/${opts.name}`, identity: opts.identity });
+  }
+
+  /**
+   * Whether this replica may act as leader right now: it leads and renewed the Lease within the renew deadline. Read at
+   * every write, it turns false the moment the deadline passes, even before the election loop has noticed and stepped
+   * down (a process that was stopped, or starved, resumes with its timers due and its Lease lost).
+   */
+  holdsLease(): boolean {
+    return this.leading && Date.now() - this.lastRenew < this.opts.renewDeadlineMs;
   }
 
   get isLeader(): boolean {
@@ -141,9 +152,13 @@ export class LeaderElector {
   }
 
   private async run(): Promise<void> {
-    let lastRenew = 0;
     while (!this.stopped) {
-      const remaining = this.leading ? this.opts.renewDeadlineMs - (Date.now() - lastRenew) : this.opts.retryPeriodMs * 2;
+      if (this.leading && Date.now() - this.lastRenew >= this.opts.renewDeadlineMs) {
+        // Past the deadline already (the process was paused): no renewal can make up for that time.
+        this.log.error({ renewDeadlineMs: this.opts.renewDeadlineMs }, "could not renew the lease in time; stepping down");
+        this.setLeading(false);
+      }
+      const remaining = this.leading ? this.opts.renewDeadlineMs - (Date.now() - this.lastRenew) : this.opts.retryPeriodMs * 2;
       let ok = false;
       try {
         ok = await this.withTimeout(this.tryAcquireOrRenew(), Math.max(remaining, 1));
@@ -153,9 +168,9 @@ export class LeaderElector {
       }
       if (this.stopped) return;
       if (ok) {
-        lastRenew = Date.now();
+        this.lastRenew = Date.now();
         this.setLeading(true);
-      } else if (this.leading && Date.now() - lastRenew >= this.opts.renewDeadlineMs) {
+      } else if (this.leading && Date.now() - this.lastRenew >= this.opts.renewDeadlineMs) {
         this.log.error({ renewDeadlineMs: this.opts.renewDeadlineMs }, "could not renew the lease in time; stepping down");
         this.setLeading(false);
       }

@@ -35,6 +35,29 @@ describeCluster("LeaderElector", () => {
     return l.spec?.holderIdentity;
   }
 
+  it("stops a paused leader's writes the moment it resumes past the renew deadline, before its election loop runs", async () => {
+    const lease = randomName("paused");
+    const { state, a } = candidates(lease, { leaseDurationMs: 3_000, renewDeadlineMs: 1_000, retryPeriodMs: 200 });
+    const writer = new KubeClient(adminConnection());
+    writer.fenceWrites(() => (a.holdsLease() ? undefined : "this replica does not hold the leader Lease"));
+    a.start();
+    await vi.waitFor(() => expect(a.isLeader).toBe(true), { timeout: 10_000, interval: 50 });
+    const configMaps = { group: "", version: "v1", plural: "configmaps" };
+    const cm = (name: string) => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: ns.name } });
+    await writer.create(configMaps, ns.name, cm("while-leading"));
+    expect(a.holdsLease()).toBe(true);
+    // The process stops (SIGSTOP, a long GC, a starved CPU) for longer than the renew deadline: no timer runs.
+    const until = Date.now() + 1_300;
+    while (Date.now() < until) { /* paused */ }
+    // Resumed: the election loop has not run yet and still says leading, but the Lease may be another's now.
+    expect(a.isLeader).toBe(true);
+    expect(a.holdsLease()).toBe(false);
+    await expect(writer.create(configMaps, ns.name, cm("after-the-pause"))).rejects.toThrow(/not sent: this replica does not hold the leader Lease/);
+    expect(await writer.get(configMaps, ns.name, "after-the-pause").catch(() => undefined)).toBeUndefined();
+    // Then the loop steps down, at its next turn.
+    await vi.waitFor(() => expect(state.leading.size).toBe(0), { timeout: 5_000, interval: 20 });
+  });
+
   it("lets exactly one of two candidates lead, and the other takes over after the leader dies without releasing", async () => {
     const lease = randomName("crash");
     const leaseDurationMs = 3_000;
