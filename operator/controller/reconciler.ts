@@ -2,7 +2,7 @@
 // Level-triggered: it never depends on which event woke it.
 import type { Logger } from "pino";
 import { apiVersion, group, kind, pausedAnnotation, plural, version, withDefaults, type MiniXdr, type MiniXdrSpec, type MiniXdrStatus } from "../api/minixdr.ts";
-import { isConflict, isNotFound, type KubeClient, type KubeObject } from "../kube/client.ts";
+import { isConflict, isNotFound, KubeApiError, type KubeClient, type KubeObject } from "../kube/client.ts";
 import { childKindOf, type ChildKind } from "../render/child-kinds.ts";
 import { fieldManager, names } from "../render/meta.ts";
 import { enabledComponents, render, type DesiredChild } from "../render/render.ts";
@@ -46,6 +46,17 @@ const hpaHandoverManager = `${fieldManager}-hpa-handover`;
 
 export class ReconcileError extends Error {}
 
+/** A child of that name is still being deleted (e.g. the garbage collector removing a deleted MiniXdr's): wait for it. */
+class ChildBeingDeleted extends Error {}
+
+/** How soon to look again while an old child of the same name is being deleted. */
+const deletionWaitMs = 2000;
+
+/** The API server refuses new objects in a namespace being deleted: nothing to reconcile there any more. */
+function namespaceTerminating(err: unknown): boolean {
+  return err instanceof KubeApiError && err.status === 403 && /because it is being terminated/.test(err.message);
+}
+
 export class MiniXdrReconciler {
   private readonly d: ReconcilerDeps;
   private readonly now: () => string;
@@ -87,6 +98,9 @@ export class MiniXdrReconciler {
     const pendingEvents: Promise<void>[] = [];
     const event: RecordEvent = (type, reason, message) => void pendingEvents.push(this.d.events.record(cr, type, reason, message));
 
+    /** Children whose old namesakes are still being deleted: applied on a pass shortly after. */
+    const waitingForDeletion: string[] = [];
+    let terminating = false;
     if (!paused) {
       // Children do not depend on each other at apply time (pods wait for their ConfigMap, Secret and
       // ServiceAccount), so they are applied in parallel: one round trip of latency instead of one per child.
@@ -100,12 +114,20 @@ export class MiniXdrReconciler {
           const result = await this.ensureChild(cr, k, child, spec, log, event);
           if (result) applied.set(`${k.kind}/${child.object.metadata.name}`, result);
         } catch (err) {
+          if (err instanceof ChildBeingDeleted) return void waitingForDeletion.push(err.message);
+          if (namespaceTerminating(err)) return void (terminating = true);
           const message = `${child.object.kind} ${child.object.metadata.name}: ${errorMessage(err)}`;
           applyErrors.push(message);
           log.error({ err, child: `${child.object.kind}/${child.object.metadata.name}` }, "apply failed");
           event("Warning", "ApplyFailed", message);
         }
       }));
+      if (terminating) {
+        // The namespace is going, and the MiniXdr with it: no status, no Events, no error to retry.
+        log.info("namespace is being deleted: nothing to reconcile");
+        await Promise.all(pendingEvents);
+        return {};
+      }
       await this.prune(cr, desired, applyErrors, log, event);
     }
 
@@ -120,9 +142,13 @@ export class MiniXdrReconciler {
         desiredReplicas: component === "detector" && spec.detector.autoscaling.enabled ? spec.detector.autoscaling.minReplicas : spec[component].replicas,
       };
     });
-    await this.writeStatus(cr, { paused, components, applyErrors: applyErrors.sort(), missingApis: [...missingApis].sort(), forbiddenApis: [...forbiddenApis].sort(), endpoint: detectorEndpoint(cr) }, log);
+    await this.writeStatus(cr, { paused, components, applyErrors: applyErrors.sort(), missingApis: [...missingApis].sort(), forbiddenApis: [...forbiddenApis].sort(), waitingForDeletion: waitingForDeletion.sort(), endpoint: detectorEndpoint(cr) }, log);
     await Promise.all(pendingEvents);
     if (applyErrors.length > 0) throw new ReconcileError(applyErrors.join("; "));
+    if (waitingForDeletion.length > 0) {
+      log.info({ waiting: waitingForDeletion }, "waiting for children of a deleted namesake to be deleted");
+      return { requeueAfterMs: deletionWaitMs };
+    }
     return {};
   }
 
@@ -134,6 +160,12 @@ export class MiniXdrReconciler {
     // would have it deleted with the MiniXdr). Only when a child is not cached: at creation, not on every pass.
     const live = this.d.state.child(k, namespace, name) ?? await this.uncached(k, namespace, name);
     if (live && !live.metadata?.ownerReferences?.some((o) => o.uid === cr.metadata.uid)) {
+      // A MiniXdr deleted and created again under its name: the old one's children are going (the garbage collector
+      // removes what an owner that no longer exists owned), not someone else's.
+      const earlierNamesake = live.metadata?.ownerReferences?.some((o) => o.controller && o.kind === cr.kind && o.name === cr.metadata.name);
+      if (live.metadata?.deletionTimestamp || earlierNamesake) {
+        throw new ChildBeingDeleted(`${k.kind} ${name} of an earlier MiniXdr ${cr.metadata.name} is still being deleted`);
+      }
       throw new ReconcileError(`exists and is not owned by MiniXdr ${cr.metadata.name}; rename or delete it so the operator can manage it`);
     }
     if (child.createOnly) {

@@ -67,6 +67,11 @@ describe("computeStatus", () => {
     expect(message).not.toMatch(/install external-secrets\.io/);
   });
 
+  it("waits, without calling it a failure, for an old child of the same name to be deleted", () => {
+    const status = computeStatus(cr(1), observe(deployment(), { waitingForDeletion: ["NetworkPolicy x-detector of the same name is still being deleted"] }), clock("t"));
+    expect(summary(status.conditions)).toMatchObject({ Degraded: "False AsExpected", Reconciled: "False WaitingForDeletion", Progressing: "True WaitingForDeployments", Ready: "False ComponentsNotReady" });
+  });
+
   it("does not claim the desired version runs while paused", () => {
     const paused = computeStatus(cr(2), observe(deployment(), { paused: "annotation" }), clock("t"));
     expect(summary(paused.conditions)).toMatchObject({ Paused: "True Paused", Reconciled: "False Paused", Progressing: "False Paused", Ready: "True AllComponentsReady" });

@@ -23,6 +23,8 @@ export interface Observation {
   missingApis: string[];
   /** Optional kinds whose API the operator may not list (403): RBAC, not a missing install. */
   forbiddenApis?: string[];
+  /** Children not applied yet because an old object of the same name is still being deleted. */
+  waitingForDeletion?: string[];
   endpoint: string;
 }
 
@@ -81,6 +83,7 @@ export function computeStatus(cr: MiniXdr, obs: Observation, now: () => string):
     if (!s.current) waiting.push(`Deployment ${c.deploymentName} is rolling out (${s.available}/${s.desired} available)`);
     else if (s.available < s.desired) waiting.push(`Deployment ${c.deploymentName} has ${s.available}/${s.desired} replicas available`);
   }
+  waiting.push(...(obs.waitingForDeletion ?? []));
   const detector = status.detector;
   if (detector) status.replicas = `${detector.readyReplicas}/${detector.desiredReplicas}`;
 
@@ -113,6 +116,8 @@ export function computeStatus(cr: MiniXdr, obs: Observation, now: () => string):
     set({ type: "Reconciled", status: "False", reason: failedReason, message: [...applyErrors, ...(missingApis ? [missingApis] : [])].join("; ") });
   } else if (missingApis) {
     set({ type: "Reconciled", status: "False", reason: apiReason, message: missingApis });
+  } else if (obs.waitingForDeletion?.length) {
+    set({ type: "Reconciled", status: "False", reason: "WaitingForDeletion", message: obs.waitingForDeletion.join("; ") });
   } else {
     set({ type: "Reconciled", status: "True", reason: "ReconcileSucceeded", message: `every child matches generation ${generation}` });
   }

@@ -3,7 +3,8 @@ import { pino } from "pino";
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import type { MiniXdr, MiniXdrSpecInput } from "../../operator/api/minixdr.ts";
 import { childKindOf } from "../../operator/render/child-kinds.ts";
-import { describeCluster, useNamespace } from "../support/cluster.ts";
+import * as k8s from "@kubernetes/client-node";
+import { adminConnection, adminKubeConfig, describeCluster, useNamespace } from "../support/cluster.ts";
 import { auditLogPath, installMiniXdrCrd, operatorUser, startTestOperator, type TestOperator } from "../support/operator.ts";
 import { admin, applyMiniXdr, condition, getChild, markDeploymentAvailable, waitForStatus } from "../support/minixdr.ts";
 
@@ -189,6 +190,26 @@ describeCluster("operator lifecycle", () => {
     }
   });
 
+  it("takes over the children of a MiniXdr deleted and created again under its name, without calling them someone else's", async () => {
+    const first = await applyMiniXdr(minixdr(ns.name, "again", {}));
+    await vi.waitFor(async () => expect(await getChild("NetworkPolicy", ns.name, "again-detector")).toBeDefined(), wait);
+    const miniXdrs = { group: "xdr.minixdr.io", version: "v1alpha1", plural: "minixdrs" };
+    await admin().delete(miniXdrs, ns.name, "again", first.metadata.uid!);
+    const second = await applyMiniXdr(minixdr(ns.name, "again", {}));
+    expect(second.metadata.uid).not.toBe(first.metadata.uid);
+    // Every child ends up the new object's, once the garbage collector has removed the old one's.
+    await vi.waitFor(async () => {
+      for (const [kind, name] of [["NetworkPolicy", "again-detector"], ["ConfigMap", "again-config"], ["Deployment", "again-detector"], ["Service", "again-detector"]] as const) {
+        expect((await getChild(kind, ns.name, name))?.metadata?.ownerReferences?.[0]?.uid, `${kind} ${name}`).toBe(second.metadata.uid);
+      }
+    }, { timeout: 60_000, interval: 250 });
+    // Meanwhile nothing said they were someone else's: no ApplyFailed for the new object, and it is not Degraded.
+    const warnings = (await eventReasons(ns.name, "again")).filter((e) => e.startsWith("ApplyFailed"));
+    expect(warnings).toEqual([]);
+    const status = await waitForStatus(ns.name, "again", (c) => condition(c, "Reconciled")?.status === "True");
+    expect(condition(status, "Degraded")?.status).toBe("False");
+  });
+
   it("makes no write request over a quiet period, resyncs included", async () => {
     // Shapes the API server stores differently from how they are written (an empty allow list, pods selected by {},
     // an empty toleration value) once made the operator rewrite a child on every pass.
@@ -235,5 +256,30 @@ describeCluster("operator lifecycle", () => {
     expect(audited.map((e) => `${e.verb} ${e.objectRef?.resource}/${e.objectRef?.name}`)).toEqual([]);
     const after = await admin().get<MiniXdr>({ group: "xdr.minixdr.io", version: "v1alpha1", plural: "minixdrs" }, ns.name, "quiet");
     expect(after.metadata.resourceVersion).toBe(ready.metadata.resourceVersion);
+  });
+});
+
+describeCluster("operator in a namespace being deleted", () => {
+  const ns = useNamespace("doomed");
+
+  it("takes the namespace's deletion as the end of its MiniXdrs, not as failures to apply", async () => {
+    await installMiniXdrCrd();
+    const outcomes: string[] = [];
+    // As the cluster admin: the operator's own ServiceAccount would be deleted with the namespace.
+    const op = await startTestOperator(ns.name, {
+      connection: adminConnection(), resyncMs: 1_000,
+      onReconciled: (_key, outcome, _seconds, err) => outcomes.push(err ? `${outcome}: ${(err as Error).message}` : outcome),
+    });
+    try {
+      await applyMiniXdr(minixdr(ns.name, "doomed", {}));
+      await vi.waitFor(async () => expect(await getChild("Deployment", ns.name, "doomed-detector")).toBeDefined(), wait);
+      const from = outcomes.length;
+      const core = adminKubeConfig().makeApiClient(k8s.CoreV1Api);
+      await core.deleteNamespace({ name: ns.name });
+      await vi.waitFor(async () => expect(await core.readNamespace({ name: ns.name }).then(() => "present", () => "gone")).toBe("gone"), { timeout: 90_000, interval: 500 });
+      expect(outcomes.slice(from).filter((o) => o.startsWith("error"))).toEqual([]);
+    } finally {
+      await op.stop();
+    }
   });
 });
