@@ -114,12 +114,13 @@ export class LeaderElector {
     this.setLeading(false);
   }
 
-  /** Stops, and if leading, empties the holder so another candidate takes over at once. */
+  /**
+   * Stops, and if the Lease is this candidate's, empties the holder so another candidate takes over at once. Checked on
+   * the Lease, not on `leading`: a stop that lands just after an acquisition, before it was reported, still holds it.
+   */
   async release(): Promise<void> {
-    const wasLeading = this.leading;
     this.stopController.abort();
     await this.running;
-    if (!wasLeading) return;
     try {
       const { namespace, name } = this.opts;
       const lease = await this.client.get<Lease>(leases, namespace, name);

@@ -58,6 +58,18 @@ describeCluster("LeaderElector", () => {
     await vi.waitFor(() => expect(state.leading.size).toBe(0), { timeout: 5_000, interval: 20 });
   });
 
+  it("never leaves the Lease held by a candidate that released it, however soon after starting", async () => {
+    for (let i = 0; i < 5; i++) {
+      const lease = randomName("early");
+      const { a } = candidates(lease, { leaseDurationMs: 3_000, renewDeadlineMs: 1_000, retryPeriodMs: 200 });
+      a.start();
+      // Anywhere from before its first request to after its acquisition.
+      await new Promise((r) => setTimeout(r, i * 15));
+      await a.release();
+      expect(await holderOf(lease).catch(() => undefined) ?? "").not.toBe("candidate-a");
+    }
+  });
+
   it("lets exactly one of two candidates lead, and the other takes over after the leader dies without releasing", async () => {
     const lease = randomName("crash");
     const leaseDurationMs = 3_000;
