@@ -3,14 +3,39 @@ import type { SecurityEvent } from "../events/securityEvent.ts";
 import { techniques } from "./attackTechniques.ts";
 import { DistinctCounter, eventsInReachingWindows, seconds, type DetectionRule, type WindowMeasure } from "./detectionRule.ts";
 
-/** Enough usernames, and at most one password per two usernames (guessing many passwords per user is brute force). */
+/**
+ * One password tried against enough usernames (guessing many passwords for one user is brute force), or, for records
+ * that carry no password, enough usernames. It only grows as events are added, as a window measure must: "at most one
+ * password per two usernames" did not, so a brute force in the same window hid a spray (and the spray was found or not
+ * depending on which batch came first).
+ */
 function sprayMeasure(distinctUsers: number): WindowMeasure {
-  const users = new DistinctCounter((e: SecurityEvent) => e.username);
-  const passwords = new DistinctCounter((e: SecurityEvent) => e.password);
+  const usersByPassword = new Map<string, DistinctCounter>();
+  const usersWithoutPassword = new DistinctCounter((e: SecurityEvent) => e.username);
+  let widest = 0;
+  const counter = (password: string) => {
+    let c = usersByPassword.get(password);
+    if (!c) usersByPassword.set(password, (c = new DistinctCounter((e: SecurityEvent) => e.username)));
+    return c;
+  };
   return {
-    add: (e) => { users.add(e); passwords.add(e); },
-    remove: (e) => { users.remove(e); passwords.remove(e); },
-    reached: () => users.size >= distinctUsers && passwords.size * 2 <= users.size,
+    add: (e) => {
+      if (e.password === undefined) return usersWithoutPassword.add(e);
+      const c = counter(e.password);
+      c.add(e);
+      widest = Math.max(widest, c.size);
+    },
+    remove: (e) => {
+      if (e.password === undefined) return usersWithoutPassword.remove(e);
+      const c = usersByPassword.get(e.password);
+      if (!c) return;
+      const before = c.size;
+      c.remove(e);
+      if (c.size === 0) usersByPassword.delete(e.password);
+      // The widest may have shrunk: look again (rarely: only when the one that was widest lost a user).
+      if (before === widest && c.size < before) widest = Math.max(0, ...[...usersByPassword.values()].map((x) => x.size));
+    },
+    reached: () => widest >= distinctUsers || usersWithoutPassword.size >= distinctUsers,
   };
 }
 

@@ -41,6 +41,18 @@ export const attackCorpus: CorpusScenario[] = [
     expect: [{ technique: "T1110.003", sourceIp: sprayer.srcIp, minEvidence: 6 }],
   },
   {
+    name: "password spraying, then a brute force from the same source",
+    description: "One password against 5 accounts in 8 s, then 10 passwords against admin a minute and a half later: both, in one batch.",
+    batches: [{
+      format: "cowrie", encoding: "ndjson",
+      records: [
+        ...["alice", "bob", "carol", "dave", "erin"].map((u, i) => cowrie.loginFailed({ srcIp: "198.51.100.78", session: "5pr4y" }, i * 2, u, "Winter2025!")),
+        ...Array.from({ length: 10 }, (_, i) => cowrie.loginFailed({ srcIp: "198.51.100.78", session: "br0t3" }, 100 + i * 5, "admin", `guess${i}`)),
+      ],
+    }],
+    expect: [{ technique: "T1110.003", sourceIp: "198.51.100.78", minEvidence: 5 }, { technique: "T1110.001", sourceIp: "198.51.100.78", minEvidence: 10 }],
+  },
+  {
     name: "successful login after failures",
     description: "Four failures 30 s apart, then the fifth password works.",
     batches: [{
