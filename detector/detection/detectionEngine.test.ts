@@ -183,6 +183,23 @@ describe("event-time windows", () => {
   });
 });
 
+describe("batching", () => {
+  const shape = (items: Awaited<ReturnType<Awaited<ReturnType<typeof setup>>["list"]>>) =>
+    items.map((i) => ({ key: i.detectionKey, firstSeen: i.firstSeen, lastSeen: i.lastSeen, evidence: i.evidence.total, risk: i.riskScore })).sort((a, b) => a.firstSeen - b.firstSeen);
+
+  it("keeps two attacks an hour apart two incidents when one batch holds both (a log replayed)", async () => {
+    const early = failuresAt([0, 5, 10, 15, 20, 25]);
+    const late = failuresAt([3600, 3605, 3610, 3615, 3620, 3625]).map((r, i) => ({ ...r, password: `late${i}` }));
+    const apart = await setup();
+    await apart.send(early);
+    await apart.send(late);
+    const together = await setup();
+    await together.send([...early, ...late]);
+    expect(shape(await together.list())).toEqual(shape(await apart.list()));
+    expect(shape(await together.list()).map((i) => [i.evidence, i.risk])).toEqual([[6, 51], [6, 51]]);
+  });
+});
+
 describe("deduplication", () => {
   it("updates one incident while an attack goes on, and opens a new one after it was resolved", async () => {
     const { repository, send, list } = await setup();

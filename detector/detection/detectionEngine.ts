@@ -9,7 +9,7 @@ import { riskAdjustment, type RiskAdjustment } from "../ml/risk.ts";
 import type { AnomalyModel } from "../anomaly/anomalyModel.ts";
 import { behaviourWindowSeconds, sourceBehaviourOf } from "../anomaly/sourceBehaviourOf.ts";
 import { allRules } from "../rules/allRules.ts";
-import type { Detection, DetectionRule } from "../rules/detectionRule.ts";
+import type { Detection, DetectionRule, RuleInput } from "../rules/detectionRule.ts";
 import type { DetectionTransaction } from "../store/repository.ts";
 
 export interface DetectionEngineOptions {
@@ -76,6 +76,40 @@ function between(events: SecurityEvent[], after: number, upTo: number): Security
   const start = firstAtOrAfter(events, after, true);
   const end = firstAtOrAfter(events, upTo, true);
   return start === 0 && end === events.length ? events : events.slice(start, end);
+}
+
+/** The events (oldest first) in runs whose neighbours are at most `gapMs` apart. */
+function clusters(events: SecurityEvent[], gapMs: number): SecurityEvent[][] {
+  const out: SecurityEvent[][] = [];
+  for (const e of events) {
+    const last = out.at(-1);
+    if (last && e.time - last.at(-1)!.time <= gapMs) last.push(e);
+    else out.push([e]);
+  }
+  return out;
+}
+
+/**
+ * The rule's detections, one per stretch of activity: evidence that falls apart into runs more than the rule's window
+ * apart is two attacks (no window can hold both), and each is judged, scored and recorded on its own, as it would have
+ * been had its events come in a batch of their own. Without this, a batch spanning an hour (a log replayed, a sensor
+ * catching up) made two attacks one incident, with a risk that depended on the batching, and rules that judge a whole
+ * span at once (the Kubernetes rules) joined requests an hour apart into one detection.
+ */
+function detectSeparately(rule: DetectionRule, input: RuleInput, windowMs: number): Detection[] {
+  return rule.detect(input).flatMap((d) => {
+    const runs = clusters(d.events, windowMs);
+    if (runs.length < 2) return [d];
+    return runs.flatMap((run) => {
+      const from = run[0]!.time - windowMs;
+      const to = run.at(-1)!.time + windowMs;
+      const inRun = (e: SecurityEvent) => e.time >= from && e.time <= to;
+      const triggers = input.triggers.filter(inRun);
+      // A stretch none of this batch's events belong to was detected when its own events came.
+      if (triggers.length === 0) return [];
+      return rule.detect({ ...input, triggers, events: input.events.filter(inRun) }).filter((x) => x.actor === d.actor);
+    });
+  });
 }
 
 export class DetectionEngine {
@@ -174,7 +208,7 @@ export class DetectionEngine {
       detections.push(running[i]!.flatMap((r) => {
         // Each rule gets its own window around the triggers, not the widest one (its windowMs says how far it looks).
         const w = this.ruleWindows[r]!;
-        return this.rules[r]!.detect({ tenant, sourceIp, triggers, events: between(histories[i]!, oldest - w - 1, newest + w), config: this.options.config });
+        return detectSeparately(this.rules[r]!, { tenant, sourceIp, triggers, events: between(histories[i]!, oldest - w - 1, newest + w), config: this.options.config }, w);
       }));
     }
 

@@ -31,6 +31,18 @@ export const benignCorpus: CorpusScenario[] = [
     expect: [],
   },
   {
+    name: "secrets read in two namespaces an hour apart, replayed in one audit batch",
+    description: "Reads 3600 s apart are not 'across namespaces within 600 s', even when one EventList holds both.",
+    batches: [{
+      format: "k8s-audit", encoding: "eventlist",
+      records: [
+        auditEvent(0, { user: "dev@example.com", verb: "get", resource: "secrets", namespace: "team-a", name: "db", requestURI: "/api/v1/namespaces/team-a/secrets/db", code: 200 }),
+        auditEvent(3600, { user: "dev@example.com", verb: "get", resource: "secrets", namespace: "team-b", name: "db", requestURI: "/api/v1/namespaces/team-b/secrets/db", code: 200 }),
+      ],
+    }],
+    expect: [],
+  },
+  {
     name: "a browser opening many sites",
     description: "One host reaches 30 different web servers on 443 (and their DNS on 53) within 40 s: many hosts, two ports.",
     batches: [{
