@@ -7,6 +7,7 @@ import { ingestFormats } from "../ingest/formats.ts";
 import { ingestBatch } from "../ingest/ingestBatch.ts";
 import type { DetectionRule } from "../rules/detectionRule.ts";
 import { SqliteRepository } from "../store/sqliteRepository.ts";
+import { severityForRisk } from "../incidents/incident.ts";
 import { anomalyRuleName, DetectionEngine } from "./detectionEngine.ts";
 
 const bot = { srcIp: "203.0.113.9", session: "s1" };
@@ -247,6 +248,9 @@ describe("anomaly model", () => {
     await send([cowrie.loginSuccess(bot, 0, "root", "x"), cowrie.command(bot, 5, "cat /etc/shadow")]);
     const [incident] = await list();
     expect(incident).toMatchObject({ detectionKey: "anomaly", techniques: [], detectedBy: { rules: [anomalyRuleName], model: { version: "fixed-test-model", score: 0.9 } }, evidence: { total: 2 } });
+    // Its severity follows its risk, as every incident's does (the model's agreement bump is for rule incidents).
+    expect(incident!.severity).toBe(severityForRisk(incident!.riskScore));
+    expect(incident!.severity).not.toBe("critical");
   });
 
   it("still raises the rules' incidents when the model fails, and says so", async () => {

@@ -303,9 +303,11 @@ export class DetectionEngine {
   }
 
   /** The risk and severity of a detection after the model's adjustment. */
-  private scored({ detection: d, adjustment }: ToRecord): { riskScore: number; severity: Severity } {
+  private scored({ detection: d, adjustment, key }: ToRecord): { riskScore: number; severity: Severity } {
     const riskScore = clampRisk(d.riskScore + adjustment.riskDelta);
-    return { riskScore, severity: bump(severityForRisk(riskScore), adjustment.severityBump) };
+    // The bump is the model agreeing with a rule. The model's own incident already has its score in its risk: bumped
+    // as well, every one of them was critical, above rule incidents of higher risk.
+    return { riskScore, severity: bump(severityForRisk(riskScore), key === "anomaly" ? 0 : adjustment.severityBump) };
   }
 
   /** An unresolved incident the detection overlaps, updated with it. */
