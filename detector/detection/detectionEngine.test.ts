@@ -253,6 +253,21 @@ describe("anomaly model", () => {
     expect(incident!.severity).not.toBe("critical");
   });
 
+  it("scores each stretch of a batch's activity, not only the 300 s before its newest event", async () => {
+    // A model that finds the first window it is given anomalous and the others not: here the stretch of failed
+    // logins at 0-280 s, an hour before a single connect in the same batch.
+    const scored: number[] = [];
+    const firstOnly: AnomalyModel = { version: "first-window", score: (rows) => {
+      scored.push(rows.length);
+      return Promise.resolve(rows.map((_, i) => (i === 0 ? 0.9 : 0.1)));
+    } };
+    const { send, list } = await setup({ model: firstOnly, config: { anomalyThreshold: 0.8, bruteForce: { threshold: 50, windowSeconds: 60 } } });
+    await send([...failuresAt([0, 40, 80, 120, 160, 200, 240, 280]), cowrie.connect(bot, 3000)]);
+    expect(scored).toEqual([2]);
+    const [incident] = await list();
+    expect(incident).toMatchObject({ detectionKey: "anomaly", firstSeen: Date.parse("2024-05-14T10:00:00Z"), evidence: { total: 8 } });
+  });
+
   it("still raises the rules' incidents when the model fails, and says so", async () => {
     const failures: string[] = [];
     const broken: AnomalyModel = { version: "broken", score: () => Promise.reject(new Error("onnxruntime: session lost")) };

@@ -9,7 +9,7 @@ import { riskAdjustment, type RiskAdjustment } from "../ml/risk.ts";
 import type { AnomalyModel } from "../anomaly/anomalyModel.ts";
 import { behaviourWindowSeconds, sourceBehaviourOf } from "../anomaly/sourceBehaviourOf.ts";
 import { allRules } from "../rules/allRules.ts";
-import type { Detection, DetectionRule, RuleInput } from "../rules/detectionRule.ts";
+import { oldestFirst, type Detection, type DetectionRule, type RuleInput } from "../rules/detectionRule.ts";
 import type { DetectionTransaction } from "../store/repository.ts";
 
 export interface DetectionEngineOptions {
@@ -216,11 +216,13 @@ export class DetectionEngine {
     const models: ({ version: string; score: number } | undefined)[] = sources.map(() => undefined);
     const behaviourEvents: SecurityEvent[][] = sources.map(() => []);
     if (this.options.anomalyModel) {
-      const rows = sources.map((_, i) => {
-        const newest = spans[i]!.newest;
-        behaviourEvents[i] = between(histories[i]!, newest - behaviourWindowSeconds * 1000, newest);
-        return featureVector(sourceBehaviourOf(behaviourEvents[i], behaviourWindowSeconds));
-      });
+      // A window ending at the newest trigger of each stretch of the source's triggers (stretches more than the
+      // window apart): a batch spanning an hour is scored where its activity was, not only in its last 300 s. The
+      // source's score is its highest.
+      const behaviourMs = behaviourWindowSeconds * 1000;
+      const windows = sources.map(({ triggers }, i) => clusters(oldestFirst(triggers), behaviourMs)
+        .map((run) => between(histories[i]!, run.at(-1)!.time - behaviourMs, run.at(-1)!.time)));
+      const rows = windows.flatMap((ws) => ws.map((w) => featureVector(sourceBehaviourOf(w, behaviourWindowSeconds))));
       // One batched model run for every source of the batch: a run has a fixed cost far above a row's.
       const started = performance.now();
       let probabilities: readonly number[] = [];
@@ -231,8 +233,16 @@ export class DetectionEngine {
         // The rules still detect: a failing model must not keep every incident from being raised.
         this.options.onModelError?.(err as Error);
       }
+      let row = 0;
       sources.forEach((_, i) => {
-        const probability = probabilities[i];
+        let probability: number | undefined;
+        for (const w of windows[i]!) {
+          const p = probabilities[row++];
+          if (p !== undefined && (probability === undefined || p > probability)) {
+            probability = p;
+            behaviourEvents[i] = w;
+          }
+        }
         if (probability === undefined) return;
         adjustments[i] = riskAdjustment(probability, this.options.config.anomalyThreshold);
         models[i] = { version: this.options.anomalyModel!.version, score: Math.round(probability * 1000) / 1000 };
