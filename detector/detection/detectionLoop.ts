@@ -223,15 +223,11 @@ export class DetectionLoop {
    */
   private async failed(err: Error): Promise<void> {
     this.options.onFailure?.(err);
-    if (this.options.repository.isUnavailableError(err)) {
-      // The store, not the events: no smaller passes, and nothing counted towards taking an event off the queue
-      // (a database that flaps must not get a healthy event skipped).
-      this.options.log.error({ err, retryMs: this.options.retryMs }, "detection pass failed: the store is unavailable; its events stay queued; retrying");
-      await new Promise((r) => setTimeout(r, this.options.retryMs));
-      return;
-    }
-    const one = this.lastClaimed.length === 1 ? this.lastClaimed[0]! : undefined;
-    if (this.limit > 1) {
+    // A failure of the store, not of the events: no smaller passes, and nothing counted towards taking an event off
+    // the queue (a database that flaps must not get a healthy event skipped). Retried as it is, below.
+    const storeDown = this.options.repository.isUnavailableError(err);
+    const one = !storeDown && this.lastClaimed.length === 1 ? this.lastClaimed[0]! : undefined;
+    if (!storeDown && this.limit > 1) {
       this.limit = Math.ceil(this.limit / 2);
       this.options.log.error({ err, passLimit: this.limit }, "detection pass failed: its events stay queued; retrying with smaller passes");
       await new Promise((r) => setTimeout(r, Math.min(this.options.retryMs, 50)));

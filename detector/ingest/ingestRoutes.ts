@@ -59,7 +59,7 @@ function decompressed(encoding: string | undefined, body: Buffer, limitBytes: nu
  * Bodies are UTF-8, strictly: decoded leniently, every invalid byte became U+FFFD, so records that differ only there
  * (ids, usernames) were stored as one, the others counted as duplicates.
  */
-export function decodeBody(body: Buffer): string {
+function decodeBody(body: Buffer): string {
   if (isUtf8(body)) return body.toString("utf8");
   throw httpError(400, `the body is not valid UTF-8 (line ${firstLineNotUtf8(body)}): nothing was stored`, "MINIXDR_BODY_NOT_UTF8");
 }

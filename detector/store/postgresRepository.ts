@@ -31,7 +31,7 @@ type PendingLinks = { incidentId: string; ids: string[] }[];
  * class 08), the server is shutting down or starting (57P01-57P03), too many connections (53300), or the socket
  * failed before PostgreSQL said anything.
  */
-export function isConnectionError(err: unknown): boolean {
+function isConnectionError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: unknown }).code;
   if (typeof code === "string" && (code.startsWith("08") || ["57P01", "57P02", "57P03", "53300", "ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "ENOTFOUND"].includes(code))) return true;
@@ -86,7 +86,7 @@ export class PostgresRepository implements Repository {
       throw err;
     } finally {
       client.off("error", onLost);
-      client.release(lost ?? (failed instanceof Error && isConnectionError(failed) ? failed : undefined));
+      client.release(lost ?? (isConnectionError(failed) ? failed as Error : undefined));
     }
   }
 

@@ -118,7 +118,6 @@ export class KubeClient {
     return this.call("delete", r.plural, "DELETE", resourcePath(r, namespace, name), { body, contentType: "application/json" });
   }
 
-  /** One request with a JSON answer; a non-2xx answer rejects with KubeApiError. */
   /**
    * Refuses every write from now on while `guard` gives a reason: a replica that has lost its leader Lease must not
    * write (its caches may be stale, and another replica now writes), however far its reconciles had got.
@@ -127,6 +126,7 @@ export class KubeClient {
     this.writeGuard = guard;
   }
 
+  /** One request with a JSON answer; a non-2xx answer rejects with KubeApiError. */
   async call<T>(verb: Verb, resource: string, method: string, path: string, opts: CallOptions = {}): Promise<T> {
     if (method !== "GET") {
       const refused = this.writeGuard?.();
