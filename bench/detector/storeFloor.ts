@@ -2,6 +2,7 @@
 // own, in this process, with no HTTP and no detection. If parse + store alone come near half the baseline's
 // throughput, no amount of work on detection can reach the ingest target on one thread.
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import type { SecurityEvent } from "../../detector/events/securityEvent.ts";
 import { ingestFormats } from "../../detector/ingest/formats.ts";
 import { normalizeBatch } from "../../detector/ingest/normalizeBatch.ts";
@@ -17,12 +18,20 @@ export interface StoreFloor {
   insertPerSecond: number;
   /** Both, one after the other: the most a single thread could ingest on SQLite if detection cost nothing. */
   bothPerSecond: number;
-  reps: { normalizeSeconds: number; insertSeconds: number; events: number }[];
+  /**
+   * Events per second stored as one bare row each (the event's JSON in a table with no index and no key, one
+   * transaction per batch, no sync): less than any store of one row per event can cost, ours included.
+   */
+  bareRowPerSecond: number;
+  reps: { normalizeSeconds: number; insertSeconds: number; bareSeconds: number; events: number }[];
 }
 
 export async function measureStoreFloor(dir: string, format: EventFormat, batch: number, batchesPerRep: number, reps: number): Promise<StoreFloor> {
   const repository = new SqliteRepository(join(dir, `floor-${format}.db`));
   await repository.migrate();
+  const bare = new DatabaseSync(join(dir, `floor-bare-${format}.db`));
+  bare.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; CREATE TABLE events (body TEXT NOT NULL)");
+  const bareInsert = bare.prepare("INSERT INTO events (body) VALUES (?)");
   const ingestFormat = ingestFormats[ingestPath[format]];
   if (!ingestFormat) throw new Error(`no ingest format serves /${ingestPath[format]}`);
   const results: StoreFloor["reps"] = [];
@@ -39,17 +48,26 @@ export async function measureStoreFloor(dir: string, format: EventFormat, batch:
       started = performance.now();
       for (const events of batches) await repository.insertEvents(events);
       const insertSeconds = (performance.now() - started) / 1000;
+      started = performance.now();
+      for (const events of batches) {
+        bare.exec("BEGIN");
+        for (const e of events) bareInsert.run(JSON.stringify(e));
+        bare.exec("COMMIT");
+      }
+      const bareSeconds = (performance.now() - started) / 1000;
       // The first repetition warms up (JIT, prepared statements) and is not counted.
-      if (r > 0) results.push({ normalizeSeconds, insertSeconds, events: batches.reduce((n, b) => n + b.length, 0) });
+      if (r > 0) results.push({ normalizeSeconds, insertSeconds, bareSeconds, events: batches.reduce((n, b) => n + b.length, 0) });
     }
   } finally {
     await repository.close();
+    bare.close();
   }
   return {
     format,
     normalizePerSecond: median(results.map((x) => x.events / x.normalizeSeconds)),
     insertPerSecond: median(results.map((x) => x.events / x.insertSeconds)),
     bothPerSecond: median(results.map((x) => x.events / (x.normalizeSeconds + x.insertSeconds))),
+    bareRowPerSecond: median(results.map((x) => x.events / x.bareSeconds)),
     reps: results,
   };
 }
