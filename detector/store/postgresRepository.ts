@@ -215,12 +215,14 @@ export class PostgresRepository implements Repository {
 
   private detectionTransaction(c: pg.PoolClient, pending: PendingLinks): DetectionTransaction {
     /** For each query, its newest overlapping unresolved incident, in one round trip. */
+    // Each incident found is locked until the pass commits: an analyst's status change waits for the merge, so a resolve
+    // answered before it is never merged into (a resolved incident gaining new evidence the analyst never saw).
     const findMergeableIncidents = async (qs: readonly MergeableIncidentQuery[]): Promise<(Incident | undefined)[]> => {
       if (qs.length === 0) return [];
       const rows = await this.rows(c, `SELECT q.n, i.* FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[])
         AS q(n, tenant, source_ip, actor, detection_key, t_from, t_to)
         CROSS JOIN LATERAL (SELECT * FROM incidents WHERE tenant = q.tenant AND source_ip = q.source_ip AND actor = q.actor AND detection_key = q.detection_key
-          AND status <> 'resolved' AND last_seen >= q.t_from AND first_seen <= q.t_to ORDER BY last_seen DESC LIMIT 1) AS i`,
+          AND status <> 'resolved' AND last_seen >= q.t_from AND first_seen <= q.t_to ORDER BY last_seen DESC LIMIT 1 FOR UPDATE) AS i`,
       [qs.map((_, n) => n), qs.map((q) => q.tenant), qs.map((q) => q.sourceIp), qs.map((q) => q.actor), qs.map((q) => q.detectionKey), qs.map((q) => q.from), qs.map((q) => q.to)]);
       const found = qs.map((): Incident | undefined => undefined);
       for (const r of rows) found[Number(r.n)] = incidentFromRow(r);

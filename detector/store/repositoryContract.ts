@@ -197,6 +197,28 @@ export function repositoryContract(backend: string, open: OpenRepository, skip?:
       expect(await repo.getIncident("t-race", read.id)).toMatchObject({ status: "acknowledged", statusChangedBy: "bob", lastSeen: 9500 });
     });
 
+    it("holds an incident a pass merges into until the pass ends, so a resolve answered before the merge is never merged into", async () => {
+      const held = incident("t-hold", { lastSeen: 5000 });
+      await repo.withSourceLock("t-hold", held.sourceIp, (tx) => tx.insertIncident(held));
+      let resolvedAt = Number.NaN;
+      let mergedAt = Number.NaN;
+      let resolving: Promise<unknown> = Promise.resolve();
+      await repo.withSourceLock("t-hold", held.sourceIp, async (tx) => {
+        const [found] = await tx.findMergeableIncidents([{ tenant: "t-hold", sourceIp: held.sourceIp, actor: "", detectionKey: "T1110.001", from: 4000, to: 9000 }]);
+        expect(found?.id).toBe(held.id);
+        // An analyst resolves it while the pass still computes its merge.
+        resolving = repo.setIncidentStatus("t-hold", held.id, "resolved", "anna", 6).then(() => (resolvedAt = performance.now()));
+        await new Promise((r) => setTimeout(r, 300));
+        await tx.saveIncidents([{ incident: { ...found!, lastSeen: 9000, updatedAt: 7 }, created: false }]);
+        await tx.linkEvidenceTo([{ tenant: "t-hold", incidentId: held.id, events: [event("t-hold", "hold-1", 9000)] }]);
+        mergedAt = performance.now();
+      });
+      await resolving;
+      // The resolve is answered after the merge (so it covers it), never before.
+      expect(resolvedAt).toBeGreaterThan(mergedAt);
+      expect(await repo.getIncident("t-hold", held.id)).toMatchObject({ status: "resolved", lastSeen: 9000, evidence: { total: 1 } });
+    });
+
     it("keeps users per tenant, locks after repeated failures and unlocks when the lock has run out", async () => {
       expect(await repo.createUser(user("t-users", "alice"))).toBe(true);
       expect(await repo.createUser(user("t-users", "alice"))).toBe(false);
