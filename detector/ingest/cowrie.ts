@@ -1,7 +1,7 @@
 // Cowrie honeypot JSON log records (cowrie.json / the JSON output plugin), one per line or batched.
 import { z } from "zod";
 import type { EventKind, SecurityEvent } from "../events/securityEvent.ts";
-import { digestId, eventTime, ipField, portField, timestampField } from "./fields.ts";
+import { addressOrUndefined, digestId, eventTime, ipField, portField, requiredMessage, timestampField } from "./fields.ts";
 import type { IngestFormat, NormalizeContext } from "./ingestFormat.ts";
 import { parseRecordBatch } from "./recordBatch.ts";
 
@@ -25,7 +25,8 @@ const common = z.looseObject({
   session: z.string().min(1).optional(),
   sensor: z.string().optional(),
   src_port: portField.optional(),
-  dst_ip: ipField.optional(),
+  // An address for most records, but the host name the SSH client asked for in direct-tcpip (port forwarding) records.
+  dst_ip: z.string().optional(),
   dst_port: portField.optional(),
   protocol: z.string().optional(),
   message: z.union([z.string(), z.array(z.string())]).optional(),
@@ -40,7 +41,7 @@ export const cowrieRecordSchema = common.superRefine((record, ctx) => {
   let schema = extraSchemas.get(extra);
   if (!schema) extraSchemas.set(extra, schema = z.looseObject(extra));
   const result = schema.safeParse(record);
-  if (!result.success) for (const issue of result.error.issues) ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
+  if (!result.success) for (const issue of result.error.issues) ctx.addIssue({ code: "custom", message: requiredMessage(issue, record.eventid), path: issue.path });
 });
 
 type CowrieRecord = z.infer<typeof common> & Record<string, unknown>;
@@ -79,7 +80,7 @@ export const cowrieFormat: IngestFormat = {
       actor: "",
       sensor: r.sensor,
       session: r.session,
-      destIp: r.dst_ip,
+      destIp: addressOrUndefined(r.dst_ip),
       destPort: r.dst_port,
       protocol: r.protocol,
       message: Array.isArray(r.message) ? r.message.join(" ") : r.message,

@@ -77,3 +77,13 @@ export function eventTime(value: string): number {
   if (ms === undefined) throw new Error(`timestamp ${value}: not validated`);
   return ms;
 }
+
+/** A type-specific field's issue: "is required for <what>" when it is missing, else zod's message. */
+export function requiredMessage(issue: z.core.$ZodIssue, what: string): string {
+  return issue.code === "invalid_type" && issue.input === undefined ? `is required for ${what}` : issue.message;
+}
+
+/** A destination a sensor names as an address, canonical; undefined when it is a host name or anything else. */
+export function addressOrUndefined(value: string | undefined): string | undefined {
+  return value !== undefined && isIP(value) !== 0 && !value.includes("%") ? canonicalIp(value) : undefined;
+}

@@ -38,6 +38,20 @@ describe("Cowrie", () => {
     expect(issues).toEqual([]);
     expect(events[0]?.kind).toBe("other");
   });
+
+  it("accepts the host name a port-forwarding (direct-tcpip) record names as its destination, keeping addresses only as destIp", () => {
+    const forward = (dst: string) => JSON.stringify({ eventid: "cowrie.direct-tcpip.request", timestamp: "2024-05-14T10:00:00.000000Z", src_ip: "203.0.113.50", session: "a1b2", dst_ip: dst, dst_port: 443, src_port: 0 });
+    const byName = normalize("cowrie", forward("ya.ru"));
+    expect(byName.issues).toEqual([]);
+    expect(byName.events[0]).toMatchObject({ kind: "other", sourceIp: "203.0.113.50", destPort: 443 });
+    expect(byName.events[0]?.destIp).toBeUndefined();
+    expect(normalize("cowrie", forward("2001:DB8::1")).events[0]?.destIp).toBe("2001:db8::1");
+  });
+
+  it("says which event id a missing field is required for", () => {
+    expect(normalize("cowrie", JSON.stringify({ eventid: "cowrie.login.failed", timestamp: "2024-05-14T10:00:00Z", src_ip: "203.0.113.1", username: "root" })).issues)
+      .toEqual([{ item: 0, field: "password", message: "is required for cowrie.login.failed" }]);
+  });
 });
 
 describe("Suricata EVE", () => {
@@ -61,7 +75,22 @@ describe("Suricata EVE", () => {
 
   it("names the missing fields of an alert", () => {
     const { issues } = normalize("suricata", JSON.stringify({ timestamp: "2024-05-14T10:00:00.000000+0000", event_type: "alert", src_ip: "192.0.2.1" }));
-    expect(issues).toEqual([{ item: 0, field: "alert", message: expect.any(String) as string }]);
+    expect(issues).toEqual([{ item: 0, field: "alert", message: "is required for event_type alert" }]);
+  });
+
+  it("accepts alerts as Suricata writes them: without addresses (decoder events, ignored), with any rule priority, with an empty signature", () => {
+    const decoder = { timestamp: "2024-05-14T10:00:00.000000+0000", in_iface: "eth0", event_type: "alert",
+      alert: { action: "allowed", gid: 1, signature_id: 2200119, rev: 2, signature: "SURICATA Ethernet unknown ethertype", category: "Generic Protocol Command Decode", severity: 3 } };
+    const priority10 = eve.alert(1, "192.0.2.1", "10.0.0.1", 22, "LOCAL policy", 9000001, "Misc activity", 10);
+    const noMsg = { ...eve.alert(2, "192.0.2.1", "10.0.0.1", 22, "", 9000002, "c", 3) };
+    const result = normalize("suricata", [decoder, priority10, noMsg].map((r) => JSON.stringify(r)).join("\n"));
+    expect(result).toMatchObject({ issues: [], ignored: 1 });
+    expect(result.events.map((e) => [e.alert?.signature, e.alert?.severity])).toEqual([["LOCAL policy", 10], ["sid:9000002", 3]]);
+  });
+
+  it("accepts flow ids beyond 2^53 (other EVE producers write them; the detector does not use them)", () => {
+    const body = JSON.stringify(eve.flow(30, "10.0.0.9", "198.51.100.1", 443, 5000, 700)).replace(/"flow_id":\d+/, '"flow_id":18446744073709551615');
+    expect(normalize("suricata", body)).toMatchObject({ issues: [], events: [{ kind: "network.flow" }] });
   });
 });
 
@@ -169,12 +198,25 @@ describe("records that cannot be stored as sent", () => {
     expect(normalize("events", nul('"username":"ro\\u0001ot"')).events[0]?.username).toBe("ro\u0001ot");
   });
 
-  it("refuses Kubernetes audit ids and user names too long to index (a 20,000-character auditID failed with a 500 on PostgreSQL)", () => {
+  it("refuses Kubernetes user names too long to index, and takes any audit ID (the client sets it) into an id of bounded length", () => {
     const base = { kind: "Event", apiVersion: "audit.k8s.io/v1", level: "Metadata", stage: "ResponseComplete", requestURI: "/api/v1/pods", verb: "list", sourceIPs: ["10.0.0.1"],
       requestReceivedTimestamp: "2024-05-14T10:00:00.000000Z", stageTimestamp: "2024-05-14T10:00:00.001000Z" };
-    expect(normalize("k8s-audit", JSON.stringify({ ...base, auditID: "a".repeat(201), user: { username: "u" } })).issues).toEqual([expect.objectContaining({ field: "auditID" })]);
     expect(normalize("k8s-audit", JSON.stringify({ ...base, auditID: "a1", user: { username: "u".repeat(513) } })).issues).toEqual([expect.objectContaining({ field: "user.username" })]);
     expect(normalize("k8s-audit", JSON.stringify({ ...base, auditID: "a".repeat(200), user: { username: "u".repeat(512) } })).issues).toEqual([]);
+    // A 20,000-character audit ID (an Audit-ID header) failed with a 500 on PostgreSQL, then was refused with its batch.
+    const long = normalize("k8s-audit", JSON.stringify({ ...base, auditID: "a".repeat(20_000), user: { username: "u" } }));
+    expect(long.issues).toEqual([]);
+    expect(long.events[0]!.id.length).toBeLessThan(200);
+    expect(long.events[0]!.k8s?.auditId).toBe("a".repeat(20_000));
+  });
+
+  it("keeps two requests under one audit ID (the client chose it) as two events; a record sent again is the same event", () => {
+    const get = { ...auditEvent(0, { user: "mallory", verb: "get", resource: "pods", namespace: "a", name: "p", requestURI: "/api/v1/namespaces/a/pods/p", code: 200 }), auditID: "x" };
+    const list = { ...auditEvent(1, { user: "mallory", verb: "list", resource: "secrets", namespace: "b", requestURI: "/api/v1/namespaces/b/secrets", code: 200 }), auditID: "x" };
+    const { events, issues } = normalize("k8s-audit", JSON.stringify(eventList([get, list, get])));
+    expect(issues).toEqual([]);
+    expect(events.map((e) => e.id)).toEqual([events[0]!.id, expect.not.stringMatching(events[0]!.id) as string, events[0]!.id]);
+    expect(events[0]!.id).toMatch(/^k8s-audit:x:ResponseComplete:[0-9a-f]{32}$/);
   });
 
   it("refuses a record nested too deeply to digest with a 4xx naming it, not a failure to retry", () => {

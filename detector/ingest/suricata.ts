@@ -1,15 +1,17 @@
 // Suricata EVE JSON records (eve.json): alert, flow, ssh and http are used by rules; other network records are kept as "other".
 import { z } from "zod";
 import type { EventKind, SecurityEvent } from "../events/securityEvent.ts";
-import { byteCountField, digestId, eventTime, ipField, portField, timestampField } from "./fields.ts";
+import { byteCountField, digestId, eventTime, ipField, portField, requiredMessage, timestampField } from "./fields.ts";
 import { ignoredRecord, type IngestFormat, type NormalizeContext } from "./ingestFormat.ts";
 import { parseRecordBatch } from "./recordBatch.ts";
 
 const alert = z.looseObject({
-  signature: z.string().min(1),
+  // A local rule without `msg` has an empty signature; severity is the rule's priority, which the `priority` keyword
+  // and classification.config set from 1 to 255.
+  signature: z.string(),
   signature_id: z.number().int().optional(),
   category: z.string().optional(),
-  severity: z.number().int().min(1).max(4).optional(),
+  severity: z.number().int().min(1).max(255).optional(),
   action: z.string().optional(),
 });
 
@@ -35,7 +37,8 @@ const http = z.looseObject({
 
 /** Fields each event_type must carry beyond the common ones. */
 const requiredByType: Record<string, z.ZodRawShape> = {
-  alert: { src_ip: ipField, alert },
+  // Decoder-event alerts (`alert pkthdr`) and non-IP traffic carry no addresses: ignored like other address-less records.
+  alert: { alert },
   flow: { src_ip: ipField, flow },
   ssh: { src_ip: ipField, ssh },
   http: { src_ip: ipField, http },
@@ -49,7 +52,8 @@ const common = z.looseObject({
   src_port: portField.optional(),
   dest_port: portField.optional(),
   proto: z.string().optional(),
-  flow_id: z.number().int().optional(),
+  // Not used; other EVE producers write ids beyond 2^53, which JSON numbers cannot hold exactly.
+  flow_id: z.number().optional(),
   host: z.string().optional(),
 });
 
@@ -57,7 +61,7 @@ export const suricataRecordSchema = common.superRefine((record, ctx) => {
   const extra = requiredByType[record.event_type];
   if (!extra) return;
   const result = z.looseObject(extra).safeParse(record);
-  if (!result.success) for (const issue of result.error.issues) ctx.addIssue({ code: "custom", message: issue.message, path: issue.path });
+  if (!result.success) for (const issue of result.error.issues) ctx.addIssue({ code: "custom", message: requiredMessage(issue, `event_type ${record.event_type}`), path: issue.path });
 });
 
 type SuricataRecord = z.infer<typeof common> & {
@@ -94,7 +98,8 @@ export const suricataFormat: IngestFormat = {
       protocol: r.proto,
     };
     if (r.alert) {
-      event.alert = { signature: r.alert.signature, signatureId: r.alert.signature_id, category: r.alert.category, severity: r.alert.severity, action: r.alert.action };
+      const signature = r.alert.signature || (r.alert.signature_id !== undefined ? `sid:${r.alert.signature_id}` : "(no signature)");
+      event.alert = { signature, signatureId: r.alert.signature_id, category: r.alert.category, severity: r.alert.severity, action: r.alert.action };
     }
     if (r.flow) {
       event.bytesOut = r.flow.bytes_toserver;

@@ -17,11 +17,15 @@ export function wasAllowed(e: SecurityEvent): boolean {
   return e.k8s?.decision === "allow";
 }
 
-/** One audit id can appear at several stages: keep one event per request. */
+/**
+ * One request can appear at several stages (one audit ID): keep one event per request. The audit ID is the client's to
+ * choose, so requests are told apart by what was asked too: two reads of secrets in two namespaces under one forged
+ * audit ID are two requests.
+ */
 export function oneEventPerRequest(events: SecurityEvent[]): SecurityEvent[] {
   const seen = new Map<string, SecurityEvent>();
   for (const e of events) {
-    const id = e.k8s?.auditId ?? e.id;
+    const id = e.k8s ? `${e.k8s.auditId}\u0000${e.actor}\u0000${e.k8s.verb}\u0000${e.url ?? ""}` : e.id;
     const kept = seen.get(id);
     // The completed stage carries the final response code.
     if (!kept || e.k8s?.stage === "ResponseComplete") seen.set(id, e);

@@ -100,7 +100,8 @@ export const clusterAdminBindingRule = auditRule({
 });
 
 /** Anonymous requests the API server lets through, beyond the public health and discovery endpoints. */
-const publicEndpoint = /^\/(healthz|livez|readyz|version)(\/|\?|$)|^\/\.well-known\/openid-configuration|^\/openid\/v1\/jwks/;
+// kube-public/cluster-info is read anonymously by every `kubeadm join` (kubeadm binds it for that).
+const publicEndpoint = /^\/(healthz|livez|readyz|version)(\/|\?|$)|^\/\.well-known\/openid-configuration|^\/openid\/v1\/jwks|^\/api\/v1\/namespaces\/kube-public\/configmaps\/cluster-info(\?|$)/;
 
 export const anonymousRequestRule = auditRule({
   name: "k8s-anonymous-request-allowed",

@@ -142,6 +142,27 @@ export const attackCorpus: CorpusScenario[] = [
     expect: [{ technique: "T1552.007", sourceIp: "10.20.0.15", actor: "dev-user", minEvidence: 3 }],
   },
   {
+    name: "exec sent under the audit ID of an earlier request",
+    description: "The client sets Audit-ID: a harmless get, then an exec under the same ID in a later batch.",
+    batches: [
+      { format: "k8s-audit", encoding: "eventlist", records: [{ ...auditEvent(0, { user: "mallory", verb: "get", resource: "pods", namespace: "payments", name: "api-7d9f", requestURI: "/api/v1/namespaces/payments/pods/api-7d9f", code: 200 }), auditID: "forged" }] },
+      { format: "k8s-audit", encoding: "eventlist", records: [{ ...auditEvent(5, { user: "mallory", verb: "create", resource: "pods", subresource: "exec", namespace: "payments", name: "api-7d9f", requestURI: "/api/v1/namespaces/payments/pods/api-7d9f/exec?command=sh", code: 101 }), auditID: "forged" }] },
+    ],
+    expect: [{ technique: "T1609", sourceIp: "10.20.0.15", actor: "mallory", minEvidence: 1 }],
+  },
+  {
+    name: "secrets read in two namespaces under one forged audit ID",
+    description: "Two reads sharing an Audit-ID are still two requests, in two namespaces.",
+    batches: [{
+      format: "k8s-audit", encoding: "eventlist",
+      records: [
+        { ...auditEvent(0, { user: "dev-user", verb: "get", resource: "secrets", namespace: "payments", name: "db", requestURI: "/api/v1/namespaces/payments/secrets/db", code: 200 }), auditID: "same" },
+        { ...auditEvent(3, { user: "dev-user", verb: "get", resource: "secrets", namespace: "billing", name: "key", requestURI: "/api/v1/namespaces/billing/secrets/key", code: 200 }), auditID: "same" },
+      ],
+    }],
+    expect: [{ technique: "T1552.007", sourceIp: "10.20.0.15", actor: "dev-user", minEvidence: 2 }],
+  },
+  {
     name: "privileged and hostPath pods",
     description: "One privileged pod and one pod mounting the node's root filesystem.",
     batches: [{

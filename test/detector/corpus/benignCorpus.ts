@@ -43,6 +43,18 @@ export const benignCorpus: CorpusScenario[] = [
     expect: [],
   },
   {
+    name: "a node joins with kubeadm",
+    description: "kubeadm join reads kube-public/cluster-info anonymously (kubeadm's own RoleBinding allows it).",
+    batches: [{
+      format: "k8s-audit", encoding: "eventlist",
+      records: [auditEvent(0, {
+        user: "system:anonymous", groups: ["system:unauthenticated"], verb: "get", resource: "configmaps", namespace: "kube-public", name: "cluster-info",
+        requestURI: "/api/v1/namespaces/kube-public/configmaps/cluster-info", code: 200, sourceIp: "10.0.8.60",
+      })],
+    }],
+    expect: [],
+  },
+  {
     name: "a browser opening many sites",
     description: "One host reaches 30 different web servers on 443 (and their DNS on 53) within 40 s: many hosts, two ports.",
     batches: [{
