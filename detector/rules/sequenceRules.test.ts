@@ -115,3 +115,29 @@ describe("login-after-failures summary", () => {
     expect(checked).toBeGreaterThan(20);
   });
 });
+
+describe("fetch commands", () => {
+  /** The one-regex definition the rule had: a tool word, then on the same line a URL or an IPv4 address. */
+  const byDefinition = /\b(wget|curl|tftp|ftpget|busybox\s+(wget|tftp))\b.*\b((https?|ftp|tftp):\/\/|\d{1,3}(\.\d{1,3}){3})/i;
+
+  it("are what the one-regex definition says, on 5,000 random commands", () => {
+    const pieces = ["wget", "WGET", "curl", "tftp", "ftpget", "busybox", " ", "  ", "\t", "\n", "\r", "x", "-O", "http://", "https://", "ftp://", "tftp://",
+      "198.51.100.7", "1.2.3", ".4", "wgetx", "xcurl", "/", ":", "busybox wget", "busybox\ttftp", "\u2028", "ok"];
+    let fetches = 0;
+    for (let seed = 1; seed <= 5000; seed++) {
+      const next = random(seed);
+      const command = Array.from({ length: 1 + Math.floor(next() * 12) }, () => pieces[Math.floor(next() * pieces.length)]!).join("");
+      const expected = byDefinition.test(command);
+      expect({ command, fetch: isToolDownload({ kind: "command", command } as SecurityEvent) }).toEqual({ command, fetch: expected });
+      if (expected) fetches++;
+    }
+    expect(fetches).toBeGreaterThan(300);
+    expect(fetches).toBeLessThan(4700);
+  });
+
+  it("are judged in one pass over the command: 400 KB of repeated wget (typed into the honeypot) held the event loop for most of a minute", () => {
+    const command = "wget ".repeat(80_000);
+    expect(isToolDownload({ kind: "command", command } as SecurityEvent)).toBe(false);
+    expect(isToolDownload({ kind: "command", command: `${command}http://198.51.100.7/x` } as SecurityEvent)).toBe(true);
+  });
+});

@@ -3,10 +3,27 @@ import type { SecurityEvent } from "../events/securityEvent.ts";
 import { techniques } from "./attackTechniques.ts";
 import { oldestFirst, seconds, type DetectionRule } from "./detectionRule.ts";
 
-const fetchCommand = /\b(wget|curl|tftp|ftpget|busybox\s+(wget|tftp))\b.*\b((https?|ftp|tftp):\/\/|\d{1,3}(\.\d{1,3}){3})/i;
+const fetchTool = /\b(?:wget|curl|tftp|ftpget|busybox\s+(?:wget|tftp))\b/i;
+const fetchTarget = /\b(?:(?:https?|ftp|tftp):\/\/|\d{1,3}(?:\.\d{1,3}){3})/gi;
+
+/**
+ * A fetch tool followed on the same line by a URL or an IPv4 address. In linear time: the one-regex form
+ * (`tool\b.*\burl`) backtracked over the rest of the line for every tool word, so a command of repeated `wget` (which
+ * anyone typing into the honeypot can send) took seconds to judge, on the event loop, in every pass over its window.
+ * The first tool word of a line is enough: a target after any later one is also after the first.
+ */
+export function isFetchCommand(command: string): boolean {
+  for (const line of command.split(/[\n\r\u2028\u2029]/)) {
+    const tool = fetchTool.exec(line);
+    if (!tool) continue;
+    fetchTarget.lastIndex = tool.index + tool[0].length;
+    if (fetchTarget.test(line)) return true;
+  }
+  return false;
+}
 
 export function isToolDownload(e: SecurityEvent): boolean {
-  return e.kind === "file.download" || (e.kind === "command" && fetchCommand.test(e.command ?? ""));
+  return e.kind === "file.download" || (e.kind === "command" && isFetchCommand(e.command ?? ""));
 }
 
 export const toolDownloadRule: DetectionRule = {
