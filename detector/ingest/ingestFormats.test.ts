@@ -103,6 +103,20 @@ describe("Kubernetes audit", () => {
     expect(events[0]).toMatchObject({ actor: "dev", sourceIp: "10.20.0.15", time: Date.parse("2024-05-14T10:00:00Z"), k8s: { verb: "create", resource: "pods", namespace: "ns1", name: "p", privileged: true, hostPath: true, code: 201, decision: "allow" } });
   });
 
+  it("reads the pod template of workloads (CronJobs' included) and names a pod that has only a generateName", () => {
+    const template = { metadata: {}, spec: podObject("x", { privileged: true }).spec };
+    const write = (resource: string, requestObject: unknown) => auditEvent(0, { user: "dev", verb: "create", resource, namespace: "ns1", requestURI: `/apis/x/${resource}`, code: 201, requestObject });
+    const { events } = normalize("k8s-audit", JSON.stringify(eventList([
+      write("deployments", { metadata: { name: "d" }, spec: { template } }),
+      write("cronjobs", { metadata: { name: "c" }, spec: { jobTemplate: { spec: { template } } } }),
+      write("configmaps", { metadata: { name: "m" }, spec: { template } }),
+      write("pods", { ...podObject("x", { hostPath: "/" }), metadata: { generateName: "kube-proxy-" } }),
+    ])));
+    expect(events.map((e) => [e.k8s?.resource, e.k8s?.name, e.k8s?.privileged, e.k8s?.hostPath])).toEqual([
+      ["deployments", "d", true, false], ["cronjobs", "c", true, false], ["configmaps", "m", undefined, undefined], ["pods", "kube-proxy-*", false, true],
+    ]);
+  });
+
   it("refuses an EventList whose items are not a list", () => {
     expect(normalize("k8s-audit", JSON.stringify({ kind: "EventList", apiVersion: "audit.k8s.io/v1", items: {} })).issues[0]).toMatchObject({ field: "items" });
   });

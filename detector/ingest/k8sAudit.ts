@@ -77,9 +77,22 @@ function auditEventId(e: AuditEvent, record: unknown): string {
 const asRecord = (v: unknown): Record<string, unknown> | undefined => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
 const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
-/** Privileged containers or host namespaces requested in a pod spec (pods or their ephemeral containers). */
-function podRisks(requestObject: unknown): { privileged: boolean; hostPath: boolean } {
-  const spec = asRecord(asRecord(requestObject)?.spec);
+/** Where the pod spec is in a request body of each resource that carries one (a pod's own, or a workload's template). */
+const podSpecPaths: Record<string, readonly string[]> = {
+  pods: ["spec"],
+  deployments: ["spec", "template", "spec"],
+  daemonsets: ["spec", "template", "spec"],
+  statefulsets: ["spec", "template", "spec"],
+  replicasets: ["spec", "template", "spec"],
+  replicationcontrollers: ["spec", "template", "spec"],
+  jobs: ["spec", "template", "spec"],
+  cronjobs: ["spec", "jobTemplate", "spec", "template", "spec"],
+};
+
+/** Privileged containers or host namespaces requested in a pod spec (pods, their ephemeral containers, workload templates). */
+function podRisks(resource: string, requestObject: unknown): { privileged: boolean; hostPath: boolean } {
+  let spec: Record<string, unknown> | undefined = asRecord(requestObject);
+  for (const key of podSpecPaths[resource] ?? []) spec = asRecord(spec?.[key]);
   if (!spec) return { privileged: false, hostPath: false };
   const containers = [...asArray(spec.containers), ...asArray(spec.initContainers), ...asArray(spec.ephemeralContainers)];
   const privilegedContainer = containers.some((c) => {
@@ -92,9 +105,11 @@ function podRisks(requestObject: unknown): { privileged: boolean; hostPath: bool
   return { privileged: privilegedContainer || hostNamespaces, hostPath };
 }
 
+/** The object's name in a create's body; a controller's pod has only a generateName prefix (shown as `prefix*`). */
 function nameOf(requestObject: unknown): string | undefined {
-  const name = asRecord(asRecord(requestObject)?.metadata)?.name;
-  return typeof name === "string" ? name : undefined;
+  const metadata = asRecord(asRecord(requestObject)?.metadata);
+  if (typeof metadata?.name === "string") return metadata.name;
+  return typeof metadata?.generateName === "string" ? `${metadata.generateName}*` : undefined;
 }
 
 function roleRefOf(requestObject: unknown): string | undefined {
@@ -130,7 +145,8 @@ export const k8sAuditFormat: IngestFormat = {
       code: e.responseStatus?.code,
       decision: e.annotations?.["authorization.k8s.io/decision"],
     };
-    if (writesBody && e.objectRef?.resource === "pods") Object.assign(details, podRisks(e.requestObject));
+    const resource = e.objectRef?.resource ?? "";
+    if (writesBody && podSpecPaths[resource]) Object.assign(details, podRisks(resource, e.requestObject));
     if (writesBody && /rolebindings$/.test(e.objectRef?.resource ?? "")) details.roleRef = roleRefOf(e.requestObject);
     return {
       tenant: ctx.tenant,

@@ -79,13 +79,20 @@ export const secretsAccessRule = auditRule({
 export const privilegedPodRule = auditRule({
   name: "k8s-privileged-or-hostpath-pod",
   technique: techniques.escapeToHost,
-  // A pod, or an ephemeral container added to a running one (`kubectl debug --profile=sysadmin`).
-  matches: (e) => e.k8s?.resource === "pods" && (e.k8s.subresource === undefined || e.k8s.subresource === "ephemeralcontainers") && (e.k8s.privileged === true || e.k8s.hostPath === true),
+  // A pod or a workload whose pod template asks for it, or an ephemeral container added to a running pod (`kubectl debug
+  // --profile=sysadmin`), by a person or a service account of theirs. Not the platform's own: the DaemonSet controller
+  // creating kube-proxy's pods and a kubelet's static pods did so on every node join (the workload a person created is
+  // what is judged, by its template).
+  // (Ingest sets privileged and hostPath from the pod spec of the requests that carry one.)
+  matches: (e) => (e.k8s?.subresource === undefined || e.k8s.subresource === "ephemeralcontainers")
+    && (e.k8s?.privileged === true || e.k8s?.hostPath === true) && !isSystemIdentity(e.actor),
   risk: (r) => (allowedCount(r) > 0 ? 85 : 55),
   summary: (actor, r) => {
     const what = r.some((e) => e.k8s?.privileged) ? (r.some((e) => e.k8s?.hostPath) ? "privileged and hostPath" : "privileged") : "hostPath";
     const debug = r.filter((e) => e.k8s?.subresource === "ephemeralcontainers");
-    const created = debug.length === r.length ? "" : `created ${what} pod(s) ${[...new Set(r.filter((e) => !debug.includes(e)).map(where))].join(", ")}`;
+    const made = r.filter((e) => !debug.includes(e));
+    const kinds = [...new Set(made.map((e) => (e.k8s?.resource === "pods" ? "pod(s)" : `${e.k8s?.resource ?? ""} (pod template)`)))].join(", ");
+    const created = made.length === 0 ? "" : `created ${what} ${kinds} ${[...new Set(made.map(where))].join(", ")}`;
     const added = debug.length === 0 ? "" : `added ${what} debug container(s) to ${[...new Set(debug.map(where))].join(", ")}`;
     return `${actor} ${[created, added].filter(Boolean).join(" and ")} (${allowedCount(r)} admitted)`;
   },

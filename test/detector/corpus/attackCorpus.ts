@@ -175,6 +175,24 @@ export const attackCorpus: CorpusScenario[] = [
     expect: [{ technique: "T1611", sourceIp: "10.20.0.15", actor: "dev-user", minEvidence: 2 }],
   },
   {
+    name: "privileged DaemonSet",
+    description: "A person creates a DaemonSet whose pod template mounts the node's root filesystem; the controller then creates its pods.",
+    batches: [{
+      format: "k8s-audit", encoding: "eventlist",
+      records: [
+        auditEvent(0, {
+          user: "mallory", verb: "create", resource: "daemonsets", apiGroup: "apps", namespace: "default", requestURI: "/apis/apps/v1/namespaces/default/daemonsets", code: 201,
+          requestObject: { kind: "DaemonSet", apiVersion: "apps/v1", metadata: { name: "node-agent" }, spec: { selector: { matchLabels: { app: "a" } }, template: { metadata: { labels: { app: "a" } }, spec: podObject("x", { hostPath: "/" }).spec } } },
+        }),
+        auditEvent(1, {
+          user: "system:serviceaccount:kube-system:daemon-set-controller", verb: "create", resource: "pods", namespace: "default", requestURI: "/api/v1/namespaces/default/pods", code: 201,
+          requestObject: { ...podObject("x", { hostPath: "/" }), metadata: { generateName: "node-agent-" } }, sourceIp: "10.20.0.2",
+        }),
+      ],
+    }],
+    expect: [{ technique: "T1611", sourceIp: "10.20.0.15", actor: "mallory", minEvidence: 1 }],
+  },
+  {
     name: "privileged debug container",
     description: "kubectl debug --profile=sysadmin: a privileged ephemeral container added to a running pod.",
     batches: [{

@@ -43,6 +43,24 @@ export const benignCorpus: CorpusScenario[] = [
     expect: [],
   },
   {
+    name: "the platform starts its own privileged pods",
+    description: "The DaemonSet controller creates a kube-proxy pod (privileged, hostPath) and a kubelet its static etcd pod.",
+    batches: [{
+      format: "k8s-audit", encoding: "eventlist",
+      records: [
+        auditEvent(0, {
+          user: "system:serviceaccount:kube-system:daemon-set-controller", verb: "create", resource: "pods", namespace: "kube-system", requestURI: "/api/v1/namespaces/kube-system/pods", code: 201,
+          requestObject: { ...podObject("x", { privileged: true, hostPath: "/lib/modules" }), metadata: { generateName: "kube-proxy-" } }, sourceIp: "10.0.8.2",
+        }),
+        auditEvent(2, {
+          user: "system:node:node-1", groups: ["system:nodes", "system:authenticated"], verb: "create", resource: "pods", namespace: "kube-system", requestURI: "/api/v1/namespaces/kube-system/pods", code: 201,
+          requestObject: podObject("etcd-node-1", { hostPath: "/var/lib/etcd" }), sourceIp: "10.0.8.61",
+        }),
+      ],
+    }],
+    expect: [],
+  },
+  {
     name: "a node joins with kubeadm",
     description: "kubeadm join reads kube-public/cluster-info anonymously (kubeadm's own RoleBinding allows it).",
     batches: [{
