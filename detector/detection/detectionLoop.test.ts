@@ -1,5 +1,6 @@
 // Detection off the ingest path, on a real SQLite store: acknowledged once stored and queued, detected in background
 // passes, `?wait=true` for callers that want the incidents, back-pressure when detection is behind, failed passes retried.
+import { DatabaseSync } from "node:sqlite";
 import { pino } from "pino";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { cowrie } from "../../test/detector/fixtures/cowrieRecords.ts";
@@ -240,6 +241,35 @@ describe("DetectionLoop", () => {
     await expect.poll(() => repository.countQueued(), { timeout: 20_000 }).toBe(0);
     expect(skipped).toEqual([]);
     expect((await repository.listIncidents("default", { limit: 10, offset: 0 })).items).toEqual([expect.objectContaining({ sourceIp: "203.0.113.85", evidence: { counts: { "auth.failure": 7 }, total: 7 } })]);
+    await loop.stop();
+    await repository.close();
+  });
+
+  it("never takes an event off the queue while the store's volume is full, and detects it once there is room", async () => {
+    const { repository, send } = await store();
+    // SQLite's own error for a full volume, thrown by eight passes in a row (a pass of one event included).
+    const small = new DatabaseSync(":memory:");
+    small.exec("PRAGMA max_page_count = 3; CREATE TABLE t (x BLOB)");
+    let full: unknown;
+    try {
+      for (let i = 0; i < 100; i++) small.prepare("INSERT INTO t VALUES (randomblob(4000))").run();
+    } catch (err) {
+      full = err;
+    }
+    let outages = 8;
+    const real = new DetectionEngine({ config: detectionConfigSchema.parse({}), containment: "alert", rules: [bruteForceRule] });
+    const engine = new Proxy(real, {
+      get: (target, prop, receiver) => (prop === "detectIn"
+        ? (...args: Parameters<DetectionEngine["detectIn"]>) => (outages-- > 0 ? Promise.reject(full) : target.detectIn(...args))
+        : Reflect.get(target, prop, receiver) as unknown),
+    });
+    const skipped: string[] = [];
+    const loop = new DetectionLoop({ repository, engine, log, lingerMs: 0, retryMs: 10, passLimit: 1, onSkipped: (e) => skipped.push(e.id) });
+    loop.queued((await send(bruteForce("203.0.113.86"))).accepted);
+    await expect.poll(() => repository.countQueued(), { timeout: 20_000 }).toBe(0);
+    expect(outages).toBeLessThan(0);
+    expect(skipped).toEqual([]);
+    expect((await repository.listIncidents("default", { limit: 10, offset: 0 })).items).toEqual([expect.objectContaining({ sourceIp: "203.0.113.86", evidence: { counts: { "auth.failure": 7 }, total: 7 } })]);
     await loop.stop();
     await repository.close();
   });

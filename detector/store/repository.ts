@@ -98,8 +98,9 @@ export interface Repository {
   /** Throws when the database cannot be reached. */
   ping(): Promise<void>;
   /**
-   * Whether an error says the database could not be reached or the connection was lost (a retry may pass), rather
-   * than that the work itself failed: detection does not count such a failure against the events of the pass.
+   * Whether an error is the store's own (the database could not be reached, the connection was lost, its volume is
+   * full or failing: a retry may pass once that is over), rather than that the work itself failed: detection does not
+   * count such a failure against the events of the pass.
    */
   isUnavailableError(err: unknown): boolean;
   close(): Promise<void>;

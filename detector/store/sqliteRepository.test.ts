@@ -225,6 +225,38 @@ describe("SQLite durability", () => {
     await store.close();
   });
 
+  it("tells failures of its volume (full, failing, a sync that failed) from failures of the work, so detection does not blame events for them", async () => {
+    const store = new HeldSyncs(join(dir, "volume.db"));
+    await store.migrate();
+    const caught = (f: () => unknown): unknown => {
+      try {
+        f();
+      } catch (err) {
+        return err;
+      }
+      throw new Error("did not fail");
+    };
+    // SQLite's own error when a write needs a page the database may not have.
+    const small = new DatabaseSync(":memory:");
+    small.exec("PRAGMA max_page_count = 3; CREATE TABLE t (x BLOB)");
+    const full = caught(() => {
+      for (let i = 0; i < 100; i++) small.prepare("INSERT INTO t VALUES (randomblob(4000))").run();
+    });
+    expect(full).toMatchObject({ message: expect.stringMatching(/full/) as string });
+    expect(store.isUnavailableError(full)).toBe(true);
+    // A write whose WAL sync failed, as the file system reports it.
+    store.fail = Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO", syscall: "fdatasync" });
+    const syncFailed = await store.insertEvents([event("v1")]).then(() => undefined, (err: unknown) => err);
+    store.fail = undefined;
+    expect(store.isUnavailableError(syncFailed)).toBe(true);
+    // The work's own: a constraint the statement broke, a rule that threw.
+    const other = new DatabaseSync(":memory:");
+    other.exec("CREATE TABLE u (x UNIQUE); INSERT INTO u VALUES (1)");
+    expect(store.isUnavailableError(caught(() => other.exec("INSERT INTO u VALUES (1)")))).toBe(false);
+    expect(store.isUnavailableError(new Error("rule crashed"))).toBe(false);
+    await store.close();
+  });
+
   it("fails a write whose sync fails, naming the file", async () => {
     const store = new HeldSyncs(join(dir, "sync-fails.db"));
     await store.migrate();

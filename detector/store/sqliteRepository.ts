@@ -15,6 +15,12 @@ import { RecentEvents } from "./recentEvents.ts";
 import { sqliteSchema } from "./sqliteSchema.ts";
 import { defaultCacheSizes, type CacheSizes } from "./cacheSizing.ts";
 
+/**
+ * SQLite's primary result codes for failures of the file or the machine, not of the statement: NOMEM, READONLY, IOERR,
+ * CORRUPT, FULL, CANTOPEN, NOTADB.
+ */
+const storeFailureCodes = new Set([7, 8, 10, 11, 13, 14, 26]);
+
 const marks = (n: number) => Array.from({ length: n }, () => "?").join(", ");
 
 interface QueuedEvent {
@@ -286,8 +292,19 @@ export class SqliteRepository implements Repository {
     return Promise.resolve();
   }
 
-  /** The file is this process's alone (an exclusive lock): nothing makes it briefly unreachable. */
-  isUnavailableError(_err: unknown): boolean {
+  /**
+   * The file is this process's alone (an exclusive lock), so it is never briefly unreachable; but its volume can fill up
+   * or fail, and then every write fails whatever the events. Counted against the events, a full disk had the event at
+   * the head of the queue taken off it undetected (the one-row mark that skips it still fitted where the pass's writes
+   * did not), and its incident was never raised, even once there was room again.
+   */
+  isUnavailableError(err: unknown): boolean {
+    for (let e: unknown = err; e instanceof Error; e = e.cause) {
+      const errcode = (e as { errcode?: unknown }).errcode;
+      if (typeof errcode === "number" && storeFailureCodes.has(errcode & 0xff)) return true;
+      // A failed WAL sync (startSync): the file system's error, with the system call that failed.
+      if (typeof (e as NodeJS.ErrnoException).syscall === "string") return true;
+    }
     return false;
   }
 
