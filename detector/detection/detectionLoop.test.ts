@@ -250,11 +250,11 @@ describe("DetectionLoop", () => {
     // SQLite's own error for a full volume, thrown by eight passes in a row (a pass of one event included).
     const small = new DatabaseSync(":memory:");
     small.exec("PRAGMA max_page_count = 3; CREATE TABLE t (x BLOB)");
-    let full: unknown;
+    let full = new Error("the database did not fill up");
     try {
       for (let i = 0; i < 100; i++) small.prepare("INSERT INTO t VALUES (randomblob(4000))").run();
     } catch (err) {
-      full = err;
+      full = err as Error;
     }
     let outages = 8;
     const real = new DetectionEngine({ config: detectionConfigSchema.parse({}), containment: "alert", rules: [bruteForceRule] });
