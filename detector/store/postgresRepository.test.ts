@@ -28,6 +28,24 @@ describe.skipIf(postgres.unavailable !== "")("PostgreSQL schema upgrade", () => 
   });
 });
 
+describe.skipIf(postgres.unavailable !== "")("PostgreSQL schema upgrade from one recorded Secret value", () => {
+  it("keeps applied the value a database recorded in its first_admin table, so a deleted admin stays deleted", async () => {
+    const url = await postgres.freshDatabase("first_admin");
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query(`CREATE TABLE first_admin (id INTEGER PRIMARY KEY CHECK (id = 1), source TEXT NOT NULL, provisioned_at BIGINT NOT NULL);
+      INSERT INTO first_admin VALUES (1, 'digest-of-the-secret', 5);`);
+    const store = new PostgresRepository(url);
+    await store.migrate();
+    expect(await store.firstAdminSourceApplied("digest-of-the-secret")).toBe(true);
+    expect(await store.findUser("default", "admin")).toBeUndefined();
+    expect((await client.query("SELECT to_regclass('first_admin') AS t")).rows[0]).toEqual({ t: null });
+    await store.migrate();
+    await client.end();
+    await store.close();
+  });
+});
+
 describe.skipIf(postgres.unavailable !== "")("PostgreSQL connections", () => {
   it("survives the server ending a connection in the middle of a transaction: that transaction fails, the next works", async () => {
     const url = await postgres.freshDatabase("terminated");

@@ -46,6 +46,14 @@ CREATE TABLE IF NOT EXISTS users (
 -- them; a pass claims rows FOR UPDATE SKIP LOCKED, so replicas share the queue).
 -- Every Secret value the first admin was provisioned from (digests): only a value not seen before is applied.
 CREATE TABLE IF NOT EXISTS first_admin_sources (source TEXT PRIMARY KEY, provisioned_at BIGINT NOT NULL);
+-- Databases from before rollouts were safe recorded one Secret value (table first_admin): it is still applied, so a
+-- deleted admin stays deleted across the upgrade.
+DO $$ BEGIN
+  IF to_regclass('first_admin') IS NOT NULL THEN
+    INSERT INTO first_admin_sources (source, provisioned_at) SELECT source, provisioned_at FROM first_admin ON CONFLICT DO NOTHING;
+    DROP TABLE first_admin;
+  END IF;
+END $$;
 -- Databases from before password changes: their users start at credentials version 0.
 ALTER TABLE users ADD COLUMN IF NOT EXISTS credentials_version INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE IF NOT EXISTS detection_queue (seq BIGSERIAL PRIMARY KEY, tenant TEXT NOT NULL, event_id TEXT NOT NULL);

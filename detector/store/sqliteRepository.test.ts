@@ -297,6 +297,23 @@ describe("SQLite files written by earlier versions", () => {
     return names;
   };
 
+  it("keeps applied the Secret value a file recorded in its first_admin table, so a deleted admin stays deleted", async () => {
+    const file = join(dir, "first-admin.db");
+    const fresh = new SqliteRepository(file);
+    await fresh.migrate();
+    await fresh.close();
+    const db = new DatabaseSync(file);
+    db.exec("CREATE TABLE first_admin (id INTEGER PRIMARY KEY CHECK (id = 1), source TEXT NOT NULL, provisioned_at INTEGER NOT NULL); INSERT INTO first_admin VALUES (1, 'digest-of-the-secret', 5)");
+    db.close();
+    const store = new SqliteRepository(file);
+    await store.migrate();
+    expect(await store.firstAdminSourceApplied("digest-of-the-secret")).toBe(true);
+    expect(await store.provisionFirstAdmin({ tenant: "default", username: "admin", passwordHash: "$2b$12$x", role: "admin", failedLogins: 0, lockedUntil: 0, createdAt: 6 }, "digest-of-the-secret")).toBe("unchanged");
+    expect(await store.findUser("default", "admin")).toBeUndefined();
+    await store.close();
+    expect(schemaObjects(file)).not.toContain("first_admin");
+  });
+
   it("still detects what was queued and not detected, and drops the old queue table and index", async () => {
     const events = [event("e1", 1000), event("e2", 2000), event("e3", 3000), event("e4", 4000)];
     const file = oldFile("queued.db", events, ["e3", "e4"]);

@@ -268,7 +268,7 @@ export class SqliteRepository implements Repository {
   }
 
   /**
-   * Files written by earlier versions: their per-source events index goes (the time index replaces it), and their
+   * Files written by earlier versions: their per-source events index goes (the time index replaces it), their
    * detection_queue table becomes the detection_progress mark (re-detecting an event is harmless: incidents are
    * updated, not duplicated). A file from before the queue existed had every event detected when it was stored.
    */
@@ -281,6 +281,11 @@ export class SqliteRepository implements Repository {
       this.run("INSERT INTO detection_progress (id, detected_through) VALUES (1, ?)", through);
     }
     this.db.exec("DROP TABLE IF EXISTS detection_queue");
+    // The one Secret value a file from before rollouts were safe recorded (table first_admin): still applied, so a
+    // deleted admin stays deleted across the upgrade (it came back, with the Secret's password).
+    if (this.get("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'first_admin'")) {
+      this.db.exec("INSERT INTO first_admin_sources (source, provisioned_at) SELECT source, provisioned_at FROM first_admin WHERE true ON CONFLICT DO NOTHING; DROP TABLE first_admin");
+    }
     // Users from before password changes start at credentials version 0.
     if (!this.all("PRAGMA table_info(users)").some((c) => c.name === "credentials_version")) {
       this.db.exec("ALTER TABLE users ADD COLUMN credentials_version INTEGER NOT NULL DEFAULT 0");
