@@ -76,10 +76,15 @@ export class MiniXdrController implements ClusterState {
     return [{ informer: this.miniXdrs, optional: false }, ...[...this.children.values()].map((c) => ({ informer: c.informer, optional: c.kind.optional ?? false }))];
   }
 
+  /**
+   * The child caches sync before the MiniXdr informer starts: its first list queues every instance at once, and a pass
+   * that read a child cache still being listed reported existing children missing (a restart flapped every Ready
+   * instance to Ready=False "Deployment ... does not exist yet" and back, moving lastTransitionTime twice).
+   */
   async start(): Promise<void> {
     for (const c of this.children.values()) c.informer.start();
-    this.miniXdrs.start();
     await Promise.all([...this.children.values()].map((c) => c.informer.waitForSync({ allowUnavailable: true })));
+    this.miniXdrs.start();
     await this.miniXdrs.waitForSync();
     this.lastAvailability = this.availabilitySignature();
     // When an optional API (the ExternalSecret CRD) appears or goes, every instance may need another pass.
