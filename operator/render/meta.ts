@@ -36,11 +36,16 @@ export interface OwnerReference {
   blockOwnerDeletion: true;
 }
 
+/**
+ * Child names: the instance's name and a suffix, no suffix ending in another one after a dash, so two instances in one
+ * namespace never name the same object. ("-external-secrets" ends in "-secrets": instance x's ExternalSecret target was
+ * instance x-external's generated Secret, and x's detector mounted the other's credentials.)
+ */
 export const names = {
   component: (cr: MiniXdr, c: Component) => `${cr.metadata.name}-${c}`,
   config: (cr: MiniXdr) => `${cr.metadata.name}-config`,
   generatedSecret: (cr: MiniXdr) => `${cr.metadata.name}-secrets`,
-  externalSecret: (cr: MiniXdr) => `${cr.metadata.name}-external-secrets`,
+  externalSecret: (cr: MiniXdr) => `${cr.metadata.name}-secrets-external`,
   data: (cr: MiniXdr) => `${cr.metadata.name}-data`,
   defaultDeny: (cr: MiniXdr) => `${cr.metadata.name}-default-deny`,
 };

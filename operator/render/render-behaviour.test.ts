@@ -141,7 +141,25 @@ describe("render", () => {
     expect(find(cr({ secrets: { existingSecret: "mine" } }), "Secret")).toBeUndefined();
     const es = cr({ secrets: { externalSecret: { secretStoreRef: { name: "vault", kind: "ClusterSecretStore" }, remoteKeys: { jwtSigningKey: "a", adminPasswordHash: "b", ingestToken: "c" } } } });
     expect(find(es, "Secret")).toBeUndefined();
-    expect(find(es, "ExternalSecret")!.spec).toMatchObject({ secretStoreRef: { name: "vault", kind: "ClusterSecretStore" }, target: { name: "xdr-external-secrets" } });
+    expect(find(es, "ExternalSecret")!.spec).toMatchObject({ secretStoreRef: { name: "vault", kind: "ClusterSecretStore" }, target: { name: "xdr-secrets-external" } });
+  });
+
+  it("never names an object of one instance as another instance in the namespace names one of its own", () => {
+    const store = { secretStoreRef: { name: "vault", kind: "ClusterSecretStore" as const }, remoteKeys: { jwtSigningKey: "a", adminPasswordHash: "b", ingestToken: "c" } };
+    const full: MiniXdrSpecInput = { console: { enabled: true }, detector: { autoscaling: { enabled: true, maxReplicas: 3 } }, ...postgres };
+    /** Every name an instance gives or uses, by kind (an ExternalSecret's target is a Secret's name). */
+    const named = (m: MiniXdr) => new Set(objects(m).flatMap((o) => [`${o.kind}/${o.metadata.name}`,
+      ...(o.kind === "ExternalSecret" ? [`Secret/${(o.spec as { target: { name: string } }).target.name}`] : [])]));
+    const suffixes = new Set([...named(cr({ ...full, secrets: { externalSecret: store } })), ...named(cr(full)), ...named(cr({ console: { enabled: true } }))]
+      .map((n) => n.replace("/xdr-", "/")));
+    // Instance "xdr-<tail>" names "<kind>/xdr-<tail>-<suffix>": the same as instance xdr's "<kind>/xdr-<other suffix>" only if
+    // that other suffix ends with "-<suffix>".
+    const clashes = [...suffixes].flatMap((a) => [...suffixes].filter((b) => a !== b && a.startsWith(b.split("/")[0]! + "/") && a.endsWith(`-${b.split("/")[1]!}`)).map((b) => `${a} ~ ${b}`));
+    expect(clashes).toEqual([]);
+    // The case a hunt met: x with an ExternalSecret, x-external with generated secrets.
+    const x = cr({ secrets: { externalSecret: store } }, { name: "shop" });
+    const xExternal = cr({}, { name: "shop-external" });
+    expect([...named(x)].filter((n) => named(xExternal).has(n))).toEqual([]);
   });
 
   it("renders the console with the same machinery only when enabled", () => {

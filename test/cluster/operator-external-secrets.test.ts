@@ -43,11 +43,11 @@ describeCluster("ExternalSecret support", () => {
       expect(live, `${child.object.kind} ${child.object.metadata.name}`).toBeDefined();
       expect(driftedFields(child.object, live)).toEqual([]);
     }
-    const es = await getChild("ExternalSecret", ns.name, "production-external-secrets");
-    expect(es!.spec).toMatchObject({ secretStoreRef: { name: "vault", kind: "ClusterSecretStore" }, target: { name: "production-external-secrets", creationPolicy: "Owner" } });
+    const es = await getChild("ExternalSecret", ns.name, "production-secrets-external");
+    expect(es!.spec).toMatchObject({ secretStoreRef: { name: "vault", kind: "ClusterSecretStore" }, target: { name: "production-secrets-external", creationPolicy: "Owner" } });
 
     // Turning the ExternalSecret off (to a Secret the user manages) prunes it.
     await applyMiniXdr({ ...cr, spec: { ...cr.spec, secrets: { existingSecret: "production-manual" } } });
-    await vi.waitFor(async () => expect(await getChild("ExternalSecret", ns.name, "production-external-secrets")).toBeUndefined(), { timeout: 20_000, interval: 250 });
+    await vi.waitFor(async () => expect(await getChild("ExternalSecret", ns.name, "production-secrets-external")).toBeUndefined(), { timeout: 20_000, interval: 250 });
   }, 90_000);
 });
