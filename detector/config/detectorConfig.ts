@@ -13,7 +13,12 @@ export const detectionConfigSchema = z.strictObject({
   exfiltration: z.strictObject({ bytesOut: z.number().int().min(1).default(104_857_600), windowSeconds: seconds.default(300) }).prefault({}),
   loginAfterFailures: z.strictObject({ failures: z.number().int().min(1).default(3), windowSeconds: seconds.default(600) }).prefault({}),
   toolDownload: z.strictObject({ windowSeconds: seconds.default(3600) }).prefault({}),
-  kubernetes: z.strictObject({ windowSeconds: seconds.default(600) }).prefault({}),
+  kubernetes: z.strictObject({
+    windowSeconds: seconds.default(600),
+    // The MiniXdr operator's own users: their lists and watches of the Secrets it manages (selected by its managed-by
+    // label, as its informer does) are not secret access; anything else they do is judged like anyone's.
+    operatorIdentities: z.array(z.string().min(1)).default([]),
+  }).prefault({}),
   anomalyThreshold: z.number().min(0).max(1).default(0.8),
 });
 

@@ -64,6 +64,18 @@ describe("pass size", () => {
   });
 });
 
+describe("the operator's identity", () => {
+  it("is judged like anyone's when it reads Secrets it does not manage", async () => {
+    const operator = "system:serviceaccount:minixdr-system:minixdr-operator";
+    const scenario: CorpusScenario = { name: "stolen operator token", description: "", expect: [], batches: [{ format: "k8s-audit", encoding: "eventlist", records: [
+      auditEvent(0, { user: operator, verb: "list", resource: "secrets", code: 200, requestURI: "/api/v1/secrets?limit=500" }),
+      auditEvent(1, { user: operator, verb: "list", resource: "secrets", code: 200, requestURI: "/api/v1/secrets?labelSelector=owner%3Dhelm" }),
+    ] }] };
+    const incidents = await run(scenario, { detection: { kubernetes: { operatorIdentities: [operator] } } });
+    expect(incidents.map((i) => [i.detectionKey, i.actor, i.evidence.total])).toEqual([["T1552.007", operator, 2]]);
+  });
+});
+
 describe("benign corpus", () => {
   it.each(benignCorpus.map((s) => [s.name, s] as const))("%s raises no incident", async (_name, scenario) => {
     expect(await run(scenario)).toEqual([]);
@@ -115,6 +127,18 @@ describe("configured thresholds and windows (MiniXdr spec.detector.config.detect
         { format: "k8s-audit", encoding: "eventlist", records: [secretsRead(0, "payments")] },
         { format: "k8s-audit", encoding: "eventlist", records: [secretsRead(900, "billing")] },
       ],
+    },
+    {
+      what: "the operator's informer listing and watching the Secrets it manages in every namespace: quiet once it is named an operator identity",
+      technique: "T1552.007",
+      raisedWith: {},
+      quietWith: { kubernetes: { operatorIdentities: ["system:serviceaccount:minixdr-system:minixdr-operator"] } },
+      batches: [{ format: "k8s-audit", encoding: "eventlist", records: [
+        auditEvent(0, { user: "system:serviceaccount:minixdr-system:minixdr-operator", verb: "list", resource: "secrets", code: 200,
+          requestURI: "/api/v1/secrets?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dminixdr-operator&limit=500" }),
+        auditEvent(1, { user: "system:serviceaccount:minixdr-system:minixdr-operator", verb: "watch", resource: "secrets", code: 200,
+          requestURI: "/api/v1/secrets?allowWatchBookmarks=true&labelSelector=app.kubernetes.io%2Fmanaged-by%3Dminixdr-operator&resourceVersion=42&watch=true" }),
+      ] }],
     },
   ] as const)("$what", async ({ technique, raisedWith, quietWith, batches }) => {
     const scenario = { name: technique, description: "", batches: batches as unknown as CorpusScenario["batches"], expect: [] };

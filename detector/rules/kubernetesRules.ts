@@ -8,7 +8,7 @@ import { isAnonymous, isSystemIdentity, oneEventPerRequest, wasAllowed } from ".
 interface AuditRuleSpec {
   name: string;
   technique: Technique;
-  matches(e: SecurityEvent): boolean;
+  matches(e: SecurityEvent, config: DetectionConfig): boolean;
   /** Whether the identity's matching requests (one per audit id) amount to a detection. */
   enough?(requests: SecurityEvent[]): boolean;
   risk(requests: SecurityEvent[]): number;
@@ -27,7 +27,7 @@ function auditRule(spec: AuditRuleSpec): DetectionRule {
     triggerKinds: ["k8s.audit"],
     detect({ sourceIp, triggers, events, config }: RuleInput): Detection[] {
       const triggerIds = new Set(triggers.map((t) => t.id));
-      const matching = events.filter((e) => e.kind === "k8s.audit" && spec.matches(e));
+      const matching = events.filter((e) => e.kind === "k8s.audit" && spec.matches(e, config));
       const byActor = new Map<string, SecurityEvent[]>();
       for (const e of matching) {
         const list = byActor.get(e.actor);
@@ -63,11 +63,24 @@ export const podExecRule = auditRule({
   summary: (actor, r) => `${actor} ran ${r.length} exec/attach request(s) into ${[...new Set(r.map(where))].join(", ")} (${allowedCount(r)} allowed)`,
 });
 
+/** The label the MiniXdr operator puts on what it manages, and selects its informers' lists and watches by. */
+const managedByOperator = "app.kubernetes.io/managed-by=minixdr-operator";
+
+/**
+ * A list or watch by one of the operator's identities selecting only the Secrets it manages (its informer's, in every
+ * namespace, at every start and watch renewal): not secret access. The same identity reading other Secrets is.
+ */
+function operatorInformer(e: SecurityEvent, config: DetectionConfig): boolean {
+  if (!config.kubernetes.operatorIdentities.includes(e.actor) || (e.k8s?.verb !== "list" && e.k8s?.verb !== "watch")) return false;
+  const selector = new URL(e.url ?? "", "https://api.invalid").searchParams.get("labelSelector") ?? "";
+  return selector.split(",").some((r) => r.trim().replace("==", "=") === managedByOperator);
+}
+
 /** Reads of secrets: a cluster-wide list or watch is cross-namespace by itself; otherwise two namespaces or more. */
 export const secretsAccessRule = auditRule({
   name: "k8s-secrets-across-namespaces",
   technique: techniques.containerApiCredentials,
-  matches: (e) => e.k8s?.resource === "secrets" && ["get", "list", "watch"].includes(e.k8s.verb) && !isSystemIdentity(e.actor),
+  matches: (e, config) => e.k8s?.resource === "secrets" && ["get", "list", "watch"].includes(e.k8s.verb) && !isSystemIdentity(e.actor) && !operatorInformer(e, config),
   enough: (r) => r.some((e) => e.k8s?.namespace === undefined && e.k8s?.verb !== "get") || new Set(r.map((e) => e.k8s?.namespace)).size >= 2,
   risk: (r) => (allowedCount(r) > 0 ? 75 : 45),
   summary: (actor, r) => {

@@ -221,6 +221,9 @@ const componentBase = {
   ...scheduling,
 };
 
+/** The operator's ServiceAccount as config/default installs it (namespace minixdr-system). */
+const defaultOperatorIdentity = "system:serviceaccount:minixdr-system:minixdr-operator";
+
 export const detectionSchema = z.strictObject({
   bruteForceThreshold: z.number().int().min(2).max(1000).default(6).describe("Failed logins from one source that make an SSH brute force (T1110.001)."),
   bruteForceWindowSeconds: z.number().int().min(1).max(86400).default(60).describe("Event-time window of the brute-force rule."),
@@ -235,6 +238,8 @@ export const detectionSchema = z.strictObject({
     .describe("How long after a successful login (event time) a tool download from the same source is attributed to it (T1105)."),
   kubernetesWindowSeconds: z.number().int().min(1).max(86400).default(600)
     .describe("Event-time span over which one identity's matching Kubernetes audit requests make one incident."),
+  kubernetesOperatorIdentities: z.array(z.string().min(1).max(512)).max(16).default([defaultOperatorIdentity])
+    .describe("The Kubernetes users this operator runs as: their lists and watches of the Secrets it manages (selected by its managed-by label) are not secret access (T1552.007); anything else they do is judged like anyone's. The default is the ServiceAccount config/default installs; name yours if you install the operator elsewhere."),
   anomalyThreshold: z.number().min(0).max(1).default(DEFAULT_ANOMALY_THRESHOLD)
     .describe("ONNX anomaly score at or above which an anomaly incident is raised; the default is the committed model's tuned threshold (detector/ml/MODEL_CARD.md)."),
 }).describe("Detection thresholds.");

@@ -29,7 +29,7 @@ export function detectorConfig(spec: MiniXdrSpec): Record<string, unknown> {
       exfiltration: { bytesOut: d.exfiltrationBytes, windowSeconds: d.windowSeconds },
       loginAfterFailures: { failures: d.loginAfterFailuresThreshold, windowSeconds: d.loginAfterFailuresWindowSeconds },
       toolDownload: { windowSeconds: d.toolDownloadWindowSeconds },
-      kubernetes: { windowSeconds: d.kubernetesWindowSeconds },
+      kubernetes: { windowSeconds: d.kubernetesWindowSeconds, operatorIdentities: d.kubernetesOperatorIdentities },
       anomalyThreshold: d.anomalyThreshold,
     },
     model: { path: paths.model },

@@ -42,7 +42,7 @@ describe("operator → detector contract", () => {
 
   it("every detection setting of a MiniXdr reaches the detector's config, where its rule reads it", () => {
     // Each spec.detector.config.detection field set away from its default, and where the detector must find it.
-    const settings: Record<keyof typeof detectionSchema.shape, [value: number, read: (c: DetectionConfig) => number[]]> = {
+    const settings: Record<keyof typeof detectionSchema.shape, [value: unknown, read: (c: DetectionConfig) => unknown[]]> = {
       bruteForceThreshold: [9, (c) => [c.bruteForce.threshold]],
       bruteForceWindowSeconds: [120, (c) => [c.bruteForce.windowSeconds]],
       passwordSprayDistinctUsers: [7, (c) => [c.passwordSpray.distinctUsers]],
@@ -53,11 +53,12 @@ describe("operator → detector contract", () => {
       loginAfterFailuresWindowSeconds: [900, (c) => [c.loginAfterFailures.windowSeconds]],
       toolDownloadWindowSeconds: [7200, (c) => [c.toolDownload.windowSeconds]],
       kubernetesWindowSeconds: [1200, (c) => [c.kubernetes.windowSeconds]],
+      kubernetesOperatorIdentities: [["system:serviceaccount:security:xdr-operator"], (c) => [c.kubernetes.operatorIdentities]],
       anomalyThreshold: [0.55, (c) => [c.anomalyThreshold]],
     };
     const detection = Object.fromEntries(Object.entries(settings).map(([k, [v]]) => [k, v]));
-    const defaults = detectionSchema.parse({}) as Record<string, number>;
-    for (const [k, [v]] of Object.entries(settings)) expect(v, `${k} differs from its default`).not.toBe(defaults[k]);
+    const defaults = detectionSchema.parse({}) as Record<string, unknown>;
+    for (const [k, [v]] of Object.entries(settings)) expect(v, `${k} differs from its default`).not.toEqual(defaults[k]);
     const cr = readMiniXdr(readFileSync(join(root, "examples", "basic.yaml"), "utf8"));
     cr.spec = { ...cr.spec, detector: { ...cr.spec?.detector, config: { ...cr.spec?.detector?.config, detection } } };
     const configMap = render(cr).find((c) => c.object.kind === "ConfigMap")!.object;
