@@ -1,4 +1,5 @@
 // Logins with lockout, user creation under the password policy, and the first admin from the Secret.
+import { createHash } from "node:crypto";
 import type { FirstAdminOutcome, Repository } from "../store/repository.ts";
 import type { ApiTokens } from "./apiTokens.ts";
 import { LoginGate } from "./loginGate.ts";
@@ -31,37 +32,11 @@ export type PasswordChangeResult =
 export type CreateUserResult = { ok: true; user: UserRecord } | { ok: false; reason: "exists" } | { ok: false; reason: "weak-password"; problems: string[] };
 
 /**
- * Failed logins of names that are no account, counted as an account's are (in this process, the most recent
- * `maxNames`): after five an unknown name is "locked" too, so a 423 does not tell that an account exists.
+ * How failed logins of a name that is no account are counted in the store (as an account's are, so a 423 does not
+ * tell that an account exists): by a digest, never the name itself, which may be a password typed in the wrong field.
  */
-export class UnknownNameLockouts {
-  private readonly names = new Map<string, { failures: number; lockedUntil: number }>();
-  private readonly maxNames: number;
-
-  constructor(maxNames = 10_000) {
-    this.maxNames = maxNames;
-  }
-
-  /** When the name's lock ends, if it is locked at `now`. */
-  lockedUntil(tenant: string, username: string, now: number): number | undefined {
-    const entry = this.names.get(`${tenant}\u0000${username}`);
-    return entry && entry.lockedUntil > now ? entry.lockedUntil : undefined;
-  }
-
-  /** Counts a failed login (a lock that has run out starts a fresh count); returns when the lock ends, 0 if none. */
-  recordFailure(tenant: string, username: string, now: number): number {
-    const key = `${tenant}\u0000${username}`;
-    const previous = this.names.get(key);
-    const expired = previous !== undefined && previous.lockedUntil > 0 && previous.lockedUntil <= now;
-    const failures = !previous || expired ? 1 : previous.failures + 1;
-    const lockedUntil = !previous || expired ? 0 : previous.lockedUntil;
-    const entry = { failures, lockedUntil: lockedUntil === 0 && failures >= lockout.maxFailures ? now + lockout.lockMs : lockedUntil };
-    // Re-inserted, so the Map's order is least recently failed first: the oldest name goes when there are too many.
-    this.names.delete(key);
-    this.names.set(key, entry);
-    if (this.names.size > this.maxNames) this.names.delete(this.names.keys().next().value!);
-    return entry.lockedUntil;
-  }
+export function unknownNameDigest(username: string): string {
+  return createHash("sha256").update(username, "utf8").digest("base64url");
 }
 
 export class Accounts {
@@ -69,7 +44,6 @@ export class Accounts {
   private readonly tokens: ApiTokens;
   private readonly now: () => number;
   private readonly gate: LoginGate;
-  private readonly unknownNames = new UnknownNameLockouts();
 
   constructor(repository: Repository, tokens: ApiTokens, now: () => number = Date.now, gate = new LoginGate()) {
     this.repository = repository;
@@ -94,7 +68,7 @@ export class Accounts {
   private async checkPassword(tenant: string, username: string, password: string): Promise<CheckedPassword> {
     const user = await this.repository.findUser(tenant, username);
     const now = this.now();
-    const lockedUntil = user ? user.lockedUntil : this.unknownNames.lockedUntil(tenant, username, now) ?? 0;
+    const lockedUntil = user ? user.lockedUntil : await this.repository.unknownNameLockedUntil(tenant, unknownNameDigest(username), now);
     if (lockedUntil > now) return { ok: false, reason: "locked", lockedUntil };
     // bcrypt reads only the first 72 bytes, and no password longer than that was ever set: a longer one, which would
     // match any password it starts with, is wrong (checked all the same, so it takes as long).
@@ -102,7 +76,7 @@ export class Accounts {
     if (user && matches) return { ok: true, user };
     const lockedNow = user
       ? (await this.repository.recordFailedLogin(tenant, username, now, lockout.maxFailures, lockout.lockMs)).lockedUntil
-      : this.unknownNames.recordFailure(tenant, username, now);
+      : (await this.repository.recordUnknownNameFailure(tenant, unknownNameDigest(username), now, lockout.maxFailures, lockout.lockMs)).lockedUntil;
     if (lockedNow > now) return { ok: false, reason: "locked", lockedUntil: lockedNow };
     return { ok: false, reason: "invalid-credentials" };
   }

@@ -28,6 +28,44 @@ describe.skipIf(postgres.unavailable !== "")("PostgreSQL schema upgrade", () => 
   });
 });
 
+describe.skipIf(postgres.unavailable !== "")("PostgreSQL failed logins", () => {
+  it("counts the failed logins of a database from before failure counts expired: a running lock stays, an old count starts afresh", async () => {
+    const url = await postgres.freshDatabase("old_lockout");
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query(`CREATE TABLE users (tenant TEXT NOT NULL, username TEXT NOT NULL, password_hash TEXT NOT NULL, role TEXT NOT NULL,
+      failed_logins INTEGER NOT NULL DEFAULT 0, locked_until BIGINT NOT NULL DEFAULT 0, created_at BIGINT NOT NULL, credentials_version INTEGER NOT NULL DEFAULT 0,
+      PRIMARY KEY (tenant, username));
+      INSERT INTO users VALUES ('default', 'locked', '$2b$12$old', 'viewer', 5, 901000, 1, 0), ('default', 'counted', '$2b$12$old', 'viewer', 3, 0, 1, 0);`);
+    await client.end();
+    const store = new PostgresRepository(url);
+    await store.migrate();
+    expect(await store.recordFailedLogin("default", "locked", 2000, 5, 900_000)).toEqual({ failedLogins: 6, lockedUntil: 901_000 });
+    expect(await store.recordFailedLogin("default", "counted", 2000, 5, 900_000)).toEqual({ failedLogins: 1, lockedUntil: 0 });
+    expect(await store.recordUnknownNameFailure("default", "digest", 2000, 1, 900_000)).toEqual({ failedLogins: 1, lockedUntil: 902_000 });
+    await store.close();
+  });
+
+  it("keeps only the names that failed within the lock's duration, however many distinct names a flood sends from several replicas", async () => {
+    const url = await postgres.freshDatabase("unknown_names");
+    const replicas = [new PostgresRepository(url), new PostgresRepository(url)];
+    await Promise.all(replicas.map((r) => r.migrate()));
+    // 600 distinct names, one every 10 ms, alternating replicas, each count expiring 1 s after its failure: about 100 alive at a time.
+    for (let i = 0; i < 600; i++) await replicas[i % 2]!.recordUnknownNameFailure("default", `digest-${i}`, 1000 + i * 10, 5, 1000);
+    // A lock outlives the flood that went on meanwhile.
+    expect(await replicas[0]!.recordUnknownNameFailure("default", "locked", 7000, 1, 60_000)).toEqual({ failedLogins: 1, lockedUntil: 67_000 });
+    for (let i = 0; i < 300; i++) await replicas[i % 2]!.recordUnknownNameFailure("default", `later-${i}`, 7000 + i * 10, 5, 1000);
+    expect(await replicas[1]!.unknownNameLockedUntil("default", "locked", 10_000)).toBe(67_000);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const rows = Number((await client.query("SELECT count(*) AS n FROM unknown_login_names")).rows[0].n);
+    await client.end();
+    expect(rows).toBeLessThanOrEqual(102);
+    expect(rows).toBeGreaterThanOrEqual(100);
+    await Promise.all(replicas.map((r) => r.close()));
+  });
+});
+
 describe.skipIf(postgres.unavailable !== "")("PostgreSQL schema upgrade from one recorded Secret value", () => {
   it("keeps applied the value a database recorded in its first_admin table, so a deleted admin stays deleted", async () => {
     const url = await postgres.freshDatabase("first_admin");

@@ -17,6 +17,17 @@ const placeholders = (from: number, n: number) => Array.from({ length: n }, (_, 
 /** Rows per INSERT statement, well under PostgreSQL's 65535 parameters. */
 const insertChunk = 500;
 
+/**
+ * A failed login's new count and lock, over the row as it was (`$3` the failure's time, `$4` the failures that lock,
+ * `$5` the lock's duration; `expiry` the column holding when the count starts afresh): a count starts afresh once its
+ * lock has run out or its last failure is `lockMs` old; a running lock stays.
+ */
+const freshCount = (expiry: string, row = "") => `CASE WHEN greatest(${row}locked_until, ${expiry}) <= $3::bigint THEN 1 ELSE ${row}failed_logins + 1 END`;
+const lockAfterFailure = (expiry: string, row = "") =>
+  `CASE WHEN ${row}locked_until > $3::bigint THEN ${row}locked_until WHEN ${freshCount(expiry, row)} >= $4::int THEN $3::bigint + $5::bigint ELSE 0 END`;
+/** Expired unknown-name counts removed per failure recorded. */
+const expiredPerFailure = 100;
+
 /** An incident's stored evidence column as a summary, kinds in code-point order. */
 function summaryOf(evidence: unknown): EvidenceSummary {
   return evidenceFromCounts(Object.entries((evidence as EvidenceSummary | undefined)?.counts ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
@@ -332,12 +343,31 @@ export class PostgresRepository implements Repository {
   }
 
   async recordFailedLogin(tenant: string, username: string, at: number, maxFailures: number, lockMs: number): Promise<LoginFailure> {
-    // One statement, so failures counted by several replicas at once all count; a lock that has run out starts a fresh count.
-    const [row] = await this.rows(this.pool, `UPDATE users SET
-        failed_logins = CASE WHEN locked_until > 0 AND locked_until <= $3 THEN 1 ELSE failed_logins + 1 END,
-        locked_until = CASE WHEN locked_until > 0 AND locked_until <= $3 THEN 0
-                            WHEN locked_until = 0 AND failed_logins + 1 >= $4 THEN $3 + $5 ELSE locked_until END
+    // One statement, so failures counted by several replicas at once all count; SET reads the row as it was: a count
+    // whose lock has run out, or whose last failure is `lockMs` old, starts afresh.
+    const [row] = await this.rows(this.pool, `UPDATE users SET failed_logins = ${freshCount("failures_expire_at")}, locked_until = ${lockAfterFailure("failures_expire_at")},
+        failures_expire_at = greatest(locked_until, $3::bigint + $5::bigint)
       WHERE tenant = $1 AND username = $2 RETURNING failed_logins, locked_until`, [tenant, username, at, maxFailures, lockMs]);
+    return { failedLogins: Number(row?.failed_logins ?? 0), lockedUntil: Number(row?.locked_until ?? 0) };
+  }
+
+  async unknownNameLockedUntil(tenant: string, nameDigest: string, at: number): Promise<number> {
+    const [row] = await this.rows(this.pool, "SELECT locked_until FROM unknown_login_names WHERE tenant = $1 AND name_digest = $2 AND locked_until > $3", [tenant, nameDigest, at]);
+    return Number(row?.locked_until ?? 0);
+  }
+
+  async recordUnknownNameFailure(tenant: string, nameDigest: string, at: number, maxFailures: number, lockMs: number): Promise<LoginFailure> {
+    // Counts that mean nothing any more go, more of them than each failure adds: a flood of distinct names leaves at
+    // most the names that failed within `lockMs` (a few per second per replica at most: each login is a bcrypt check).
+    // Rows another replica is removing or counting are left to it.
+    await this.pool.query(`DELETE FROM unknown_login_names WHERE (tenant, name_digest) IN
+      (SELECT tenant, name_digest FROM unknown_login_names WHERE expires_at <= $1 LIMIT ${expiredPerFailure} FOR UPDATE SKIP LOCKED)`, [at]);
+    // One statement, as for accounts: failures counted by several replicas at once all count.
+    const [row] = await this.rows(this.pool, `INSERT INTO unknown_login_names AS n (tenant, name_digest, failed_logins, locked_until, expires_at)
+        VALUES ($1, $2, 1, CASE WHEN 1 >= $4::int THEN $3::bigint + $5::bigint ELSE 0 END, $3::bigint + $5::bigint)
+      ON CONFLICT (tenant, name_digest) DO UPDATE SET failed_logins = ${freshCount("n.expires_at", "n.")}, locked_until = ${lockAfterFailure("n.expires_at", "n.")},
+        expires_at = greatest(n.locked_until, $3::bigint + $5::bigint)
+      RETURNING failed_logins, locked_until`, [tenant, nameDigest, at, maxFailures, lockMs]);
     return { failedLogins: Number(row?.failed_logins ?? 0), lockedUntil: Number(row?.locked_until ?? 0) };
   }
 

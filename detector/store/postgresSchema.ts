@@ -40,8 +40,18 @@ CREATE TABLE IF NOT EXISTS users (
   role TEXT NOT NULL CHECK (role IN (${list(roles)})),
   failed_logins INTEGER NOT NULL DEFAULT 0, locked_until BIGINT NOT NULL DEFAULT 0, created_at BIGINT NOT NULL,
   credentials_version INTEGER NOT NULL DEFAULT 0,
+  -- When the failure count starts afresh (its lock ran out, or its last failure is a lock's duration old).
+  failures_expire_at BIGINT NOT NULL DEFAULT 0,
   PRIMARY KEY (tenant, username)
 );
+-- Failed logins of names that are no account, counted as an account's are (so a 423 does not tell that one exists),
+-- by a digest of the name (it may be a mistyped password). A row means nothing from expires_at on, when it is removed.
+CREATE TABLE IF NOT EXISTS unknown_login_names (
+  tenant TEXT NOT NULL, name_digest TEXT NOT NULL, failed_logins INTEGER NOT NULL, locked_until BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  PRIMARY KEY (tenant, name_digest)
+);
+CREATE INDEX IF NOT EXISTS unknown_login_names_by_expiry ON unknown_login_names (expires_at);
 -- Stored events awaiting detection, in arrival order (written with each insert, deleted by the pass that detects
 -- them; a pass claims rows FOR UPDATE SKIP LOCKED, so replicas share the queue).
 -- Every Secret value the first admin was provisioned from (digests): only a value not seen before is applied.
@@ -56,6 +66,8 @@ DO $$ BEGIN
 END $$;
 -- Databases from before password changes: their users start at credentials version 0.
 ALTER TABLE users ADD COLUMN IF NOT EXISTS credentials_version INTEGER NOT NULL DEFAULT 0;
+-- Databases from before failure counts expired: a count with no lock running starts afresh at the next failure.
+ALTER TABLE users ADD COLUMN IF NOT EXISTS failures_expire_at BIGINT NOT NULL DEFAULT 0;
 CREATE TABLE IF NOT EXISTS detection_queue (seq BIGSERIAL PRIMARY KEY, tenant TEXT NOT NULL, event_id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS detection_queue_by_event ON detection_queue (tenant, event_id);
 `;

@@ -165,7 +165,21 @@ export interface Repository {
   /** Whether the first admin was provisioned from `source` before (then provisioning it again changes nothing). */
   firstAdminSourceApplied(source: string): Promise<boolean>;
   listUsers(tenant: string): Promise<UserRecord[]>;
-  /** Counts a failed login atomically; once `maxFailures` is reached the account is locked until `at + lockMs`. */
+  /**
+   * Counts a failed login atomically; once `maxFailures` is reached the account is locked until `at + lockMs`. A count
+   * starts afresh once its lock has run out, or `lockMs` after its last failure when it did not lock.
+   */
   recordFailedLogin(tenant: string, username: string, at: number, maxFailures: number, lockMs: number): Promise<LoginFailure>;
+  /**
+   * When the login name that is no account with this digest (`nameDigest`, never the name: it may be a mistyped
+   * password) is locked until, if it is locked at `at`; 0 if not.
+   */
+  unknownNameLockedUntil(tenant: string, nameDigest: string, at: number): Promise<number>;
+  /**
+   * `recordFailedLogin` for a login name that is no account, by its digest: counted in the store like an account's
+   * failures (same threshold, lock and expiry), so a 423 does not tell that an account exists. Removes expired counts
+   * as it goes, so the store holds only the names that failed within the last `lockMs` or are locked.
+   */
+  recordUnknownNameFailure(tenant: string, nameDigest: string, at: number, maxFailures: number, lockMs: number): Promise<LoginFailure>;
   recordSuccessfulLogin(tenant: string, username: string): Promise<void>;
 }

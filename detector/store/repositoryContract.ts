@@ -233,6 +233,32 @@ export function repositoryContract(backend: string, open: OpenRepository, skip?:
       expect((await repo.listUsers("t-users")).map((u) => u.username)).toEqual(["alice"]);
     });
 
+    it("counts failed logins of a name that is no account as an account's, in the store: same lock, same expiry, per tenant", async () => {
+      expect(await repo.createUser(user("t-unknown", "real"))).toBe(true);
+      const digest = "ZGlnZXN0LW9mLWEtbmFtZQ";
+      const script = async (fail: (at: number) => Promise<unknown>, lockedUntil: (at: number) => Promise<number>) => {
+        const seen: unknown[] = [];
+        for (let i = 0; i < 4; i++) seen.push(await fail(1000));
+        seen.push(await fail(2000), await lockedUntil(2000), await lockedUntil(901_999), await lockedUntil(902_000));
+        // A lock that has run out: the next failure starts afresh, and so does one a lock's duration after the last.
+        seen.push(await fail(902_000), await fail(1_801_999), await fail(2_701_999));
+        return seen;
+      };
+      const expected = [{ failedLogins: 1, lockedUntil: 0 }, { failedLogins: 2, lockedUntil: 0 }, { failedLogins: 3, lockedUntil: 0 }, { failedLogins: 4, lockedUntil: 0 },
+        { failedLogins: 5, lockedUntil: 902_000 }, 902_000, 902_000, 0, { failedLogins: 1, lockedUntil: 0 }, { failedLogins: 2, lockedUntil: 0 }, { failedLogins: 1, lockedUntil: 0 }];
+      const accountLock = async (at: number) => {
+        const until = (await repo.findUser("t-unknown", "real"))!.lockedUntil;
+        return until > at ? until : 0;
+      };
+      expect(await script((at) => repo.recordFailedLogin("t-unknown", "real", at, 5, 900_000), accountLock)).toEqual(expected);
+      expect(await script((at) => repo.recordUnknownNameFailure("t-unknown", digest, at, 5, 900_000), (at) => repo.unknownNameLockedUntil("t-unknown", digest, at))).toEqual(expected);
+      // Per tenant; and a count that locks at its first failure.
+      expect(await repo.unknownNameLockedUntil("t-unknown-other", digest, 2000)).toBe(0);
+      expect(await repo.recordUnknownNameFailure("t-unknown-other", digest, 3000, 1, 900_000)).toEqual({ failedLogins: 1, lockedUntil: 903_000 });
+      expect(await repo.unknownNameLockedUntil("t-unknown-other", digest, 3000)).toBe(903_000);
+      expect(await repo.unknownNameLockedUntil("t-unknown", digest, 3000)).toBe(0);
+    });
+
     it("replaces a password, raising the credentials version and ending a lockout, and deletes users, within the tenant", async () => {
       expect(await repo.createUser(user("t-creds", "bob"))).toBe(true);
       expect((await repo.findUser("t-creds", "bob"))?.credentialsVersion).toBe(0);

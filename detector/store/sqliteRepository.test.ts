@@ -359,6 +359,22 @@ describe("SQLite files written by earlier versions", () => {
     await again.close();
   });
 
+  it("counts the failed logins of a file from before failure counts expired: a running lock stays, an old count starts afresh", async () => {
+    const file = join(dir, "old-lockout.db");
+    const db = new DatabaseSync(file);
+    db.exec(`CREATE TABLE users (tenant TEXT NOT NULL, username TEXT NOT NULL, password_hash TEXT NOT NULL, role TEXT NOT NULL,
+      failed_logins INTEGER NOT NULL DEFAULT 0, locked_until INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, credentials_version INTEGER NOT NULL DEFAULT 0,
+      PRIMARY KEY (tenant, username));
+      INSERT INTO users VALUES ('default', 'locked', '$2b$12$old', 'viewer', 5, 901000, 1, 0), ('default', 'counted', '$2b$12$old', 'viewer', 3, 0, 1, 0);`);
+    db.close();
+    const store = new SqliteRepository(file);
+    await store.migrate();
+    expect(await store.recordFailedLogin("default", "locked", 2000, 5, 900_000)).toEqual({ failedLogins: 6, lockedUntil: 901_000 });
+    expect(await store.recordFailedLogin("default", "counted", 2000, 5, 900_000)).toEqual({ failedLogins: 1, lockedUntil: 0 });
+    expect(await store.recordUnknownNameFailure("default", "digest", 2000, 1, 900_000)).toEqual({ failedLogins: 1, lockedUntil: 902_000 });
+    await store.close();
+  });
+
   it("treats every event of a file from before the queue existed as detected (they were detected when stored)", async () => {
     const store = new SqliteRepository(oldFile("prequeue.db", [event("e1", 1000), event("e2", 2000)], undefined));
     await store.migrate();
@@ -366,5 +382,25 @@ describe("SQLite files written by earlier versions", () => {
     await store.insertEvents([event("e3", 3000)]);
     expect((await store.detectQueued(100, (claimed) => Promise.resolve(claimed.map((e) => e.id))))?.result).toEqual(["e3"]);
     await store.close();
+  });
+});
+
+describe("SQLite failed logins of names that are no account", () => {
+  it("keeps only the names that failed within the lock's duration, however many distinct names a flood sends", async () => {
+    const file = join(dir, "unknown-names.db");
+    const store = new SqliteRepository(file);
+    await store.migrate();
+    // 600 distinct names, one every 10 ms, each count expiring 1 s after its failure: about 100 alive at a time.
+    for (let i = 0; i < 600; i++) await store.recordUnknownNameFailure("default", `digest-${i}`, 1000 + i * 10, 5, 1000);
+    // A lock outlives the flood that went on meanwhile.
+    expect(await store.recordUnknownNameFailure("default", "locked", 7000, 1, 60_000)).toEqual({ failedLogins: 1, lockedUntil: 67_000 });
+    for (let i = 0; i < 300; i++) await store.recordUnknownNameFailure("default", `later-${i}`, 7000 + i * 10, 5, 1000);
+    expect(await store.unknownNameLockedUntil("default", "locked", 10_000)).toBe(67_000);
+    await store.close();
+    const db = new DatabaseSync(file);
+    const rows = Number(db.prepare("SELECT count(*) AS n FROM unknown_login_names").get()?.n);
+    db.close();
+    expect(rows).toBeLessThanOrEqual(102);
+    expect(rows).toBeGreaterThanOrEqual(100);
   });
 });

@@ -21,6 +21,16 @@ import { defaultCacheSizes, type CacheSizes } from "./cacheSizing.ts";
  */
 const storeFailureCodes = new Set([7, 8, 10, 11, 13, 14, 26]);
 
+/**
+ * A failed login's new count and lock, over the row as it was (?3 the failure's time, ?4 the failures that lock, ?5
+ * the lock's duration; `expiry` is the column holding when the count starts afresh): a count starts afresh once its lock
+ * has run out or its last failure is `lockMs` old; a running lock stays.
+ */
+const freshCount = (expiry: string) => `CASE WHEN max(locked_until, ${expiry}) <= ?3 THEN 1 ELSE failed_logins + 1 END`;
+const lockAfterFailure = (expiry: string) => `CASE WHEN locked_until > ?3 THEN locked_until WHEN ${freshCount(expiry)} >= ?4 THEN ?3 + ?5 ELSE 0 END`;
+/** Expired unknown-name counts removed per failure recorded. */
+const expiredPerFailure = 100;
+
 const marks = (n: number) => Array.from({ length: n }, () => "?").join(", ");
 
 interface QueuedEvent {
@@ -287,8 +297,13 @@ export class SqliteRepository implements Repository {
       this.db.exec("INSERT INTO first_admin_sources (source, provisioned_at) SELECT source, provisioned_at FROM first_admin WHERE true ON CONFLICT DO NOTHING; DROP TABLE first_admin");
     }
     // Users from before password changes start at credentials version 0.
-    if (!this.all("PRAGMA table_info(users)").some((c) => c.name === "credentials_version")) {
+    const userColumns = this.all("PRAGMA table_info(users)").map((c) => c.name);
+    if (!userColumns.includes("credentials_version")) {
       this.db.exec("ALTER TABLE users ADD COLUMN credentials_version INTEGER NOT NULL DEFAULT 0");
+    }
+    // Users from before failure counts expired: a count with no lock running starts afresh at the next failure.
+    if (!userColumns.includes("failures_expire_at")) {
+      this.db.exec("ALTER TABLE users ADD COLUMN failures_expire_at INTEGER NOT NULL DEFAULT 0");
     }
   }
 
@@ -580,11 +595,27 @@ export class SqliteRepository implements Repository {
 
   recordFailedLogin(tenant: string, username: string, at: number, maxFailures: number, lockMs: number): Promise<LoginFailure> {
     return this.transaction(() => {
-      // A lock that has run out starts a fresh count.
-      this.run(`UPDATE users SET failed_logins = CASE WHEN locked_until > 0 AND locked_until <= ? THEN 1 ELSE failed_logins + 1 END,
-        locked_until = CASE WHEN locked_until > 0 AND locked_until <= ? THEN 0 ELSE locked_until END WHERE tenant = ? AND username = ?`, at, at, tenant, username);
-      this.run("UPDATE users SET locked_until = ? WHERE tenant = ? AND username = ? AND failed_logins >= ? AND locked_until = 0", at + lockMs, tenant, username, maxFailures);
-      const row = this.get("SELECT failed_logins, locked_until FROM users WHERE tenant = ? AND username = ?", tenant, username);
+      // SET reads the row as it was: a count whose lock has run out, or whose last failure is `lockMs` old, starts afresh.
+      const row = this.get(`UPDATE users SET failed_logins = ${freshCount("failures_expire_at")}, locked_until = ${lockAfterFailure("failures_expire_at")}, failures_expire_at = max(locked_until, ?3 + ?5)
+        WHERE tenant = ?1 AND username = ?2 RETURNING failed_logins, locked_until`, tenant, username, at, maxFailures, lockMs);
+      return { failedLogins: Number(row?.failed_logins ?? 0), lockedUntil: Number(row?.locked_until ?? 0) };
+    });
+  }
+
+  unknownNameLockedUntil(tenant: string, nameDigest: string, at: number): Promise<number> {
+    return this.serialized(() => Number(this.get("SELECT locked_until FROM unknown_login_names WHERE tenant = ? AND name_digest = ? AND locked_until > ?", tenant, nameDigest, at)?.locked_until ?? 0));
+  }
+
+  recordUnknownNameFailure(tenant: string, nameDigest: string, at: number, maxFailures: number, lockMs: number): Promise<LoginFailure> {
+    return this.transaction(() => {
+      // Counts that mean nothing any more go, more of them than each failure adds: a flood of distinct names leaves at
+      // most the names that failed within `lockMs` (a few per second at most: each login is a bcrypt check).
+      this.run(`DELETE FROM unknown_login_names WHERE (tenant, name_digest) IN
+        (SELECT tenant, name_digest FROM unknown_login_names WHERE expires_at <= ? LIMIT ${expiredPerFailure})`, at);
+      const row = this.get(`INSERT INTO unknown_login_names (tenant, name_digest, failed_logins, locked_until, expires_at)
+        VALUES (?1, ?2, 1, CASE WHEN 1 >= ?4 THEN ?3 + ?5 ELSE 0 END, ?3 + ?5)
+        ON CONFLICT (tenant, name_digest) DO UPDATE SET failed_logins = ${freshCount("expires_at")}, locked_until = ${lockAfterFailure("expires_at")}, expires_at = max(locked_until, ?3 + ?5)
+        RETURNING failed_logins, locked_until`, tenant, nameDigest, at, maxFailures, lockMs);
       return { failedLogins: Number(row?.failed_logins ?? 0), lockedUntil: Number(row?.locked_until ?? 0) };
     });
   }

@@ -34,8 +34,18 @@ CREATE TABLE IF NOT EXISTS users (
   role TEXT NOT NULL CHECK (role IN (${list(roles)})),
   failed_logins INTEGER NOT NULL DEFAULT 0, locked_until INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,
   credentials_version INTEGER NOT NULL DEFAULT 0,
+  -- When the failure count starts afresh (its lock ran out, or its last failure is a lock's duration old).
+  failures_expire_at INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (tenant, username)
 );
+-- Failed logins of names that are no account, counted as an account's are (so a 423 does not tell that one exists),
+-- by a digest of the name (it may be a mistyped password). A row means nothing from expires_at on, when it is removed.
+CREATE TABLE IF NOT EXISTS unknown_login_names (
+  tenant TEXT NOT NULL, name_digest TEXT NOT NULL, failed_logins INTEGER NOT NULL, locked_until INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (tenant, name_digest)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS unknown_login_names_by_expiry ON unknown_login_names (expires_at);
 -- The detection queue: every event whose rowid is above detected_through (pruning never deletes the newest row, so rowids only grow).
 -- Every Secret value the first admin was provisioned from (digests): only a value not seen before is applied.
 CREATE TABLE IF NOT EXISTS first_admin_sources (source TEXT PRIMARY KEY, provisioned_at INTEGER NOT NULL);
