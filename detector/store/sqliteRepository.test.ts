@@ -297,6 +297,19 @@ describe("SQLite files written by earlier versions", () => {
     return names;
   };
 
+  it("rebuilds a time index from before it held source_ip", async () => {
+    const file = oldFile("two-column-index.db", [event("i1", 1000)], undefined);
+    const db = new DatabaseSync(file);
+    db.exec("CREATE INDEX events_by_time ON events (tenant, event_time)");
+    db.close();
+    const store = new SqliteRepository(file);
+    await store.migrate();
+    await store.close();
+    const check = new DatabaseSync(file);
+    expect(check.prepare("PRAGMA index_info(events_by_time)").all().map((c) => c.name)).toEqual(["tenant", "event_time", "source_ip"]);
+    check.close();
+  });
+
   it("keeps applied the Secret value a file recorded in its first_admin table, so a deleted admin stays deleted", async () => {
     const file = join(dir, "first-admin.db");
     const fresh = new SqliteRepository(file);

@@ -284,6 +284,11 @@ export class SqliteRepository implements Repository {
    */
   private upgrade(): void {
     this.db.exec("DROP INDEX IF EXISTS events_by_source");
+    // The time index gained source_ip (reads for some sources skip the others' rows): an older file kept its
+    // two-column index, CREATE INDEX IF NOT EXISTS leaving it as it was.
+    if (!this.all("PRAGMA index_info(events_by_time)").some((c) => c.name === "source_ip")) {
+      this.db.exec("DROP INDEX IF EXISTS events_by_time; CREATE INDEX events_by_time ON events (tenant, event_time, source_ip)");
+    }
     if (!this.get("SELECT 1 AS x FROM detection_progress")) {
       const queue = this.get("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'detection_queue'");
       const firstQueued = queue ? this.get("SELECT min(e.rowid) AS r FROM detection_queue q JOIN events e ON e.tenant = q.tenant AND e.id = q.event_id")?.r : null;
