@@ -20,7 +20,10 @@ export interface ControllerOptions {
   onReconciled?: (key: string, outcome: ReconcileOutcome, seconds: number, error?: unknown) => void;
 }
 
-/** The reconciler reads managedFields only on Deployments (the HPA handover); elsewhere they are memory for nothing. */
+/**
+ * The reconciler reads managedFields only on Deployments (the HPA handover) and PersistentVolumeClaims (whether it set
+ * the storage class); elsewhere they are memory for nothing.
+ */
 function dropManagedFields<O extends KubernetesObject>(obj: O): O {
   if (obj.metadata) delete obj.metadata.managedFields;
   return obj;
@@ -61,7 +64,7 @@ export class MiniXdrController implements ClusterState {
     this.miniXdrs.addHandlers({ onAdd: enqueue, onUpdate: enqueue, onDelete: enqueue, onResync: enqueue });
     for (const k of childKinds) {
       const informer = new Informer<KubeObject>(opts.client, { apiVersion: apiVersionOf(k), kind: k.kind, plural: k.plural },
-        { ...informerOpts, resyncMs: 0, labelSelector: managedBySelector, unavailableRetryMs: 10_000, ...(k.kind === "Deployment" ? { transform: undefined } : {}) });
+        { ...informerOpts, resyncMs: 0, labelSelector: managedBySelector, unavailableRetryMs: 10_000, ...(k.kind === "Deployment" || k.kind === "PersistentVolumeClaim" ? { transform: undefined } : {}) });
       const toOwner = (o: KubeObject) => {
         const key = ownerKey(o);
         if (key) this.queue.add(key);

@@ -10,6 +10,7 @@ import { generatedSecretData } from "./generated-secret.ts";
 import { detectorEndpoint } from "../render/services.ts";
 import { appliedHashPath, withAppliedHash } from "./applied-hash.ts";
 import { driftedFields } from "./drift.ts";
+import { appliesStorageClass, followLiveClaim } from "./claim.ts";
 import { maxConditionMessageLength, truncateMessage } from "./conditions.ts";
 import type { EventRecorder, EventType } from "./events.ts";
 import { canonicalJson, computeStatus, stableErrorMessage, type Observation } from "./status.ts";
@@ -60,6 +61,8 @@ function namespaceTerminating(err: unknown): boolean {
 export class MiniXdrReconciler {
   private readonly d: ReconcilerDeps;
   private readonly now: () => string;
+  /** Per MiniXdr (namespace/name): the storage changes not applied that its Warning Event already told of, once. */
+  private readonly storageReported = new Map<string, { uid: string; message: string }>();
 
   constructor(deps: ReconcilerDeps) {
     this.d = deps;
@@ -71,6 +74,7 @@ export class MiniXdrReconciler {
     const cr = this.d.state.miniXdr(namespace, name);
     // Deleted (or being deleted): ownerReferences let the garbage collector remove every child; no finalizer needed.
     if (!cr || cr.metadata.deletionTimestamp) {
+      this.storageReported.delete(key);
       this.d.onStatus?.(namespace, name, undefined);
       return {};
     }
@@ -100,6 +104,8 @@ export class MiniXdrReconciler {
 
     /** Children whose old namesakes are still being deleted: applied on a pass shortly after. */
     const waitingForDeletion: string[] = [];
+    /** Changes of the spec that the existing data claim cannot take (its immutable fields). */
+    const storageNotes: string[] = [];
     let terminating = false;
     if (!paused) {
       // Children do not depend on each other at apply time (pods wait for their ConfigMap, Secret and
@@ -111,7 +117,7 @@ export class MiniXdrReconciler {
           return;
         }
         try {
-          const result = await this.ensureChild(cr, k, child, spec, log, event);
+          const result = await this.ensureChild(cr, k, child, spec, log, event, storageNotes);
           if (result) applied.set(`${k.kind}/${child.object.metadata.name}`, result);
         } catch (err) {
           if (err instanceof ChildBeingDeleted) return void waitingForDeletion.push(err.message);
@@ -129,6 +135,13 @@ export class MiniXdrReconciler {
         return {};
       }
       await this.prune(cr, desired, applyErrors, log, event);
+      storageNotes.sort();
+      this.reportStorageNotes(cr, key, storageNotes, event);
+    } else {
+      // Nothing is applied while paused, but what the claim cannot take is still so: status keeps saying it.
+      const claim = desired.find((d) => d.object.kind === "PersistentVolumeClaim");
+      const live = claim && this.d.state.child(childKindOf("PersistentVolumeClaim"), namespace, claim.object.metadata.name);
+      if (claim && live?.metadata?.ownerReferences?.some((o) => o.uid === cr.metadata.uid)) storageNotes.push(...followLiveClaim(claim.object, live, appliesStorageClass(live)).notes.sort());
     }
 
     const components = enabledComponents(spec).map((component) => {
@@ -142,7 +155,8 @@ export class MiniXdrReconciler {
         desiredReplicas: component === "detector" && spec.detector.autoscaling.enabled ? spec.detector.autoscaling.minReplicas : spec[component].replicas,
       };
     });
-    await this.writeStatus(cr, { paused, components, applyErrors: applyErrors.sort(), missingApis: [...missingApis].sort(), forbiddenApis: [...forbiddenApis].sort(), waitingForDeletion: waitingForDeletion.sort(), endpoint: detectorEndpoint(cr) }, log);
+    await this.writeStatus(cr, { paused, components, applyErrors: applyErrors.sort(), missingApis: [...missingApis].sort(), forbiddenApis: [...forbiddenApis].sort(), waitingForDeletion: waitingForDeletion.sort(),
+      storageNotes, endpoint: detectorEndpoint(cr) }, log);
     await Promise.all(pendingEvents);
     if (applyErrors.length > 0) throw new ReconcileError(applyErrors.join("; "));
     if (waitingForDeletion.length > 0) {
@@ -153,7 +167,7 @@ export class MiniXdrReconciler {
   }
 
   /** Creates or updates one child; returns the object as the API server now has it, or undefined if untouched. */
-  private async ensureChild(cr: MiniXdr, k: ChildKind, child: DesiredChild, spec: MiniXdrSpec, log: Logger, event: RecordEvent): Promise<KubeObject | undefined> {
+  private async ensureChild(cr: MiniXdr, k: ChildKind, child: DesiredChild, spec: MiniXdrSpec, log: Logger, event: RecordEvent, storageNotes: string[]): Promise<KubeObject | undefined> {
     const { namespace, name } = child.object.metadata;
     // The caches hold only objects labelled as ours: one missing there may still exist (someone else's, or ours with
     // the label edited away). Read it before the apply, which would otherwise take it over (and its ownerReference
@@ -182,7 +196,13 @@ export class MiniXdrReconciler {
         throw err;
       }
     }
-    const desired = withAppliedHash(child.object);
+    let object = child.object;
+    if (k.kind === "PersistentVolumeClaim" && live) {
+      const followed = followLiveClaim(object, live, appliesStorageClass(live));
+      object = followed.object;
+      storageNotes.push(...followed.notes);
+    }
+    const desired = withAppliedHash(object);
     const drift = live ? driftedFields(desired, live) : [];
     if (live && drift.length === 0) return undefined;
     if (k.kind === "Deployment" && live && spec.detector.autoscaling.enabled && name === names.component(cr, "detector")) {
@@ -196,6 +216,21 @@ export class MiniXdrReconciler {
     event("Normal", verb, live ? `Updated ${k.kind} ${name} (${what})` : `Created ${k.kind} ${name}`);
     log.info({ child: `${k.kind}/${name}`, drift: drift.slice(0, 10) }, verb.toLowerCase());
     return result;
+  }
+
+  /**
+   * One Warning Event when the claim first cannot take a change (or a different one), not one per pass: status says it
+   * for as long as it lasts. Already reported: remembered here, or in the Degraded condition written before a restart.
+   */
+  private reportStorageNotes(cr: MiniXdr, key: string, notes: string[], event: RecordEvent): void {
+    if (notes.length === 0) return void this.storageReported.delete(key);
+    const message = notes.join("; ");
+    const uid = cr.metadata.uid ?? "";
+    const remembered = this.storageReported.get(key);
+    const degraded = cr.status?.conditions?.find((c) => c.type === "Degraded");
+    const inStatus = degraded?.status === "True" && degraded.message.includes(message);
+    if (!(remembered?.uid === uid && remembered.message === message) && !inStatus) event("Warning", "StorageChangeNotApplied", message);
+    this.storageReported.set(key, { uid, message });
   }
 
   private async uncached(k: ChildKind, namespace: string, name: string): Promise<KubeObject | undefined> {

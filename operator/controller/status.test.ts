@@ -49,6 +49,19 @@ describe("computeStatus", () => {
     expect(failed.conditions!.find((c) => c.type === "Reconciled")!.message).toMatch(/ConfigMap x-config: exists/);
   });
 
+  it("reports a storage change the data claim cannot take as Degraded, with everything applied and the detector ready", () => {
+    const note = "PersistentVolumeClaim x-data keeps storage class fast: spec.storage.sqlite.storageClassName asks for slow";
+    const status = computeStatus(cr(2), observe(deployment(), { storageNotes: [note] }), clock("t"));
+    expect(summary(status.conditions)).toEqual({
+      Degraded: "True StorageChangeNotApplied", Reconciled: "True ReconcileSucceeded", Progressing: "False RolloutComplete", Ready: "True AllComponentsReady",
+    });
+    expect(status.conditions!.find((c) => c.type === "Degraded")!.message).toBe(note);
+    expect(status.conditions!.find((c) => c.type === "Reconciled")!.message).toMatch(/except what the data claim cannot change \(see Degraded\)/);
+    // A failed apply still gives the reason; the claim's note is not lost behind it.
+    const failed = computeStatus(cr(2), observe(deployment(), { storageNotes: [note], applyErrors: ["Service x-detector: refused"] }), clock("t"));
+    expect(failed.conditions!.find((c) => c.type === "Degraded")).toMatchObject({ reason: "ApplyFailed", message: `Service x-detector: refused; ${note}` });
+  });
+
   it("counts the replicas the spec asks for while the Deployment is missing, and never calls zero replicas ready", () => {
     // The apply failed: REPLICAS reads 0/2 (what would run), not 0/0.
     const missing = computeStatus(cr(1), observe(undefined, { applyErrors: ["Deployment x-detector: refused"] }), clock("t"));

@@ -25,6 +25,8 @@ export interface Observation {
   forbiddenApis?: string[];
   /** Children not applied yet because an old object of the same name is still being deleted. */
   waitingForDeletion?: string[];
+  /** Changes of the spec the existing data claim cannot take (immutable fields): it keeps what it has. */
+  storageNotes?: string[];
   endpoint: string;
 }
 
@@ -98,13 +100,17 @@ export function computeStatus(cr: MiniXdr, obs: Observation, now: () => string):
     ...(obs.missingApis.length > 0 ? [`the ${obs.missingApis.join(", ")} API is not installed (install external-secrets.io): its child is not applied`] : []),
   ];
   const missingApis = apiProblems.length > 0 ? apiProblems.join("; ") : undefined;
+  // Applied (the claim keeps what it cannot change), so not a failure; but not what the spec says, which must show.
+  const storageNotes = obs.storageNotes ?? [];
   const apiReason = forbidden.length > 0 ? "ExternalSecretsForbidden" : "ExternalSecretsNotInstalled";
   if (applyErrors.length > 0) {
-    set({ type: "Degraded", status: "True", reason: failedReason, message: [...applyErrors, ...(missingApis ? [missingApis] : [])].join("; ") });
+    set({ type: "Degraded", status: "True", reason: failedReason, message: [...applyErrors, ...(missingApis ? [missingApis] : []), ...storageNotes].join("; ") });
   } else if (missingApis) {
-    set({ type: "Degraded", status: "True", reason: apiReason, message: [`${missingApis}; everything else is reconciled`, ...failed].join("; ") });
+    set({ type: "Degraded", status: "True", reason: apiReason, message: [`${missingApis}; everything else is reconciled`, ...failed, ...storageNotes].join("; ") });
   } else if (failed.length > 0) {
-    set({ type: "Degraded", status: "True", reason: "DeploymentFailed", message: failed.join("; ") });
+    set({ type: "Degraded", status: "True", reason: "DeploymentFailed", message: [...failed, ...storageNotes].join("; ") });
+  } else if (storageNotes.length > 0) {
+    set({ type: "Degraded", status: "True", reason: "StorageChangeNotApplied", message: storageNotes.join("; ") });
   } else {
     set({ type: "Degraded", status: "False", reason: "AsExpected", message: "no problems found" });
   }
@@ -119,7 +125,8 @@ export function computeStatus(cr: MiniXdr, obs: Observation, now: () => string):
   } else if (obs.waitingForDeletion?.length) {
     set({ type: "Reconciled", status: "False", reason: "WaitingForDeletion", message: obs.waitingForDeletion.join("; ") });
   } else {
-    set({ type: "Reconciled", status: "True", reason: "ReconcileSucceeded", message: `every child matches generation ${generation}` });
+    set({ type: "Reconciled", status: "True", reason: "ReconcileSucceeded", message: storageNotes.length > 0
+      ? `every child matches generation ${generation}, except what the data claim cannot change (see Degraded)` : `every child matches generation ${generation}` });
   }
 
   if (obs.invalidSpec) set({ type: "Progressing", status: "False", reason: "InvalidSpec", message: "nothing is applied until the spec is fixed" });
