@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { apiVersion, group, kind, pausedAnnotation, plural, version, withDefaults, type MiniXdr, type MiniXdrSpec, type MiniXdrStatus } from "../api/minixdr.ts";
 import { isConflict, isNotFound, KubeApiError, type KubeClient, type KubeObject } from "../kube/client.ts";
 import { childKindOf, type ChildKind } from "../render/child-kinds.ts";
-import { fieldManager, names } from "../render/meta.ts";
+import { childLabels, fieldManager, names } from "../render/meta.ts";
 import { enabledComponents, render, type DesiredChild } from "../render/render.ts";
 import { generatedSecretData } from "./generated-secret.ts";
 import { detectorEndpoint } from "../render/services.ts";
@@ -173,6 +173,7 @@ export class MiniXdrReconciler {
     // the label edited away). Read it before the apply, which would otherwise take it over (and its ownerReference
     // would have it deleted with the MiniXdr). Only when a child is not cached: at creation, not on every pass.
     const live = this.d.state.child(k, namespace, name) ?? await this.uncached(k, namespace, name);
+    let adopting = false;
     if (live && !live.metadata?.ownerReferences?.some((o) => o.uid === cr.metadata.uid)) {
       // A MiniXdr deleted and created again under its name: the old one's children are going (the garbage collector
       // removes what an owner that no longer exists owned), not someone else's.
@@ -180,9 +181,20 @@ export class MiniXdrReconciler {
       if (live.metadata?.deletionTimestamp || earlierNamesake) {
         throw new ChildBeingDeleted(`${k.kind} ${name} of an earlier MiniXdr ${cr.metadata.name} is still being deleted`);
       }
-      throw new ReconcileError(`exists and is not owned by MiniXdr ${cr.metadata.name}; rename or delete it so the operator can manage it`);
+      if (!orphanOf(cr, live)) {
+        throw new ReconcileError(`exists and is not owned by MiniXdr ${cr.metadata.name}; rename or delete it so the operator can manage it`);
+      }
+      adopting = true;
     }
     if (child.createOnly) {
+      if (adopting && live) {
+        // Adopted with its values: only our labels and ownerReference are applied, the data stays as it was.
+        const { apiVersion: av, kind: kk, metadata } = child.object;
+        const result = await this.d.client.apply(k, namespace, name, { apiVersion: av, kind: kk, metadata });
+        event("Normal", "Adopted", `Adopted ${k.kind} ${name}, an orphan of this instance (no owner, its labels), with the values it holds`);
+        log.info({ child: `${k.kind}/${name}` }, "adopted");
+        return result;
+      }
       if (live) return undefined;
       const stringData = generatedSecretData();
       try {
@@ -209,11 +221,12 @@ export class MiniXdrReconciler {
       await this.handOverReplicas(k, live, log);
     }
     const result = await this.d.client.apply(k, namespace, name, desired);
-    const verb = live ? "Updated" : "Created";
+    const verb = adopting ? "Adopted" : live ? "Updated" : "Created";
     // Only the hash differs: what changed is a field no longer rendered, which the apply removed.
     const changed = drift.filter((p) => p !== appliedHashPath);
     const what = changed.length > 0 ? changed.slice(0, 5).join(", ") : "removed fields no longer set by the MiniXdr";
-    event("Normal", verb, live ? `Updated ${k.kind} ${name} (${what})` : `Created ${k.kind} ${name}`);
+    event("Normal", verb, adopting ? `Adopted ${k.kind} ${name}, an orphan of this instance (no owner, its labels)`
+      : live ? `Updated ${k.kind} ${name} (${what})` : `Created ${k.kind} ${name}`);
     log.info({ child: `${k.kind}/${name}`, drift: drift.slice(0, 10) }, verb.toLowerCase());
     return result;
   }
@@ -290,6 +303,18 @@ export class MiniXdrReconciler {
     const ready = status.conditions?.find((c) => c.type === "Ready");
     log.info({ ready: ready?.status, reason: ready?.reason }, "status updated");
   }
+}
+
+/**
+ * An object left by an earlier MiniXdr of this name deleted with `--cascade=orphan`: no controller owner, and our labels
+ * for this instance. Adopted as the Deployment controller adopts orphaned ReplicaSets; anything else is never taken over.
+ */
+function orphanOf(cr: MiniXdr, live: KubeObject): boolean {
+  const labels = live.metadata?.labels ?? {};
+  const ours = childLabels(cr, "");
+  return !live.metadata?.ownerReferences?.some((o) => o.controller)
+    && labels["app.kubernetes.io/managed-by"] === ours["app.kubernetes.io/managed-by"]
+    && labels["app.kubernetes.io/instance"] === ours["app.kubernetes.io/instance"];
 }
 
 /** An error's text, stable across retries of the same failure (see stableErrorMessage). */
