@@ -12,6 +12,7 @@ import { ingestFormats } from "../ingest/formats.ts";
 import { ingestBatch } from "../ingest/ingestBatch.ts";
 import { bruteForceRule } from "../rules/bruteForceRule.ts";
 import type { DetectionRule } from "../rules/detectionRule.ts";
+import type { Repository } from "../store/repository.ts";
 import { SqliteRepository } from "../store/sqliteRepository.ts";
 import { DetectionEngine } from "./detectionEngine.ts";
 import { DetectionLoop } from "./detectionLoop.ts";
@@ -220,28 +221,43 @@ describe("DetectionLoop", () => {
     await repository.close();
   });
 
+  /**
+   * A brute-force engine whose first `outages` passes fail with `err`, as the store failing under them would make
+   * them; `failed()` says how many did.
+   */
+  function failingFirst(outages: number, err: Error): { engine: DetectionEngine; failed: () => number } {
+    let failed = 0;
+    const real = new DetectionEngine({ config: detectionConfigSchema.parse({}), containment: "alert", rules: [bruteForceRule] });
+    const engine = new Proxy(real, {
+      get: (target, prop, receiver) => (prop === "detectIn"
+        ? (...args: Parameters<DetectionEngine["detectIn"]>) => (failed < outages ? (failed++, Promise.reject(err)) : target.detectIn(...args))
+        : Reflect.get(target, prop, receiver) as unknown),
+    });
+    return { engine, failed: () => failed };
+  }
+
+  /** Runs `engine` over a brute force from `sourceIp`, its passes one event each, and returns the events it skipped. */
+  async function detectOneByOne(repository: Repository, send: (records: unknown[]) => Promise<{ accepted: number }>, engine: DetectionEngine, sourceIp: string): Promise<string[]> {
+    const skipped: string[] = [];
+    const loop = new DetectionLoop({ repository, engine, log, lingerMs: 0, retryMs: 10, passLimit: 1, onSkipped: (e) => skipped.push(e.id) });
+    loop.queued((await send(bruteForce(sourceIp))).accepted);
+    await expect.poll(() => repository.countQueued(), { timeout: 20_000 }).toBe(0);
+    await loop.stop();
+    return skipped;
+  }
+
   it("never takes an event off the queue for failures of the store itself (a database that flaps)", async () => {
     const { repository, send } = await store();
     // Passes fail eight times as a connection lost mid-pass would (the store answers again in between, so taking an
     // event off the queue would succeed); the store says such an error is its own unavailability.
-    let outages = 8;
     const lost = Object.assign(new Error("Connection terminated unexpectedly"), { code: "08006" });
     const flapping = new Proxy(repository, {
       get: (target, prop, receiver) => (prop === "isUnavailableError" ? (err: unknown) => err === lost : Reflect.get(target, prop, receiver) as unknown),
     });
-    const real = new DetectionEngine({ config: detectionConfigSchema.parse({}), containment: "alert", rules: [bruteForceRule] });
-    const engine = new Proxy(real, {
-      get: (target, prop, receiver) => (prop === "detectIn"
-        ? (...args: Parameters<DetectionEngine["detectIn"]>) => (outages-- > 0 ? Promise.reject(lost) : target.detectIn(...args))
-        : Reflect.get(target, prop, receiver) as unknown),
-    });
-    const skipped: string[] = [];
-    const loop = new DetectionLoop({ repository: flapping, engine, log, lingerMs: 0, retryMs: 10, passLimit: 1, onSkipped: (e) => skipped.push(e.id) });
-    loop.queued((await send(bruteForce("203.0.113.85"))).accepted);
-    await expect.poll(() => repository.countQueued(), { timeout: 20_000 }).toBe(0);
-    expect(skipped).toEqual([]);
+    const { engine, failed } = failingFirst(8, lost);
+    expect(await detectOneByOne(flapping, send, engine, "203.0.113.85")).toEqual([]);
+    expect(failed()).toBe(8);
     expect((await repository.listIncidents("default", { limit: 10, offset: 0 })).items).toEqual([expect.objectContaining({ sourceIp: "203.0.113.85", evidence: { counts: { "auth.failure": 7 }, total: 7 } })]);
-    await loop.stop();
     await repository.close();
   });
 
@@ -256,21 +272,10 @@ describe("DetectionLoop", () => {
     } catch (err) {
       full = err as Error;
     }
-    let outages = 8;
-    const real = new DetectionEngine({ config: detectionConfigSchema.parse({}), containment: "alert", rules: [bruteForceRule] });
-    const engine = new Proxy(real, {
-      get: (target, prop, receiver) => (prop === "detectIn"
-        ? (...args: Parameters<DetectionEngine["detectIn"]>) => (outages-- > 0 ? Promise.reject(full) : target.detectIn(...args))
-        : Reflect.get(target, prop, receiver) as unknown),
-    });
-    const skipped: string[] = [];
-    const loop = new DetectionLoop({ repository, engine, log, lingerMs: 0, retryMs: 10, passLimit: 1, onSkipped: (e) => skipped.push(e.id) });
-    loop.queued((await send(bruteForce("203.0.113.86"))).accepted);
-    await expect.poll(() => repository.countQueued(), { timeout: 20_000 }).toBe(0);
-    expect(outages).toBeLessThan(0);
-    expect(skipped).toEqual([]);
+    const { engine, failed } = failingFirst(8, full);
+    expect(await detectOneByOne(repository, send, engine, "203.0.113.86")).toEqual([]);
+    expect(failed()).toBe(8);
     expect((await repository.listIncidents("default", { limit: 10, offset: 0 })).items).toEqual([expect.objectContaining({ sourceIp: "203.0.113.86", evidence: { counts: { "auth.failure": 7 }, total: 7 } })]);
-    await loop.stop();
     await repository.close();
   });
 
