@@ -94,7 +94,7 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
   const now = options.now ?? Date.now;
   const log = options.logger ?? pino({ level: process.env.MINIXDR_LOG_LEVEL ?? "info", base: { component: "detector" } });
   const repository = openRepository(config, secrets, log);
-  const metrics = new DetectorMetrics(repository);
+  const metrics = new DetectorMetrics(repository, config.tenants);
 
   // The store may come up after us (PostgreSQL starting alongside): keep trying, and say so in /readyz meanwhile.
   let storeError: string | undefined = "schema not migrated yet";

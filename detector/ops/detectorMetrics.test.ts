@@ -11,11 +11,33 @@ describe("detector metrics read from the store", () => {
     await repository.migrate();
     const i = incident("default", { severity: "high" });
     await repository.withSourceLock("default", i.sourceIp, (tx) => tx.insertIncident(i));
-    const metrics = new DetectorMetrics(repository);
+    const metrics = new DetectorMetrics(repository, ["default"]);
     const series = /^minixdr_open_incidents\{tenant="default",severity="high"\} 1$/m;
     expect(await metrics.registry.metrics()).toMatch(series);
     await repository.close();
     await expect(repository.openIncidentCounts()).rejects.toThrow();
     expect(await metrics.registry.metrics()).toMatch(series);
+  });
+
+  it("export 0 for every configured tenant and severity with nothing open, so an alert on their growth sees a surge from none", async () => {
+    const repository = new SqliteRepository(":memory:");
+    await repository.migrate();
+    const metrics = new DetectorMetrics(repository, ["default", "payments"]);
+    const open = async () => (await metrics.registry.getSingleMetric("minixdr_open_incidents")!.get()).values
+      .map((v) => `${v.labels.tenant}/${v.labels.severity}=${v.value}`).sort();
+    expect(await open()).toEqual(["default/critical=0", "default/high=0", "default/low=0", "default/medium=0", "payments/critical=0", "payments/high=0", "payments/low=0", "payments/medium=0"]);
+    const i = incident("payments", { severity: "high" });
+    // An incident of a tenant no longer configured is not exported.
+    const gone = incident("removed", { severity: "critical" });
+    await repository.withSourceLock("payments", i.sourceIp, async (tx) => {
+      await tx.insertIncident(i);
+      await tx.insertIncident(gone);
+    });
+    expect(await open()).toContain("payments/high=1");
+    expect((await open()).some((s) => s.startsWith("removed/"))).toBe(false);
+    // Resolved: back to 0, the series stays.
+    await repository.setIncidentStatus("payments", i.id, "resolved", "anna", 1);
+    expect(await open()).toContain("payments/high=0");
+    await repository.close();
   });
 });

@@ -1,5 +1,6 @@
 // Prometheus metrics, on their own registry per detector (served on the metrics port at /metrics).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { severities } from "../incidents/incident.ts";
 import type { Repository } from "../store/repository.ts";
 
 export class DetectorMetrics {
@@ -19,7 +20,8 @@ export class DetectorMetrics {
   readonly secretReloads: Counter<"result">;
   readonly secretRejected: Gauge;
 
-  constructor(repository: Repository) {
+  /** `tenants`: the configured tenants, each exported with every severity (0 when none is open). */
+  constructor(repository: Repository, tenants: readonly string[] = []) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: "minixdr_detector_" });
     this.eventsIngested = new Counter({ name: "minixdr_events_ingested_total", help: "Events stored, by ingest source and tenant", labelNames: ["source", "tenant"], registers });
@@ -82,7 +84,11 @@ export class DetectorMetrics {
           return; // /readyz says the database is unreachable; the other metrics are still worth serving.
         }
         this.reset();
-        for (const c of counts) this.set({ tenant: c.tenant, severity: c.severity }, c.count);
+        // Every configured tenant and severity, 0 included: a series that appears only with its first open incident
+        // has no earlier value, so delta() over it reads 0 and a surge from none went unnoticed. A tenant no longer
+        // configured is not exported (nobody can reach its incidents).
+        for (const tenant of tenants) for (const severity of severities) this.set({ tenant, severity }, 0);
+        for (const c of counts) if (tenants.includes(c.tenant)) this.set({ tenant: c.tenant, severity: c.severity }, c.count);
       },
     });
   }
