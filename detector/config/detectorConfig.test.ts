@@ -45,6 +45,9 @@ describe("ingest tokens", () => {
     expect(parseIngestTokens("default=aaaaaaaaaaaaaaaa1\nacme=bbbbbbbbbbbbbbbb2", ["default", "acme"]).get("bbbbbbbbbbbbbbbb2")).toBe("acme");
     expect(() => parseIngestTokens("default=aaaaaaaaaaaaaaaa1\nother=bbbbbbbbbbbbbbbb2", ["default"])).toThrow(/tenant "other" is not in the config's tenants/);
     expect(() => parseIngestTokens("short", ["default"])).toThrow(/at least 16 characters/);
+    // A lone line for a tenant removed from the config is refused as such, not taken as default's token "acme=...".
+    expect(() => parseIngestTokens("acme=ingest-acme-88c1d0e4b2a7f3c9\n", ["default"])).toThrow(/tenant "acme" is not in the config's tenants/);
+    expect([...parseIngestTokens("ABCD=efgh-ijkl-mnop-qrst\n", ["default"])]).toEqual([["ABCD=efgh-ijkl-mnop-qrst", "default"]]);
   });
 });
 
