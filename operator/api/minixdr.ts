@@ -300,7 +300,10 @@ const peerSchema = checked(z.strictObject({
 
 export const networkPolicySchema = z.strictObject({
   enabled: z.boolean().default(true).describe("Default-deny ingress for the instance's pods, with the allows below. On by default."),
-  ingress: peerSchema.optional().describe("Who may reach the detector's API (the console always may)."),
+  ingress: peerSchema.optional().describe("Who may reach the detector's API: ingest and incidents (the console, when enabled, always may). " +
+    "Unset: pods in this namespace; given with nothing in it: nobody else. It does not open the console (networkPolicy.console does)."),
+  console: peerSchema.optional().describe("Who may reach the console's web port: the analysts, e.g. through an ingress controller. " +
+    "Unset: pods in this namespace; given with nothing in it: nobody. It does not open the detector's API (networkPolicy.ingress does)."),
   metrics: peerSchema.optional().describe("Who may scrape metrics."),
   egress: checked(z.strictObject({
     databaseCidrs: z.array(z.string().max(64)).max(64).optional().describe("Where PostgreSQL runs; egress to port databasePort is allowed there."),

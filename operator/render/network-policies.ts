@@ -1,4 +1,5 @@
-// Default-deny for the instance's pods, then explicit allows: API and metrics ports in, DNS and the database out.
+// Default-deny for the instance's pods, then explicit allows: the detector's API (spec.networkPolicy.ingress, and the
+// console), the console's port (spec.networkPolicy.console) and metrics in, DNS and the database out.
 import type { V1NetworkPolicy } from "@kubernetes/client-node";
 import type { MiniXdr, MiniXdrSpec } from "../api/minixdr.ts";
 import { ports } from "./detector-config.ts";
@@ -79,7 +80,8 @@ export function renderNetworkPolicies(cr: MiniXdr, spec: MiniXdrSpec): Child<V1N
   if (spec.console.enabled) {
     const component: Component = "console";
     policies.push(policy(cr, names.component(cr, component), component, selectorLabels(cr, component), {
-      ingress: allowFrom(peers(np.ingress), ports.http),
+      // Its own allow list: who may send events to the detector (spec.networkPolicy.ingress) is not who may log in here.
+      ingress: allowFrom(peers(np.console), ports.http),
       egress: [dnsEgress(spec), { to: [{ podSelector: { matchLabels: selectorLabels(cr, "detector") } }], ports: [{ protocol: "TCP", port: ports.http }] }],
     }));
   }

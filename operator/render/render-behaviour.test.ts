@@ -136,6 +136,28 @@ describe("render", () => {
     expect(everyPod.ingress[1].from[0].podSelector).toEqual({});
   });
 
+  it("keeps who reaches the console (networkPolicy.console) apart from who reaches the detector's API (networkPolicy.ingress)", () => {
+    const from = (m: MiniXdr, name: string) => ((find(m, "NetworkPolicy", name)!.spec as any).ingress ?? []).map((r: { from: unknown }) => r.from);
+    const inNamespaces = (...values: string[]) => ({ namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values }] } });
+    const consolePods = { podSelector: { matchLabels: { "app.kubernetes.io/name": "minixdr", "app.kubernetes.io/instance": "xdr", "app.kubernetes.io/component": "console" } } };
+    // Events come from the honeypots, analysts through the ingress controller: neither reaches the other's port.
+    const split = cr({ console: { enabled: true }, networkPolicy: { ingress: { namespaces: ["honeypots"] }, console: { namespaces: ["ingress-nginx"] } } });
+    expect(from(split, "xdr-console")).toEqual([[inNamespaces("ingress-nginx")]]);
+    expect(from(split, "xdr-detector")[0]).toEqual([consolePods, inNamespaces("honeypots")]);
+    // The API opened to the honeypots leaves the console to this namespace only.
+    expect(from(cr({ console: { enabled: true }, networkPolicy: { ingress: { namespaces: ["honeypots"] } } }), "xdr-console")).toEqual([[{ podSelector: {} }]]);
+    // A console list with nothing in it: nobody reaches the console, while the API keeps its own list.
+    for (const empty of [{}, { namespaces: [] }, { cidrs: [] }]) {
+      const m = cr({ console: { enabled: true }, networkPolicy: { console: empty } });
+      expect(find(m, "NetworkPolicy", "xdr-console")!.spec, JSON.stringify(empty)).not.toHaveProperty("ingress");
+      expect(from(m, "xdr-detector")[0]).toEqual([consolePods, { podSelector: {} }]);
+    }
+    // The console's list opens nothing on the detector.
+    const consoleOnly = cr({ console: { enabled: true }, networkPolicy: { ingress: {}, console: { namespaces: ["ingress-nginx"], cidrs: ["10.0.0.0/8"] } } });
+    expect(from(consoleOnly, "xdr-detector")[0]).toEqual([consolePods]);
+    expect(from(consoleOnly, "xdr-console")).toEqual([[inNamespaces("ingress-nginx"), { ipBlock: { cidr: "10.0.0.0/8" } }]]);
+  });
+
   it("generates a Secret only when neither existingSecret nor externalSecret is set", () => {
     expect(render(cr({})).find((c) => c.object.kind === "Secret")?.createOnly).toBe(true);
     expect(find(cr({ secrets: { existingSecret: "mine" } }), "Secret")).toBeUndefined();
