@@ -30,6 +30,20 @@ describe("the MiniXdr rules, in memory", () => {
     expect(message.replaceAll(/\.(\d+)(?=\.|:)/g, "[$1]")).toContain(`${field}`);
   });
 
+  // What a HorizontalPodAutoscaler can measure: the default resources request cpu and memory, a limit alone becomes the request.
+  it.each([
+    ["the default resources", {}],
+    ["a CPU limit only", { resources: { limits: { cpu: 2, memory: "1Gi" } } }],
+    ["a CPU request", { resources: { requests: { cpu: "500m" }, limits: { memory: "1Gi" } } }],
+    ["a memory target with a memory limit only", { resources: { limits: { memory: "1Gi" } }, autoscaling: { targetMemoryUtilizationPercentage: 75 } }],
+    ["both targets with both requests", { resources: { requests: { cpu: "250m", memory: "256Mi" } }, autoscaling: { targetCPUUtilizationPercentage: 60, targetMemoryUtilizationPercentage: 75 } }],
+  ])("accepts autoscaling with %s", (_what, detector) => {
+    const pg = { type: "postgres" as const, postgres: { urlSecretRef: { name: "db", key: "url" } } };
+    expect(() => withDefaults({ storage: pg, detector: { ...detector, autoscaling: { enabled: true, ...(detector as { autoscaling?: object }).autoscaling } } })).not.toThrow();
+    // Without autoscaling, resources without requests stay allowed.
+    expect(() => withDefaults({ detector: { resources: { limits: { memory: "1Gi" } } } })).not.toThrow();
+  });
+
   it.each(readdirSync(examples).filter((f) => f.endsWith(".yaml")))("accepts the example %s", (file) => {
     expect(() => withDefaults(readMiniXdr(readFileSync(join(examples, file), "utf8")).spec)).not.toThrow();
   });

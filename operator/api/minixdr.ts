@@ -251,11 +251,48 @@ export const detectorConfigSchema = z.strictObject({
   tenants: z.array(z.string().regex(dnsLabel).max(63)).min(1).max(100).default(["default"]).describe("Tenants the detector accepts events for."),
 }).describe("Detector configuration, rendered into its ConfigMap; a change rolls the pods.");
 
-export const detectorSchema = z.strictObject({
+/**
+ * A HorizontalPodAutoscaler's utilization target is a share of the pods' request: without one (user resources replace
+ * the defaults, which request both) it reports FailedGetResourceMetric "missing request for cpu" and never scales.
+ * Kubernetes takes the request from the limit when only the limit is set, so either will do; it must be above zero.
+ */
+const autoscalingOn = "(has(self.autoscaling) && has(self.autoscaling.enabled) && self.autoscaling.enabled && has(self.resources))";
+const requestsCel = (resource: string) => {
+  const given = (list: string) => `has(self.resources.${list}) && '${resource}' in self.resources.${list}`;
+  const positive = (list: string) => `quantity(string(self.resources.${list}['${resource}'])).isGreaterThan(quantity('0'))`;
+  return `((${given("requests")}) ? ${positive("requests")} : ((${given("limits")}) && ${positive("limits")}))`;
+};
+const requestsAboveZero = (resources: z.output<typeof resourcesSchema>, resource: string) => {
+  const q = resources.requests?.[resource] ?? resources.limits?.[resource];
+  return q !== undefined && amount(q) > 0;
+};
+type Detector = { autoscaling: z.output<typeof autoscalingSchema>; resources?: z.output<typeof resourcesSchema> | undefined };
+const cpuTarget = ({ targetCPUUtilizationPercentage: cpu, targetMemoryUtilizationPercentage: memory }: Detector["autoscaling"]) =>
+  cpu !== undefined || memory === undefined;
+
+export const detectorSchema = checked(z.strictObject({
   ...componentBase,
   autoscaling: autoscalingSchema.prefault({}),
   config: detectorConfigSchema.prefault({}),
-}).describe("The detector: ingest, detection and the incident API.");
+}),
+  {
+    // The CPU target is the default one: it applies unless only a memory target is set.
+    rule: `!${autoscalingOn} || (has(self.autoscaling.targetMemoryUtilizationPercentage) && !has(self.autoscaling.targetCPUUtilizationPercentage)) || ` +
+      requestsCel("cpu"),
+    message: "autoscaling with a CPU target (targetCPUUtilizationPercentage, 80 when no target is set) needs resources.requests.cpu " +
+      "or resources.limits.cpu above zero: the HorizontalPodAutoscaler measures utilization against the CPU request",
+    fieldPath: ".resources",
+    holds: ({ autoscaling, resources }: Detector) => !autoscaling.enabled || resources === undefined || !cpuTarget(autoscaling) || requestsAboveZero(resources, "cpu"),
+  },
+  {
+    rule: `!${autoscalingOn} || !has(self.autoscaling.targetMemoryUtilizationPercentage) || ${requestsCel("memory")}`,
+    message: "autoscaling with targetMemoryUtilizationPercentage needs resources.requests.memory or resources.limits.memory above zero: " +
+      "the HorizontalPodAutoscaler measures utilization against the memory request",
+    fieldPath: ".resources",
+    holds: ({ autoscaling, resources }: Detector) => !autoscaling.enabled || resources === undefined
+      || autoscaling.targetMemoryUtilizationPercentage === undefined || requestsAboveZero(resources, "memory"),
+  },
+).describe("The detector: ingest, detection and the incident API.");
 
 export const consoleSchema = z.strictObject({
   enabled: z.boolean().default(false).describe("Run the analysts' web console."),

@@ -58,6 +58,19 @@ describeCluster("MiniXdr validation at apply time", () => {
     expect(stored.spec?.detector?.resources).toEqual(resources);
   });
 
+  it.each([
+    ["no resources (the defaults request cpu and memory)", {}, {}],
+    ["a CPU limit only (the request defaults to it)", { limits: { cpu: 2, memory: "1Gi" } }, {}],
+    ["a memory target and a memory limit only", { limits: { memory: "1Gi" } }, { targetMemoryUtilizationPercentage: 75 }],
+    ["both targets and both requests", { requests: { cpu: "250m", memory: "256Mi" } }, { targetCPUUtilizationPercentage: 60, targetMemoryUtilizationPercentage: 75 }],
+  ])("accepts autoscaling with %s", async (_what, resources, targets) => {
+    const stored = await applyMiniXdr({ apiVersion: "xdr.minixdr.io/v1alpha1", kind: "MiniXdr", metadata: { name: "hpa", namespace: ns.name }, spec: {
+      detector: { ...(Object.keys(resources).length ? { resources } : {}), autoscaling: { enabled: true, ...targets } },
+      storage: { type: "postgres", postgres: { urlSecretRef: { name: "db", key: "url" } } },
+    } });
+    expect(stored.spec?.detector?.autoscaling).toEqual({ enabled: true, ...targets });
+  });
+
   it("accepts tolerations, label keys and label values in every form Kubernetes takes", async () => {
     const labels = { "app.kubernetes.io/name": "prometheus", "Tier_1.x": "", [`${"p".repeat(253)}/${"n".repeat(63)}`]: "v".repeat(63), a: "A-b_c.D" };
     const stored = await applyMiniXdr({ apiVersion: "xdr.minixdr.io/v1alpha1", kind: "MiniXdr", metadata: { name: "labels", namespace: ns.name }, spec: {

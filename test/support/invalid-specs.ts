@@ -15,6 +15,20 @@ export const invalidSpecs: [string, unknown, RegExp][] = [
     /spec\.detector\.disruptionBudget\.minAvailable: .*either minAvailable or maxUnavailable, not both/],
   ["existingSecret and externalSecret together", { secrets: { existingSecret: "mine", externalSecret: es } },
     /spec\.secrets\.existingSecret: .*either existingSecret or externalSecret, not both/],
+  // A HorizontalPodAutoscaler whose target resource has no request never scales ("missing request for cpu").
+  ["autoscaling on the default CPU target with only a memory limit", { storage: pg, detector: { resources: { limits: { memory: "1Gi" } }, autoscaling: { enabled: true } } },
+    /spec\.detector\.resources: .*autoscaling with a CPU target .* needs resources\.requests\.cpu or resources\.limits\.cpu/],
+  ["autoscaling on a CPU target with empty resources", { storage: pg, detector: { resources: {}, autoscaling: { enabled: true, targetCPUUtilizationPercentage: 70 } } },
+    /spec\.detector\.resources: .*autoscaling with a CPU target .* needs resources\.requests\.cpu or resources\.limits\.cpu/],
+  ["autoscaling on a CPU target and a memory target with only a memory request", { storage: pg, detector: {
+    resources: { requests: { memory: "512Mi" } }, autoscaling: { enabled: true, targetCPUUtilizationPercentage: 70, targetMemoryUtilizationPercentage: 80 } } },
+  /spec\.detector\.resources: .*autoscaling with a CPU target .* needs resources\.requests\.cpu or resources\.limits\.cpu/],
+  ["autoscaling on a CPU target with a CPU request of 0 (the limit does not stand in for a given request)", { storage: pg, detector: {
+    resources: { requests: { cpu: "0" }, limits: { cpu: 1 } }, autoscaling: { enabled: true } } },
+  /spec\.detector\.resources: .*autoscaling with a CPU target .* needs resources\.requests\.cpu or resources\.limits\.cpu/],
+  ["autoscaling on a memory target with only a CPU request", { storage: pg, detector: {
+    resources: { requests: { cpu: "500m" } }, autoscaling: { enabled: true, targetMemoryUtilizationPercentage: 75 } } },
+  /spec\.detector\.resources: .*autoscaling with targetMemoryUtilizationPercentage needs resources\.requests\.memory or resources\.limits\.memory/],
   ["several replicas on SQLite", { detector: { replicas: 3 } }, /spec\.storage\.type: .*must be postgres when spec\.detector\.replicas > 1/],
   ["autoscaling on SQLite", { detector: { autoscaling: { enabled: true } } }, /spec\.storage\.type: .*must be postgres when .*autoscaling/],
   ["postgres without a URL", { storage: { type: "postgres" } }, /spec\.storage\.postgres: .*postgres needs a URL/],
