@@ -212,7 +212,7 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
 
   // One plugin per concern: each holds its routes, schemas and hooks (the ingest plugin its own body parsers).
   await app.register(healthRoutes, { repository, model: () => model, storeUnavailable: () => storeError, shuttingDown: () => shuttingDown });
-  const auth = { tokens, findUser: (tenant: string, username: string) => repository.findUser(tenant, username) };
+  const auth = { tokens, findUser: (tenant: string, username: string) => repository.findUser(tenant, username), tenants: config.tenants };
   await app.register(userRoutes, { accounts, auth, repository, now, tenants: config.tenants, onLogin: (result) => metrics.logins.inc({ result }) });
   await app.register(incidentRoutes, { repository, auth, now });
   await app.register(ingestRoutes, {

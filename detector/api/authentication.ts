@@ -8,6 +8,8 @@ import { roleAtLeast, type Role, type UserRecord } from "../auth/user.ts";
 export interface ApiAuth {
   tokens: ApiTokens;
   findUser(tenant: string, username: string): Promise<UserRecord | undefined>;
+  /** The configured tenants: a token of a tenant removed from the config is refused (its data stays in the store). */
+  tenants: readonly string[];
 }
 
 declare module "fastify" {
@@ -48,6 +50,7 @@ export function requireRole(auth: ApiAuth, role: Role) {
       if (err instanceof InvalidTokenError) return refuse(reply, err.message);
       throw err;
     }
+    if (!auth.tenants.includes(verified.tenant)) return refuse(reply, `token refused: tenant ${verified.tenant} is not served by this detector`);
     const user = await auth.findUser(verified.tenant, verified.username);
     if (!user) return refuse(reply, "token refused: the user no longer exists");
     if (verified.userCreatedAt !== undefined && verified.userCreatedAt !== user.createdAt) return refuse(reply, "token refused: it was issued to an earlier user of that name");

@@ -43,7 +43,7 @@ beforeAll(async () => {
   seeded.push(incident("acme", { sourceIp: "198.51.100.9", lastSeen: now }), incident("acme", { sourceIp: "198.51.100.9", lastSeen: now - minute }));
   for (const i of seeded) await repository.withSourceLock(i.tenant, i.sourceIp, (tx) => tx.insertIncident(i));
   app = Fastify();
-  await app.register(incidentRoutes, { repository, auth: { tokens, findUser: (t, u) => repository.findUser(t, u) }, now: () => now });
+  await app.register(incidentRoutes, { repository, auth: { tokens, findUser: (t, u) => repository.findUser(t, u), tenants: ["default", "acme"] }, now: () => now });
   viewer = await tokenFor("default", "vera", "viewer");
   analyst = await tokenFor("default", "anna", "analyst");
   otherTenant = await tokenFor("acme", "carol", "admin");

@@ -40,6 +40,12 @@ export const userRoutes: FastifyPluginCallback<UserRouteDeps> = (app, deps, done
   app.post("/api/v1/auth/login", async (req, reply) => {
     const body = parseOr400(loginBody, req.body, "body", reply);
     if (!body) return reply;
+    // A tenant removed from the config keeps its users in the store, but nobody of it signs in any more.
+    if (!deps.tenants.includes(body.tenant)) {
+      deps.onLogin?.("invalid-credentials");
+      req.log.warn({ tenant: body.tenant, username: body.username }, "login refused: tenant not served");
+      return reply.code(401).send({ error: `tenant ${body.tenant} is not served by this detector` });
+    }
     const result = await deps.accounts.login(body.tenant, body.username, body.password);
     deps.onLogin?.(result.ok ? "success" : result.reason);
     if (result.ok) return { token: result.token, expiresAt: new Date(result.expiresAt).toISOString(), role: result.role };

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import bcrypt from "bcryptjs";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { adminPassword, api, jwtSigningKey, login, post, startTestDetector, writeDetectorFiles, type DetectorFiles } from "../../test/detector/detectorHarness.ts";
+import { adminPassword, api, ingestTokens, jwtSigningKey, login, post, startTestDetector, writeDetectorFiles, type DetectorFiles } from "../../test/detector/detectorHarness.ts";
 import type { RunningDetector } from "../detector.ts";
 import { tokenAudience, tokenIssuer } from "./apiTokens.ts";
 
@@ -170,6 +170,25 @@ describe("login lockout", () => {
     expect((await create(acme.token, { username: "analyst1", password: "Acme-Analyst-2024", role: "analyst" })).json).toMatchObject({ tenant: "acme" });
     expect((await create(acme.token, { tenant: "default", username: "mole", password: "Mole-In-Default-2024", role: "admin" })).status).toBe(403);
     expect(await detector.repository.findUser("default", "mole")).toBeUndefined();
+  });
+
+  it("lets nobody of a tenant removed from the config in: logins and earlier tokens are refused, naming the tenant", async () => {
+    const root = (await login(detector.url, "admin", adminPassword)).token;
+    await api(`${detector.url}/api/v1/users`, root, { method: "POST", body: { tenant: "acme", username: "leaver", password: "Leaving-Acme-2024", role: "admin" } });
+    const before = await login(detector.url, "leaver", "Leaving-Acme-2024", "acme");
+    expect(before.status).toBe(200);
+    // The same store, served by a detector whose config no longer lists acme (its ingest token gone too).
+    const reduced = { ...files.config, tenants: ["default"], listen: { ...files.config.listen, port: 0, metricsPort: 0 } };
+    await writeFile(join(files.secretsDir, "ingest-token"), `default=${ingestTokens.default}\n`);
+    await detector.close();
+    detector = await startTestDetector({ ...files, config: reduced }, { now });
+    const refused = await login(detector.url, "leaver", "Leaving-Acme-2024", "acme");
+    expect(refused).toMatchObject({ status: 401, json: { error: "tenant acme is not served by this detector" } });
+    const old = await me(before.token);
+    expect(old).toMatchObject({ status: 401, json: { error: "token refused: tenant acme is not served by this detector" } });
+    expect((await api(`${detector.url}/api/v1/users`, before.token, { method: "POST", body: { username: "late", password: "Too-Late-For-Acme-2024", role: "analyst" } })).status).toBe(401);
+    // default goes on as before.
+    expect((await me((await login(detector.url, "admin", adminPassword)).token)).status).toBe(200);
   });
 
   it("answers an unknown user like a wrong password", async () => {
