@@ -217,6 +217,57 @@ describe("deduplication", () => {
     expect(after.find((i) => i.id !== first!.id)).toMatchObject({ status: "open", evidence: { total: 6 } });
   });
 
+  it("adds a late record from inside a resolved incident's span to it, leaving it resolved; activity after it opens a new one", async () => {
+    const { repository, send, list } = await setup();
+    const burst = failuresAt([0, 1, 2, 3, 4, 5, 6, 7]);
+    await send(burst);
+    const [first, ...others] = await list();
+    expect(others).toEqual([]);
+    const resolved = await repository.setIncidentStatus("default", first!.id, "resolved", "anna", Date.now());
+    expect(resolved).toMatchObject({ status: "resolved", evidence: { total: 8 } });
+
+    // One record of the burst, from a second sensor (or a slow forwarder), arrives after the resolve.
+    const straggler = cowrie.loginFailed({ ...bot, session: "s2", sensor: "cowrie-eu-2" }, 3.5, "root", "pw-late");
+    expect((await send([straggler])).accepted).toBe(1);
+    const afterStraggler = await list();
+    expect(afterStraggler).toHaveLength(1);
+    // Linked to what the analyst resolved, which stays as they left it: status, span, risk, severity.
+    expect(afterStraggler[0]).toEqual({ ...resolved, evidence: { counts: { "auth.failure": 9 }, total: 9 } });
+    expect((await repository.getIncident("default", first!.id))?.events.map((e) => e.time)).toContain(Date.parse("2024-05-14T10:00:03.500Z"));
+
+    // A record after the resolved span (inside the rule's window, so the rule fires again): new activity, a new incident.
+    await send([cowrie.loginFailed(bot, 30, "root", "pw-after")]);
+    const afterNew = await list();
+    expect(afterNew).toHaveLength(2);
+    expect(afterNew.find((i) => i.id === first!.id)).toMatchObject({ status: "resolved", lastSeen: resolved!.lastSeen, evidence: { total: 9 } });
+    expect(afterNew.find((i) => i.id !== first!.id)).toMatchObject({ status: "open", lastSeen: Date.parse("2024-05-14T10:00:30Z") });
+  });
+
+  it("opens a new incident after a resolve when a pass's triggers of one detection lie partly outside the resolved span", async () => {
+    const { repository, send, list } = await setup();
+    await send(failuresAt([0, 1, 2, 3, 4, 5, 6, 7]));
+    const [first] = await list();
+    await repository.setIncidentStatus("default", first!.id, "resolved", "anna", Date.now());
+    // One pass holds a late record from inside the span and a new attempt after it.
+    await send([cowrie.loginFailed({ ...bot, session: "s2", sensor: "cowrie-eu-2" }, 3.5, "root", "pw-late"), cowrie.loginFailed(bot, 40, "root", "pw-after")]);
+    const after = await list();
+    expect(after).toHaveLength(2);
+    expect(after.find((i) => i.id === first!.id)).toMatchObject({ status: "resolved", evidence: { total: 8 } });
+    expect(after.find((i) => i.id !== first!.id)).toMatchObject({ status: "open", evidence: { total: 10 } });
+  });
+
+  it("opens a new incident for a burst well after a resolved one, beyond the rule's window", async () => {
+    const { repository, send, list } = await setup();
+    await send(failuresAt([0, 1, 2, 3, 4, 5, 6, 7]));
+    const [first] = await list();
+    await repository.setIncidentStatus("default", first!.id, "resolved", "anna", Date.now());
+    await send(failuresAt([300, 301, 302, 303, 304, 305]).map((r, i) => ({ ...r, password: `again${i}` })));
+    const after = await list();
+    expect(after).toHaveLength(2);
+    expect(after.find((i) => i.id !== first!.id)).toMatchObject({ status: "open", evidence: { total: 6 }, firstSeen: Date.parse("2024-05-14T10:05:00Z") });
+    expect(after.find((i) => i.id === first!.id)).toMatchObject({ status: "resolved", evidence: { total: 8 } });
+  });
+
   it("gives a retried batch the same result: no new incident, no double-counted evidence", async () => {
     const { send, list } = await setup();
     const batch = failuresAt([0, 5, 10, 15, 20, 25]);

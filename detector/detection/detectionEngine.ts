@@ -57,6 +57,8 @@ interface PassSource {
 /** What the rules and the model found for one source, to record. */
 interface Assessment {
   tenant: string;
+  /** The source's events in the pass (what can have made its detections). */
+  triggers: SecurityEvent[];
   detections: { detection: Detection; key: string }[];
   adjustment: RiskAdjustment;
   model: { version: string; score: number } | undefined;
@@ -67,8 +69,30 @@ interface ToRecord {
   tenant: string;
   detection: Detection;
   key: string;
+  /** The event-time span of the detection's triggers: the pass's events among its evidence. */
+  triggers: { from: number; to: number };
   adjustment: RiskAdjustment;
   model: { version: string; score: number } | undefined;
+}
+
+/**
+ * The event-time span of the detection's triggers: the source's events of this pass among its evidence (a rule's
+ * detection holds at least one). Should none be (the model's evidence is the last 200 events of a window), every
+ * trigger of the source counts.
+ */
+function triggerSpan(d: Detection, triggers: SecurityEvent[], triggerIds: Set<string>): { from: number; to: number } {
+  let from = Infinity;
+  let to = -Infinity;
+  for (const e of d.events) {
+    if (!triggerIds.has(e.id)) continue;
+    if (e.time < from) from = e.time;
+    if (e.time > to) to = e.time;
+  }
+  if (from > to) for (const t of triggers) {
+    if (t.time < from) from = t.time;
+    if (t.time > to) to = t.time;
+  }
+  return { from, to };
 }
 
 /** The events (oldest first) with time in (after, upTo]. */
@@ -269,7 +293,7 @@ export class DetectionEngine {
           },
         });
       }
-      return { tenant, detections: found, adjustment, model };
+      return { tenant, triggers: sources[i]!.triggers, detections: found, adjustment, model };
     });
   }
 
@@ -283,10 +307,12 @@ export class DetectionEngine {
     const first: ToRecord[] = [];
     const repeated: ToRecord[] = [];
     const keys = new Set<string>();
-    for (const { tenant, detections, adjustment, model } of assessed) {
+    for (const { tenant, triggers, detections, adjustment, model } of assessed) {
+      if (detections.length === 0) continue;
+      const triggerIds = new Set(triggers.map((t) => t.id));
       for (const { detection, key } of detections) {
         const k = `${tenant}\u0000${detection.sourceIp}\u0000${detection.actor}\u0000${key}`;
-        (keys.has(k) ? repeated : first).push({ tenant, detection, key, adjustment, model });
+        (keys.has(k) ? repeated : first).push({ tenant, detection, key, triggers: triggerSpan(detection, triggers, triggerIds), adjustment, model });
         keys.add(k);
       }
     }
@@ -295,21 +321,30 @@ export class DetectionEngine {
     return outcomes;
   }
 
+  /**
+   * Records detections: each merges into an unresolved incident it overlaps, or else, when all its triggers lie within a
+   * resolved incident's span (a late record of activity an analyst already resolved: a second sensor, a slow
+   * forwarder), only adds its evidence within that span to it, leaving status, severity, risk and span as the analyst
+   * resolved them; otherwise (a trigger outside every resolved span: new activity) it opens a new incident.
+   */
   private async recordBatch(tx: DetectionTransaction, items: ToRecord[]): Promise<DetectionOutcome[]> {
     if (items.length === 0) return [];
     const now = this.now();
-    const found = await tx.findMergeableIncidents(items.map(({ tenant, detection: d, key }) => ({
-      tenant, sourceIp: d.sourceIp, actor: d.actor, detectionKey: key, from: d.events[0]!.time - d.dedupeWindowMs, to: d.events.at(-1)!.time + d.dedupeWindowMs,
+    const found = await tx.findMergeableIncidents(items.map(({ tenant, detection: d, key, triggers }) => ({
+      tenant, sourceIp: d.sourceIp, actor: d.actor, detectionKey: key, from: d.events[0]!.time - d.dedupeWindowMs, to: d.events.at(-1)!.time + d.dedupeWindowMs, triggers,
     })));
     const recorded = items.map((item, i) => {
       this.options.onDetection?.({ rule: item.detection.rule, techniqueId: item.key });
       const existing = found[i];
-      return { incident: existing ? this.merged(existing, item, now) : this.created(item, now), created: !existing };
+      if (existing?.status === "resolved") return { incident: { ...existing }, created: false, resolved: true };
+      return { incident: existing ? this.merged(existing, item, now) : this.created(item, now), created: !existing, resolved: false };
     });
-    await tx.saveIncidents(recorded);
-    const evidence = await tx.linkEvidenceTo(recorded.map(({ incident }, i) => ({ tenant: incident.tenant, incidentId: incident.id, events: items[i]!.detection.events })));
-    recorded.forEach((r, i) => (r.incident.evidence = evidence[i]!));
-    return recorded;
+    await tx.saveIncidents(recorded.filter((r) => !r.resolved));
+    const evidence = await tx.linkEvidenceTo(recorded.map(({ incident, resolved }, i) => {
+      const events = items[i]!.detection.events;
+      return { tenant: incident.tenant, incidentId: incident.id, events: resolved ? events.filter((e) => e.time >= incident.firstSeen && e.time <= incident.lastSeen) : events };
+    }));
+    return recorded.map(({ incident, created }, i) => ({ incident: { ...incident, evidence: evidence[i]! }, created }));
   }
 
   /** The risk and severity of a detection after the model's adjustment. */

@@ -11,7 +11,7 @@ import type { DetectionTransaction, EvidenceLinks, FirstAdminOutcome, IncidentPa
 import { detectionUpdateColumns, detectionUpdateValues, eventColumns, eventFromRow, eventRefFromRow, eventValues, evidenceFromCounts, incidentColumns, incidentFromRow, incidentValues, userFromRow, type Row } from "./rows.ts";
 
 type Queryable = pg.Pool | pg.PoolClient;
-type Param = string | number | null | readonly (string | number)[];
+type Param = string | number | null | readonly (string | number | null)[];
 
 const placeholders = (from: number, n: number) => Array.from({ length: n }, (_, i) => `$${from + i}`).join(", ");
 /** Rows per INSERT statement, well under PostgreSQL's 65535 parameters. */
@@ -225,16 +225,22 @@ export class PostgresRepository implements Repository {
   }
 
   private detectionTransaction(c: pg.PoolClient, pending: PendingLinks): DetectionTransaction {
-    /** For each query, its newest overlapping unresolved incident, in one round trip. */
+    /**
+     * For each query, its newest overlapping unresolved incident, or failing that the newest resolved one holding the
+     * query's triggers, in one round trip.
+     */
     // Each incident found is locked until the pass commits: an analyst's status change waits for the merge, so a resolve
-    // answered before it is never merged into (a resolved incident gaining new evidence the analyst never saw).
+    // answered before it is never merged into (a resolved incident gaining new evidence the analyst never saw), and a
+    // resolved incident a late record is linked to is not reopened under the pass (the reopen waits and covers it).
     const findMergeableIncidents = async (qs: readonly MergeableIncidentQuery[]): Promise<(Incident | undefined)[]> => {
       if (qs.length === 0) return [];
-      const rows = await this.rows(c, `SELECT q.n, i.* FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[])
-        AS q(n, tenant, source_ip, actor, detection_key, t_from, t_to)
+      const rows = await this.rows(c, `SELECT q.n, i.* FROM unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])
+        AS q(n, tenant, source_ip, actor, detection_key, t_from, t_to, trigger_from, trigger_to)
         CROSS JOIN LATERAL (SELECT * FROM incidents WHERE tenant = q.tenant AND source_ip = q.source_ip AND actor = q.actor AND detection_key = q.detection_key
-          AND status <> 'resolved' AND last_seen >= q.t_from AND first_seen <= q.t_to ORDER BY last_seen DESC LIMIT 1 FOR UPDATE) AS i`,
-      [qs.map((_, n) => n), qs.map((q) => q.tenant), qs.map((q) => q.sourceIp), qs.map((q) => q.actor), qs.map((q) => q.detectionKey), qs.map((q) => q.from), qs.map((q) => q.to)]);
+          AND ((status <> 'resolved' AND last_seen >= q.t_from AND first_seen <= q.t_to) OR (status = 'resolved' AND first_seen <= q.trigger_from AND last_seen >= q.trigger_to))
+          ORDER BY status = 'resolved', last_seen DESC LIMIT 1 FOR UPDATE) AS i`,
+      [qs.map((_, n) => n), qs.map((q) => q.tenant), qs.map((q) => q.sourceIp), qs.map((q) => q.actor), qs.map((q) => q.detectionKey), qs.map((q) => q.from), qs.map((q) => q.to),
+        qs.map((q) => q.triggers?.from ?? null), qs.map((q) => q.triggers?.to ?? null)]);
       const found = qs.map((): Incident | undefined => undefined);
       for (const r of rows) found[Number(r.n)] = incidentFromRow(r);
       return found;

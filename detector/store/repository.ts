@@ -27,6 +27,13 @@ export interface MergeableIncidentQuery {
   /** Event-time span (ms) an unresolved incident must overlap to absorb a new detection. */
   from: number;
   to: number;
+  /**
+   * The event-time span (ms) of the detection's triggers (the events of this pass that made it). When no unresolved
+   * incident overlaps [from, to], a resolved incident whose span [firstSeen, lastSeen] holds all of it is returned:
+   * the detection is a late record of activity an analyst already resolved (a second sensor, a slow forwarder), not new
+   * activity. Without it, resolved incidents are never returned.
+   */
+  triggers?: { from: number; to: number };
 }
 
 /** One tenant+source and the event-time span [from, to] (ms) of its window. */
@@ -50,6 +57,10 @@ export interface DetectionTransaction {
   eventsForSource(tenant: string, sourceIp: string, from: number, to: number): Promise<SecurityEvent[]>;
   /** `eventsForSource` for several windows at once (fewer round trips): one list per window, in the windows' order. */
   eventsForSources(windows: SourceWindow[]): Promise<SecurityEvent[][]>;
+  /**
+   * The newest unresolved incident of the query's tenant+source+actor+key overlapping [from, to]; failing that (with
+   * `triggers`), the newest resolved one whose span holds the triggers' span.
+   */
   findMergeableIncident(q: MergeableIncidentQuery): Promise<Incident | undefined>;
   insertIncident(incident: Incident): Promise<void>;
   updateIncident(incident: Incident): Promise<void>;
@@ -57,7 +68,8 @@ export interface DetectionTransaction {
   linkEvidence(tenant: string, incidentId: string, events: readonly EventRef[]): Promise<EvidenceSummary>;
   /**
    * The batch forms a pass records with (a few round trips per chunk of sources, not a few per detection):
-   * `findMergeableIncident` for each query, in order;
+   * `findMergeableIncident` for each query, in order (one round trip); an incident found is held (PostgreSQL: FOR
+   * UPDATE) until the pass ends, resolved ones included;
    */
   findMergeableIncidents(queries: readonly MergeableIncidentQuery[]): Promise<(Incident | undefined)[]>;
   /** `insertIncident` for each created incident and `updateIncident` for each other; */

@@ -158,6 +158,56 @@ export function repositoryContract(backend: string, open: OpenRepository, skip?:
       expect(await repo.getIncident("t-merge", open.id)).toMatchObject({ lastSeen: 40_000, riskScore: 70, severity: "high", detectedBy: { rules: ["a", "b"], model: { version: "v1", score: 0.5 } } });
     });
 
+    it("finds a resolved incident for a detection only when no unresolved one overlaps and its span holds every trigger", async () => {
+      const tenant = "t-resolved";
+      const resolved = incident(tenant, { sourceIp: "198.51.100.1", firstSeen: 10_000, lastSeen: 20_000, status: "resolved", statusChangedBy: "anna" });
+      const older = incident(tenant, { sourceIp: "198.51.100.1", firstSeen: 5_000, lastSeen: 18_000, status: "resolved" });
+      // On .2 a newer resolved incident and an older open one both hold the window: the open one is merged into.
+      const open2 = incident(tenant, { sourceIp: "198.51.100.2", firstSeen: 10_000, lastSeen: 20_000 });
+      const resolved2 = incident(tenant, { sourceIp: "198.51.100.2", firstSeen: 10_000, lastSeen: 40_000, status: "resolved" });
+      await repo.withSourceLock(tenant, "x", async (tx) => { for (const i of [resolved, older, open2, resolved2]) await tx.insertIncident(i); });
+      const q = (sourceIp: string, triggers?: { from: number; to: number }, over: { actor?: string; detectionKey?: string } = {}) =>
+        ({ tenant, sourceIp, actor: "", detectionKey: "T1110.001", from: 0, to: 80_000, ...(triggers ? { triggers } : {}), ...over });
+      await repo.withSourceLock(tenant, "x", async (tx) => {
+        const found = await tx.findMergeableIncidents([
+          q("198.51.100.1", { from: 12_000, to: 13_500 }), // inside both resolved spans: the newest
+          q("198.51.100.1", { from: 10_000, to: 20_000 }), // the span's very ends
+          q("198.51.100.1", { from: 6_000, to: 12_000 }), // inside the older one only
+          q("198.51.100.1", { from: 12_000, to: 21_000 }), // a trigger after every resolved span: new activity
+          q("198.51.100.1", { from: 4_000, to: 12_000 }), // a trigger before
+          q("198.51.100.1"), // no triggers given: resolved incidents are never returned
+          q("198.51.100.1", { from: 12_000, to: 13_000 }, { actor: "mallory" }),
+          q("198.51.100.1", { from: 12_000, to: 13_000 }, { detectionKey: "T1046" }),
+          q("198.51.100.2", { from: 12_000, to: 13_000 }),
+          q("198.51.100.3", { from: 12_000, to: 13_000 }),
+        ]);
+        expect(found.map((i) => i?.id)).toEqual([resolved.id, resolved.id, older.id, undefined, undefined, undefined, undefined, undefined, open2.id, undefined]);
+        expect(found[0]).toEqual(resolved);
+        expect(await tx.findMergeableIncident(q("198.51.100.1", { from: 15_000, to: 15_000 }))).toEqual(resolved);
+        expect(await tx.findMergeableIncident(q("198.51.100.1", { from: 15_000, to: 25_000 }))).toBeUndefined();
+      });
+    });
+
+    it("holds a resolved incident a late record is linked to until the pass ends, so a reopen waits for the link", async () => {
+      const held = incident("t-hold-resolved", { firstSeen: 1000, lastSeen: 8000, status: "resolved", statusChangedBy: "anna" });
+      await repo.withSourceLock("t-hold-resolved", held.sourceIp, (tx) => tx.insertIncident(held));
+      let reopenedAt = Number.NaN;
+      let linkedAt = Number.NaN;
+      let reopening: Promise<unknown> = Promise.resolve();
+      await repo.withSourceLock("t-hold-resolved", held.sourceIp, async (tx) => {
+        const [found] = await tx.findMergeableIncidents([{ tenant: "t-hold-resolved", sourceIp: held.sourceIp, actor: "", detectionKey: "T1110.001", from: 0, to: 70_000,
+          triggers: { from: 4500, to: 4500 } }]);
+        expect(found).toMatchObject({ id: held.id, status: "resolved" });
+        reopening = repo.setIncidentStatus("t-hold-resolved", held.id, "open", "bob", 9).then(() => (reopenedAt = performance.now()));
+        await new Promise((r) => setTimeout(r, 300));
+        await tx.linkEvidenceTo([{ tenant: "t-hold-resolved", incidentId: held.id, events: [event("t-hold-resolved", "late-1", 4500)] }]);
+        linkedAt = performance.now();
+      });
+      await reopening;
+      expect(reopenedAt).toBeGreaterThan(linkedAt);
+      expect(await repo.getIncident("t-hold-resolved", held.id)).toMatchObject({ status: "open", statusChangedBy: "bob", lastSeen: 8000, evidence: { total: 1 } });
+    });
+
     it("lists with filters and pagination, newest activity first, and never across tenants", async () => {
       const tenant = "t-list";
       const made = Array.from({ length: 5 }, (_, n) => incident(tenant, { lastSeen: 1000 * (n + 1), severity: n % 2 ? "high" : "low", sourceIp: n === 4 ? "198.51.100.9" : "203.0.113.1" }));

@@ -502,8 +502,11 @@ export class SqliteRepository implements Repository {
     };
     const findMergeable = (q: MergeableIncidentQuery): Incident | undefined => {
       // Left alone, the planner walks incidents_by_tenant for the ORDER BY: every recent incident of the tenant. rowid keeps its tie order.
+      // An unresolved incident overlapping the window first; else (with the triggers' span) a resolved one holding it.
       const row = this.get(`SELECT * FROM incidents INDEXED BY incidents_dedupe WHERE tenant = ? AND source_ip = ? AND actor = ? AND detection_key = ?
-        AND status <> 'resolved' AND last_seen >= ? AND first_seen <= ? ORDER BY last_seen DESC, rowid LIMIT 1`, q.tenant, q.sourceIp, q.actor, q.detectionKey, q.from, q.to);
+        AND ((status <> 'resolved' AND last_seen >= ? AND first_seen <= ?) OR (status = 'resolved' AND first_seen <= ? AND last_seen >= ?))
+        ORDER BY status = 'resolved', last_seen DESC, rowid LIMIT 1`,
+      q.tenant, q.sourceIp, q.actor, q.detectionKey, q.from, q.to, q.triggers?.from ?? null, q.triggers?.to ?? null);
       return row ? incidentFromRow(row) : undefined;
     };
     const insertIncident = (i: Incident): void => {
