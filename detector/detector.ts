@@ -204,7 +204,7 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
     if ((status === 413 || err.code === "MINIXDR_BODY_NOT_UTF8" || err.code === "MINIXDR_BODY_ENCODING") && req.url.startsWith(ingestPathPrefix)) {
       // Labelled by the format's source, as every other rejection is (never by what the sender put in the URL).
       const format = ingestFormats[req.url.slice(ingestPathPrefix.length).split(/[?#]/)[0] ?? ""];
-      if (format) metrics.eventsRejected.inc({ source: format.source, reason: status === 413 ? "too_large" : "invalid" });
+      if (format) metrics.ingestRefused.inc({ source: format.source, reason: status === 413 ? "too_large" : "invalid" });
     }
     if (status === 500) req.log.error({ err }, "request failed");
     void reply.code(status).send({ error: status === 500 ? "internal error: the request was not completed; retry it" : err.message });

@@ -81,7 +81,7 @@ describe("ingest", () => {
       expect(await r.json()).toEqual({ error: "the body is not valid UTF-8 (line 2): nothing was stored" });
     }
     expect(await detector.repository.countEvents("default")).toBe(0);
-    expect(await (await fetch(detector.metricsUrl)).text()).toMatch(/minixdr_events_rejected_total\{source="generic",reason="invalid"\} [1-9]/);
+    expect(await (await fetch(detector.metricsUrl)).text()).toMatch(/minixdr_ingest_refused_total\{source="generic",reason="invalid"\} [1-9]/);
     // The same characters in UTF-8 are two different records (sent to tenant acme: default's count matters below).
     const utf8 = await send(Buffer.concat([record([0xc3, 0xa9], "192.0.2.62"), Buffer.from("\n"), record([0xc3, 0xa8], "192.0.2.62")]), ingestTokens.acme);
     expect(await utf8.json()).toMatchObject({ accepted: 2, duplicates: 0 });
@@ -113,7 +113,7 @@ describe("ingest", () => {
     // Counted under the format's source whatever the sender appends to the URL (no label per query string).
     expect((await ingest("events?shard=23296", big)).status).toBe(413);
     const text = await (await fetch(detector.metricsUrl)).text();
-    expect(text).toMatch(/minixdr_events_rejected_total\{source="generic",reason="too_large"\} 1/);
+    expect(text).toMatch(/minixdr_ingest_refused_total\{source="generic",reason="too_large"\} 1/);
     expect(text).not.toMatch(/shard=/);
   });
 
@@ -222,6 +222,15 @@ describe("users and passwords", () => {
 });
 
 describe("operations", () => {
+  it("counts refused ingest requests, not their bad items: a batch with three bad records is one refusal", async () => {
+    const refused = async () => Number(/^minixdr_ingest_refused_total\{source="generic",reason="invalid"\} (\d+)$/m.exec(await (await fetch(detector.metricsUrl)).text())?.[1] ?? 0);
+    const before = await refused();
+    const bad = (i: number) => JSON.stringify({ id: `bad-${i}`, timestamp: "2024-05-14T10:00:00Z", type: "other", sourceIp: "not-an-ip" });
+    const r = await fetch(`${detector.url}/api/v1/ingest/events`, { method: "POST", body: [1, 2, 3].map(bad).join("\n"), headers: { "content-type": "application/x-ndjson", authorization: `Bearer ${ingestTokens.default}` } });
+    expect(r.status).toBe(400);
+    expect(await refused()).toBe(before + 1);
+  });
+
   it("reports alive and ready", async () => {
     expect((await fetch(`${detector.url}/healthz`)).status).toBe(200);
     const ready = await fetch(`${detector.url}/readyz`);
@@ -232,9 +241,9 @@ describe("operations", () => {
   it("serves metrics on the metrics port: ingested, rejected, detections, latencies, open incidents", async () => {
     const text = await (await fetch(detector.metricsUrl)).text();
     expect(text).toMatch(/minixdr_events_ingested_total\{source="cowrie",tenant="default"\} 9/);
-    expect(text).toMatch(/minixdr_events_rejected_total\{source="cowrie",reason="unauthorized"\} 3/);
-    expect(text).toMatch(/minixdr_events_rejected_total\{source="cowrie",reason="invalid"\} [1-9]/);
-    expect(text).toMatch(/minixdr_events_rejected_total\{source="cowrie",reason="too_large"\} 1/);
+    expect(text).toMatch(/minixdr_ingest_refused_total\{source="cowrie",reason="unauthorized"\} 3/);
+    expect(text).toMatch(/minixdr_ingest_refused_total\{source="cowrie",reason="invalid"\} [1-9]/);
+    expect(text).toMatch(/minixdr_ingest_refused_total\{source="cowrie",reason="too_large"\} 1/);
     expect(text).toMatch(/minixdr_detections_total\{technique="T1110.001",rule="ssh-brute-force"\} [1-9]/);
     expect(text).toMatch(/minixdr_ingest_duration_seconds_count\{source="cowrie"\} [1-9]/);
     expect(text).toMatch(/minixdr_inference_duration_seconds_bucket/);

@@ -73,7 +73,7 @@ export const ingestRoutes: FastifyPluginCallback<IngestRouteDeps> = (app, deps, 
       .then((raw) => parsed(null, decodeBody(raw)))
       .catch((err: Error) => parsed(err, undefined));
   });
-  const onRefused = (source: string) => () => deps.metrics.eventsRejected.inc({ source, reason: "unauthorized" });
+  const onRefused = (source: string) => () => deps.metrics.ingestRefused.inc({ source, reason: "unauthorized" });
   for (const [name, format] of Object.entries(ingestFormats)) {
     app.post(`${ingestPathPrefix}${name}`, { onRequest: requireIngestToken(deps.ingestTokens, onRefused(format.source)), bodyLimit: deps.bodyLimitBytes }, async (req, reply) => {
       const unavailable = deps.storeUnavailable();
@@ -82,7 +82,7 @@ export const ingestRoutes: FastifyPluginCallback<IngestRouteDeps> = (app, deps, 
       if (wait !== undefined && wait !== "true" && wait !== "false") return reply.code(400).send({ error: "query parameter wait must be true or false" });
       const behind = deps.detection.outstanding;
       if (behind >= (deps.maxQueuedEvents ?? defaultMaxQueuedEvents)) {
-        deps.metrics.eventsRejected.inc({ source: format.source, reason: "detection_behind" });
+        deps.metrics.ingestRefused.inc({ source: format.source, reason: "detection_behind" });
         deps.detection.catchUp();
         return reply.code(503).header("retry-after", "2").send({ error: `detection is behind (${behind} events queued): nothing was stored; retry shortly` });
       }
@@ -92,7 +92,7 @@ export const ingestRoutes: FastifyPluginCallback<IngestRouteDeps> = (app, deps, 
       const result = await ingestBatch(deps, format, body, tenant, deps.now());
       endTimer();
       if (!result.ok) {
-        deps.metrics.eventsRejected.inc({ source: format.source, reason: "invalid" }, new Set(result.issues.map((i) => i.item)).size);
+        deps.metrics.ingestRefused.inc({ source: format.source, reason: "invalid" });
         req.log.warn({ tenant, source: format.source, issues: result.issues.slice(0, 20) }, "ingest batch refused");
         if (!result.truncated) return reply.code(400).send({ error: "invalid batch: nothing was stored", issues: result.issues });
         return reply.code(400).send({ error: `invalid batch: nothing was stored; the first ${result.issues.length} problems are listed, the rest of the batch was not checked`, issues: result.issues, truncated: true });

@@ -6,7 +6,8 @@ import type { Repository } from "../store/repository.ts";
 export class DetectorMetrics {
   readonly registry = new Registry();
   readonly eventsIngested: Counter<"source" | "tenant">;
-  readonly eventsRejected: Counter<"source" | "reason">;
+  /** Refused requests, not records: a refused batch is refused whole, and most refusals come before its records are read. */
+  readonly ingestRefused: Counter<"source" | "reason">;
   readonly detections: Counter<"technique" | "rule">;
   readonly ingestDuration: Histogram<"source">;
   readonly inferenceDuration: Histogram;
@@ -25,8 +26,10 @@ export class DetectorMetrics {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: "minixdr_detector_" });
     this.eventsIngested = new Counter({ name: "minixdr_events_ingested_total", help: "Events stored, by ingest source and tenant", labelNames: ["source", "tenant"], registers });
-    this.eventsRejected = new Counter({
-      name: "minixdr_events_rejected_total", help: "Records refused at ingest, by source and reason (invalid, unauthorized, too_large, detection_behind)", labelNames: ["source", "reason"], registers,
+    this.ingestRefused = new Counter({
+      name: "minixdr_ingest_refused_total",
+      help: "Ingest requests refused, by source and reason (invalid, unauthorized, too_large, detection_behind); nothing of a refused batch is stored",
+      labelNames: ["source", "reason"], registers,
     });
     this.detections = new Counter({ name: "minixdr_detections_total", help: "Rule or model detections, by ATT&CK technique (or anomaly) and rule", labelNames: ["technique", "rule"], registers });
     this.ingestDuration = new Histogram({

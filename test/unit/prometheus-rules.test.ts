@@ -81,10 +81,10 @@ const cases: Case[] = [
   { name: "one failed pass, retried", alert: "MiniXdrDetectionFailing", at: "20m", series: [
     { series: `minixdr_detection_pass_failures_total${det('pod="p1"')}`, values: "0 1 1x28" }], fires: [] },
   { name: "a few refused requests, then none", alert: "MiniXdrIngestUnauthorized", at: "20m", series: [
-    { series: `minixdr_events_rejected_total${det('pod="p1",source="cowrie",reason="unauthorized"')}`, values: "0 3 5 5x28" }], fires: [] },
+    { series: `minixdr_ingest_refused_total${det('pod="p1",source="cowrie",reason="unauthorized"')}`, values: "0 3 5 5x28" }], fires: [] },
   { name: "senders keep using a wrong token", alert: "MiniXdrIngestUnauthorized", at: "20m", series: [
-    { series: `minixdr_events_rejected_total${det('pod="p1",source="cowrie",reason="unauthorized"')}`, values: "0+60x30" },
-    { series: `minixdr_events_rejected_total${det('pod="p1",source="suricata",reason="invalid"')}`, values: "0+600x30" }],
+    { series: `minixdr_ingest_refused_total${det('pod="p1",source="cowrie",reason="unauthorized"')}`, values: "0+60x30" },
+    { series: `minixdr_ingest_refused_total${det('pod="p1",source="suricata",reason="invalid"')}`, values: "0+600x30" }],
   fires: [{ severity: "warning", namespace: "team-a", minixdr: "basic", source: "cowrie" }] },
   { name: "a rotated Secret refused and never corrected", alert: "MiniXdrSecretRejected", at: "10m", series: [
     { series: `minixdr_secret_rejected${det('pod="p1"')}`, values: "0 1x15" }, { series: `minixdr_secret_rejected${det('pod="p2"')}`, values: "0x15" }],
