@@ -11,6 +11,13 @@ WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
+# onnxruntime-node ships its native library for every platform (about 220 of its 290 MB): keep the one this image runs
+# on (Docker's TARGETARCH amd64 or arm64; the package names them x64 and arm64).
+ARG TARGETARCH
+RUN keep="linux/$([ "${TARGETARCH:-amd64}" = arm64 ] && echo arm64 || echo x64)" \
+ && cd node_modules/onnxruntime-node/bin/napi-v6 \
+ && for d in */*; do [ "$d" = "$keep" ] || rm -rf "$d"; done \
+ && test -e "$keep/onnxruntime_binding.node"
 
 # Stage 2: the runtime. Sources come from the build context, which .dockerignore limits to what runs
 # (bin/, operator/, detector/ with the ONNX model, console/, crds/, package.json): no tests, no tooling.
@@ -23,7 +30,9 @@ LABEL org.opencontainers.image.title="minixdr" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}"
-ENV NODE_ENV=production
+# ORT_DISABLE_TELEMETRY: onnxruntime-node would look up a Microsoft telemetry host at every start (the detector also
+# sets it itself, detector/ml/onnxRuntimeTelemetry.ts).
+ENV NODE_ENV=production ORT_DISABLE_TELEMETRY=1
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY . .

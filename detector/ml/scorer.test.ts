@@ -1,6 +1,9 @@
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FEATURE_NAMES, featureVector } from "./features.ts";
 import { loadHeldoutSample } from "./heldout-sample.ts";
@@ -9,6 +12,7 @@ import { AnomalyScorer, DEFAULT_ANOMALY_THRESHOLD, ModelLoadError, metadataPathF
 import { identityModel } from "./tiny-onnx.ts";
 
 const modelPath = new URL("./model.onnx", import.meta.url).pathname;
+const run = promisify(execFile);
 
 let scorer: AnomalyScorer;
 let tmp: string;
@@ -165,5 +169,24 @@ describe("AnomalyScorer.load refuses a model it cannot trust", () => {
     expect(await sig("wrongin", identityModel("x", "attack_probability", ["N", 22]))).toMatch(/expected one input "features"/);
     expect(await sig("wrongwidth", identityModel("features", "attack_probability", ["N", 5]))).toMatch(/float32 \[N, 22\]/);
     expect(await sig("wrongrank", identityModel("features", "attack_probability", ["N", 22]))).toMatch(/must be float32 \[N\]/);
+  });
+});
+
+describe("ONNX Runtime telemetry", () => {
+  it("stays off: loading the model writes no device id under $HOME and no /tmp/mat-debug log (onnxruntime-node's telemetry did both, and looked up a Microsoft host)", async () => {
+    const home = await mkdtemp(join(tmpdir(), "minixdr-ort-home-"));
+    try {
+      const script = `const { AnomalyScorer } = await import(${JSON.stringify(join(import.meta.dirname, "scorer.ts"))}); await AnomalyScorer.load(${JSON.stringify(modelPath)}); console.log(process.pid);`;
+      // A clean environment but for HOME: the switch must come from the detector, not from this shell.
+      const env = { PATH: process.env.PATH ?? "", HOME: home };
+      const { stdout, stderr } = await run(process.execPath, ["--input-type=module", "-e", script], { env });
+      const pid = stdout.trim();
+      expect(pid).toMatch(/^\d+$/);
+      expect(existsSync(join(home, ".cache", "Microsoft"))).toBe(false);
+      expect(existsSync(`/tmp/mat-debug-${pid}.log`)).toBe(false);
+      expect(stderr).not.toMatch(/telemetry/i);
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import "./onnxRuntimeTelemetry.ts"; // before onnxruntime-node: its native library reads the switch when it loads
 import { InferenceSession, Tensor } from "onnxruntime-node";
 import { z } from "zod";
 import { FEATURE_NAMES } from "./features.ts";

@@ -1,7 +1,9 @@
 // The Dockerfile's promises, checked without a Docker engine: multi-stage, production dependencies only, uid 1000,
 // OCI labels, the entrypoint and its commands, the ONNX model inside, and a build context (.dockerignore) that holds
 // every file the entrypoints import and no tests.
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { builtinModules } from "node:module";
 import { dirname, join, matchesGlob, normalize, relative } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -61,6 +63,32 @@ describe("Dockerfile", () => {
     // The node devDependency (Node 24 for development) and the tooling never reach the image.
     expect(pkg.devDependencies).toHaveProperty("node");
     expect(pkg.dependencies).not.toHaveProperty("node");
+  });
+
+  it("keeps only the onnxruntime-node native library of the platform it is built for (its RUN, run here on the package's layout)", async () => {
+    const prune = instructions.find((l) => /^RUN\s.*napi-v6/.test(l));
+    expect(prune, "a RUN that prunes onnxruntime-node/bin/napi-v6").toBeDefined();
+    const layout = readdirSync(join(root, "node_modules/onnxruntime-node/bin/napi-v6")).flatMap((p) => readdirSync(join(root, "node_modules/onnxruntime-node/bin/napi-v6", p)).map((a) => `${p}/${a}`));
+    expect(layout).toEqual(expect.arrayContaining(["darwin/arm64", "linux/arm64", "linux/x64", "win32/x64"]));
+    for (const [targetArch, kept] of [["amd64", "linux/x64"], ["arm64", "linux/arm64"], [undefined, "linux/x64"]] as const) {
+      const app = mkdtempSync(join(tmpdir(), "minixdr-prune-"));
+      try {
+        for (const d of layout) {
+          mkdirSync(join(app, "node_modules/onnxruntime-node/bin/napi-v6", d), { recursive: true });
+          writeFileSync(join(app, "node_modules/onnxruntime-node/bin/napi-v6", d, "onnxruntime_binding.node"), "");
+        }
+        // As Docker runs it: /bin/sh -c in WORKDIR /app, build args as environment variables.
+        execFileSync("/bin/sh", ["-c", prune!.replace(/^RUN\s+/, "")], { cwd: app, env: { PATH: process.env.PATH ?? "", ...(targetArch ? { TARGETARCH: targetArch } : {}) } });
+        const left = readdirSync(join(app, "node_modules/onnxruntime-node/bin/napi-v6")).flatMap((p) => readdirSync(join(app, "node_modules/onnxruntime-node/bin/napi-v6", p)).map((a) => `${p}/${a}`));
+        expect({ targetArch, left }).toEqual({ targetArch, left: [kept] });
+      } finally {
+        rmSync(app, { recursive: true, force: true });
+      }
+    }
+  });
+
+  it("turns onnxruntime-node's telemetry off", () => {
+    expect(final.filter((l) => /^ENV\s/.test(l)).join(" ")).toMatch(/\bORT_DISABLE_TELEMETRY=1\b/);
   });
 
   it("runs as the non-root uid 1000 from its last instructions on", () => {
@@ -123,6 +151,8 @@ describe("Dockerfile", () => {
     };
     visit("bin/minixdr.ts");
     expect(seen.size).toBeGreaterThan(20);
+    // And no test support: nothing in the image imports the test runner (it is not installed there).
+    expect([...context].filter((f) => f.endsWith(".ts") && /from\s+["']vitest["']/.test(readFileSync(join(root, f), "utf8")))).toEqual([]);
     for (const p of packages) expect(Object.keys(pkg.dependencies), `package ${p}`).toContain(p);
     // The console's static assets, read from disk at run time, are in the context too.
     if (existsSync(join(root, "console/static"))) expect([...context].some((f) => f.startsWith("console/static/"))).toBe(true);
