@@ -65,7 +65,7 @@ describe("Dockerfile", () => {
     expect(pkg.dependencies).not.toHaveProperty("node");
   });
 
-  it("keeps only the onnxruntime-node native library of the platform it is built for (its RUN, run here on the package's layout)", async () => {
+  it("keeps only the onnxruntime-node native library of the platform it is built for (its RUN, run here on the package's layout)", () => {
     const prune = instructions.find((l) => /^RUN\s.*napi-v6/.test(l));
     expect(prune, "a RUN that prunes onnxruntime-node/bin/napi-v6").toBeDefined();
     const layout = readdirSync(join(root, "node_modules/onnxruntime-node/bin/napi-v6")).flatMap((p) => readdirSync(join(root, "node_modules/onnxruntime-node/bin/napi-v6", p)).map((a) => `${p}/${a}`));
