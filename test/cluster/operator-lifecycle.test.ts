@@ -215,7 +215,7 @@ describeCluster("operator lifecycle", () => {
     // an empty toleration value) once made the operator rewrite a child on every pass.
     await applyMiniXdr(minixdr(ns.name, "quiet", {
       console: { enabled: true },
-      networkPolicy: { ingress: { namespaces: [] }, metrics: { podSelector: {} } },
+      networkPolicy: { ingress: { namespaces: [] }, console: { namespaces: [] }, metrics: { podSelector: {} } },
       // Empty strings are rendered as given (a label value, "no storage class"): some are stored, some omitted.
       detector: { tolerations: [{ key: "dedicated", operator: "Equal", value: "", effect: "NoSchedule" }], nodeSelector: { "node-role.kubernetes.io/infra": "" } },
       storage: { type: "sqlite", sqlite: { storageClassName: "" } },
