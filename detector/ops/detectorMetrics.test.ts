@@ -41,3 +41,19 @@ describe("detector metrics read from the store", () => {
     await repository.close();
   });
 });
+
+describe("detector counters", () => {
+  it("start every series at 0, so rate() counts the first refused request or failed login", async () => {
+    const repository = new SqliteRepository(":memory:");
+    await repository.migrate();
+    const text = await new DetectorMetrics(repository, ["default"]).registry.metrics();
+    for (const series of [
+      'minixdr_ingest_refused_total{source="cowrie",reason="unauthorized"} 0', 'minixdr_ingest_refused_total{source="k8s-audit",reason="invalid"} 0',
+      'minixdr_events_ingested_total{source="suricata",tenant="default"} 0', 'minixdr_logins_total{result="invalid-credentials"} 0',
+      'minixdr_detection_skipped_events_total{source="generic"} 0', 'minixdr_secret_reloads_total{result="invalid"} 0',
+    ]) expect(text).toContain(series);
+    // The lag histogram reaches the lags an alert is about (minutes), not only a minute.
+    expect(text).toContain('minixdr_detection_lag_seconds_bucket{le="3600"} 0');
+    await repository.close();
+  });
+});

@@ -1,6 +1,7 @@
 // Prometheus metrics, on their own registry per detector (served on the metrics port at /metrics).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { severities } from "../incidents/incident.ts";
+import { ingestFormats } from "../ingest/formats.ts";
 import type { Repository } from "../store/repository.ts";
 
 export class DetectorMetrics {
@@ -45,7 +46,8 @@ export class DetectorMetrics {
     });
     this.detectionLag = new Histogram({
       name: "minixdr_detection_lag_seconds", help: "Per detection pass: time from receiving its oldest event to the pass's commit",
-      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers,
+      // Up to an hour: MiniXdrDetectionBehind is about lags of minutes, which a last bucket of 60 s could not show.
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600], registers,
     });
     this.detectionSkipped = new Counter({
       name: "minixdr_detection_skipped_events_total", help: "Events taken off the detection queue undetected because their detection alone kept failing (they stay stored)",
@@ -65,6 +67,16 @@ export class DetectorMetrics {
     });
     this.inferenceFailures = new Counter({ name: "minixdr_inference_failures_total", help: "Model runs that failed (those passes detected with the rules alone)", registers });
     this.detectionPassFailures = new Counter({ name: "minixdr_detection_pass_failures_total", help: "Detection passes that failed (their events stay queued and are retried)", registers });
+    // Every series the counters can have starts at 0: rate() and increase() miss a series' first increment (it has no
+    // earlier sample), so the first refused request or failed login would otherwise go uncounted by the alerts.
+    const sources = [...new Set(Object.values(ingestFormats).map((f) => f.source))];
+    for (const source of sources) {
+      for (const reason of ["invalid", "unauthorized", "too_large", "detection_behind"]) this.ingestRefused.inc({ source, reason }, 0);
+      for (const tenant of tenants) this.eventsIngested.inc({ source, tenant }, 0);
+      this.detectionSkipped.inc({ source }, 0);
+    }
+    for (const result of ["success", "invalid-credentials", "locked", "busy"]) this.logins.inc({ result }, 0);
+    for (const result of ["applied", "invalid", "failed"]) this.secretReloads.inc({ result }, 0);
     new Gauge({
       name: "minixdr_detection_queue_events", help: "Stored events waiting for detection (read from the shared store, so the same on every replica)", registers,
       async collect() {

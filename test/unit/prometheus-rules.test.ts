@@ -45,6 +45,15 @@ const cases: Case[] = [
   fires: [{ severity: "warning", namespace: "team-a", name: "basic" }] },
   { name: "Degraded for 5 minutes only", alert: "MiniXdrDegraded", at: "11m", series: [
     { series: 'minixdr_instance_condition{job="minixdr-operator",namespace="team-a",name="basic",type="Degraded",status="True"}', values: "0x5 1x5 0x5" }], fires: [] },
+  { name: "an instance whose detector never becomes available (no pod to scrape at all)", alert: "MiniXdrNotReady", at: "20m", series: [
+    { series: 'minixdr_instance_condition{job="minixdr-operator",namespace="team-a",name="basic",type="Ready",status="False"}', values: "1x25" },
+    { series: 'minixdr_instance_condition{job="minixdr-operator",namespace="team-b",name="prod",type="Ready",status="False"}', values: "0x25" }],
+  fires: [{ severity: "warning", namespace: "team-a", name: "basic" }] },
+  { name: "a paused instance is not Ready on purpose", alert: "MiniXdrNotReady", at: "20m", series: [
+    { series: 'minixdr_instance_condition{job="minixdr-operator",namespace="team-a",name="basic",type="Ready",status="False"}', values: "1x25" },
+    { series: 'minixdr_instance_condition{job="minixdr-operator",namespace="team-a",name="basic",type="Paused",status="True"}', values: "1x25" }], fires: [] },
+  { name: "a rollout that takes ten minutes", alert: "MiniXdrNotReady", at: "20m", series: [
+    { series: 'minixdr_instance_condition{job="minixdr-operator",namespace="team-a",name="basic",type="Ready",status="False"}', values: "0x5 1x10 0x10" }], fires: [] },
   { name: "one detector pod down", alert: "MiniXdrDetectorDown", at: "6m", series: [
     { series: `up${det('pod="basic-detector-1"')}`, values: "0x10" }, { series: `up${det('pod="basic-detector-2"')}`, values: "1x10" }],
   fires: [{ severity: "warning", namespace: "team-a", minixdr: "basic", pod: "basic-detector-1", job: "minixdr-detector" }] },
