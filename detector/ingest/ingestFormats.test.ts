@@ -117,6 +117,19 @@ describe("Kubernetes audit", () => {
     ]);
   });
 
+  it("reads the role a binding grants from the resulting object when a patch carries none", () => {
+    const patch = (name: string, responseObject?: unknown) => ({
+      ...auditEvent(0, { user: "dev", verb: "patch", resource: "rolebindings", namespace: "ns1", name, requestURI: `/apis/rbac.authorization.k8s.io/v1/namespaces/ns1/rolebindings/${name}`, code: 200,
+        requestObject: { subjects: [{ kind: "User", name: "eve" }] } }),
+      ...(responseObject ? { level: "RequestResponse", responseObject } : {}),
+    });
+    const { events } = normalize("k8s-audit", JSON.stringify(eventList([
+      patch("ops", { kind: "RoleBinding", metadata: { name: "ops" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" }, subjects: [] }),
+      patch("view-only"),
+    ])));
+    expect(events.map((e) => e.k8s?.roleRef)).toEqual(["ClusterRole/cluster-admin", undefined]);
+  });
+
   it("refuses an EventList whose items are not a list", () => {
     expect(normalize("k8s-audit", JSON.stringify({ kind: "EventList", apiVersion: "audit.k8s.io/v1", items: {} })).issues[0]).toMatchObject({ field: "items" });
   });

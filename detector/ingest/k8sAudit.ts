@@ -37,6 +37,7 @@ export const auditEventSchema = z.looseObject({
   }).optional(),
   responseStatus: z.looseObject({ code: z.number().int().optional() }).optional(),
   requestObject: z.unknown().optional(),
+  responseObject: z.unknown().optional(),
   requestReceivedTimestamp: timestampField,
   stageTimestamp: timestampField,
   annotations: z.record(z.string(), z.string()).optional(),
@@ -75,7 +76,6 @@ function auditEventId(e: AuditEvent, record: unknown): string {
 }
 
 const asRecord = (v: unknown): Record<string, unknown> | undefined => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
-const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 /** Where the pod spec is in a request body of each resource that carries one (a pod's own, or a workload's template). */
 const podSpecPaths: Record<string, readonly string[]> = {
@@ -89,20 +89,53 @@ const podSpecPaths: Record<string, readonly string[]> = {
   cronjobs: ["spec", "jobTemplate", "spec", "template", "spec"],
 };
 
-/** Privileged containers or host namespaces requested in a pod spec (pods, their ephemeral containers, workload templates). */
-function podRisks(resource: string, requestObject: unknown): { privileged: boolean; hostPath: boolean } {
+/**
+ * Capabilities that open a way out of the container: SYS_ADMIN (mounts, cgroups), SYS_MODULE (kernel modules),
+ * SYS_PTRACE (other processes, with hostPID the node's), DAC_READ_SEARCH (reading host files by handle), SYS_RAWIO,
+ * BPF, and ALL.
+ */
+const escapeCapabilities = new Set(["ALL", "SYS_ADMIN", "SYS_MODULE", "SYS_PTRACE", "DAC_READ_SEARCH", "SYS_RAWIO", "BPF"]);
+const isEscapeCapability = (c: unknown) => typeof c === "string" && escapeCapabilities.has(c.toUpperCase().replace(/^CAP_/, ""));
+
+interface PodRisks {
+  privileged: boolean;
+  hostPath: boolean;
+}
+
+/**
+ * What a piece of a pod spec asks for, read wherever it sits: `key` is the field holding `value` (a JSON patch op's
+ * path ends in it: `/spec/template/spec/hostPID` with true, `.../securityContext` with {privileged: true}).
+ */
+function scanRisks(value: unknown, key: string, out: PodRisks, depth = 0): void {
+  if (depth > 64) return;
+  if ((key === "hostPID" || key === "hostIPC" || key === "hostNetwork" || key === "privileged" || key === "hostProcess") && value === true) out.privileged = true;
+  else if (key === "hostPath" && asRecord(value)) out.hostPath = true;
+  else if (key === "add" && (Array.isArray(value) ? value.some(isEscapeCapability) : isEscapeCapability(value))) out.privileged = true;
+  if (Array.isArray(value)) for (const v of value) scanRisks(v, key === "add" ? "" : key, out, depth + 1);
+  else if (asRecord(value)) for (const [k, v] of Object.entries(value as Record<string, unknown>)) scanRisks(v, k, out, depth + 1);
+}
+
+/**
+ * Privileged containers, dangerous capabilities, host namespaces or hostPath volumes asked for by a write to a pod,
+ * its ephemeral containers or a workload's template: in its body (an object, a merge patch), or in the ops of a JSON
+ * patch (`kubectl patch --type=json` adding hostPID or a privileged securityContext was read as nothing).
+ */
+function podRisks(resource: string, requestObject: unknown): PodRisks {
+  const out: PodRisks = { privileged: false, hostPath: false };
+  if (Array.isArray(requestObject)) {
+    for (const op of requestObject) {
+      const o = asRecord(op);
+      if (!o || (o.op !== "add" && o.op !== "replace") || typeof o.path !== "string") continue;
+      // The op's last path segment names the field its value is for ("-" and indexes: the list's own field).
+      const segments = o.path.split("/").filter((x) => x !== "-" && !/^\d+$/.test(x));
+      scanRisks(o.value, segments.at(-1) ?? "", out);
+    }
+    return out;
+  }
   let spec: Record<string, unknown> | undefined = asRecord(requestObject);
   for (const key of podSpecPaths[resource] ?? []) spec = asRecord(spec?.[key]);
-  if (!spec) return { privileged: false, hostPath: false };
-  const containers = [...asArray(spec.containers), ...asArray(spec.initContainers), ...asArray(spec.ephemeralContainers)];
-  const privilegedContainer = containers.some((c) => {
-    const sc = asRecord(asRecord(c)?.securityContext);
-    const added = asArray(asRecord(sc?.capabilities)?.add);
-    return sc?.privileged === true || added.includes("SYS_ADMIN") || added.includes("ALL");
-  });
-  const hostNamespaces = spec.hostPID === true || spec.hostIPC === true || spec.hostNetwork === true;
-  const hostPath = asArray(spec.volumes).some((v) => asRecord(asRecord(v)?.hostPath) !== undefined);
-  return { privileged: privilegedContainer || hostNamespaces, hostPath };
+  if (spec) scanRisks(spec, "", out);
+  return out;
 }
 
 /** The object's name in a create's body; a controller's pod has only a generateName prefix (shown as `prefix*`). */
@@ -112,9 +145,19 @@ function nameOf(requestObject: unknown): string | undefined {
   return typeof metadata?.generateName === "string" ? `${metadata.generateName}*` : undefined;
 }
 
-function roleRefOf(requestObject: unknown): string | undefined {
-  const ref = asRecord(asRecord(requestObject)?.roleRef);
+function roleRefOf(object: unknown): string | undefined {
+  const ref = asRecord(asRecord(object)?.roleRef);
   return typeof ref?.kind === "string" && typeof ref.name === "string" ? `${ref.kind}/${ref.name}` : undefined;
+}
+
+/**
+ * The role a write to a binding grants. A binding's roleRef never changes, so a patch (adding a subject) does not
+ * carry it: it is read from the resulting object when the audit level records it, and the built-in cluster-admin
+ * ClusterRoleBinding is known by its name. (At Metadata level a create carries no body either: nothing to read.)
+ */
+function grantedRole(e: AuditEvent): string | undefined {
+  return roleRefOf(e.requestObject) ?? roleRefOf(e.responseObject)
+    ?? (e.objectRef?.resource === "clusterrolebindings" && e.objectRef.name === "cluster-admin" ? "ClusterRole/cluster-admin" : undefined);
 }
 
 export const k8sAuditFormat: IngestFormat = {
@@ -147,7 +190,7 @@ export const k8sAuditFormat: IngestFormat = {
     };
     const resource = e.objectRef?.resource ?? "";
     if (writesBody && podSpecPaths[resource]) Object.assign(details, podRisks(resource, e.requestObject));
-    if (writesBody && /rolebindings$/.test(e.objectRef?.resource ?? "")) details.roleRef = roleRefOf(e.requestObject);
+    if (writesBody && /rolebindings$/.test(e.objectRef?.resource ?? "")) details.roleRef = grantedRole(e);
     return {
       tenant: ctx.tenant,
       id: auditEventId(e, raw),

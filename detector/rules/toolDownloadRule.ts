@@ -1,4 +1,4 @@
-// A tool fetched onto the host after a successful login: a download record, or a wget/curl/tftp command with a URL.
+// A tool brought onto the host after a successful login: a download or upload record, or a wget/curl/tftp command with a URL.
 import type { SecurityEvent } from "../events/securityEvent.ts";
 import { techniques } from "./attackTechniques.ts";
 import { oldestFirst, seconds, type DetectionRule } from "./detectionRule.ts";
@@ -22,8 +22,9 @@ export function isFetchCommand(command: string): boolean {
   return false;
 }
 
+/** A tool brought onto the host: downloaded, uploaded (scp/sftp: Cowrie's file_upload), or fetched by a command. */
 export function isToolDownload(e: SecurityEvent): boolean {
-  return e.kind === "file.download" || (e.kind === "command" && isFetchCommand(e.command ?? ""));
+  return e.kind === "file.download" || e.kind === "file.upload" || (e.kind === "command" && isFetchCommand(e.command ?? ""));
 }
 
 export const toolDownloadRule: DetectionRule = {
@@ -31,7 +32,7 @@ export const toolDownloadRule: DetectionRule = {
   technique: techniques.ingressToolTransfer,
   /** How long after a login (event time) a download is attributed to it. */
   windowMs: (c) => seconds(c.toolDownload.windowSeconds),
-  triggerKinds: ["auth.success", "file.download", "command"],
+  triggerKinds: ["auth.success", "file.download", "file.upload", "command"],
   detect({ sourceIp, triggers, events: given, config }) {
     const windowMs = seconds(config.toolDownload.windowSeconds);
     const triggerIds = new Set(triggers.map((t) => t.id));

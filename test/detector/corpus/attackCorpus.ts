@@ -9,6 +9,7 @@ const bot = { srcIp: "203.0.113.45", session: "c0ffee01a2b3" };
 const sprayer = { srcIp: "198.51.100.77", session: "5pray0000001" };
 const guesser = { srcIp: "192.0.2.201", session: "9e55e4000001" };
 const dropper = { srcIp: "203.0.113.99", session: "d40990e40001" };
+const uploader = { srcIp: "203.0.113.98", session: "5c9000000001" };
 const passwords = ["123456", "password", "admin", "root", "toor", "qwerty", "1qaz2wsx", "P@ssw0rd"];
 
 export const attackCorpus: CorpusScenario[] = [
@@ -77,6 +78,19 @@ export const attackCorpus: CorpusScenario[] = [
       ],
     }],
     expect: [{ technique: "T1105", sourceIp: dropper.srcIp, minEvidence: 3 }],
+  },
+  {
+    name: "tool uploaded over scp after login",
+    description: "A login, then a binary copied in with scp (Cowrie's file_upload), then run.",
+    batches: [{
+      format: "cowrie", encoding: "ndjson",
+      records: [
+        cowrie.loginSuccess(uploader, 0, "root", "admin"),
+        cowrie.upload(uploader, 4, "/tmp/.x/kworker", "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"),
+        cowrie.command(uploader, 6, "chmod +x /tmp/.x/kworker && /tmp/.x/kworker"),
+      ],
+    }],
+    expect: [{ technique: "T1105", sourceIp: uploader.srcIp, minEvidence: 2 }],
   },
   {
     name: "port scan from flow records",
@@ -191,6 +205,37 @@ export const attackCorpus: CorpusScenario[] = [
       ],
     }],
     expect: [{ technique: "T1611", sourceIp: "10.20.0.15", actor: "mallory", minEvidence: 1 }],
+  },
+  {
+    name: "host namespaces added to a Deployment by a JSON patch, and a pod with SYS_MODULE",
+    description: "kubectl patch --type=json adds hostPID and a privileged securityContext; another pod adds the SYS_MODULE capability.",
+    batches: [{
+      format: "k8s-audit", encoding: "eventlist",
+      records: [
+        auditEvent(0, {
+          user: "mallory", verb: "patch", resource: "deployments", apiGroup: "apps", namespace: "default", name: "web", requestURI: "/apis/apps/v1/namespaces/default/deployments/web", code: 200,
+          requestObject: [{ op: "add", path: "/spec/template/spec/hostPID", value: true }, { op: "add", path: "/spec/template/spec/containers/0/securityContext", value: { privileged: true } }],
+        }),
+        auditEvent(30, {
+          user: "mallory", verb: "create", resource: "pods", namespace: "default", requestURI: "/api/v1/namespaces/default/pods", code: 201,
+          requestObject: { ...podObject("modprobe"), spec: { containers: [{ name: "m", image: "busybox", securityContext: { capabilities: { add: ["SYS_MODULE"] } } }] } },
+        }),
+      ],
+    }],
+    expect: [{ technique: "T1611", sourceIp: "10.20.0.15", actor: "mallory", minEvidence: 2 }],
+  },
+  {
+    name: "a subject added to the built-in cluster-admin binding",
+    description: "kubectl patch clusterrolebinding cluster-admin adds a user: the patch carries no roleRef (it never changes).",
+    batches: [{
+      format: "k8s-audit", encoding: "eventlist",
+      records: [auditEvent(0, {
+        user: "mallory", verb: "patch", resource: "clusterrolebindings", apiGroup: "rbac.authorization.k8s.io", name: "cluster-admin",
+        requestURI: "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/cluster-admin", code: 200,
+        requestObject: [{ op: "add", path: "/subjects/-", value: { kind: "User", apiGroup: "rbac.authorization.k8s.io", name: "eve@example.com" } }],
+      })],
+    }],
+    expect: [{ technique: "T1098.006", sourceIp: "10.20.0.15", actor: "mallory", minEvidence: 1 }],
   },
   {
     name: "privileged debug container",
