@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FEATURE_NAMES, featureVector, type SourceBehaviour } from "./features.ts";
+import { FEATURE_NAMES, featureVector, MIN_HTTP_REQUESTS_FOR_SHARE, trainedFeatureVector, type SourceBehaviour } from "./features.ts";
 import { loadHeldoutSample } from "./heldout-sample.ts";
 import metadata from "./model-metadata.json" with { type: "json" };
 
@@ -18,7 +18,7 @@ describe("featureVector", () => {
     const rows = loadHeldoutSample();
     expect(rows.length).toBeGreaterThanOrEqual(200);
     for (const row of rows) {
-      const ts = featureVector(row.behaviour);
+      const ts = trainedFeatureVector(row.behaviour);
       expect(ts.length).toBe(row.features.length);
       row.features.forEach((py, i) => {
         // both round a float64 result to float32; allow one float32 step for libm differences
@@ -37,6 +37,20 @@ describe("featureVector", () => {
     expect(at("bytesOutInLogRatio")).toBeCloseTo(Math.log1p(5000) - Math.log1p(50000), 5);
   });
 
+  it("gives the model no 4xx share of fewer than 5 HTTP requests: a lone 404 reads as a lone 200", () => {
+    expect(MIN_HTTP_REQUESTS_FOR_SHARE).toBe(5);
+    const share = (b: SourceBehaviour) => featureVector(b)[FEATURE_NAMES.indexOf("http4xxShare")]!;
+    const lone404 = { ...quiet, httpRequests: 1, http4xx: 1 };
+    expect(share(lone404)).toBe(0);
+    expect([...featureVector(lone404)]).toEqual([...featureVector({ ...lone404, http4xx: 0 })]);
+    expect(share({ ...quiet, httpRequests: 4, http4xx: 4 })).toBe(0);
+    expect(share({ ...quiet, httpRequests: 5, http4xx: 4 })).toBeCloseTo(0.8, 6);
+    // what the committed model was trained on (train.py) has no such gate
+    expect(trainedFeatureVector(lone404)[FEATURE_NAMES.indexOf("http4xxShare")]).toBe(1);
+    // the other share is untouched
+    expect(featureVector({ ...quiet, auditRequests: 1, auditForbidden: 1 })[FEATURE_NAMES.indexOf("auditForbiddenShare")]).toBe(1);
+  });
+
   it("treats a zero-length window as one second instead of dividing by zero", () => {
     const v = featureVector({ ...quiet, windowSeconds: 0 });
     expect(v.every(Number.isFinite)).toBe(true);
@@ -46,5 +60,6 @@ describe("featureVector", () => {
     expect(() => featureVector({ ...quiet, flows: -1 })).toThrow(/flows/);
     expect(() => featureVector({ ...quiet, bytesOut: Number.NaN })).toThrow(/bytesOut/);
     expect(() => featureVector({ ...quiet, windowSeconds: Number.POSITIVE_INFINITY })).toThrow(/windowSeconds/);
+    expect(() => featureVector({ ...quiet, httpRequests: Number.NaN })).toThrow(/httpRequests/);
   });
 });

@@ -48,7 +48,7 @@ type Transform =
 /**
  * The one definition of the model's input. `train.py` mirrors it line by line (FEATURES there) and
  * features.test.ts proves both give the same vectors on the held-out sample, so change both together
- * and retrain.
+ * and retrain. The detector serves it through `featureVector`, with `SERVING_GATES` below.
  *
  * - logRate:  ln(1 + count per minute), minutes = max(windowSeconds, 1) / 60
  * - logCount: ln(1 + count), for distinct counts, which do not grow linearly with the window
@@ -116,8 +116,35 @@ function inputsOf(t: Transform): (keyof SourceBehaviour)[] {
   }
 }
 
-/** Refuses what would silently poison the model: negative or non-finite counts. */
+/**
+ * Where the detector's input differs from what the committed model was trained on (MODEL_CARD.md, "Serving"): a
+ * share computed from too few requests is no evidence, and is given as 0, which the model reads as none. One 404 (a
+ * browser's /favicon.ico) as a window's only HTTP request is no 100% error rate: read as one, the model scored an
+ * office workstation's ordinary window as a web attack (p 0.75 alone, 0.94 beside seven normal flows; half of two
+ * requests, 0.5). Trained data held such shares almost only for web attacks, which send far more requests. Applied
+ * at serving only, so `trainedFeatureVector` still mirrors train.py; a retrain should apply them in both.
+ */
+const SERVING_GATES: readonly { readonly feature: string; readonly whole: keyof SourceBehaviour; readonly atLeast: number }[] = [
+  { feature: "http4xxShare", whole: "httpRequests", atLeast: 5 },
+];
+
+/** The fewest HTTP requests of a window whose 4xx share the model is given. */
+export const MIN_HTTP_REQUESTS_FOR_SHARE = SERVING_GATES.find((g) => g.feature === "http4xxShare")!.atLeast;
+
+/** The detector's model input: the trained features with the serving gates (see `SERVING_GATES`). */
 export function featureVector(b: SourceBehaviour): Float32Array {
+  const out = trainedFeatureVector(b);
+  for (const { feature, whole, atLeast } of SERVING_GATES) {
+    if (b[whole] < atLeast) out[FEATURE_NAMES.indexOf(feature)] = 0;
+  }
+  return out;
+}
+
+/**
+ * The features as train.py computed them for the committed model (features.test.ts checks both agree).
+ * Refuses what would silently poison the model: negative or non-finite counts.
+ */
+export function trainedFeatureVector(b: SourceBehaviour): Float32Array {
   for (const field of ["windowSeconds" as const, ...FEATURES.flatMap(([, t]) => inputsOf(t))]) {
     const v: unknown = b[field];
     if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {

@@ -100,6 +100,26 @@ export const benignCorpus: CorpusScenario[] = [
     expect: [],
   },
   {
+    name: "office workstations browsing, a missing /favicon.ico now and then",
+    description: "Two workstations over 40 minutes, a batch every 5: DNS and TLS flows, some intranet pages, and windows whose only HTTP request is a /favicon.ico 404 (alone, or beside a page). A share of one request is no 100% error rate (a hunt found 471 anomaly incidents a day from such windows).",
+    batches: Array.from({ length: 8 }, (_, w) => ({
+      format: "suricata" as const, encoding: "ndjson" as const,
+      records: ["10.0.8.71", "10.0.8.72"].flatMap((host, h) => {
+        const t = w * 300 + h * 7;
+        const flows = [53, 443, 443, 53, 443, 443, 53].slice(0, 3 + ((w + h) % 5)).map((port, i) =>
+          eve.flow(t + i * 30, host, port === 53 ? "10.0.0.2" : `151.101.${w + 1}.${10 + i}`, port, port === 53 ? 80 : 2_400 + i * 100, port === 53 ? 200 : 48_000));
+        const pages = [
+          [eve.http(t + 100, host, "10.0.0.80", "/favicon.ico", 404)],
+          [eve.http(t + 100, host, "10.0.0.80", "/wiki/Start", 200), eve.http(t + 101, host, "10.0.0.80", "/favicon.ico", 404)],
+          [eve.http(t + 100, host, "10.0.0.80", "/timesheet", 200)],
+          [],
+        ][(w + h) % 4]!;
+        return [...flows, ...pages];
+      }),
+    })),
+    expect: [],
+  },
+  {
     name: "a backup below the transfer threshold",
     description: "A nightly backup of 60 MiB in one flow.",
     batches: [{ format: "suricata", encoding: "array", records: [eve.flow(0, "10.0.8.50", "10.0.9.10", 873, 60 * 1048576, 20_000)] }],
