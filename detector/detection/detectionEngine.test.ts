@@ -1,6 +1,8 @@
 // The engine over a real SQLite store: event-time windows, out-of-order arrival, deduplication, and the model's part.
 import { describe, expect, it } from "vitest";
+import { auditEvent, clusterRoleBindingObject } from "../../test/detector/fixtures/auditRecords.ts";
 import { cowrie } from "../../test/detector/fixtures/cowrieRecords.ts";
+import { eve } from "../../test/detector/fixtures/suricataRecords.ts";
 import type { AnomalyModel } from "../anomaly/anomalyModel.ts";
 import { detectionConfigSchema, type DetectionConfig } from "../config/detectorConfig.ts";
 import { ingestFormats } from "../ingest/formats.ts";
@@ -23,8 +25,8 @@ async function setup(opts: { config?: Partial<DetectionConfig>; model?: AnomalyM
     ...(opts.rules ? { rules: opts.rules } : {}),
     ...(opts.onModelError ? { onModelError: opts.onModelError } : {}) });
   // Ingest, then the detector's background pass over what it queued.
-  const send = async (records: unknown[]) => {
-    const r = await ingestBatch({ repository }, ingestFormats.cowrie!, records.map((x) => JSON.stringify(x)).join("\n"), "default", Date.now());
+  const send = async (records: unknown[], format: "cowrie" | "suricata" | "k8s-audit" = "cowrie") => {
+    const r = await ingestBatch({ repository }, ingestFormats[format]!, records.map((x) => JSON.stringify(x)).join("\n"), "default", Date.now());
     if (!r.ok) throw new Error(JSON.stringify(r.issues));
     await repository.detectQueued(100_000, (events, tx) => engine.detectIn(tx, events));
     return r;
@@ -292,6 +294,50 @@ describe("anomaly model", () => {
     expect(high!.detectedBy).toEqual({ rules: ["ssh-brute-force"], model: { version: "fixed-test-model", score: 0.99 } });
     // Only the rule's incident: the model does not add a second one for the same activity.
     expect((await alarmed.list()).map((i) => i.detectionKey)).toEqual(["T1110.001"]);
+  });
+
+  // An outsider binds cluster-admin (rule risk 90) from a source the model has only audit events of.
+  const clusterAdminBinding = auditEvent(0, {
+    user: "mallory", verb: "create", resource: "clusterrolebindings", apiGroup: "rbac.authorization.k8s.io", name: "backdoor",
+    requestURI: "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", code: 201,
+    requestObject: clusterRoleBindingObject("backdoor", "cluster-admin", "eve@example.com"),
+  });
+  // A load balancer health-checking 25 NodePorts of a node within a minute: a port scan to the rule (risk 40).
+  const nodePortHealthChecks = Array.from({ length: 25 }, (_, i) => eve.flow(i * 2, "10.0.0.250", "10.0.1.11", 30000 + i, 120, 300));
+
+  it("never lowers a Kubernetes audit detection: a low score there is no evidence it is benign", async () => {
+    const calm = await setup({ model: fixedModel(0) });
+    await calm.send([clusterAdminBinding], "k8s-audit");
+    expect(await calm.list()).toMatchObject([{ detectionKey: "T1098.006", actor: "mallory", riskScore: 90, severity: "critical", detectedBy: { model: { score: 0 } } }]);
+    // Its agreement still counts.
+    const alarmed = await setup({ model: fixedModel(1) });
+    await alarmed.send([clusterAdminBinding], "k8s-audit");
+    expect(await alarmed.list()).toMatchObject([{ detectionKey: "T1098.006", riskScore: 100, severity: "critical" }]);
+    // Other sources' detections are still lowered by a low score.
+    const doubtful = await setup({ model: fixedModel(0) });
+    await doubtful.send(failuresAt([0, 5, 10, 15, 20, 25]));
+    expect(await doubtful.list()).toMatchObject([{ detectionKey: "T1110.001", riskScore: 51 - 10 }]);
+  });
+
+  it("gives a rule's incident the severity of its final risk, the model's agreement included: a higher risk is never a lower severity", async () => {
+    const agreeing = await setup({ model: fixedModel(1) });
+    await agreeing.send(nodePortHealthChecks, "suricata");
+    const [scan] = await agreeing.list();
+    expect(scan).toMatchObject({ detectionKey: "T1046", riskScore: 60, severity: "high" });
+    const doubting = await setup({ model: fixedModel(0) });
+    await doubting.send([clusterAdminBinding], "k8s-audit");
+    const [binding] = await doubting.list();
+    expect(binding!.riskScore).toBeGreaterThan(scan!.riskScore);
+    expect(binding!.severity).toBe("critical");
+    // Every threshold the model may be given: severity is the risk's.
+    for (const anomalyThreshold of [0.42, 0.8]) {
+      for (const p of [0, 0.3, 0.5, 0.9, 1]) {
+        const { send, list } = await setup({ model: fixedModel(p), config: { anomalyThreshold } });
+        await send(nodePortHealthChecks, "suricata");
+        await send(failuresAt([0, 5, 10, 15, 20, 25]));
+        for (const i of await list()) expect(i.severity, `${i.detectionKey} p=${p}`).toBe(severityForRisk(i.riskScore));
+      }
+    }
   });
 
   it("raises an anomaly incident on its own when no rule fires and the score passes the threshold", async () => {

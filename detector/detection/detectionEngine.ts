@@ -39,12 +39,20 @@ const sourcesPerChunk = 64;
 /** How long the rules run before the pass lets the event loop serve requests. */
 const computeSliceMs = 10;
 
-function bump(severity: Severity, levels: number): Severity {
-  return severities[Math.min(severities.length - 1, severities.indexOf(severity) + levels)]!;
-}
-
 function higher(a: Severity, b: Severity): Severity {
   return severities.indexOf(a) >= severities.indexOf(b) ? a : b;
+}
+
+/**
+ * Whether the model's doubt (a score below the threshold) may lower the detection's risk. Not for a Kubernetes audit
+ * detection: the model was trained on no RBAC write, pod spec, exec or anonymous-access scenario (its audit features
+ * are request rates, 403 share, secret reads and execs, and its only audit attack is secret harvesting), so an
+ * outsider's cluster-admin binding from an audit-only source scores about 0, which is no evidence that it is benign:
+ * it took 10 off the gravest rule (90, critical, to 80, high). Its agreement (a score at or above the threshold: the
+ * source's 403s, secret reads or execs look like harvesting) is evidence about the source and still raises the risk.
+ */
+function modelMayLower(d: Detection): boolean {
+  return !d.events.some((e) => e.kind === "k8s.audit");
 }
 
 /** One tenant+source of a pass and its events in the pass. */
@@ -236,7 +244,7 @@ export class DetectionEngine {
       }));
     }
 
-    const adjustments: RiskAdjustment[] = sources.map(() => ({ riskDelta: 0, severityBump: 0, anomaly: false }));
+    const adjustments: RiskAdjustment[] = sources.map(() => ({ riskDelta: 0, anomaly: false }));
     const models: ({ version: string; score: number } | undefined)[] = sources.map(() => undefined);
     const behaviourEvents: SecurityEvent[][] = sources.map(() => []);
     if (this.options.anomalyModel) {
@@ -347,12 +355,16 @@ export class DetectionEngine {
     return recorded.map(({ incident, created }, i) => ({ incident: { ...incident, evidence: evidence[i]! }, created }));
   }
 
-  /** The risk and severity of a detection after the model's adjustment. */
-  private scored({ detection: d, adjustment, key }: ToRecord): { riskScore: number; severity: Severity } {
-    const riskScore = clampRisk(d.riskScore + adjustment.riskDelta);
-    // The bump is the model agreeing with a rule. The model's own incident already has its score in its risk: bumped
-    // as well, every one of them was critical, above rule incidents of higher risk.
-    return { riskScore, severity: bump(severityForRisk(riskScore), key === "anomaly" ? 0 : adjustment.severityBump) };
+  /**
+   * The risk and severity of a detection after the model's adjustment. Severity follows the final risk, the model's
+   * agreement being part of it (+10..+20), so a higher risk is never a lower severity: a level added on top of the
+   * risk made a load balancer health-checking 25 NodePorts (port scan 40, +20) critical at 60 while an outsider's
+   * cluster-admin binding was high at 80.
+   */
+  private scored({ detection: d, adjustment }: ToRecord): { riskScore: number; severity: Severity } {
+    const delta = adjustment.riskDelta < 0 && !modelMayLower(d) ? 0 : adjustment.riskDelta;
+    const riskScore = clampRisk(d.riskScore + delta);
+    return { riskScore, severity: severityForRisk(riskScore) };
   }
 
   /** An unresolved incident the detection overlaps, updated with it. */

@@ -6,19 +6,19 @@ import metadata from "./model-metadata.json" with { type: "json" };
 describe("riskAdjustment", () => {
   it("defaults to the committed model's threshold", () => {
     expect(DEFAULT_ANOMALY_THRESHOLD).toBe(metadata.threshold);
-    expect(riskAdjustment(DEFAULT_ANOMALY_THRESHOLD)).toEqual({ riskDelta: 10, severityBump: 1, anomaly: true });
+    expect(riskAdjustment(DEFAULT_ANOMALY_THRESHOLD)).toEqual({ riskDelta: 10, anomaly: true });
   });
 
-  it("raises risk by 10..20 and severity by one at or above the threshold", () => {
-    expect(riskAdjustment(0.8, 0.8)).toEqual({ riskDelta: 10, severityBump: 1, anomaly: true });
-    expect(riskAdjustment(0.9, 0.8)).toEqual({ riskDelta: 15, severityBump: 1, anomaly: true });
-    expect(riskAdjustment(1, 0.8)).toEqual({ riskDelta: 20, severityBump: 1, anomaly: true });
+  it("raises risk by 10..20 at or above the threshold (severity follows the risk: no level of its own)", () => {
+    expect(riskAdjustment(0.8, 0.8)).toEqual({ riskDelta: 10, anomaly: true });
+    expect(riskAdjustment(0.9, 0.8)).toEqual({ riskDelta: 15, anomaly: true });
+    expect(riskAdjustment(1, 0.8)).toEqual({ riskDelta: 20, anomaly: true });
   });
 
-  it("lowers risk by up to 10 below the threshold and never lowers severity", () => {
-    expect(riskAdjustment(0, 0.5)).toEqual({ riskDelta: -10, severityBump: 0, anomaly: false });
-    expect(riskAdjustment(0.25, 0.5)).toEqual({ riskDelta: -5, severityBump: 0, anomaly: false });
-    expect(riskAdjustment(0.499, 0.5)).toEqual({ riskDelta: 0, severityBump: 0, anomaly: false });
+  it("lowers risk by up to 10 below the threshold", () => {
+    expect(riskAdjustment(0, 0.5)).toEqual({ riskDelta: -10, anomaly: false });
+    expect(riskAdjustment(0.25, 0.5)).toEqual({ riskDelta: -5, anomaly: false });
+    expect(riskAdjustment(0.499, 0.5)).toEqual({ riskDelta: 0, anomaly: false });
   });
 
   it("refuses values outside their range", () => {
