@@ -13,7 +13,7 @@ export const proxyBodyLimitBytes = 16 * 1024;
 const defaultTimeoutMs = 15_000;
 // An incident id is one path segment: no slash, no dot, so `..` cannot climb to another detector route.
 const incidentId = /^[A-Za-z0-9-]{1,64}$/;
-const passedBackHeaders = ["content-type", "retry-after", "www-authenticate"];
+const passedBackHeaders = ["content-type", "retry-after", "www-authenticate", "etag"];
 
 function queryOf(url: string): string {
   const i = url.indexOf("?");
@@ -27,6 +27,8 @@ export function registerApiProxy(app: FastifyInstance, options: ApiProxyOptions)
   const forward = async (req: FastifyRequest, reply: FastifyReply, path: string): Promise<FastifyReply> => {
     const headers: Record<string, string> = { accept: "application/json" };
     if (req.headers.authorization) headers.authorization = req.headers.authorization;
+    // An incident's version, so a status change made against an older one is refused (412), not applied over a newer.
+    if (typeof req.headers["if-match"] === "string") headers["if-match"] = req.headers["if-match"];
     // A body only when one came: a DELETE has none, and an empty JSON body is a 400 at the detector.
     const hasBody = typeof req.body === "string";
     if (hasBody) headers["content-type"] = "application/json";

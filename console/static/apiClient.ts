@@ -21,6 +21,8 @@ export interface Session {
 export interface ApiResult<T> {
   status: number;
   body: T & { error?: string; issues?: { field: string; message: string }[] };
+  /** The answer's ETag (an incident's version), if it had one. */
+  etag?: string;
 }
 
 const sessionKey = "minixdr.session";
@@ -44,9 +46,10 @@ export function clearSession(): void {
 }
 
 /** Calls the API; `timeoutMs` gives up waiting after that long (status 0, like an unreachable console). */
-export async function callApi<T>(path: string, init: { method?: string; body?: unknown; token?: string; timeoutMs?: number } = {}): Promise<ApiResult<T>> {
+export async function callApi<T>(path: string, init: { method?: string; body?: unknown; token?: string; timeoutMs?: number; ifMatch?: string } = {}): Promise<ApiResult<T>> {
   const headers: Record<string, string> = { accept: "application/json" };
   if (init.token) headers.authorization = `Bearer ${init.token}`;
+  if (init.ifMatch) headers["if-match"] = init.ifMatch;
   if (init.body !== undefined) headers["content-type"] = "application/json";
   try {
     const res = await fetch(path, {
@@ -55,7 +58,8 @@ export async function callApi<T>(path: string, init: { method?: string; body?: u
       ...(init.timeoutMs !== undefined ? { signal: AbortSignal.timeout(init.timeoutMs) } : {}),
     });
     const body = (await res.json().catch(() => ({}))) as ApiResult<T>["body"];
-    return { status: res.status, body };
+    const etag = res.headers.get("etag");
+    return { status: res.status, body, ...(etag ? { etag } : {}) };
   } catch {
     return { status: 0, body: { error: "the console could not be reached" } as ApiResult<T>["body"] };
   }

@@ -88,10 +88,19 @@ export async function showIncidentDetail(session: Session, id: string, handlers:
     title.textContent = `Incident ${i.id}`;
     container.replaceChildren(...render(i, session, (status) => void change(status)));
   };
+  /** The version of the incident shown: a change is made only to it (If-Match), never over a newer one. */
+  let shownVersion: string | undefined;
   const change = async (status: IncidentStatus) => {
-    const result = await callApi<IncidentView>(`/api/v1/incidents/${encodeURIComponent(id)}`, { method: "PATCH", body: { status }, token: session.token });
+    const result = await callApi<IncidentView>(`/api/v1/incidents/${encodeURIComponent(id)}`,
+      { method: "PATCH", body: { status }, token: session.token, ...(shownVersion ? { ifMatch: shownVersion } : {}) });
     if (!handlers.current()) return;
     if (result.status === 401) return handlers.unauthorized();
+    if (result.status === 412) {
+      // Someone else changed it, or new activity was added, since it was shown: show it as it is, and let them decide again.
+      await load();
+      if (handlers.current()) showError(error, `Not changed: ${errorMessage(result)}. It is shown as it is now.`);
+      return;
+    }
     if (result.status !== 200) return showError(error, errorMessage(result));
     showError(error, "");
     // The PATCH answer has no event references: fetch the whole incident again.
@@ -107,6 +116,7 @@ export async function showIncidentDetail(session: Session, id: string, handlers:
       container.replaceChildren();
       return showError(error, errorMessage(result));
     }
+    shownVersion = result.etag;
     show(result.body);
   };
   resetIncidentDetail();

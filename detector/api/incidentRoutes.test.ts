@@ -121,6 +121,29 @@ describe("who may do what", () => {
     expect((await list(viewer, "?status=acknowledged")).body.items.map((i) => i.id)).toEqual([target.id]);
   });
 
+  it("versions an incident with an ETag, and refuses a change made against an older version (If-Match) with 412 and the incident as it is", async () => {
+    const target = seeded[5]!;
+    const url = `/api/v1/incidents/${target.id}`;
+    const read = await app.inject({ method: "GET", url, headers: { authorization: `Bearer ${viewer}` } });
+    const etag = read.headers.etag as string;
+    expect(etag).toMatch(/^"\d+"$/);
+    const patch = (status: string, ifMatch?: string) => app.inject({ method: "PATCH", url, headers: { authorization: `Bearer ${analyst}`, ...(ifMatch ? { "if-match": ifMatch } : {}) }, payload: { status } });
+    // Two analysts read the same version; the first change wins, the second is told what changed.
+    const first = await patch("acknowledged", etag);
+    expect(first.statusCode).toBe(200);
+    expect(first.headers.etag).not.toBe(etag);
+    const second = await patch("resolved", etag);
+    expect(second.statusCode).toBe(412);
+    expect(second.json()).toMatchObject({ error: expect.stringMatching(/changed since it was read/) as string, incident: { id: target.id, status: "acknowledged" } });
+    expect(second.headers.etag).toBe(first.headers.etag);
+    expect((await repository.getIncident("default", target.id))!.status).toBe("acknowledged");
+    // With the current version, "*", or no If-Match at all, the change is made.
+    expect((await patch("contained", first.headers.etag as string)).statusCode).toBe(200);
+    expect((await patch("acknowledged", "*")).statusCode).toBe(200);
+    expect((await patch("resolved")).statusCode).toBe(200);
+    expect((await patch("open", "W/\"1\"")).statusCode).toBe(400);
+  });
+
   it("never shows or changes another tenant's incident, even by id", async () => {
     const theirs = seeded.find((i) => i.tenant === "acme")!;
     const get = await app.inject({ method: "GET", url: `/api/v1/incidents/${theirs.id}`, headers: { authorization: `Bearer ${viewer}` } });

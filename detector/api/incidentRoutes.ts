@@ -2,7 +2,7 @@
 import type { FastifyPluginCallback } from "fastify";
 import { z } from "zod";
 import { parseSourceTimestamp, ipField } from "../ingest/fields.ts";
-import { incidentStatuses, severities } from "../incidents/incident.ts";
+import { incidentStatuses, severities, type Incident } from "../incidents/incident.ts";
 import type { Repository } from "../store/repository.ts";
 import { requireRole, type ApiAuth } from "./authentication.ts";
 import { incidentView } from "./incidentView.ts";
@@ -29,6 +29,23 @@ export interface IncidentRouteDeps {
   now: () => number;
 }
 
+/** An incident's version as an HTTP entity tag: its last change (status or detection), in ms. */
+function entityTag(incident: Incident): string {
+  return `"${incident.updatedAt}"`;
+}
+
+/**
+ * The version an If-Match asks for: undefined when there is none or it is "*" (any version), "invalid" when it names
+ * no version of ours. One tag only (a list could name two versions of one incident); weak tags never match (RFC 9110).
+ */
+function expectedVersion(header: string | string[] | undefined): number | undefined | "invalid" {
+  if (header === undefined) return undefined;
+  const value = (Array.isArray(header) ? header.join(",") : header).trim();
+  if (value === "*") return undefined;
+  const m = /^"(\d{1,16})"$/.exec(value);
+  return m ? Number(m[1]) : "invalid";
+}
+
 /** A fastify plugin: `app.register(incidentRoutes, deps)`. */
 export const incidentRoutes: FastifyPluginCallback<IncidentRouteDeps> = (app, deps, done) => {
   const viewer = requireRole(deps.auth, "viewer");
@@ -46,17 +63,26 @@ export const incidentRoutes: FastifyPluginCallback<IncidentRouteDeps> = (app, de
     if (!params) return reply;
     const incident = await deps.repository.getIncident(req.principal!.tenant, params.id);
     if (!incident) return reply.code(404).send({ error: `incident ${params.id} not found` });
-    return incidentView(incident);
+    return reply.header("etag", entityTag(incident)).send(incidentView(incident));
   });
 
   app.patch("/api/v1/incidents/:id", { onRequest: analyst }, async (req, reply) => {
     const params = parseOr400(idParams, req.params, "params", reply);
     const body = params && parseOr400(statusBody, req.body, "body", reply);
     if (!params || !body) return reply;
-    const updated = await deps.repository.setIncidentStatus(req.principal!.tenant, params.id, body.status, req.principal!.username, deps.now());
-    if (!updated) return reply.code(404).send({ error: `incident ${params.id} not found` });
+    const ifMatch = expectedVersion(req.headers["if-match"]);
+    if (ifMatch === "invalid") return reply.code(400).send({ error: 'If-Match must be "*" or the ETag of the incident as read (a quoted number)' });
+    const result = await deps.repository.setIncidentStatus(req.principal!.tenant, params.id, body.status, req.principal!.username, deps.now(), ifMatch);
+    if (!result) return reply.code(404).send({ error: `incident ${params.id} not found` });
+    if ("conflict" in result) {
+      // Another analyst, or new activity merged by a detection pass, changed it since it was read: decide again.
+      return reply.code(412).header("etag", entityTag(result.conflict)).send({
+        error: `incident ${params.id} changed since it was read (updated ${new Date(result.conflict.updatedAt).toISOString()}): reload it and decide again`,
+        incident: incidentView(result.conflict),
+      });
+    }
     req.log.info({ incident: params.id, status: body.status, by: req.principal!.username }, "incident status changed");
-    return incidentView(updated);
+    return reply.header("etag", entityTag(result)).send(incidentView(result));
   });
   done();
 };

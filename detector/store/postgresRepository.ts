@@ -286,7 +286,8 @@ export class PostgresRepository implements Repository {
         await c.query(`INSERT INTO incidents (${incidentColumns.join(", ")}) VALUES (${placeholders(1, incidentColumns.length)})`, incidentValues(i));
       },
       updateIncident: async (i: Incident) => {
-        await c.query(`UPDATE incidents SET ${detectionUpdateColumns.map((col, n) => `${col} = $${n + 1}`).join(", ")} WHERE id = $${detectionUpdateColumns.length + 1}`,
+        // updated_at only moves forward, by at least 1 ms: it is the incident's version (its ETag).
+        await c.query(`UPDATE incidents SET ${detectionUpdateColumns.map((col, n) => (col === "updated_at" ? `updated_at = GREATEST($${n + 1}, updated_at + 1)` : `${col} = $${n + 1}`)).join(", ")} WHERE id = $${detectionUpdateColumns.length + 1}`,
           [...detectionUpdateValues(i), i.id]);
       },
       findMergeableIncident: async (q) => (await findMergeableIncidents([q]))[0],
@@ -297,7 +298,8 @@ export class PostgresRepository implements Repository {
           const chunk = list.slice(i, i + insertChunk);
           const values = chunk.map((_, n) => `(${placeholders(n * incidentColumns.length + 1, incidentColumns.length)})`).join(", ");
           await c.query(`INSERT INTO incidents (${incidentColumns.join(", ")}) VALUES ${values}
-            ON CONFLICT (id) DO UPDATE SET ${detectionUpdateColumns.map((col) => `${col} = EXCLUDED.${col}`).join(", ")}`, chunk.flatMap(({ incident }) => incidentValues(incident)));
+            ON CONFLICT (id) DO UPDATE SET ${detectionUpdateColumns.map((col) => (col === "updated_at" ? "updated_at = GREATEST(EXCLUDED.updated_at, incidents.updated_at + 1)" : `${col} = EXCLUDED.${col}`)).join(", ")}`,
+            chunk.flatMap(({ incident }) => incidentValues(incident)));
         }
       },
       linkEvidenceTo,
@@ -321,10 +323,16 @@ export class PostgresRepository implements Repository {
     return { ...incidentFromRow(row), events };
   }
 
-  async setIncidentStatus(tenant: string, id: string, status: IncidentStatus, changedBy: string, at: number): Promise<Incident | undefined> {
-    const [row] = await this.rows(this.pool, "UPDATE incidents SET status = $1, status_changed_by = $2, updated_at = $3 WHERE tenant = $4 AND id::text = $5 RETURNING *",
-      [status, changedBy, at, tenant, id]);
-    return row ? incidentFromRow(row) : undefined;
+  setIncidentStatus(tenant: string, id: string, status: IncidentStatus, changedBy: string, at: number): Promise<Incident | undefined>;
+  setIncidentStatus(tenant: string, id: string, status: IncidentStatus, changedBy: string, at: number, ifUpdatedAt: number | undefined): Promise<Incident | { conflict: Incident } | undefined>;
+  async setIncidentStatus(tenant: string, id: string, status: IncidentStatus, changedBy: string, at: number, ifUpdatedAt?: number): Promise<Incident | { conflict: Incident } | undefined> {
+    // One statement: the condition and the change are atomic, as a detection pass's merge may land in between.
+    const [row] = await this.rows(this.pool, `UPDATE incidents SET status = $1, status_changed_by = $2, updated_at = GREATEST($3, updated_at + 1)
+      WHERE tenant = $4 AND id::text = $5 AND ($6::bigint IS NULL OR updated_at = $6) RETURNING *`, [status, changedBy, at, tenant, id, ifUpdatedAt ?? null]);
+    if (row) return incidentFromRow(row);
+    if (ifUpdatedAt === undefined) return undefined;
+    const [current] = await this.rows(this.pool, "SELECT * FROM incidents WHERE tenant = $1 AND id::text = $2", [tenant, id]);
+    return current ? { conflict: incidentFromRow(current) } : undefined;
   }
 
   async openIncidentCounts(): Promise<OpenIncidentCount[]> {

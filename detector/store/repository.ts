@@ -153,7 +153,13 @@ export interface Repository {
   listIncidents(tenant: string, query: IncidentQuery): Promise<IncidentPage>;
   getIncident(tenant: string, id: string): Promise<IncidentWithEvents | undefined>;
   /** Changes an incident's status; undefined when the tenant has no such incident. */
+  /**
+   * Sets an incident's status; undefined when the tenant has no such incident. With `ifUpdatedAt` (an If-Match), only
+   * when the incident is still as last read (its updatedAt): otherwise nothing changes and the current incident comes
+   * back as `{ conflict }`.
+   */
   setIncidentStatus(tenant: string, id: string, status: IncidentStatus, changedBy: string, at: number): Promise<Incident | undefined>;
+  setIncidentStatus(tenant: string, id: string, status: IncidentStatus, changedBy: string, at: number, ifUpdatedAt: number | undefined): Promise<Incident | { conflict: Incident } | undefined>;
   openIncidentCounts(): Promise<OpenIncidentCount[]>;
 
   findUser(tenant: string, username: string): Promise<UserRecord | undefined>;

@@ -269,6 +269,24 @@ export function repositoryContract(backend: string, open: OpenRepository, skip?:
       expect(await repo.getIncident("t-hold", held.id)).toMatchObject({ status: "resolved", lastSeen: 9000, evidence: { total: 1 } });
     });
 
+    it("changes a status only if the incident is still as read, when asked, and moves its version on at every change", async () => {
+      const i = incident("t-ifmatch", { updatedAt: 100 });
+      await repo.withSourceLock("t-ifmatch", i.sourceIp, (tx) => tx.insertIncident(i));
+      // Read at 100; an analyst acknowledges it meanwhile, at the same millisecond as the read: still a new version.
+      const first = await repo.setIncidentStatus("t-ifmatch", i.id, "acknowledged", "bob", 100, 100);
+      expect(first).toMatchObject({ status: "acknowledged", statusChangedBy: "bob", updatedAt: 101 });
+      // The resolve based on the old read is refused, and says what the incident is now.
+      expect(await repo.setIncidentStatus("t-ifmatch", i.id, "resolved", "anna", 100, 100)).toEqual({ conflict: expect.objectContaining({ status: "acknowledged", updatedAt: 101 }) as unknown });
+      expect((await repo.getIncident("t-ifmatch", i.id))?.status).toBe("acknowledged");
+      // A detection pass's merge is a new version too.
+      await repo.withSourceLock("t-ifmatch", i.sourceIp, (tx) => tx.saveIncidents([{ incident: { ...i, lastSeen: 9000, updatedAt: 101 }, created: false }]));
+      expect((await repo.getIncident("t-ifmatch", i.id))?.updatedAt).toBe(102);
+      expect(await repo.setIncidentStatus("t-ifmatch", i.id, "resolved", "anna", 103, 101)).toMatchObject({ conflict: { updatedAt: 102 } });
+      expect(await repo.setIncidentStatus("t-ifmatch", i.id, "resolved", "anna", 103, 102)).toMatchObject({ status: "resolved", updatedAt: 103 });
+      expect(await repo.setIncidentStatus("t-ifmatch", "00000000-0000-4000-8000-000000000000", "resolved", "anna", 104, 103)).toBeUndefined();
+      expect(await repo.setIncidentStatus("t-ifmatch-other", i.id, "resolved", "anna", 104, 103)).toBeUndefined();
+    });
+
     it("keeps users per tenant, locks after repeated failures and unlocks when the lock has run out", async () => {
       expect(await repo.createUser(user("t-users", "alice"))).toBe(true);
       expect(await repo.createUser(user("t-users", "alice"))).toBe(false);

@@ -513,7 +513,8 @@ export class SqliteRepository implements Repository {
       this.run(`INSERT INTO incidents (${incidentColumns.join(", ")}) VALUES (${marks(incidentColumns.length)})`, ...incidentValues(i));
     };
     const updateIncident = (i: Incident): void => {
-      this.run(`UPDATE incidents SET ${detectionUpdateColumns.map((c) => `${c} = ?`).join(", ")} WHERE id = ?`, ...detectionUpdateValues(i), i.id);
+      // updated_at only moves forward, by at least 1 ms: it is the incident's version (its ETag), so every change is a new one.
+      this.run(`UPDATE incidents SET ${detectionUpdateColumns.map((c) => (c === "updated_at" ? "updated_at = max(?, updated_at + 1)" : `${c} = ?`)).join(", ")} WHERE id = ?`, ...detectionUpdateValues(i), i.id);
     };
     const linkEvidence = ({ tenant, incidentId, events }: EvidenceLinks): EvidenceSummary => {
       const linked = this.linkedEvidence(incidentId);
@@ -571,9 +572,16 @@ export class SqliteRepository implements Repository {
     });
   }
 
-  setIncidentStatus(tenant: string, id: string, status: IncidentStatus, changedBy: string, at: number): Promise<Incident | undefined> {
+  setIncidentStatus(tenant: string, id: string, status: IncidentStatus, changedBy: string, at: number): Promise<Incident | undefined>;
+  setIncidentStatus(tenant: string, id: string, status: IncidentStatus, changedBy: string, at: number, ifUpdatedAt: number | undefined): Promise<Incident | { conflict: Incident } | undefined>;
+  setIncidentStatus(tenant: string, id: string, status: IncidentStatus, changedBy: string, at: number, ifUpdatedAt?: number): Promise<Incident | { conflict: Incident } | undefined> {
     return this.transaction(() => {
-      this.run("UPDATE incidents SET status = ?, status_changed_by = ?, updated_at = ? WHERE tenant = ? AND id = ?", status, changedBy, at, tenant, id);
+      if (ifUpdatedAt !== undefined) {
+        const current = this.get("SELECT * FROM incidents WHERE tenant = ? AND id = ?", tenant, id);
+        if (!current) return undefined;
+        if (Number(current.updated_at) !== ifUpdatedAt) return { conflict: incidentFromRow(current) };
+      }
+      this.run("UPDATE incidents SET status = ?, status_changed_by = ?, updated_at = max(?, updated_at + 1) WHERE tenant = ? AND id = ?", status, changedBy, at, tenant, id);
       const row = this.get("SELECT * FROM incidents WHERE tenant = ? AND id = ?", tenant, id);
       return row ? incidentFromRow(row) : undefined;
     });

@@ -192,6 +192,24 @@ describe.skipIf(unavailable !== "")("console in headless Chromium", { timeout: 6
     expect(await rows(page).first().textContent()).toContain(bruteForceIp);
   });
 
+  it("does not change an incident someone else changed since it was shown: it shows it as it is now, and a second try works", async () => {
+    // From the list the test before left (filtered on acknowledged).
+    await expect.poll(() => rowFor(page, bruteForceIp).count(), browserPoll).toBe(1);
+    await rowFor(page, bruteForceIp).locator("a.incident-link").click();
+    await expect.poll(() => page.textContent(`[data-fact="Status"]`), browserPoll).toBe("acknowledged");
+    // Another analyst contains it through the API meanwhile.
+    const id = await incidentIdFor(bruteForceIp);
+    expect((await api(`${stack.detector.url}/api/v1/incidents/${id}`, stack.adminToken, { method: "PATCH", body: { status: "contained" } })).status).toBe(200);
+    await page.click("#status-actions button[data-status=resolved]");
+    await expect.poll(() => page.textContent("#detail-error"), browserPoll).toMatch(/^Not changed: .*changed since it was read/);
+    expect(await page.textContent(`[data-fact="Status"]`)).toBe("contained");
+    expect((await api(`${stack.detector.url}/api/v1/incidents/${id}`, stack.adminToken)).json).toMatchObject({ status: "contained" });
+    // Now shown as it is, the change goes through.
+    await page.click("#status-actions button[data-status=resolved]");
+    await expect.poll(() => page.textContent("#detail-notice"), browserPoll).toBe("Status changed to resolved.");
+    expect((await api(`${stack.detector.url}/api/v1/incidents/${id}`, stack.adminToken)).json).toMatchObject({ status: "resolved" });
+  });
+
   it("shows the attacker-controlled username as text on the detail page", async () => {
     await page.goto(`${stack.console.url}/#/incident/${await incidentIdFor(takeoverIp)}`);
     await expect.poll(() => page.textContent("#detail-summary"), browserPoll).toContain(`successful login as ${xssUsername}`);
