@@ -190,6 +190,11 @@ export class KubeClient {
    * had just closed is sent once more on a fresh one (it never reached the server). */
   private async exchange(method: string, url: URL, opts: CallOptions): Promise<Exchange> {
     const prepared = await this.connection.prepare(method, url);
+    // Again after preparing, which may wait (an exec credential plugin fetching a token): the Lease can be lost meanwhile.
+    if (method !== "GET") {
+      const refused = this.writeGuard?.();
+      if (refused) throw new WriteFencedError(`${method} ${url.pathname}: not sent: ${refused}`);
+    }
     try {
       return await this.dispatch(method, url, opts, prepared);
     } catch (err) {

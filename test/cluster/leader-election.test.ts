@@ -35,6 +35,30 @@ describeCluster("LeaderElector", () => {
     return l.spec?.holderIdentity;
   }
 
+  it("checks the fence again once a write's credentials are ready: a Lease lost while they were fetched stops the write", async () => {
+    let lost = false;
+    let release!: () => void;
+    const fetching = new Promise<void>((r) => (release = r));
+    const connection = adminConnection();
+    // Credentials that take a while (an exec plugin fetching a token), during which the Lease goes.
+    const slow = new Proxy(connection, {
+      get: (target, prop, receiver) => (prop === "prepare"
+        ? async (method: string, url: URL) => {
+          await fetching;
+          return target.prepare(method, url);
+        }
+        : Reflect.get(target, prop, receiver) as unknown),
+    });
+    const writer = new KubeClient(slow);
+    writer.fenceWrites(() => (lost ? "this replica does not hold the leader Lease" : undefined));
+    const configMaps = { group: "", version: "v1", plural: "configmaps" };
+    const write = writer.create(configMaps, ns.name, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "while-fetching", namespace: ns.name } });
+    lost = true;
+    release();
+    await expect(write).rejects.toThrow(/not sent: this replica does not hold the leader Lease/);
+    expect(await new KubeClient(adminConnection()).get(configMaps, ns.name, "while-fetching").catch(() => undefined)).toBeUndefined();
+  });
+
   it("stops a paused leader's writes the moment it resumes past the renew deadline, before its election loop runs", async () => {
     const lease = randomName("paused");
     const { state, a } = candidates(lease, { leaseDurationMs: 3_000, renewDeadlineMs: 1_000, retryPeriodMs: 200 });
