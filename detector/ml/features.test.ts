@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FEATURE_NAMES, featureVector, MIN_HTTP_REQUESTS_FOR_SHARE, trainedFeatureVector, type SourceBehaviour } from "./features.ts";
+import { FEATURE_NAMES, featureVector, MIN_AUDIT_REQUESTS_FOR_SHARE, MIN_HTTP_REQUESTS_FOR_SHARE, trainedFeatureVector, type SourceBehaviour } from "./features.ts";
 import { loadHeldoutSample } from "./heldout-sample.ts";
 import metadata from "./model-metadata.json" with { type: "json" };
 
@@ -47,8 +47,15 @@ describe("featureVector", () => {
     expect(share({ ...quiet, httpRequests: 5, http4xx: 4 })).toBeCloseTo(0.8, 6);
     // what the committed model was trained on (train.py) has no such gate
     expect(trainedFeatureVector(lone404)[FEATURE_NAMES.indexOf("http4xxShare")]).toBe(1);
-    // the other share is untouched
-    expect(featureVector({ ...quiet, auditRequests: 1, auditForbidden: 1 })[FEATURE_NAMES.indexOf("auditForbiddenShare")]).toBe(1);
+  });
+
+  it("gives the model no forbidden share of fewer than 10 Kubernetes requests: a developer's one refused kubectl call is no attack", () => {
+    expect(MIN_AUDIT_REQUESTS_FOR_SHARE).toBe(10);
+    const share = (b: SourceBehaviour) => featureVector(b)[FEATURE_NAMES.indexOf("auditForbiddenShare")]!;
+    expect(share({ ...quiet, auditRequests: 1, auditForbidden: 1 })).toBe(0);
+    expect(share({ ...quiet, auditRequests: 9, auditForbidden: 2 })).toBe(0);
+    expect(share({ ...quiet, auditRequests: 10, auditForbidden: 5 })).toBeCloseTo(0.5, 6);
+    expect(trainedFeatureVector({ ...quiet, auditRequests: 1, auditForbidden: 1 })[FEATURE_NAMES.indexOf("auditForbiddenShare")]).toBe(1);
   });
 
   it("treats a zero-length window as one second instead of dividing by zero", () => {

@@ -126,10 +126,16 @@ function inputsOf(t: Transform): (keyof SourceBehaviour)[] {
  */
 const SERVING_GATES: readonly { readonly feature: string; readonly whole: keyof SourceBehaviour; readonly atLeast: number }[] = [
   { feature: "http4xxShare", whole: "httpRequests", atLeast: 5 },
+  // The same for Kubernetes: one forbidden request alone scored 1.0, one of five 0.72, two of ten 0.61, so a developer
+  // whose `kubectl get nodes` was refused raised a high anomaly incident. Trained, only secret harvesting had a share.
+  { feature: "auditForbiddenShare", whole: "auditRequests", atLeast: 10 },
 ];
 
 /** The fewest HTTP requests of a window whose 4xx share the model is given. */
 export const MIN_HTTP_REQUESTS_FOR_SHARE = SERVING_GATES.find((g) => g.feature === "http4xxShare")!.atLeast;
+
+/** The fewest Kubernetes audit requests of a window whose forbidden share the model is given. */
+export const MIN_AUDIT_REQUESTS_FOR_SHARE = SERVING_GATES.find((g) => g.feature === "auditForbiddenShare")!.atLeast;
 
 /** The detector's model input: the trained features with the serving gates (see `SERVING_GATES`). */
 export function featureVector(b: SourceBehaviour): Float32Array {

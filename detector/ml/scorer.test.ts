@@ -95,11 +95,13 @@ describe("AnomalyScorer on the committed model", () => {
     expect(Math.abs(recall - heldoutRecall)).toBeLessThanOrEqual(0.05);
   });
 
-  it("keeps the model card's held-out sample precision and recall with the serving gates", async () => {
+  it("flags the held-out sample as the model card says it is served: the audit gate drops two secret-harvesting windows of fewer than 10 requests", async () => {
     const rows = loadHeldoutSample();
     const probabilities = await scorer.score(rows.map((r) => featureVector(r.behaviour)));
     const flagged = (label: number) => rows.filter((r, i) => r.label === label && probabilities[i]! >= DEFAULT_ANOMALY_THRESHOLD).length;
-    expect([flagged(1), flagged(0)]).toEqual([metadata.metrics.heldoutSample.tp, metadata.metrics.heldoutSample.fp]);
+    expect([flagged(1), flagged(0)]).toEqual([metadata.metrics.heldoutSample.tp - 2, metadata.metrics.heldoutSample.fp]);
+    const dropped = rows.filter((r, i) => r.label === 1 && probabilities[i]! < DEFAULT_ANOMALY_THRESHOLD && r.behaviour.auditRequests > 0 && r.behaviour.auditRequests < 10);
+    expect(dropped.length).toBeGreaterThanOrEqual(2);
   });
 
   it("scores an office workstation's window with an occasional 404 (a missing /favicon.ico) below the threshold", async () => {

@@ -61,6 +61,19 @@ export const benignCorpus: CorpusScenario[] = [
     expect: [],
   },
   {
+    name: "a developer's kubectl call is refused",
+    description: "Three kubectl requests in five minutes, one of them forbidden (get nodes without the right): no attack.",
+    batches: [{
+      format: "k8s-audit", encoding: "eventlist",
+      records: [
+        auditEvent(0, { user: "dev@example.com", verb: "list", resource: "pods", namespace: "team-a", requestURI: "/api/v1/namespaces/team-a/pods?limit=500", code: 200, sourceIp: "10.0.8.70" }),
+        auditEvent(20, { user: "dev@example.com", verb: "list", resource: "nodes", requestURI: "/api/v1/nodes?limit=500", code: 403, sourceIp: "10.0.8.70" }),
+        auditEvent(40, { user: "dev@example.com", verb: "get", resource: "deployments", apiGroup: "apps", namespace: "team-a", name: "web", requestURI: "/apis/apps/v1/namespaces/team-a/deployments/web", code: 200, sourceIp: "10.0.8.70" }),
+      ],
+    }],
+    expect: [],
+  },
+  {
     name: "a node joins with kubeadm",
     description: "kubeadm join reads kube-public/cluster-info anonymously (kubeadm's own RoleBinding allows it).",
     batches: [{
