@@ -29,6 +29,15 @@ describe("detector config", () => {
     expect(() => parseDetectorConfig({ ...contractExample, replicas: 3 })).toThrow(/unknown key "replicas"/);
   });
 
+  it("takes suppressions that name what they cover, and refuses one that names nothing, a bad CIDR or a bad technique", () => {
+    const withSuppressions = (suppressions: unknown) => parseDetectorConfig({ ...contractExample, detection: { suppressions } });
+    expect(withSuppressions([{ techniques: ["T1046"], sourceCidrs: ["10.0.5.0/24", "2001:db8::/32"] }]).detection.suppressions)
+      .toEqual([{ techniques: ["T1046"], sourceCidrs: ["10.0.5.0/24", "2001:db8::/32"] }]);
+    expect(() => withSuppressions([{}])).toThrow(/"detection.suppressions.0".*at least one of techniques/);
+    expect(() => withSuppressions([{ sourceCidrs: ["10.0.5.0/33"] }])).toThrow(/"detection.suppressions.0.sourceCidrs.0"/);
+    expect(() => withSuppressions([{ techniques: ["port-scan"] }])).toThrow(/"detection.suppressions.0.techniques.0"/);
+  });
+
   it("names a bad value", () => {
     expect(() => parseDetectorConfig({ ...contractExample, storage: { driver: "mysql" } })).toThrow(ConfigError);
     expect(() => parseDetectorConfig({ ...contractExample, storage: { driver: "mysql" } })).toThrow(/"storage.driver"/);

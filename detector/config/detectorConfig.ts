@@ -1,8 +1,16 @@
 // The detector's configuration file (ConfigMap key detector.json, docs/contracts.md); unknown keys are refused by name.
 import { readFile } from "node:fs/promises";
+import { isIP } from "node:net";
 import { z } from "zod";
 
 const port = z.number().int().min(0).max(65535);
+
+/** An IPv4 or IPv6 address, '/', and a prefix length that fits it. */
+export function isCidr(s: string): boolean {
+  const [address, prefix, ...rest] = s.split("/");
+  const family = isIP(address ?? "");
+  return rest.length === 0 && family !== 0 && /^\d{1,3}$/.test(prefix ?? "") && Number(prefix) <= (family === 4 ? 32 : 128);
+}
 const seconds = z.number().int().min(1).max(7 * 24 * 3600);
 const tenantName = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "must be a DNS label: lowercase letters, digits and '-'");
 
@@ -20,6 +28,17 @@ export const detectionConfigSchema = z.strictObject({
     operatorIdentities: z.array(z.string().min(1)).default([]),
   }).prefault({}),
   anomalyThreshold: z.number().min(0).max(1).default(0.8),
+  /**
+   * Detections not to record (detection/suppressions.ts): each names what it covers, and a detection it covers in
+   * every field it gives raises no incident. For what the organisation knows and accepts: a monitoring poller's port
+   * sweep, a backup's transfer, developers' exec in their own namespaces.
+   */
+  suppressions: z.array(z.strictObject({
+    techniques: z.array(z.string().regex(/^(T\d{4}(\.\d{3})?|anomaly)$/, "must be an ATT&CK technique id such as T1046, or anomaly")).min(1).optional(),
+    sourceCidrs: z.array(z.string().refine(isCidr, "must be a CIDR block such as 10.0.0.0/8")).min(1).optional(),
+    actors: z.array(z.string().min(1)).min(1).optional(),
+    namespaces: z.array(z.string().min(1)).min(1).optional(),
+  }).refine((s) => Object.keys(s).length > 0, "must name at least one of techniques, sourceCidrs, actors, namespaces")).default([]),
 });
 
 export const detectorConfigSchema = z.strictObject({

@@ -11,6 +11,7 @@ import { behaviourWindowSeconds, sourceBehaviourOf } from "../anomaly/sourceBeha
 import { allRules } from "../rules/allRules.ts";
 import { oldestFirst, type Detection, type DetectionRule, type RuleInput } from "../rules/detectionRule.ts";
 import type { DetectionTransaction } from "../store/repository.ts";
+import { Suppressions } from "./suppressions.ts";
 
 export interface DetectionEngineOptions {
   config: DetectionConfig;
@@ -150,12 +151,14 @@ export class DetectionEngine {
   /** Each rule's window (ms), in `rules` order. */
   private readonly ruleWindows: number[];
   private readonly now: () => number;
+  private readonly suppressions: Suppressions;
 
   constructor(options: DetectionEngineOptions) {
     this.options = options;
     this.rules = options.rules ?? allRules;
     this.now = options.now ?? Date.now;
     this.ruleWindows = this.rules.map((r) => r.windowMs(options.config));
+    this.suppressions = new Suppressions(options.config.suppressions);
   }
 
   /** The rules a source's triggers can fire (by their kinds), by index into `rules`. */
@@ -301,7 +304,8 @@ export class DetectionEngine {
           },
         });
       }
-      return { tenant, triggers: sources[i]!.triggers, detections: found, adjustment, model };
+      // What the configuration says not to record raises nothing: no incident, no count.
+      return { tenant, triggers: sources[i]!.triggers, detections: found.filter(({ detection, key }) => !this.suppressions.covers(detection, key)), adjustment, model };
     });
   }
 

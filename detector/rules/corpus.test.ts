@@ -5,6 +5,7 @@ import { benignCorpus } from "../../test/detector/corpus/benignCorpus.ts";
 import { body, type CorpusScenario } from "../../test/detector/corpus/corpusScenario.ts";
 import { auditEvent } from "../../test/detector/fixtures/auditRecords.ts";
 import { cowrie } from "../../test/detector/fixtures/cowrieRecords.ts";
+import { eve } from "../../test/detector/fixtures/suricataRecords.ts";
 import { detectionConfigSchema } from "../config/detectorConfig.ts";
 import { DetectionEngine } from "../detection/detectionEngine.ts";
 import { ingestFormats } from "../ingest/formats.ts";
@@ -139,6 +140,23 @@ describe("configured thresholds and windows (MiniXdr spec.detector.config.detect
         auditEvent(1, { user: "system:serviceaccount:minixdr-system:minixdr-operator", verb: "watch", resource: "secrets", code: 200,
           requestURI: "/api/v1/secrets?allowWatchBookmarks=true&labelSelector=app.kubernetes.io%2Fmanaged-by%3Dminixdr-operator&resourceVersion=42&watch=true" }),
       ] }],
+    },
+    {
+      what: "a monitoring poller's port sweep: quiet once suppressed for its network, raised when the suppression names another",
+      technique: "T1046",
+      raisedWith: { suppressions: [{ techniques: ["T1046"], sourceCidrs: ["10.0.6.0/24"] }] },
+      quietWith: { suppressions: [{ techniques: ["T1046"], sourceCidrs: ["10.0.5.0/24", "2001:db8::/32"] }] },
+      batches: [{ format: "suricata", encoding: "ndjson", records: Array.from({ length: 25 }, (_, i) => eve.flow(i, "10.0.5.9", "10.0.8.20", 1000 + i, 120, 60)) }],
+    },
+    {
+      what: "exec into a pod: quiet when its namespace is suppressed, raised in another",
+      technique: "T1609",
+      raisedWith: { suppressions: [{ namespaces: ["dev"] }] },
+      quietWith: { suppressions: [{ namespaces: ["payments", "dev"], techniques: ["T1609"] }] },
+      batches: [{ format: "k8s-audit", encoding: "eventlist", records: [auditEvent(0, {
+        user: "dev-user", verb: "create", resource: "pods", subresource: "exec", namespace: "payments", name: "api-7d9f",
+        requestURI: "/api/v1/namespaces/payments/pods/api-7d9f/exec?command=sh", code: 101,
+      })] }],
     },
   ] as const)("$what", async ({ technique, raisedWith, quietWith, batches }) => {
     const scenario = { name: technique, description: "", batches: batches as unknown as CorpusScenario["batches"], expect: [] };

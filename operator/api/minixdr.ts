@@ -240,6 +240,21 @@ export const detectionSchema = z.strictObject({
     .describe("Event-time span over which one identity's matching Kubernetes audit requests make one incident."),
   kubernetesOperatorIdentities: z.array(z.string().min(1).max(512)).max(16).default([defaultOperatorIdentity])
     .describe("The Kubernetes users this operator runs as: their lists and watches of the Secrets it manages (selected by its managed-by label) are not secret access (T1552.007); anything else they do is judged like anyone's. The default is the ServiceAccount config/default installs; name yours if you install the operator elsewhere."),
+  suppressions: z.array(checked(z.strictObject({
+    techniques: z.array(z.string().regex(/^(T\d{4}(\.\d{3})?|anomaly)$/)).min(1).max(32).optional().describe("ATT&CK technique ids (T1046, T1110.001) or anomaly (the model's own incidents)."),
+    sourceCidrs: z.array(z.string().max(64)).min(1).max(64).optional().describe("Source addresses, as CIDR blocks."),
+    actors: z.array(z.string().min(1).max(512)).min(1).max(64).optional().describe("Acting identities (Kubernetes users)."),
+    namespaces: z.array(z.string().regex(dnsLabel).max(63)).min(1).max(64).optional()
+      .describe("Kubernetes namespaces: covered when every Kubernetes request of the evidence is in one of them."),
+  }), {
+    rule: "has(self.techniques) || has(self.sourceCidrs) || has(self.actors) || has(self.namespaces)",
+    message: "a suppression must name at least one of techniques, sourceCidrs, actors, namespaces",
+    holds: (s) => s.techniques !== undefined || s.sourceCidrs !== undefined || s.actors !== undefined || s.namespaces !== undefined,
+  }, {
+    rule: "!has(self.sourceCidrs) || self.sourceCidrs.all(c, isCIDR(c))", message: "sourceCidrs must be CIDR blocks such as 10.0.0.0/8", fieldPath: ".sourceCidrs",
+    holds: ({ sourceCidrs }) => (sourceCidrs ?? []).every(isCidr),
+  })).max(50).default([])
+    .describe("Detections not to record: each suppression covers a detection that matches every field it names, which then raises no incident (a monitoring poller's port sweep, a backup's transfer, developers' exec in their own namespaces)."),
   anomalyThreshold: z.number().min(0).max(1).default(DEFAULT_ANOMALY_THRESHOLD)
     .describe("ONNX anomaly score at or above which an anomaly incident is raised; the default is the committed model's tuned threshold (detector/ml/MODEL_CARD.md)."),
 }).describe("Detection thresholds.");

@@ -31,6 +31,7 @@ export function detectorConfig(spec: MiniXdrSpec): Record<string, unknown> {
       toolDownload: { windowSeconds: d.toolDownloadWindowSeconds },
       kubernetes: { windowSeconds: d.kubernetesWindowSeconds, operatorIdentities: d.kubernetesOperatorIdentities },
       anomalyThreshold: d.anomalyThreshold,
+      suppressions: d.suppressions,
     },
     model: { path: paths.model },
     containment: { mode: spec.detector.config.containmentMode },

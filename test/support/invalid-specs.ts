@@ -6,6 +6,10 @@ const pg = { type: "postgres", postgres: { urlSecretRef: { name: "db", key: "url
 /** Each spec is wrong in one way; the API server must refuse it and name the field. */
 export const invalidSpecs: [string, unknown, RegExp][] = [
   ["replicas below 1", { detector: { replicas: 0 } }, /spec\.detector\.replicas: Invalid value: 0: .*greater than or equal to 1/],
+  ["a suppression that names nothing", { detector: { config: { detection: { suppressions: [{}] } } } },
+    /spec\.detector\.config\.detection\.suppressions\[0\]: .*a suppression must name at least one of techniques, sourceCidrs, actors, namespaces/],
+  ["a suppression with a source that is no CIDR block", { detector: { config: { detection: { suppressions: [{ sourceCidrs: ["10.0.5.0/33"] }] } } } },
+    /spec\.detector\.config\.detection\.suppressions\[0\]\.sourceCidrs: .*sourceCidrs must be CIDR blocks/],
   ["an unknown field", { detector: { replicaz: 2 } }, /\.spec\.detector\.replicaz: field not declared in schema/],
   ["a wrong type", { detector: { replicas: "two" } }, /typed patch.*\.spec\.detector\.replicas: expected numeric \(int or float\), got string/],
   ["an unknown storage type", { storage: { type: "mysql" } }, /spec\.storage\.type: Unsupported value: "mysql"/],

@@ -54,6 +54,7 @@ describe("operator → detector contract", () => {
       toolDownloadWindowSeconds: [7200, (c) => [c.toolDownload.windowSeconds]],
       kubernetesWindowSeconds: [1200, (c) => [c.kubernetes.windowSeconds]],
       kubernetesOperatorIdentities: [["system:serviceaccount:security:xdr-operator"], (c) => [c.kubernetes.operatorIdentities]],
+      suppressions: [[{ techniques: ["T1046"], sourceCidrs: ["10.0.5.0/24"] }, { namespaces: ["dev"] }], (c) => [c.suppressions]],
       anomalyThreshold: [0.55, (c) => [c.anomalyThreshold]],
     };
     const detection = Object.fromEntries(Object.entries(settings).map(([k, [v]]) => [k, v]));
