@@ -230,7 +230,9 @@ export const detectionSchema = z.strictObject({
   passwordSprayDistinctUsers: z.number().int().min(2).max(1000).default(5).describe("Distinct usernames tried from one source that make a password spray (T1110.003)."),
   portScanDistinctPorts: z.number().int().min(2).max(65535).default(20).describe("Distinct destination ports from one source that make a port scan (T1046)."),
   exfiltrationBytes: z.number().int().min(1024).default(104857600).describe("Outbound bytes from one source within the window that make a large transfer (T1048)."),
-  windowSeconds: z.number().int().min(1).max(86400).default(300).describe("Event-time window of the password-spray, port-scan and large-transfer rules."),
+  windowSeconds: z.number().int().min(1).max(86400).default(300).describe("Event-time window of the password-spray, port-scan and large-transfer rules, unless set on its own below."),
+  portScanWindowSeconds: z.number().int().min(1).max(86400).optional().describe("Event-time window of the port-scan rule alone (unset: windowSeconds)."),
+  exfiltrationWindowSeconds: z.number().int().min(1).max(86400).optional().describe("Event-time window of the large-transfer rule alone (unset: windowSeconds)."),
   loginAfterFailuresThreshold: z.number().int().min(1).max(1000).default(3)
     .describe("Failed logins from one source that must precede a successful one for a login-after-failures incident (T1078)."),
   loginAfterFailuresWindowSeconds: z.number().int().min(1).max(86400).default(600).describe("How far back (event time) before a successful login its failed logins count."),

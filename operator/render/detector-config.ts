@@ -25,8 +25,8 @@ export function detectorConfig(spec: MiniXdrSpec): Record<string, unknown> {
     detection: {
       bruteForce: { threshold: d.bruteForceThreshold, windowSeconds: d.bruteForceWindowSeconds },
       passwordSpray: { distinctUsers: d.passwordSprayDistinctUsers, windowSeconds: d.windowSeconds },
-      portScan: { distinctPorts: d.portScanDistinctPorts, windowSeconds: d.windowSeconds },
-      exfiltration: { bytesOut: d.exfiltrationBytes, windowSeconds: d.windowSeconds },
+      portScan: { distinctPorts: d.portScanDistinctPorts, windowSeconds: d.portScanWindowSeconds ?? d.windowSeconds },
+      exfiltration: { bytesOut: d.exfiltrationBytes, windowSeconds: d.exfiltrationWindowSeconds ?? d.windowSeconds },
       loginAfterFailures: { failures: d.loginAfterFailuresThreshold, windowSeconds: d.loginAfterFailuresWindowSeconds },
       toolDownload: { windowSeconds: d.toolDownloadWindowSeconds },
       kubernetes: { windowSeconds: d.kubernetesWindowSeconds, operatorIdentities: d.kubernetesOperatorIdentities },

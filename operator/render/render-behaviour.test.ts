@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { MiniXdr, MiniXdrSpecInput } from "../api/minixdr.ts";
 import { withDefaults } from "../api/minixdr.ts";
-import { configHash, renderDetectorConfigMap } from "./detector-config.ts";
+import { configHash, detectorConfig, renderDetectorConfigMap } from "./detector-config.ts";
 import { effectiveBudget } from "./disruption-budgets.ts";
 import type { ChildObject } from "./meta.ts";
 import { render } from "./render.ts";
@@ -156,6 +156,17 @@ describe("render", () => {
     const consoleOnly = cr({ console: { enabled: true }, networkPolicy: { ingress: {}, console: { namespaces: ["ingress-nginx"], cidrs: ["10.0.0.0/8"] } } });
     expect(from(consoleOnly, "xdr-detector")[0]).toEqual([consolePods]);
     expect(from(consoleOnly, "xdr-console")).toEqual([[inNamespaces("ingress-nginx"), { ipBlock: { cidr: "10.0.0.0/8" } }]]);
+  });
+
+  it("gives the port-scan and large-transfer rules the shared window unless each has its own", () => {
+    const windows = (detection: Record<string, number>) => {
+      const c = detectorConfig(withDefaults({ detector: { config: { detection } } })).detection as Record<string, { windowSeconds: number }>;
+      return [c.passwordSpray!.windowSeconds, c.portScan!.windowSeconds, c.exfiltration!.windowSeconds];
+    };
+    expect(windows({})).toEqual([300, 300, 300]);
+    expect(windows({ windowSeconds: 450 })).toEqual([450, 450, 450]);
+    expect(windows({ windowSeconds: 450, portScanWindowSeconds: 60 })).toEqual([450, 60, 450]);
+    expect(windows({ exfiltrationWindowSeconds: 3600 })).toEqual([300, 300, 3600]);
   });
 
   it("generates a Secret only when neither existingSecret nor externalSecret is set", () => {
