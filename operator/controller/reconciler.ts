@@ -155,8 +155,11 @@ export class MiniXdrReconciler {
         desiredReplicas: component === "detector" && spec.detector.autoscaling.enabled ? spec.detector.autoscaling.minReplicas : spec[component].replicas,
       };
     });
+    const hpaName = names.component(cr, "detector");
+    const autoscaler = spec.detector.autoscaling.enabled
+      ? applied.get(`HorizontalPodAutoscaler/${hpaName}`) ?? this.d.state.child(childKindOf("HorizontalPodAutoscaler"), namespace, hpaName) : undefined;
     await this.writeStatus(cr, { paused, components, applyErrors: applyErrors.sort(), missingApis: [...missingApis].sort(), forbiddenApis: [...forbiddenApis].sort(), waitingForDeletion: waitingForDeletion.sort(),
-      storageNotes, endpoint: detectorEndpoint(cr) }, log);
+      storageNotes, endpoint: detectorEndpoint(cr), ...(autoscaler ? { autoscaler } : {}) }, log);
     await Promise.all(pendingEvents);
     if (applyErrors.length > 0) throw new ReconcileError(applyErrors.join("; "));
     if (waitingForDeletion.length > 0) {

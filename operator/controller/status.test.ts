@@ -101,6 +101,23 @@ describe("computeStatus", () => {
     expect(status.conditions!.find((c) => c.type === "Ready")!.message).toBe("invalid spec: spec.detector.replicas: must be at most 100");
   });
 
+  it("says an autoscaler that cannot scale is Degraded, naming its reason; one scaling disabled on purpose or at its limits is not", () => {
+    const hpa = (conditions: { type: string; status: string; reason: string; message: string }[]): KubeObject => ({
+      apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", metadata: { name: "x-detector", namespace: "ns" }, spec: {}, status: { conditions },
+    });
+    const noMetrics = hpa([{ type: "AbleToScale", status: "True", reason: "SucceededGetScale", message: "the HPA controller was able to get the target's current scale" },
+      { type: "ScalingActive", status: "False", reason: "FailedGetResourceMetric", message: "the HPA was unable to compute the replica count: failed to get cpu utilization: unable to get metrics for resource cpu: no metrics returned from resource metrics API" }]);
+    const stuck = computeStatus(cr(2), observe(deployment(), { autoscaler: noMetrics }), clock("t"));
+    expect(summary(stuck.conditions)).toMatchObject({ Degraded: "True AutoscalingInactive", Reconciled: "True ReconcileSucceeded", Ready: "True AllComponentsReady" });
+    expect(stuck.conditions!.find((c) => c.type === "Degraded")!.message).toMatch(/^HorizontalPodAutoscaler x-detector cannot scale \(ScalingActive=False FailedGetResourceMetric\): the HPA was unable/);
+    for (const fine of [
+      hpa([{ type: "ScalingActive", status: "False", reason: "ScalingDisabled", message: "scaling is disabled since the replica count of the target is zero" }]),
+      hpa([{ type: "AbleToScale", status: "True", reason: "ReadyForNewScale", message: "recommended size matches current size" }, { type: "ScalingActive", status: "True", reason: "ValidMetricFound", message: "ok" },
+        { type: "ScalingLimited", status: "True", reason: "TooFewReplicas", message: "the desired replica count is less than the minimum replica count" }]),
+      hpa([]),
+    ]) expect(summary(computeStatus(cr(2), observe(deployment(), { autoscaler: fine }), clock("t")).conditions).Degraded).toBe("False AsExpected");
+  });
+
   it("says a Deployment that missed its progress deadline is Degraded", () => {
     const status = computeStatus(cr(1), observe(deployment({ available: 0, updated: 0, deadline: true })), clock("t"));
     expect(summary(status.conditions)).toMatchObject({ Degraded: "True DeploymentFailed", Reconciled: "True ReconcileSucceeded", Ready: "False ComponentsNotReady" });

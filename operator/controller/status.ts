@@ -27,6 +27,8 @@ export interface Observation {
   waitingForDeletion?: string[];
   /** Changes of the spec the existing data claim cannot take (immutable fields): it keeps what it has. */
   storageNotes?: string[];
+  /** The detector's HorizontalPodAutoscaler, when autoscaling is on (its conditions say whether it can scale). */
+  autoscaler?: KubeObject;
   endpoint: string;
 }
 
@@ -56,6 +58,17 @@ function deploymentState(d: KubeObject): DeploymentState {
     current: (st.observedGeneration ?? 0) >= (d.metadata?.generation ?? 1) && updated >= desired && (st.replicas ?? 0) <= desired,
     ...(progressing?.status === "False" && progressing.reason === "ProgressDeadlineExceeded" ? { failed: progressing.message ?? "progress deadline exceeded" } : {}),
   };
+}
+
+/**
+ * Why the autoscaler cannot scale, from its own conditions (the HPA controller's): no metrics (no metrics-server, no
+ * request for the targeted resource), no access to the scale subresource. Scaling disabled on purpose (the target
+ * scaled to 0) and ScalingLimited (at its minimum or maximum) are no problem.
+ */
+function autoscalerProblem(hpa: KubeObject | undefined): string | undefined {
+  const conditions = (hpa?.status as { conditions?: { type: string; status: string; reason?: string; message?: string }[] } | undefined)?.conditions ?? [];
+  const stuck = conditions.find((c) => (c.type === "ScalingActive" || c.type === "AbleToScale") && c.status === "False" && c.reason !== "ScalingDisabled");
+  return stuck ? `HorizontalPodAutoscaler ${hpa!.metadata?.name ?? ""} cannot scale (${stuck.type}=False ${stuck.reason ?? ""}): ${stuck.message ?? ""}` : undefined;
 }
 
 export function computeStatus(cr: MiniXdr, obs: Observation, now: () => string): MiniXdrStatus {
@@ -109,6 +122,9 @@ export function computeStatus(cr: MiniXdr, obs: Observation, now: () => string):
     set({ type: "Degraded", status: "True", reason: apiReason, message: [`${missingApis}; everything else is reconciled`, ...failed, ...storageNotes].join("; ") });
   } else if (failed.length > 0) {
     set({ type: "Degraded", status: "True", reason: "DeploymentFailed", message: [...failed, ...storageNotes].join("; ") });
+  } else if (autoscalerProblem(obs.autoscaler)) {
+    // Applied and running, but it will not scale with the load: the replicas stay where they are.
+    set({ type: "Degraded", status: "True", reason: "AutoscalingInactive", message: [autoscalerProblem(obs.autoscaler)!, ...storageNotes].join("; ") });
   } else if (storageNotes.length > 0) {
     set({ type: "Degraded", status: "True", reason: "StorageChangeNotApplied", message: storageNotes.join("; ") });
   } else {

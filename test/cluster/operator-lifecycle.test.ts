@@ -146,6 +146,22 @@ describeCluster("operator lifecycle", () => {
     // Turning autoscaling on must not reset the Deployment to 1 replica before the HPA acts.
     expect(await replicasOf(ns.name, "hpa-detector")).toBe(3);
 
+    // The HPA controller reports it cannot get metrics (no metrics-server): status says the instance will not scale.
+    const hpaConditions = (active: boolean) => admin().apply(childKindOf("HorizontalPodAutoscaler"), ns.name, "hpa-detector", {
+      apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", metadata: { name: "hpa-detector", namespace: ns.name },
+      status: { currentReplicas: 3, desiredReplicas: 3, conditions: [
+        { type: "AbleToScale", status: "True", reason: "SucceededGetScale", message: "the HPA controller was able to get the target's current scale", lastTransitionTime: new Date().toISOString() },
+        active
+          ? { type: "ScalingActive", status: "True", reason: "ValidMetricFound", message: "the HPA was able to successfully calculate a replica count from cpu resource utilization", lastTransitionTime: new Date().toISOString() }
+          : { type: "ScalingActive", status: "False", reason: "FailedGetResourceMetric", message: "the HPA was unable to compute the replica count: failed to get cpu utilization: unable to get metrics for resource cpu: no metrics returned from resource metrics API", lastTransitionTime: new Date().toISOString() },
+      ] },
+    }, { subresource: "status", manager: "horizontal-pod-autoscaler" });
+    await hpaConditions(false);
+    const inactive = await waitForStatus(ns.name, "hpa", (c) => condition(c, "Degraded")?.reason === "AutoscalingInactive");
+    expect(condition(inactive, "Degraded")?.message).toMatch(/HorizontalPodAutoscaler hpa-detector cannot scale \(ScalingActive=False FailedGetResourceMetric\)/);
+    await hpaConditions(true);
+    await waitForStatus(ns.name, "hpa", (c) => condition(c, "Degraded")?.reason === "AsExpected");
+
     // The HPA scales through the scale subresource; a later spec change rolls the pods but leaves replicas alone.
     await admin().apply(childKindOf("Deployment"), ns.name, "hpa-detector",
       { apiVersion: "autoscaling/v1", kind: "Scale", metadata: { name: "hpa-detector", namespace: ns.name }, spec: { replicas: 5 } },
