@@ -159,7 +159,7 @@ export class MiniXdrReconciler {
     const autoscaler = spec.detector.autoscaling.enabled
       ? applied.get(`HorizontalPodAutoscaler/${hpaName}`) ?? this.d.state.child(childKindOf("HorizontalPodAutoscaler"), namespace, hpaName) : undefined;
     await this.writeStatus(cr, { paused, components, applyErrors: applyErrors.sort(), missingApis: [...missingApis].sort(), forbiddenApis: [...forbiddenApis].sort(), waitingForDeletion: waitingForDeletion.sort(),
-      storageNotes, endpoint: detectorEndpoint(cr), ...(autoscaler ? { autoscaler } : {}) }, log);
+      storageNotes, endpoint: detectorEndpoint(cr), ...(autoscaler ? { autoscaler } : {}) }, log, event);
     await Promise.all(pendingEvents);
     if (applyErrors.length > 0) throw new ReconcileError(applyErrors.join("; "));
     if (waitingForDeletion.length > 0) {
@@ -292,7 +292,13 @@ export class MiniXdrReconciler {
     }
   }
 
-  private async writeStatus(cr: MiniXdr, obs: Observation, log: Logger): Promise<void> {
+  /**
+   * Writes status when it changed. With `event`, a Degraded condition that turns True, or True for another reason, is
+   * also a Warning Event, for the reasons no other Event reports (a failed apply, an invalid spec and a claim that
+   * cannot change have their own): a Deployment past its deadline, a missing or forbidden ExternalSecret API, an
+   * autoscaler that cannot scale were seen only in the condition.
+   */
+  private async writeStatus(cr: MiniXdr, obs: Observation, log: Logger, event?: RecordEvent): Promise<void> {
     const status = computeStatus(cr, obs, this.now);
     this.d.onStatus?.(cr.metadata.namespace, cr.metadata.name, status);
     if (canonicalJson(status) === canonicalJson(cr.status ?? {})) return;
@@ -303,10 +309,18 @@ export class MiniXdrReconciler {
       if (isNotFound(err)) return;
       throw err;
     }
+    const before = cr.status?.conditions?.find((c) => c.type === "Degraded");
+    const degraded = status.conditions?.find((c) => c.type === "Degraded");
+    if (event && degraded?.status === "True" && !reportedElsewhere.has(degraded.reason) && !(before?.status === "True" && before.reason === degraded.reason)) {
+      event("Warning", degraded.reason, degraded.message);
+    }
     const ready = status.conditions?.find((c) => c.type === "Ready");
     log.info({ ready: ready?.status, reason: ready?.reason }, "status updated");
   }
 }
+
+/** Degraded reasons whose Events are written where they happen (an apply, a spec check, the claim's notes). */
+const reportedElsewhere = new Set(["ApplyFailed", "InvalidSpec", "StorageChangeNotApplied"]);
 
 /**
  * An object left by an earlier MiniXdr of this name deleted with `--cascade=orphan`: no controller owner, and our labels

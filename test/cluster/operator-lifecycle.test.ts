@@ -159,6 +159,13 @@ describeCluster("operator lifecycle", () => {
     await hpaConditions(false);
     const inactive = await waitForStatus(ns.name, "hpa", (c) => condition(c, "Degraded")?.reason === "AutoscalingInactive");
     expect(condition(inactive, "Degraded")?.message).toMatch(/HorizontalPodAutoscaler hpa-detector cannot scale \(ScalingActive=False FailedGetResourceMetric\)/);
+    // Said by a Warning Event too, once (later passes with the same reason say nothing new).
+    await vi.waitFor(async () => expect((await eventReasons(ns.name, "hpa")).filter((e) => e.startsWith("AutoscalingInactive: HorizontalPodAutoscaler hpa-detector cannot scale"))).toHaveLength(1), wait);
+    await applyMiniXdr(minixdr(ns.name, "hpa", { storage: pg, detector: { replicas: 3, autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 6 }, config: { logLevel: "debug" } } }));
+    await waitForStatus(ns.name, "hpa", (c) => c.status?.observedGeneration === c.metadata.generation && condition(c, "Degraded")?.reason === "AutoscalingInactive");
+    const inactiveEvents = await admin().call<{ items: { reason: string; count?: number }[] }>("list", "events", "GET",
+      `/api/v1/namespaces/${ns.name}/events?fieldSelector=${encodeURIComponent("involvedObject.name=hpa,involvedObject.kind=MiniXdr,reason=AutoscalingInactive")}`);
+    expect(inactiveEvents.items.map((e) => e.count ?? 1)).toEqual([1]);
     await hpaConditions(true);
     await waitForStatus(ns.name, "hpa", (c) => condition(c, "Degraded")?.reason === "AsExpected");
 
