@@ -12,7 +12,9 @@ export function isCidr(s: string): boolean {
   return rest.length === 0 && family !== 0 && /^\d{1,3}$/.test(prefix ?? "") && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 const seconds = z.number().int().min(1).max(7 * 24 * 3600);
-const tenantName = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "must be a DNS label: lowercase letters, digits and '-'");
+/** A tenant's name: a DNS label. */
+export const tenantNamePattern = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const tenantName = z.string().regex(tenantNamePattern, "must be a DNS label: lowercase letters, digits and '-'");
 
 export const detectionConfigSchema = z.strictObject({
   bruteForce: z.strictObject({ threshold: z.number().int().min(2).default(6), windowSeconds: seconds.default(60) }).prefault({}),

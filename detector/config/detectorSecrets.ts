@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { hashPassword } from "../auth/passwordHashing.ts";
-import { ConfigError, type DetectorConfig } from "./detectorConfig.ts";
+import { ConfigError, tenantNamePattern, type DetectorConfig } from "./detectorConfig.ts";
 
 export interface FirstAdminSecret {
   /** A digest of the Secret value (the plaintext is not kept in the store): a new value re-provisions the admin. */
@@ -34,18 +34,16 @@ async function readKey(dir: string, key: string): Promise<string | undefined> {
 }
 
 /** A bare token belongs to tenant "default"; otherwise one `tenant=token` per line. */
-const dnsLabel = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-
 export function parseIngestTokens(text: string, tenants: string[]): Map<string, string> {
   const tokens = new Map<string, string>();
   const lines = text.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
   // A token may itself contain "=" (base64 padding at its end). A lone line is tenant=token when its prefix names a
-  // configured tenant, or could name one (a DNS label) with a whole token after it: a line for a tenant removed from
+  // configured tenant, or could name one (a tenant name) with a whole token after it: a line for a tenant removed from
   // the config is refused as such, not taken as tenant default's token "acme=...".
   const prefixOf = (l: string) => (l.includes("=") ? l.slice(0, l.indexOf("=")).trim() : undefined);
   const tenantLine = (l: string) => {
     const prefix = prefixOf(l);
-    return prefix !== undefined && (tenants.includes(prefix) || (dnsLabel.test(prefix) && l.slice(l.indexOf("=") + 1).trim().length >= 16));
+    return prefix !== undefined && (tenants.includes(prefix) || (tenantNamePattern.test(prefix) && l.slice(l.indexOf("=") + 1).trim().length >= 16));
   };
   const bare = lines.length === 1 && !tenantLine(lines[0]!);
   for (const [i, line] of lines.entries()) {

@@ -38,8 +38,9 @@ export class Suppressions {
    * evidence being in one of them (a request outside them, or cluster-wide, is not covered).
    */
   covers(d: Detection, key: string): boolean {
+    const family = isIP(d.sourceIp);
     return this.list.some((s) => (!s.techniques || s.techniques.has(key))
-      && (!s.sources || (isIP(d.sourceIp) !== 0 && s.sources.check(d.sourceIp, isIP(d.sourceIp) === 6 ? "ipv6" : "ipv4")))
+      && (!s.sources || (family !== 0 && s.sources.check(d.sourceIp, family === 6 ? "ipv6" : "ipv4")))
       && (!s.actors || s.actors.has(d.actor))
       && (!s.namespaces || (d.events.some((e) => e.k8s) && d.events.every((e) => !e.k8s || (e.k8s.namespace !== undefined && s.namespaces!.has(e.k8s.namespace))))));
   }

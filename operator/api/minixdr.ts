@@ -1,7 +1,8 @@
 // The MiniXdr API: one zod schema gives the TypeScript types, the in-memory defaults and the CRD's openAPIV3Schema.
 // Defaults are applied in memory only (never written to the object), so GitOps tools see no diffs.
-import { isIP } from "node:net";
 import { z } from "zod";
+// isCidr: what CEL's isCIDR takes, the same check the detector applies to its suppressions.
+import { isCidr } from "../../detector/config/detectorConfig.ts";
 import { DEFAULT_ANOMALY_THRESHOLD } from "../../detector/ml/threshold.ts";
 import { quantityValue } from "./quantity.ts";
 
@@ -32,12 +33,6 @@ function checked<S extends z.ZodType>(schema: S, ...rules: SpecRule<z.output<S>>
   }).meta(cel(...rules.map(({ rule, message, fieldPath }) => ({ rule, message, ...(fieldPath ? { fieldPath } : {}) }))));
 }
 
-/** What CEL's isCIDR takes: an IPv4 or IPv6 address, '/', and a prefix length that fits it. */
-function isCidr(s: string): boolean {
-  const [address, prefix, ...rest] = s.split("/");
-  const family = isIP(address ?? "");
-  return rest.length === 0 && family !== 0 && /^\d{1,3}$/.test(prefix ?? "") && Number(prefix) <= (family === 4 ? 32 : 128);
-}
 const opaque = { "x-kubernetes-preserve-unknown-fields": true };
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

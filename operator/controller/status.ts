@@ -116,15 +116,16 @@ export function computeStatus(cr: MiniXdr, obs: Observation, now: () => string):
   // Applied (the claim keeps what it cannot change), so not a failure; but not what the spec says, which must show.
   const storageNotes = obs.storageNotes ?? [];
   const apiReason = forbidden.length > 0 ? "ExternalSecretsForbidden" : "ExternalSecretsNotInstalled";
+  const autoscaling = autoscalerProblem(obs.autoscaler);
   if (applyErrors.length > 0) {
     set({ type: "Degraded", status: "True", reason: failedReason, message: [...applyErrors, ...(missingApis ? [missingApis] : []), ...storageNotes].join("; ") });
   } else if (missingApis) {
     set({ type: "Degraded", status: "True", reason: apiReason, message: [`${missingApis}; everything else is reconciled`, ...failed, ...storageNotes].join("; ") });
   } else if (failed.length > 0) {
     set({ type: "Degraded", status: "True", reason: "DeploymentFailed", message: [...failed, ...storageNotes].join("; ") });
-  } else if (autoscalerProblem(obs.autoscaler)) {
+  } else if (autoscaling) {
     // Applied and running, but it will not scale with the load: the replicas stay where they are.
-    set({ type: "Degraded", status: "True", reason: "AutoscalingInactive", message: [autoscalerProblem(obs.autoscaler)!, ...storageNotes].join("; ") });
+    set({ type: "Degraded", status: "True", reason: "AutoscalingInactive", message: [autoscaling, ...storageNotes].join("; ") });
   } else if (storageNotes.length > 0) {
     set({ type: "Degraded", status: "True", reason: "StorageChangeNotApplied", message: storageNotes.join("; ") });
   } else {
