@@ -86,12 +86,17 @@ export function miniXdrCrd(): Record<string, unknown> {
               spec: { ...jsonSchema(specSchema), nullable: true },
               status: jsonSchema(statusSchema),
             },
+            // Checked at creation only (a name never changes): an object stored before these rules existed must still
+            // take spec and status updates, or its status could never say what is wrong and a fix could not be
+            // applied. Without `optionalOldSelf` the rules ran on every update and refused them all.
             "x-kubernetes-validations": [{
-              rule: `self.metadata.name.size() <= ${maxNameLength}`,
+              rule: `oldSelf.hasValue() || self.metadata.name.size() <= ${maxNameLength}`,
+              optionalOldSelf: true,
               message: `metadata.name must be at most ${maxNameLength} characters, so the names of the objects it creates stay valid`,
             }, {
               // Its Services are named after it, and a Service name must be a DNS-1035 label.
-              rule: "self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+              rule: "oldSelf.hasValue() || self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",
+              optionalOldSelf: true,
               message: "metadata.name must start with a letter and hold only lowercase letters, digits and '-' (no '.'), so the names of the Services it creates stay valid",
             }],
           },

@@ -1,9 +1,12 @@
-import { expect, it } from "vitest";
+import { expect, it, vi } from "vitest";
 import { KubeApiError } from "../../operator/kube/client.ts";
 import { describeCluster, useNamespace } from "../support/cluster.ts";
 import { admin, applyMiniXdr, miniXdrRef } from "../support/minixdr.ts";
 import type { MiniXdr } from "../../operator/api/minixdr.ts";
 import { invalidSpecs } from "../support/invalid-specs.ts";
+import { miniXdrCrd } from "../../operator/api/crd.ts";
+import { applyObject, waitForCrd } from "../support/operator.ts";
+import type { KubeObject } from "../../operator/kube/client.ts";
 
 describeCluster("MiniXdr validation at apply time", () => {
   const ns = useNamespace("validation");
@@ -28,6 +31,44 @@ describeCluster("MiniXdr validation at apply time", () => {
     const err = await applyMiniXdr({ apiVersion: "xdr.minixdr.io/v1alpha1", kind: "MiniXdr", metadata: { name, namespace: ns.name }, spec: {} })
       .then(() => undefined, (e: unknown) => e);
     expect((err as KubeApiError).message).toMatch(/metadata\.name must start with a letter and hold only lowercase letters, digits and '-'/);
+  });
+
+  it("still takes spec and status updates of an object named before the name rules existed, and refuses new ones", async () => {
+    // The MiniXdr CRD as it is, under a group of this test's own, installed first without its name rules (as before
+    // they were added), so an object with a name they refuse can be stored, then upgraded to the rules of today.
+    const testGroup = "upgrade.test.minixdr.io";
+    const crd = structuredClone(miniXdrCrd()) as { metadata: { name: string }; spec: { group: string; versions: { schema: { openAPIV3Schema: Record<string, unknown> } }[] } };
+    crd.metadata.name = `minixdrs.${testGroup}`;
+    crd.spec.group = testGroup;
+    const schema = crd.spec.versions[0]!.schema.openAPIV3Schema;
+    const rules = schema["x-kubernetes-validations"];
+    const ref = { group: testGroup, version: "v1alpha1", plural: "minixdrs" };
+    try {
+      delete schema["x-kubernetes-validations"];
+      await applyObject(admin(), crd as unknown as KubeObject);
+      await waitForCrd(crd.metadata.name);
+      const old = await admin().create<MiniXdr>(ref, ns.name, { apiVersion: `${testGroup}/v1alpha1`, kind: "MiniXdr", metadata: { name: "1abc" }, spec: {} });
+
+      schema["x-kubernetes-validations"] = rules;
+      await applyObject(admin(), crd as unknown as KubeObject);
+      // The upgraded rules are in force once a new object with such a name is refused.
+      await vi.waitFor(async () => {
+        const err = await admin().create(ref, ns.name, { apiVersion: `${testGroup}/v1alpha1`, kind: "MiniXdr", metadata: { name: "2abc" }, spec: {} }).then(() => undefined, (e: unknown) => e);
+        expect((err as KubeApiError | undefined)?.message).toMatch(/metadata\.name must start with a letter/);
+      }, { timeout: 10_000 });
+      const tooLong = await admin().create(ref, ns.name, { apiVersion: `${testGroup}/v1alpha1`, kind: "MiniXdr", metadata: { name: "x".repeat(41) }, spec: {} }).then(() => undefined, (e: unknown) => e);
+      expect((tooLong as KubeApiError).message).toMatch(/metadata\.name must be at most 40 characters/);
+
+      // The stored object still takes a change of its spec (the admin's fix) and of its status (what the operator says).
+      const updated = await admin().update<MiniXdr>(ref, ns.name, "1abc", { ...old, spec: { paused: true } });
+      expect(updated.spec?.paused).toBe(true);
+      const status = await admin().call<MiniXdr>("update", "minixdrs/status", "PUT", `/apis/${testGroup}/v1alpha1/namespaces/${ns.name}/minixdrs/1abc/status`, {
+        body: { ...updated, status: { observedGeneration: updated.metadata.generation, endpoint: "" } },
+      });
+      expect(status.status?.observedGeneration).toBe(updated.metadata.generation);
+    } finally {
+      await admin().call("delete", "customresourcedefinitions", "DELETE", `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata.name}`).catch(() => undefined);
+    }
   });
 
   it("accepts quantities and percentages in every form Kubernetes takes", async () => {
