@@ -358,9 +358,18 @@ export const networkPolicySchema = z.strictObject({
     databaseCidrs: z.array(z.string().max(64)).max(64).optional().describe("Where PostgreSQL runs; egress to port databasePort is allowed there."),
     databasePort: z.number().int().min(1).max(65535).default(5432).describe("PostgreSQL port."),
     dnsNamespace: z.string().regex(dnsLabel).max(63).default("kube-system").describe("Namespace of the cluster DNS."),
+    dnsPorts: z.array(z.number().int().min(1).max(65535)).min(1).max(8).optional()
+      .describe("Ports the cluster DNS pods listen on (UDP and TCP), as a NetworkPolicy sees them: after the Service's port is " +
+        "translated to the pod's. Unset: [53]. OpenShift's DNS pods listen on 5353."),
+    dnsCidrs: z.array(z.string().max(64)).max(16).optional()
+      .describe("More places DNS may be asked, on dnsPorts, e.g. NodeLocal DNSCache's link-local address 169.254.20.10/32 " +
+        "(it runs on the host network, which a namespace selector does not match)."),
   }), {
     rule: "!has(self.databaseCidrs) || self.databaseCidrs.all(c, isCIDR(c))", message: "databaseCidrs must be CIDR blocks", fieldPath: ".databaseCidrs",
     holds: ({ databaseCidrs }) => (databaseCidrs ?? []).every(isCidr),
+  }, {
+    rule: "!has(self.dnsCidrs) || self.dnsCidrs.all(c, isCIDR(c))", message: "dnsCidrs must be CIDR blocks such as 169.254.20.10/32", fieldPath: ".dnsCidrs",
+    holds: ({ dnsCidrs }) => (dnsCidrs ?? []).every(isCidr),
   }).prefault({}).describe("Egress, limited to DNS and the database."),
 }).describe("NetworkPolicies for the instance.");
 

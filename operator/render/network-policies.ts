@@ -35,10 +35,12 @@ function allowFrom(from: Record<string, unknown>[], port: number): Record<string
   return from.length > 0 ? [{ from, ports: [{ protocol: "TCP", port }] }] : [];
 }
 
+/** DNS: the cluster DNS pods' namespace, and any IP blocks given (a node-local cache on the host network), on the DNS ports. */
 function dnsEgress(spec: MiniXdrSpec): Record<string, unknown> {
+  const { dnsNamespace, dnsPorts = [53], dnsCidrs = [] } = spec.networkPolicy.egress;
   return {
-    to: [{ namespaceSelector: { matchLabels: { [namespaceLabel]: spec.networkPolicy.egress.dnsNamespace } } }],
-    ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }],
+    to: [{ namespaceSelector: { matchLabels: { [namespaceLabel]: dnsNamespace } } }, ...dnsCidrs.map((cidr) => ({ ipBlock: { cidr } }))],
+    ports: [...new Set(dnsPorts)].flatMap((port) => [{ protocol: "UDP", port }, { protocol: "TCP", port }]),
   };
 }
 

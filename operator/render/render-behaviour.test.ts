@@ -121,6 +121,21 @@ describe("render", () => {
     expect(basic.ingress.map((r: { from: unknown }) => r.from)).toEqual([[{ podSelector: {} }], [{ podSelector: {} }]]);
   });
 
+  it("lets DNS through where the cluster's DNS listens: other ports (OpenShift's 5353) and node-local caches on the host network", () => {
+    const dns = (m: MiniXdr, name: string) => (find(m, "NetworkPolicy", name)!.spec as any).egress[0];
+    const kubeSystem = { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } } };
+    expect(dns(cr({}), "xdr-detector")).toEqual({ to: [kubeSystem], ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }] });
+    const openshift = cr({ console: { enabled: true }, networkPolicy: { egress: { dnsNamespace: "openshift-dns", dnsPorts: [5353] } } });
+    for (const name of ["xdr-detector", "xdr-console"]) {
+      expect(dns(openshift, name)).toEqual({
+        to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "openshift-dns" } } }],
+        ports: [{ protocol: "UDP", port: 5353 }, { protocol: "TCP", port: 5353 }],
+      });
+    }
+    const nodeLocal = dns(cr({ networkPolicy: { egress: { dnsCidrs: ["169.254.20.10/32"], dnsPorts: [53, 53] } } }), "xdr-detector");
+    expect(nodeLocal).toEqual({ to: [kubeSystem, { ipBlock: { cidr: "169.254.20.10/32" } }], ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }] });
+  });
+
   it("reads an allow list with nothing in it as nobody, never as everybody", () => {
     // A rule with an empty `from` would admit every source: the rule is left out instead.
     for (const empty of [{}, { namespaces: [] }, { cidrs: [] }]) {
