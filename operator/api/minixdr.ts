@@ -175,10 +175,32 @@ const toleration = checked(z.strictObject({
   },
 );
 
+// No matchLabelKeys: the API server merges them into labelSelector (1.34), which the operator would then see as drift.
+const topologySpreadConstraint = z.strictObject({
+  maxSkew: z.number().int().min(1).max(1000).describe("How unevenly the pods may be spread."),
+  topologyKey: z.string().min(1).max(317).regex(qualifiedName).describe("Node label of the domains, e.g. topology.kubernetes.io/zone."),
+  whenUnsatisfiable: z.enum(["DoNotSchedule", "ScheduleAnyway"]).describe("Whether a pod that would break maxSkew waits (DoNotSchedule) or is placed anyway."),
+  labelSelector: z.record(z.string(), z.unknown()).meta(opaque).optional()
+    .describe("Pods counted, as in a PodSpec. Unset: the component's own pods (its selector labels)."),
+  minDomains: z.number().int().min(1).max(1000).optional().describe("Fewest eligible domains (only with DoNotSchedule)."),
+  nodeAffinityPolicy: z.enum(["Honor", "Ignore"]).optional().describe("Whether nodeSelector and affinity limit the domains counted."),
+  nodeTaintsPolicy: z.enum(["Honor", "Ignore"]).optional().describe("Whether tainted nodes the pods do not tolerate are counted."),
+});
+
 const scheduling = {
   nodeSelector: labelMap("Node labels the component's pods must match.").optional(),
   tolerations: z.array(toleration).max(32).optional().describe("Taints the component's pods tolerate."),
   affinity: z.record(z.string(), z.unknown()).meta(opaque).optional().describe("Pod affinity, as in a PodSpec."),
+  topologySpreadConstraints: z.array(checked(topologySpreadConstraint, {
+    rule: "!has(self.minDomains) || self.whenUnsatisfiable == 'DoNotSchedule'",
+    message: "minDomains needs whenUnsatisfiable: DoNotSchedule",
+    fieldPath: ".minDomains",
+    holds: ({ minDomains, whenUnsatisfiable }) => minDomains === undefined || whenUnsatisfiable === "DoNotSchedule",
+  })).max(8).optional()
+    .describe("How the component's pods spread over zones or nodes, as in a PodSpec; a constraint without labelSelector counts the component's own pods."),
+  priorityClassName: name("PriorityClass of the component's pods, e.g. so a security workload is not preempted first.").optional(),
+  imagePullSecrets: z.array(z.strictObject({ name: name("Secret name.") })).max(16).optional()
+    .describe("Secrets (in the MiniXdr's namespace) with credentials for a private registry, as in a PodSpec."),
 };
 
 export const autoscalingSchema = checked(z.strictObject({

@@ -93,6 +93,10 @@ function podSpec(cr: MiniXdr, spec: MiniXdrSpec, component: Component): V1PodSpe
     nodeSelector: c.nodeSelector,
     tolerations: c.tolerations,
     affinity: c.affinity,
+    // A constraint that names no pods to count counts the component's own (without a selector it would count none).
+    topologySpreadConstraints: c.topologySpreadConstraints?.map((t) => ({ ...t, labelSelector: t.labelSelector ?? { matchLabels: selectorLabels(cr, component) } })),
+    priorityClassName: c.priorityClassName,
+    imagePullSecrets: c.imagePullSecrets,
   };
 }
 

@@ -55,6 +55,42 @@ describeCluster("examples on a namespace that enforces pod-security restricted",
     expect(row).toEqual([name, "True", "True", replicas, "AllComponentsReady", expect.any(String), `http://${name}-detector.${ns.name}.svc:8080`, "ghcr.io/minixdr/minixdr:0.1.0"]);
   });
 
+  it("gives the pods their spread, priority and registry credentials as told, and keeps them without drift", async () => {
+    const priorityClasses = { group: "scheduling.k8s.io", version: "v1", plural: "priorityclasses" };
+    const priorityClass = `${ns.name}-security`;
+    await admin().create(priorityClasses, "", { apiVersion: "scheduling.k8s.io/v1", kind: "PriorityClass", metadata: { name: priorityClass }, value: 100_000 });
+    try {
+      const spread = { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "DoNotSchedule", minDomains: 2 };
+      const mine = { maxSkew: 2, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: { team: "soc" } }, nodeTaintsPolicy: "Honor" };
+      const cr = await applyMiniXdr({ apiVersion: "xdr.minixdr.io/v1alpha1", kind: "MiniXdr", metadata: { name: "placed", namespace: ns.name }, spec: {
+        detector: { topologySpreadConstraints: [spread, mine], priorityClassName: priorityClass, imagePullSecrets: [{ name: "registry-credentials" }] },
+      } } as MiniXdr);
+      await vi.waitFor(async () => {
+        const live = await getChild("Deployment", ns.name, "placed-detector");
+        const desired = render(await admin().get<MiniXdr>(miniXdrRef, ns.name, cr.metadata.name)).find((c) => c.object.kind === "Deployment")!.object;
+        expect(live, "Deployment").toBeDefined();
+        expect(driftedFields(desired, live!)).toEqual([]);
+      }, { timeout: 20_000, interval: 250 });
+      // The pods the replicaset controller makes pass admission (the Priority plugin resolves the class) and count the
+      // detector's own pods where the constraint named none.
+      const pod = await vi.waitFor(async () => {
+        const [p] = await podsOf(ns.name, "placed-detector");
+        expect(p).toBeDefined();
+        return p!;
+      }, { timeout: 20_000, interval: 250 });
+      const podSpec = pod.spec as { priorityClassName: string; priority: number; imagePullSecrets: unknown; topologySpreadConstraints: unknown[] };
+      expect(podSpec).toMatchObject({ priorityClassName: priorityClass, priority: 100_000, imagePullSecrets: [{ name: "registry-credentials" }] });
+      expect(podSpec.topologySpreadConstraints).toEqual([
+        { ...spread, labelSelector: { matchLabels: { "app.kubernetes.io/name": "minixdr", "app.kubernetes.io/instance": "placed", "app.kubernetes.io/component": "detector" } } },
+        mine,
+      ]);
+      expect(condition(await waitForStatus(ns.name, "placed", (c) => condition(c, "Reconciled")?.status === "True"), "Reconciled"))
+        .toMatchObject({ reason: "ReconcileSucceeded" });
+    } finally {
+      await admin().call("delete", "priorityclasses", "DELETE", `/apis/scheduling.k8s.io/v1/priorityclasses/${priorityClass}`).catch(() => undefined);
+    }
+  });
+
   it("removes every child when the MiniXdr is deleted (garbage collection, no finalizer)", { timeout: 60_000 }, async () => {
     const cr = await applyMiniXdr({ ...exampleMiniXdr("basic.yaml", ns.name), metadata: { name: "doomed", namespace: ns.name } });
     await vi.waitFor(async () => expect(await getChild("Deployment", ns.name, "doomed-detector")).toBeDefined(), { timeout: 20_000, interval: 250 });
