@@ -6,7 +6,6 @@ import type { MiniXdr } from "../../operator/api/minixdr.ts";
 import { invalidSpecs } from "../support/invalid-specs.ts";
 import { miniXdrCrd } from "../../operator/api/crd.ts";
 import { applyObject, waitForCrd } from "../support/operator.ts";
-import type { KubeObject } from "../../operator/kube/client.ts";
 
 describeCluster("MiniXdr validation at apply time", () => {
   const ns = useNamespace("validation");
@@ -45,12 +44,12 @@ describeCluster("MiniXdr validation at apply time", () => {
     const ref = { group: testGroup, version: "v1alpha1", plural: "minixdrs" };
     try {
       delete schema["x-kubernetes-validations"];
-      await applyObject(admin(), crd as unknown as KubeObject);
+      await applyObject(admin(), crd);
       await waitForCrd(crd.metadata.name);
       const old = await admin().create<MiniXdr>(ref, ns.name, { apiVersion: `${testGroup}/v1alpha1`, kind: "MiniXdr", metadata: { name: "1abc" }, spec: {} });
 
       schema["x-kubernetes-validations"] = rules;
-      await applyObject(admin(), crd as unknown as KubeObject);
+      await applyObject(admin(), crd);
       // The upgraded rules are in force once a new object with such a name is refused.
       await vi.waitFor(async () => {
         const err = await admin().create(ref, ns.name, { apiVersion: `${testGroup}/v1alpha1`, kind: "MiniXdr", metadata: { name: "2abc" }, spec: {} }).then(() => undefined, (e: unknown) => e);
