@@ -26,11 +26,13 @@ interface SpecRule<T> extends CelRule {
 }
 
 function checked<S extends z.ZodType>(schema: S, ...rules: SpecRule<z.output<S>>[]): S {
+  // Rules the schema already carries (labelMap's key check) stay: the CRD's list of them would otherwise be replaced.
+  const inherited = (schema.meta()?.["x-kubernetes-validations"] as CelRule[] | undefined) ?? [];
   return schema.superRefine((value, ctx) => {
     for (const r of rules) {
       if (!r.holds(value)) ctx.addIssue({ code: "custom", message: r.message, path: r.fieldPath ? r.fieldPath.slice(1).split(".") : [] });
     }
-  }).meta(cel(...rules.map(({ rule, message, fieldPath }) => ({ rule, message, ...(fieldPath ? { fieldPath } : {}) }))));
+  }).meta(cel(...inherited, ...rules.map(({ rule, message, fieldPath }) => ({ rule, message, ...(fieldPath ? { fieldPath } : {}) }))));
 }
 
 const opaque = { "x-kubernetes-preserve-unknown-fields": true };
@@ -229,6 +231,22 @@ export const disruptionBudgetSchema = checked(z.strictObject({
   holds: ({ minAvailable, maxUnavailable }) => minAvailable === undefined || maxUnavailable === undefined,
 }).describe("PodDisruptionBudget of the component.");
 
+/** Labels the operator sets on every pod (its Deployments select by the first three): not for podLabels to change. */
+const reservedPodLabels = ["app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/component", "app.kubernetes.io/managed-by", "app.kubernetes.io/part-of"];
+
+const podMetadata = {
+  podLabels: checked(labelMap("More labels on the component's pods, e.g. what a cluster's admission policy requires (cost-center, team)."), {
+    rule: `!self.exists(k, k in [${reservedPodLabels.map((l) => `'${l}'`).join(", ")}])`,
+    message: `podLabels must not set the labels the operator sets: ${reservedPodLabels.join(", ")}`,
+    holds: (labels) => !Object.keys(labels).some((k) => reservedPodLabels.includes(k)),
+  }).optional(),
+  podAnnotations: checked(z.record(z.string().max(317).regex(qualifiedName), z.string().max(4096)).meta({ maxProperties: 32 }), {
+    rule: `self.all(k, k.matches('${qualifiedNameSource}') && ${qualifiedPrefixFits("k")} && !k.startsWith('${group}/'))`,
+    message: `podAnnotations keys must be qualified names (e.g. example.com/owner), and not under ${group}/, which the operator sets`,
+    holds: (annotations) => Object.keys(annotations).every((k) => (!k.includes("/") || k.indexOf("/") <= 253) && !k.startsWith(`${group}/`)),
+  }).optional().describe("More annotations on the component's pods."),
+};
+
 const componentBase = {
   image: z.string().max(512).regex(imagePattern).default(defaultImage).describe("Container image."),
   imagePullPolicy: z.enum(["Always", "IfNotPresent", "Never"]).default("IfNotPresent").describe("When to pull the image."),
@@ -236,6 +254,7 @@ const componentBase = {
   resources: resourcesSchema.optional(),
   disruptionBudget: disruptionBudgetSchema.prefault({}),
   ...scheduling,
+  ...podMetadata,
 };
 
 /** The operator's ServiceAccount as config/default installs it (namespace minixdr-system). */

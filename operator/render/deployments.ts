@@ -118,8 +118,8 @@ export function renderDeployment(cr: MiniXdr, spec: MiniXdrSpec, component: Comp
       strategy,
       template: {
         metadata: {
-          labels: { ...selectorLabels(cr, component), "app.kubernetes.io/managed-by": "minixdr-operator", "app.kubernetes.io/part-of": "minixdr" },
-          annotations: configHash ? { [configHashAnnotation]: configHash } : undefined,
+          labels: { ...c.podLabels, ...selectorLabels(cr, component), "app.kubernetes.io/managed-by": "minixdr-operator", "app.kubernetes.io/part-of": "minixdr" },
+          annotations: configHash || c.podAnnotations ? { ...c.podAnnotations, ...(configHash ? { [configHashAnnotation]: configHash } : {}) } : undefined,
         },
         spec: podSpec(cr, spec, component),
       },

@@ -55,7 +55,7 @@ describeCluster("examples on a namespace that enforces pod-security restricted",
     expect(row).toEqual([name, "True", "True", replicas, "AllComponentsReady", expect.any(String), `http://${name}-detector.${ns.name}.svc:8080`, "ghcr.io/minixdr/minixdr:0.1.0"]);
   });
 
-  it("gives the pods their spread, priority and registry credentials as told, and keeps them without drift", async () => {
+  it("gives the pods their spread, priority, registry credentials, labels and annotations as told, and keeps them without drift", async () => {
     const priorityClasses = { group: "scheduling.k8s.io", version: "v1", plural: "priorityclasses" };
     const priorityClass = `${ns.name}-security`;
     await admin().create(priorityClasses, "", { apiVersion: "scheduling.k8s.io/v1", kind: "PriorityClass", metadata: { name: priorityClass }, value: 100_000 });
@@ -63,7 +63,8 @@ describeCluster("examples on a namespace that enforces pod-security restricted",
       const spread = { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "DoNotSchedule", minDomains: 2 };
       const mine = { maxSkew: 2, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: { team: "soc" } }, nodeTaintsPolicy: "Honor" };
       const cr = await applyMiniXdr({ apiVersion: "xdr.minixdr.io/v1alpha1", kind: "MiniXdr", metadata: { name: "placed", namespace: ns.name }, spec: {
-        detector: { topologySpreadConstraints: [spread, mine], priorityClassName: priorityClass, imagePullSecrets: [{ name: "registry-credentials" }] },
+        detector: { topologySpreadConstraints: [spread, mine], priorityClassName: priorityClass, imagePullSecrets: [{ name: "registry-credentials" }],
+          podLabels: { "example.com/cost-center": "soc-42" }, podAnnotations: { "example.com/owner": "secops@example.com" } },
       } } as MiniXdr);
       await vi.waitFor(async () => {
         const live = await getChild("Deployment", ns.name, "placed-detector");
@@ -80,6 +81,8 @@ describeCluster("examples on a namespace that enforces pod-security restricted",
       }, { timeout: 20_000, interval: 250 });
       const podSpec = pod.spec as { priorityClassName: string; priority: number; imagePullSecrets: unknown; topologySpreadConstraints: unknown[] };
       expect(podSpec).toMatchObject({ priorityClassName: priorityClass, priority: 100_000, imagePullSecrets: [{ name: "registry-credentials" }] });
+      expect(pod.metadata.labels).toMatchObject({ "example.com/cost-center": "soc-42", "app.kubernetes.io/instance": "placed" });
+      expect(pod.metadata.annotations).toMatchObject({ "example.com/owner": "secops@example.com", "xdr.minixdr.io/config-hash": expect.any(String) });
       expect(podSpec.topologySpreadConstraints).toEqual([
         { ...spread, labelSelector: { matchLabels: { "app.kubernetes.io/name": "minixdr", "app.kubernetes.io/instance": "placed", "app.kubernetes.io/component": "detector" } } },
         mine,
