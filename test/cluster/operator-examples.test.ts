@@ -81,8 +81,8 @@ describeCluster("examples on a namespace that enforces pod-security restricted",
       }, { timeout: 20_000, interval: 250 });
       const podSpec = pod.spec as { priorityClassName: string; priority: number; imagePullSecrets: unknown; topologySpreadConstraints: unknown[] };
       expect(podSpec).toMatchObject({ priorityClassName: priorityClass, priority: 100_000, imagePullSecrets: [{ name: "registry-credentials" }] });
-      expect(pod.metadata.labels).toMatchObject({ "example.com/cost-center": "soc-42", "app.kubernetes.io/instance": "placed" });
-      expect(pod.metadata.annotations).toMatchObject({ "example.com/owner": "secops@example.com", "xdr.minixdr.io/config-hash": expect.any(String) });
+      expect(pod.metadata?.labels).toMatchObject({ "example.com/cost-center": "soc-42", "app.kubernetes.io/instance": "placed" });
+      expect(pod.metadata?.annotations).toMatchObject({ "example.com/owner": "secops@example.com", "xdr.minixdr.io/config-hash": expect.any(String) });
       expect(podSpec.topologySpreadConstraints).toEqual([
         { ...spread, labelSelector: { matchLabels: { "app.kubernetes.io/name": "minixdr", "app.kubernetes.io/instance": "placed", "app.kubernetes.io/component": "detector" } } },
         mine,
