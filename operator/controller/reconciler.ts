@@ -52,6 +52,8 @@ class ChildBeingDeleted extends Error {}
 
 /** How soon to look again while an old child of the same name is being deleted. */
 const deletionWaitMs = 2000;
+/** How soon to look again after a status write found the cached MiniXdr behind the API server. */
+const staleCacheWaitMs = 1000;
 
 /** The API server refuses new objects in a namespace being deleted: nothing to reconcile there any more. */
 function namespaceTerminating(err: unknown): boolean {
@@ -158,10 +160,12 @@ export class MiniXdrReconciler {
     const hpaName = names.component(cr, "detector");
     const autoscaler = spec.detector.autoscaling.enabled
       ? applied.get(`HorizontalPodAutoscaler/${hpaName}`) ?? this.d.state.child(childKindOf("HorizontalPodAutoscaler"), namespace, hpaName) : undefined;
-    await this.writeStatus(cr, { paused, components, applyErrors: applyErrors.sort(), missingApis: [...missingApis].sort(), forbiddenApis: [...forbiddenApis].sort(), waitingForDeletion: waitingForDeletion.sort(),
+    const stale = await this.writeStatus(cr, { paused, components, applyErrors: applyErrors.sort(), missingApis: [...missingApis].sort(), forbiddenApis: [...forbiddenApis].sort(), waitingForDeletion: waitingForDeletion.sort(),
       storageNotes, endpoint: detectorEndpoint(cr), ...(autoscaler ? { autoscaler } : {}) }, log, event);
     await Promise.all(pendingEvents);
     if (applyErrors.length > 0) throw new ReconcileError(applyErrors.join("; "));
+    // The newer object's event reconciles again; this only makes sure of it.
+    if (stale) return { requeueAfterMs: staleCacheWaitMs };
     if (waitingForDeletion.length > 0) {
       log.info({ waiting: waitingForDeletion }, "waiting for children of a deleted namesake to be deleted");
       return { requeueAfterMs: deletionWaitMs };
@@ -298,15 +302,26 @@ export class MiniXdrReconciler {
    * cannot change have their own): a Deployment past its deadline, a missing or forbidden ExternalSecret API, an
    * autoscaler that cannot scale were seen only in the condition.
    */
-  private async writeStatus(cr: MiniXdr, obs: Observation, log: Logger, event?: RecordEvent): Promise<void> {
+  /**
+   * Writes the status worked out from `cr` as the cache holds it, on condition that the object is still that version
+   * (the apply carries its resourceVersion). A cache that is behind (a busy API server, a slow watch) would otherwise
+   * have a pass write the conditions back to what they were before the last status write, restarting their
+   * lastTransitionTime, and repeat its Degraded Event. A 409 (the apply forces field ownership, so it can only be the
+   * version) means the newer object is on its way to the cache; its update event reconciles again. True when stale.
+   */
+  private async writeStatus(cr: MiniXdr, obs: Observation, log: Logger, event?: RecordEvent): Promise<boolean> {
     const status = computeStatus(cr, obs, this.now);
     this.d.onStatus?.(cr.metadata.namespace, cr.metadata.name, status);
-    if (canonicalJson(status) === canonicalJson(cr.status ?? {})) return;
+    if (canonicalJson(status) === canonicalJson(cr.status ?? {})) return false;
     try {
-      await this.d.client.apply(miniXdrRef, cr.metadata.namespace, cr.metadata.name,
-        { apiVersion, kind, metadata: { name: cr.metadata.name, namespace: cr.metadata.namespace }, status }, { subresource: "status" });
+      const metadata = { name: cr.metadata.name, namespace: cr.metadata.namespace, ...(cr.metadata.resourceVersion ? { resourceVersion: cr.metadata.resourceVersion } : {}) };
+      await this.d.client.apply(miniXdrRef, cr.metadata.namespace, cr.metadata.name, { apiVersion, kind, metadata, status }, { subresource: "status" });
     } catch (err) {
-      if (isNotFound(err)) return;
+      if (isNotFound(err)) return false;
+      if (isConflict(err)) {
+        log.debug("the cached MiniXdr is behind the API server: status not written from it");
+        return true;
+      }
       throw err;
     }
     const before = cr.status?.conditions?.find((c) => c.type === "Degraded");
@@ -316,6 +331,7 @@ export class MiniXdrReconciler {
     }
     const ready = status.conditions?.find((c) => c.type === "Ready");
     log.info({ ready: ready?.status, reason: ready?.reason }, "status updated");
+    return false;
   }
 }
 

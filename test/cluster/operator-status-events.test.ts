@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import type { MiniXdr, MiniXdrSpecInput } from "../../operator/api/minixdr.ts";
 import { maxConditionMessageLength } from "../../operator/controller/conditions.ts";
 import { resourcePath } from "../../operator/kube/client.ts";
+import { MiniXdrReconciler } from "../../operator/controller/reconciler.ts";
 import { describeCluster, useNamespace } from "../support/cluster.ts";
 import { installMiniXdrCrd, startTestOperator, type TestOperator } from "../support/operator.ts";
 import { admin, applyMiniXdr, condition, getMiniXdr, waitForStatus } from "../support/minixdr.ts";
@@ -109,5 +110,43 @@ describeCluster("operator status and events of failing children", () => {
     expect(applyFailed[0]).toMatchObject({ type: "Warning", message: expect.stringMatching(/^Deployment repeat-detector: .*no detector here$/) });
     expect(applyFailed[0]!.count).toBeGreaterThanOrEqual(4);
     expect(Date.parse(applyFailed[0]!.lastTimestamp)).toBeGreaterThan(Date.parse(applyFailed[0]!.firstTimestamp));
+  });
+});
+
+describeCluster("status written from a cache that is behind the API server", () => {
+  const ns = useNamespace("stale");
+  beforeAll(installMiniXdrCrd);
+
+  it("is not written: the conditions keep their transition times and no Event repeats", async () => {
+    // Paused: a pass applies nothing and only writes status, so the test drives nothing but that write.
+    const created = await applyMiniXdr(minixdr(ns.name, "lagging", { paused: true }));
+    const recorded: string[] = [];
+    let cached: MiniXdr = created;
+    let clock = "2026-01-01T00:00:00Z";
+    const reconciler = new MiniXdrReconciler({
+      client: admin(),
+      state: { miniXdr: () => cached, child: () => undefined, ownedChildren: () => [], kindAvailable: () => true, kindForbidden: () => false },
+      events: { record: (_cr, type, reason) => Promise.resolve(void recorded.push(`${type} ${reason}`)) },
+      log: pino({ level: "silent" }),
+      now: () => clock,
+    });
+    expect(await reconciler.reconcile(`${ns.name}/lagging`)).toEqual({});
+    const written = await getMiniXdr(ns.name, "lagging");
+    expect(condition(written, "Progressing")).toMatchObject({ status: "True", lastTransitionTime: "2026-01-01T00:00:00Z" });
+
+    // A later pass that still sees the object as it was before that write (its watch is behind).
+    clock = "2026-01-01T00:05:00Z";
+    cached = created;
+    const stalePass = await reconciler.reconcile(`${ns.name}/lagging`);
+    const after = await getMiniXdr(ns.name, "lagging");
+    expect(condition(after, "Progressing")!.lastTransitionTime).toBe("2026-01-01T00:00:00Z");
+    expect(after.metadata.resourceVersion).toBe(written.metadata.resourceVersion);
+    expect(stalePass).toEqual({ requeueAfterMs: expect.any(Number) });
+
+    // Once the cache has caught up, the pass finds nothing to write.
+    cached = written;
+    expect(await reconciler.reconcile(`${ns.name}/lagging`)).toEqual({});
+    expect((await getMiniXdr(ns.name, "lagging")).metadata.resourceVersion).toBe(written.metadata.resourceVersion);
+    expect(recorded).toEqual([]);
   });
 });
