@@ -108,7 +108,8 @@ export class MiniXdrController implements ClusterState {
   }
 
   private availabilitySignature(): string {
-    return [...this.children.values()].map((c) => `${c.kind.kind}=${c.informer.available}`).join(",");
+    // The versions served instead count too: an external-secrets upgraded from v1alpha1 to v1beta1 changes the message.
+    return [...this.children.values()].map((c) => `${c.kind.kind}=${c.informer.available}${c.informer.otherServedVersions.map((v) => `/${v}`).join("")}`).join(",");
   }
 
   miniXdr(namespace: string, name: string): MiniXdr | undefined {
@@ -137,5 +138,9 @@ export class MiniXdrController implements ClusterState {
 
   kindForbidden(k: ChildKind): boolean {
     return this.children.get(k.kind)?.informer.forbidden === true;
+  }
+
+  kindOtherServedVersions(k: ChildKind): string[] {
+    return this.children.get(k.kind)?.informer.otherServedVersions ?? [];
   }
 }

@@ -25,6 +25,8 @@ export interface ClusterState {
   kindAvailable(kind: ChildKind): boolean;
   /** Unavailable because the API server refused to list it (403: RBAC), not because it is not served. */
   kindForbidden(kind: ChildKind): boolean;
+  /** Not served at the version the operator writes, but at these (an older release of the CRD's project): else []. */
+  kindOtherServedVersions(kind: ChildKind): string[];
 }
 
 export interface ReconcilerDeps {
@@ -99,6 +101,7 @@ export class MiniXdrReconciler {
     const applyErrors: string[] = [];
     const missingApis = new Set<string>();
     const forbiddenApis = new Set<string>();
+    const otherServedVersions: Record<string, string[]> = {};
     const applied = new Map<string, KubeObject>();
     // Events are written alongside the work, not in its path; the pass still waits for them before it ends.
     const pendingEvents: Promise<void>[] = [];
@@ -116,6 +119,8 @@ export class MiniXdrReconciler {
         const k = childKindOf(child.object.kind);
         if (k.optional && !this.d.state.kindAvailable(k)) {
           (this.d.state.kindForbidden(k) ? forbiddenApis : missingApis).add(k.kind);
+          const others = this.d.state.kindOtherServedVersions(k);
+          if (others.length > 0) otherServedVersions[k.kind] = others;
           return;
         }
         try {
@@ -160,7 +165,7 @@ export class MiniXdrReconciler {
     const hpaName = names.component(cr, "detector");
     const autoscaler = spec.detector.autoscaling.enabled
       ? applied.get(`HorizontalPodAutoscaler/${hpaName}`) ?? this.d.state.child(childKindOf("HorizontalPodAutoscaler"), namespace, hpaName) : undefined;
-    const stale = await this.writeStatus(cr, { paused, components, applyErrors: applyErrors.sort(), missingApis: [...missingApis].sort(), forbiddenApis: [...forbiddenApis].sort(), waitingForDeletion: waitingForDeletion.sort(),
+    const stale = await this.writeStatus(cr, { paused, components, applyErrors: applyErrors.sort(), missingApis: [...missingApis].sort(), forbiddenApis: [...forbiddenApis].sort(), otherServedVersions, waitingForDeletion: waitingForDeletion.sort(),
       storageNotes, endpoint: detectorEndpoint(cr), ...(autoscaler ? { autoscaler } : {}) }, log, event);
     await Promise.all(pendingEvents);
     if (applyErrors.length > 0) throw new ReconcileError(applyErrors.join("; "));

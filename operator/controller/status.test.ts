@@ -80,6 +80,17 @@ describe("computeStatus", () => {
     expect(message).not.toMatch(/install external-secrets\.io/);
   });
 
+  it("says so when the cluster's external-secrets serves only an older ExternalSecret version, not that it is not installed", () => {
+    const older = computeStatus(cr(1), observe(deployment(), { missingApis: ["ExternalSecret"], otherServedVersions: { ExternalSecret: ["v1beta1", "v1alpha1"] } }), clock("t"));
+    expect(summary(older.conditions)).toMatchObject({ Degraded: "True ExternalSecretsNotInstalled" });
+    const message = older.conditions!.find((c) => c.type === "Degraded")!.message;
+    expect(message).toMatch(/ExternalSecret API external-secrets\.io\/v1 is not served: the API server serves external-secrets\.io v1beta1, v1alpha1 only \(external-secrets older than 0\.16\.2; upgrade it\)/);
+    expect(message).not.toMatch(/install external-secrets\.io/);
+    // Not served at any version: install it.
+    const absent = computeStatus(cr(1), observe(deployment(), { missingApis: ["ExternalSecret"], otherServedVersions: {} }), clock("t"));
+    expect(absent.conditions!.find((c) => c.type === "Degraded")!.message).toMatch(/the ExternalSecret API is not installed \(install external-secrets\.io\)/);
+  });
+
   it("waits, without calling it a failure, for an old child of the same name to be deleted", () => {
     const status = computeStatus(cr(1), observe(deployment(), { waitingForDeletion: ["NetworkPolicy x-detector of the same name is still being deleted"] }), clock("t"));
     expect(summary(status.conditions)).toMatchObject({ Degraded: "False AsExpected", Reconciled: "False WaitingForDeletion", Progressing: "True WaitingForDeployments", Ready: "False ComponentsNotReady" });

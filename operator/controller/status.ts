@@ -2,6 +2,7 @@
 // nothing writes nothing.
 import type { Condition, MiniXdr, MiniXdrStatus } from "../api/minixdr.ts";
 import type { KubeObject } from "../kube/client.ts";
+import { childKindOf } from "../render/child-kinds.ts";
 import type { Component } from "../render/meta.ts";
 import { setCondition, type ConditionInput } from "./conditions.ts";
 
@@ -23,6 +24,8 @@ export interface Observation {
   missingApis: string[];
   /** Optional kinds whose API the operator may not list (403): RBAC, not a missing install. */
   forbiddenApis?: string[];
+  /** Missing kinds whose group the API server serves at other versions only (an older external-secrets), by kind. */
+  otherServedVersions?: Record<string, string[]>;
   /** Children not applied yet because an old object of the same name is still being deleted. */
   waitingForDeletion?: string[];
   /** Changes of the spec the existing data claim cannot take (immutable fields): it keeps what it has. */
@@ -30,6 +33,23 @@ export interface Observation {
   /** The detector's HorizontalPodAutoscaler, when autoscaling is on (its conditions say whether it can scale). */
   autoscaler?: KubeObject;
   endpoint: string;
+}
+
+/**
+ * Not installed, or installed at a version the operator does not write: external-secrets before 0.16.2 serves
+ * external-secrets.io/v1beta1 only, and "install external-secrets.io" would be no help to whoever reads it.
+ */
+function missingApiProblems(obs: Observation): string[] {
+  const older = obs.missingApis.filter((k) => (obs.otherServedVersions?.[k] ?? []).length > 0);
+  const absent = obs.missingApis.filter((k) => !older.includes(k));
+  return [
+    ...older.map((k) => {
+      const { group, version } = childKindOf(k);
+      return `the ${k} API ${group}/${version} is not served: the API server serves ${group} ${obs.otherServedVersions![k]!.join(", ")} only `
+        + `(external-secrets older than 0.16.2; upgrade it): its child is not applied`;
+    }),
+    ...(absent.length > 0 ? [`the ${absent.join(", ")} API is not installed (install external-secrets.io): its child is not applied`] : []),
+  ];
 }
 
 interface DeploymentState {
@@ -110,7 +130,7 @@ export function computeStatus(cr: MiniXdr, obs: Observation, now: () => string):
   // the wrong way.
   const apiProblems = [
     ...(forbidden.length > 0 ? [`the operator may not list ${forbidden.join(", ")} objects (403): its ClusterRole (config/rbac) must allow it; their child is not applied`] : []),
-    ...(obs.missingApis.length > 0 ? [`the ${obs.missingApis.join(", ")} API is not installed (install external-secrets.io): its child is not applied`] : []),
+    ...missingApiProblems(obs),
   ];
   const missingApis = apiProblems.length > 0 ? apiProblems.join("; ") : undefined;
   // Applied (the claim keeps what it cannot change), so not a failure; but not what the spec says, which must show.

@@ -52,6 +52,11 @@ export interface SyncStatus {
   readonly unavailableReason: string | undefined;
 }
 
+/** A group's versions as the API server's discovery (GET /apis/GROUP) lists them. */
+interface ApiGroup {
+  versions?: { version?: string }[];
+}
+
 export interface InformerStats {
   /** Completed lists (the first one and every re-list). */
   lists: number;
@@ -106,6 +111,7 @@ export class Informer<T extends KubernetesObject> implements SyncStatus {
   private availability: boolean | undefined;
   private forbiddenToList = false;
   private reason: string | undefined;
+  private otherVersions: string[] = [];
   private lastRv = "";
   private running: Promise<void> | undefined;
   private abortWatch: (() => void) | undefined;
@@ -131,6 +137,14 @@ export class Informer<T extends KubernetesObject> implements SyncStatus {
 
   get unavailableReason(): string | undefined {
     return this.reason;
+  }
+
+  /**
+   * While the type's version is not served (404): the versions the API server does serve of its group, e.g. ["v1beta1"]
+   * when an older release of the CRD's project is installed. Empty when the group is not served at all.
+   */
+  get otherServedVersions(): string[] {
+    return this.availability === false ? this.otherVersions : [];
   }
 
   /** The API server refused to list the type (403: RBAC), as opposed to not serving it (404). */
@@ -232,8 +246,11 @@ export class Informer<T extends KubernetesObject> implements SyncStatus {
         const code = statusCode(err);
         if (code === 404 || code === 403) {
           this.forbiddenToList = code === 403;
+          this.otherVersions = code === 404 ? await this.groupVersions() : [];
+          if (this.stopped) return;
+          const others = this.otherVersions.length > 0 ? `; it serves ${this.otherVersions.join(", ")} only` : "";
           this.markUnavailable(code === 404
-            ? `${this.name}/${this.type.apiVersion.split("/").pop() ?? ""} is not served by the API server (404 on list)`
+            ? `${this.name}/${this.type.apiVersion.split("/").pop() ?? ""} is not served by the API server (404 on list)${others}`
             : `forbidden to list ${this.name} (403): ${(err as Error).message}`);
           if (!(await this.pause(this.opts.unavailableRetryMs ?? 30_000))) return;
         } else {
@@ -264,6 +281,18 @@ export class Informer<T extends KubernetesObject> implements SyncStatus {
         }
         if (failures > 0 && !(await this.pause(this.backoff(failures)))) return;
       }
+    }
+  }
+
+  /** The versions the API server serves of this type's group (none for the core group, or when it cannot say). */
+  private async groupVersions(): Promise<string[]> {
+    const group = this.type.apiVersion.includes("/") ? this.type.apiVersion.split("/")[0]! : "";
+    if (!group) return [];
+    try {
+      const g = await this.client.call<ApiGroup>("get", "apigroups", "GET", `/apis/${encodeURIComponent(group)}`, { signal: this.stopController.signal });
+      return (g?.versions ?? []).map((v) => v.version ?? "").filter((v) => v !== "");
+    } catch {
+      return [];
     }
   }
 

@@ -125,7 +125,7 @@ describeCluster("status written from a cache that is behind the API server", () 
     let clock = "2026-01-01T00:00:00Z";
     const reconciler = new MiniXdrReconciler({
       client: admin(),
-      state: { miniXdr: () => cached, child: () => undefined, ownedChildren: () => [], kindAvailable: () => true, kindForbidden: () => false },
+      state: { miniXdr: () => cached, child: () => undefined, ownedChildren: () => [], kindAvailable: () => true, kindForbidden: () => false, kindOtherServedVersions: () => [] },
       events: { record: (_cr, type, reason) => Promise.resolve(void recorded.push(`${type} ${reason}`)) },
       log: pino({ level: "silent" }),
       now: () => clock,
