@@ -1,5 +1,6 @@
 -- Argo CD health check for xdr.minixdr.io/MiniXdr (config/argocd/kustomization.yaml registers it in argocd-cm).
 -- Reads only what the operator writes: status.observedGeneration and the Ready, Degraded and Paused conditions.
+-- Argo CD opens only Lua's base, table and package libraries (and part of os) for scripts from argocd-cm.
 local hs = {}
 
 local function condition(conditionType)
@@ -31,8 +32,9 @@ local generation = obj.metadata.generation
 local observed = obj.status.observedGeneration
 if generation ~= nil and (observed == nil or observed < generation) then
   hs.status = "Progressing"
-  hs.message = "Waiting for the operator to observe generation " .. tostring(math.floor(generation)) ..
-    " (observed: " .. (observed ~= nil and tostring(math.floor(observed)) or "none") .. ")"
+  -- tostring, not math.floor or string.format: Argo CD runs this without the math and string libraries.
+  hs.message = "Waiting for the operator to observe generation " .. tostring(generation) ..
+    " (observed: " .. (observed ~= nil and tostring(observed) or "none") .. ")"
   return hs
 end
 

@@ -25,7 +25,10 @@ function toLua(v: unknown): string {
 let lua: string;
 function health(obj: unknown): { status: string; message: string } {
   // Argo CD runs the script as a chunk; wrapping it in a function lets its top-level `return hs` hand back the table.
-  const program = `obj = ${toLua(obj)}\nlocal function check()\n${script}\nend\nlocal hs = check()\nio.write(hs.status, "\\n", hs.message or "")\n`;
+  // It opens only the package, base and table libraries and a reduced os (argo-cd util/lua/lua.go, unless
+  // resource.customizations.useOpenLibs is set for the kind): math, string, io and the rest are nil there, so here too.
+  const sandbox = "local write = io.write\nmath, string, io, coroutine, debug, utf8 = nil, nil, nil, nil, nil, nil\n";
+  const program = `obj = ${toLua(obj)}\n${sandbox}local function check()\n${script}\nend\nlocal hs = check()\nwrite(hs.status, "\\n", hs.message or "")\n`;
   const out = runTool(lua, ["-"], program);
   const [status = "", ...message] = out.split("\n");
   return { status, message: message.join("\n") };
