@@ -21,6 +21,8 @@ const firstMinor: Record<string, number> = {
   charAt: 25, indexOf: 25, lastIndexOf: 25, lowerAscii: 25, upperAscii: 25, replace: 25, split: 25, substring: 25, trim: 25, join: 25,
   // The Kubernetes list and regex libraries.
   isSorted: 25, sum: 25, min: 25, max: 25, find: 25, findAll: 25,
+  // CEL optional types (introduced 1.28): `oldSelf.hasValue()` in the rules with optionalOldSelf.
+  hasValue: 29, value: 29, orValue: 29,
   // The Kubernetes quantity library (introduced 1.28).
   quantity: 29, isQuantity: 29, isInteger: 29, asInteger: 29, asApproximateFloat: 29, sign: 29, add: 29, sub: 29,
   isGreaterThan: 29, isLessThan: 29, compareTo: 29,
