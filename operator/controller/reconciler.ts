@@ -11,6 +11,7 @@ import { detectorEndpoint } from "../render/services.ts";
 import { appliedHashPath, withAppliedHash } from "./applied-hash.ts";
 import { driftedFields } from "./drift.ts";
 import { appliesStorageClass, followLiveClaim } from "./claim.ts";
+import { renumberedPortsPatch } from "./port-conflicts.ts";
 import { maxConditionMessageLength, truncateMessage } from "./conditions.ts";
 import type { EventRecorder, EventType } from "./events.ts";
 import { canonicalJson, computeStatus, stableErrorMessage, type Observation } from "./status.ts";
@@ -231,6 +232,11 @@ export class MiniXdrReconciler {
     if (live && drift.length === 0) return undefined;
     if (k.kind === "Deployment" && live && spec.detector.autoscaling.enabled && name === names.component(cr, "detector")) {
       await this.handOverReplicas(k, live, log);
+    }
+    const clearPorts = live && renumberedPortsPatch(desired, live);
+    if (clearPorts) {
+      await this.d.client.jsonPatch(k, namespace, name, clearPorts);
+      log.info({ child: `${k.kind}/${name}`, removed: clearPorts.slice(1).map((o) => o.path) }, "removed ports renumbered by someone else");
     }
     const result = await this.d.client.apply(k, namespace, name, desired);
     const verb = adopting ? "Adopted" : live ? "Updated" : "Created";

@@ -112,6 +112,11 @@ export class KubeClient {
     return this.call<T>("patch", opts.subresource ? `${r.plural}/${opts.subresource}` : r.plural, "PATCH", path, { body, contentType: "application/apply-patch+yaml" });
   }
 
+  /** A JSON patch (RFC 6902): list items removed by index, with a `test` operation as its precondition. */
+  jsonPatch<T = KubeObject>(r: ResourceRef, namespace: string, name: string, ops: object[]): Promise<T> {
+    return this.call<T>("patch", r.plural, "PATCH", `${resourcePath(r, namespace, name)}?fieldManager=${fieldManager}`, { body: ops, contentType: "application/json-patch+json" });
+  }
+
   /** Deletes only the object with this UID, so a same-named object created since is never removed by mistake. */
   delete(r: ResourceRef, namespace: string, name: string, uid: string): Promise<unknown> {
     const body = { kind: "DeleteOptions", apiVersion: "v1", propagationPolicy: "Background", preconditions: { uid } };

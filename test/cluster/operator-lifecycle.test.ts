@@ -68,6 +68,29 @@ describeCluster("operator lifecycle", () => {
     expect(await eventReasons(ns.name, "drift")).toEqual(expect.arrayContaining([expect.stringMatching(/^Updated: Updated Deployment drift-detector \(.*image/)]));
   });
 
+  it("restores a port someone renumbered, on the Service and on the container", async () => {
+    await applyMiniXdr(minixdr(ns.name, "ports", {}));
+    const portsOf = async (kind: "Service" | "Deployment") => {
+      const o = await getChild(kind, ns.name, "ports-detector");
+      const spec = o?.spec as any;
+      return (kind === "Service" ? spec?.ports : spec?.template.spec.containers[0].ports) as { name: string; port?: number; containerPort?: number }[] | undefined;
+    };
+    await waitForStatus(ns.name, "ports", (c) => condition(c, "Reconciled")?.status === "True");
+    const rendered = { Service: (await portsOf("Service"))!, Deployment: (await portsOf("Deployment"))! };
+    // What `kubectl edit` sends for a changed number: a patch under its own field manager.
+    const metrics = { Service: rendered.Service.findIndex((p) => p.name === "metrics"), Deployment: rendered.Deployment.findIndex((p) => p.name === "metrics") };
+    await admin().call("patch", "services", "PATCH", `/api/v1/namespaces/${ns.name}/services/ports-detector?fieldManager=kubectl-edit`, {
+      body: [{ op: "replace", path: `/spec/ports/${metrics.Service}/port`, value: 9191 }], contentType: "application/json-patch+json" });
+    await admin().call("patch", "deployments", "PATCH", `/apis/apps/v1/namespaces/${ns.name}/deployments/ports-detector?fieldManager=kubectl-edit`, {
+      body: [{ op: "replace", path: `/spec/template/spec/containers/0/ports/${metrics.Deployment}/containerPort`, value: 9191 }], contentType: "application/json-patch+json" });
+    await vi.waitFor(async () => {
+      expect(await portsOf("Service")).toEqual(rendered.Service);
+      expect(await portsOf("Deployment")).toEqual(rendered.Deployment);
+    }, { timeout: 10_000, interval: 100 });
+    const after = await waitForStatus(ns.name, "ports", (c) => condition(c, "Reconciled")?.status === "True" && condition(c, "Degraded")?.status === "False");
+    expect(condition(after, "Reconciled")!.reason).toBe("ReconcileSucceeded");
+  });
+
   it("takes a field removed from the spec off the child (server-side apply drops what it no longer sends)", async () => {
     const pinned = { nodeSelector: { pool: "security" }, tolerations: [{ key: "dedicated", operator: "Equal" as const, value: "security", effect: "NoSchedule" as const }] };
     const podSpec = async () => ((await getChild("Deployment", ns.name, "unpin-detector"))?.spec as any)?.template.spec as Record<string, unknown> | undefined;

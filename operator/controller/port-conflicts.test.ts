@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import type { KubeObject } from "../kube/client.ts";
+import { renumberedPortsPatch } from "./port-conflicts.ts";
+
+const service = (ports: object[], resourceVersion = "7"): KubeObject => ({ apiVersion: "v1", kind: "Service", metadata: { name: "x", resourceVersion }, spec: { ports } });
+const deployment = (containers: object[]): KubeObject => ({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "x", resourceVersion: "9" }, spec: { template: { spec: { containers } } } });
+const ours = [{ name: "http", port: 8080, targetPort: "http" }, { name: "metrics", port: 9090, targetPort: "metrics" }];
+
+describe("ports someone else renumbered", () => {
+  it("are removed by index, highest first, on the live version only; ports of other names stay", () => {
+    const live = service([{ name: "metrics", port: 9191 }, { name: "debug", port: 7000 }, { name: "http", port: 8081 }, { port: 443 }]);
+    expect(renumberedPortsPatch(service(ours), live)).toEqual([
+      { op: "test", path: "/metadata/resourceVersion", value: "7" },
+      { op: "remove", path: "/spec/ports/2" },
+      { op: "remove", path: "/spec/ports/0" },
+    ]);
+  });
+
+  it("counts a changed protocol as renumbered, and leaves a Service with our ports as they are alone", () => {
+    expect(renumberedPortsPatch(service(ours), service([{ ...ours[0], protocol: "TCP" }, { ...ours[1], protocol: "UDP" }]))?.slice(1)).toEqual([{ op: "remove", path: "/spec/ports/1" }]);
+    expect(renumberedPortsPatch(service(ours), service([...ours, { name: "extra", port: 1 }]))).toBeUndefined();
+  });
+
+  it("finds a container's ports by the container's name", () => {
+    const desired = deployment([{ name: "detector", ports: [{ name: "http", containerPort: 8080 }, { name: "metrics", containerPort: 9090 }] }]);
+    const live = deployment([{ name: "sidecar", ports: [{ name: "metrics", containerPort: 1 }] }, { name: "detector", ports: [{ name: "http", containerPort: 8080 }, { name: "metrics", containerPort: 9191 }] }]);
+    expect(renumberedPortsPatch(desired, live)).toEqual([
+      { op: "test", path: "/metadata/resourceVersion", value: "9" },
+      { op: "remove", path: "/spec/template/spec/containers/1/ports/1" },
+    ]);
+  });
+});
