@@ -43,6 +43,12 @@ describe("detector config", () => {
     expect(() => parseDetectorConfig({ ...contractExample, storage: { driver: "mysql" } })).toThrow(/"storage.driver"/);
     expect(() => parseDetectorConfig({ ...contractExample, detection: { anomalyThreshold: 2 } })).toThrow(/"detection.anomalyThreshold"/);
   });
+
+  it("refuses tenants without default, whose first admin could never log in, and a repeated tenant", () => {
+    expect(parseDetectorConfig({ ...contractExample, tenants: ["default", "payments"] }).tenants).toEqual(["default", "payments"]);
+    expect(() => parseDetectorConfig({ ...contractExample, tenants: ["payments"] })).toThrow(/"tenants".*must include default/);
+    expect(() => parseDetectorConfig({ ...contractExample, tenants: ["default", "a", "a"] })).toThrow(/"tenants".*must not repeat a tenant/);
+  });
 });
 
 describe("ingest tokens", () => {

@@ -54,7 +54,10 @@ export const detectorConfigSchema = z.strictObject({
   detection: detectionConfigSchema.prefault({}),
   model: z.strictObject({ path: z.string().min(1).default("/app/detector/ml/model.onnx") }).prefault({}),
   containment: z.strictObject({ mode: z.enum(["alert", "block"]).default("alert") }).prefault({}),
-  tenants: z.array(tenantName).min(1).default(["default"]),
+  // The first admin (from the Secret) and a bare ingest token belong to tenant default: without it nobody could log in.
+  tenants: z.array(tenantName).min(1).default(["default"])
+    .refine((tenants) => tenants.includes("default"), "must include default, the tenant of the first admin and of a bare ingest token")
+    .refine((tenants) => new Set(tenants).size === tenants.length, "must not repeat a tenant"),
 });
 
 export type DetectorConfig = z.infer<typeof detectorConfigSchema>;

@@ -301,7 +301,17 @@ export const detectorConfigSchema = z.strictObject({
   detection: detectionSchema.prefault({}),
   containmentMode: z.enum(["alert", "block"]).default("alert").describe("alert: record incidents only; block: incidents carry a recommended block action."),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace"]).default("info").describe("Detector log level."),
-  tenants: z.array(z.string().regex(dnsLabel).max(63)).min(1).max(100).default(["default"]).describe("Tenants the detector accepts events for."),
+  // A set: the API server refuses a repeated tenant itself ("Duplicate value"); the refine is the operator's own check.
+  tenants: checked(z.array(z.string().regex(dnsLabel).max(63)).min(1).max(100)
+    .superRefine((tenants, ctx) => {
+      const i = tenants.findIndex((t, j) => tenants.indexOf(t) !== j);
+      if (i >= 0) ctx.addIssue({ code: "custom", message: `Duplicate value: ${JSON.stringify(tenants[i])}`, path: [i] });
+    }).meta({ "x-kubernetes-list-type": "set" }), {
+    // The first admin (from the Secret) and a bare ingest token belong to tenant default: without it nobody can log in.
+    rule: "'default' in self",
+    message: "tenants must include default, the tenant of the first admin and of a bare ingest token",
+    holds: (tenants) => tenants.includes("default"),
+  }).default(["default"]).describe("Tenants the detector accepts events for; default must be one of them."),
 }).describe("Detector configuration, rendered into its ConfigMap; a change rolls the pods.");
 
 /**
