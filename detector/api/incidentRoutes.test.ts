@@ -23,7 +23,7 @@ async function tokenFor(tenant: string, username: string, role: Role): Promise<s
 
 const list = async (token: string, query = "") => {
   const r = await app.inject({ method: "GET", url: `/api/v1/incidents${query}`, headers: { authorization: `Bearer ${token}` } });
-  return { status: r.statusCode, body: r.json<{ items: { id: string; sourceIp: string; severity: Severity }[]; total: number; issues?: unknown[] }>() };
+  return { status: r.statusCode, body: r.json<{ items: { id: string; sourceIp: string; severity: Severity }[]; total: number; next: string | null; issues?: { field: string; message: string }[] }>() };
 };
 
 let viewer: string;
@@ -43,7 +43,7 @@ beforeAll(async () => {
   seeded.push(incident("acme", { sourceIp: "198.51.100.9", lastSeen: now }), incident("acme", { sourceIp: "198.51.100.9", lastSeen: now - minute }));
   for (const i of seeded) await repository.withSourceLock(i.tenant, i.sourceIp, (tx) => tx.insertIncident(i));
   app = Fastify();
-  await app.register(incidentRoutes, { repository, auth: { tokens, findUser: (t, u) => repository.findUser(t, u), tenants: ["default", "acme"] }, now: () => now });
+  await app.register(incidentRoutes, { repository, auth: { tokens, findUser: (t, u) => repository.findUser(t, u), tenants: ["default", "acme", "paging"] }, now: () => now });
   viewer = await tokenFor("default", "vera", "viewer");
   analyst = await tokenFor("default", "anna", "analyst");
   otherTenant = await tokenFor("acme", "carol", "admin");
@@ -153,5 +153,121 @@ describe("who may do what", () => {
     expect((await repository.getIncident("acme", theirs.id))!.status).toBe("open");
     const acme = await list(otherTenant);
     expect(acme.body.items.map((i) => i.sourceIp)).toEqual(["198.51.100.9", "198.51.100.9"]);
+  });
+});
+
+describe("paging with a cursor", () => {
+  const tenant = "paging";
+  const ip = "192.0.2.10";
+  let pager: string;
+  let clock = now;
+  const before: Incident[] = [];
+  const insert = (over: Partial<Incident>) => {
+    const i = incident(tenant, { sourceIp: ip, ...over });
+    return repository.withSourceLock(tenant, ip, (tx) => tx.insertIncident(i)).then(() => i);
+  };
+  /** New activity merged into an incident by detection: its last event is now the newest. */
+  const merge = async (id: string) => {
+    const i = (await repository.getIncident(tenant, id))!;
+    await repository.withSourceLock(tenant, ip, (tx) => tx.updateIncident({ ...i, lastSeen: ++clock, updatedAt: clock }));
+  };
+  const setStatus = (id: string, status: string) => app.inject({ method: "PATCH", url: `/api/v1/incidents/${id}`, headers: { authorization: `Bearer ${pager}` }, payload: { status } });
+  /** Every page of a listing, following `next`; `between` runs after each page, before the next is asked for. */
+  const pageThrough = async (query: string, between: (listed: string[]) => Promise<void>) => {
+    const listed: string[] = [];
+    let cursor: string | null = null;
+    for (let n = 0; n < 20; n++) {
+      const page = await list(pager, `?limit=3${query}${cursor ? `&cursor=${cursor}` : ""}`);
+      expect(page.status, JSON.stringify(page.body)).toBe(200);
+      listed.push(...page.body.items.map((i) => i.id));
+      cursor = page.body.next;
+      if (cursor === null) return listed;
+      await between(listed);
+    }
+    throw new Error("next never ran out");
+  };
+
+  beforeAll(async () => {
+    pager = await tokenFor(tenant, "pat", "analyst");
+    // Fourteen incidents, last activity in pairs (ties are broken by id), created a minute apart.
+    for (let n = 0; n < 14; n++) before.push(await insert({ lastSeen: now - (20 - Math.floor(n / 2)) * minute, createdAt: now - (30 - n) * minute }));
+  });
+
+  it("lists every incident there at the start exactly once, 3 at a time, while detection creates and merges incidents and analysts change them between pages", async () => {
+    const newestActivity = [...before].sort((a, b) => b.lastSeen - a.lastSeen || (a.id < b.id ? 1 : -1)).map((i) => i.id);
+    const unread = (listed: string[]) => newestActivity.filter((id) => !listed.includes(id));
+    const created: string[] = [];
+    const listed = await pageThrough("", async (listed) => {
+      // A new incident (at the front), new activity on one already listed (to the front), and status changes on
+      // one listed and one not: with offset paging each shifted the pages after it.
+      created.push((await insert({ lastSeen: ++clock, createdAt: clock })).id);
+      await merge(listed.at(-1)!);
+      expect((await setStatus(listed[0]!, "resolved")).statusCode).toBe(200);
+      if (unread(listed).length > 0) expect((await setStatus(unread(listed).at(-1)!, "acknowledged")).statusCode).toBe(200);
+    });
+    expect(listed).toEqual(newestActivity);
+    // What was created meanwhile is in the list started again, ahead of everything that was there.
+    const again = (await list(pager, "?limit=200")).body.items.map((i) => i.id);
+    expect(again.slice(0, again.indexOf(newestActivity[0]!))).toEqual(expect.arrayContaining(created));
+
+    // By creation, even an incident not listed yet that gains activity (moving to the front of the default order) is listed once.
+    const there = (await list(pager, "?sort=createdAt&limit=200")).body.items.map((i) => i.id);
+    const byCreation = await pageThrough("&sort=createdAt", async (listed) => {
+      await insert({ lastSeen: ++clock, createdAt: clock });
+      const notYet = there.filter((id) => !listed.includes(id));
+      if (notYet.length > 0) await merge(notYet.at(-1)!);
+    });
+    expect(byCreation).toEqual(there);
+  });
+
+  it("keeps to the filters a cursor was issued with: an incident leaving them meanwhile makes the next page skip nothing", async () => {
+    const open = (await list(pager, "?status=open&limit=200")).body.items.map((i) => i.id);
+    expect(open.length).toBeGreaterThan(6);
+    const listed = await pageThrough("&status=open", async (listed) => {
+      // One listed already is resolved: with an offset, the next page would have skipped one.
+      expect((await setStatus(listed.at(-1)!, "resolved")).statusCode).toBe(200);
+    });
+    expect(listed).toEqual(open);
+  });
+
+  it("answers next: null on the last page, also when the last page is exactly full", async () => {
+    const total = (await list(pager, "?limit=1")).body.total;
+    const full = await list(pager, `?limit=${total}`);
+    expect(full.body.items).toHaveLength(total);
+    expect(full.body.next).toBeNull();
+    const first = await list(pager, `?limit=${total - 1}`);
+    const last = await list(pager, `?limit=${total - 1}&cursor=${first.body.next}`);
+    expect(last.body.items).toHaveLength(1);
+    expect(last.body.next).toBeNull();
+  });
+
+  it("refuses a cursor it did not issue, or issued for another listing, with 400 naming cursor; and a sort it does not offer, naming sort", async () => {
+    const cursorOf = async (token: string, query: string) => (await list(token, `?limit=1${query}`)).body.next!;
+    const plain = await cursorOf(pager, "");
+    const decoded = JSON.parse(Buffer.from(plain, "base64url").toString()) as Record<string, unknown>;
+    const edited = (over: Record<string, unknown>) => Buffer.from(JSON.stringify({ ...decoded, ...over })).toString("base64url");
+    const refused: [string, RegExp][] = [
+      ["?cursor=not%20a%20cursor", /not a cursor this API issued/],
+      [`?cursor=${plain.slice(0, -4)}`, /not a cursor this API issued/],
+      [`?cursor=${Buffer.from("{}").toString("base64url")}`, /not a cursor this API issued/],
+      [`?cursor=${edited({ id: "1 OR 1=1" })}`, /not a cursor this API issued/],
+      [`?cursor=${edited({ key: -1 })}`, /not a cursor this API issued/],
+      [`?cursor=${"A".repeat(600)}`, /not a cursor this API issued/],
+      ["?cursor=", /must not be empty/],
+      [`?cursor=${plain}&offset=3`, /cannot be combined with offset/],
+      [`?cursor=${plain}&severity=high`, /another listing \(other filters\)/],
+      [`?cursor=${await cursorOf(pager, "&status=open")}`, /another listing \(other filters\)/],
+      [`?cursor=${await cursorOf(pager, "&sort=createdAt")}`, /sorted by createdAt, not lastSeen/],
+      [`?cursor=${await cursorOf(otherTenant, "")}`, /another listing/],
+    ];
+    for (const [query, message] of refused) {
+      const r = await list(pager, query);
+      expect({ query, status: r.status, issues: r.body.issues }).toEqual({ query, status: 400, issues: [{ field: "cursor", message: expect.stringMatching(message) as string }] });
+    }
+    const sort = await list(pager, "?sort=riskScore");
+    expect(sort.status).toBe(400);
+    expect(sort.body.issues).toEqual([{ field: "sort", message: expect.stringMatching(/must be one of lastSeen, createdAt/) as string }]);
+    // The cursor it did issue still works.
+    expect((await list(pager, `?limit=1&cursor=${plain}`)).status).toBe(200);
   });
 });

@@ -3,10 +3,11 @@ import type { FastifyPluginCallback } from "fastify";
 import { z } from "zod";
 import { parseSourceTimestamp, ipField } from "../ingest/fields.ts";
 import { incidentStatuses, severities, type Incident } from "../incidents/incident.ts";
-import type { Repository } from "../store/repository.ts";
+import { incidentSorts, type Repository } from "../store/repository.ts";
 import { requireRole, type ApiAuth } from "./authentication.ts";
+import { decodeCursor, encodeCursor, maxCursorLength } from "./incidentCursor.ts";
 import { incidentView } from "./incidentView.ts";
-import { parseOr400 } from "./requestValidation.ts";
+import { parseOr400, send400 } from "./requestValidation.ts";
 
 const listQuery = z.strictObject({
   status: z.enum(incidentStatuses).optional(),
@@ -16,7 +17,10 @@ const listQuery = z.strictObject({
   since: z.string().transform((s, ctx) => parseSourceTimestamp(s) ?? (ctx.addIssue({ code: "custom", message: "must be an ISO-8601 timestamp with a time zone" }), z.NEVER)).optional(),
   // Decimal digits only: Number() would also take 0x10, 1e3 and " 7".
   limit: z.string().regex(/^\d{1,9}$/, "must be a whole number").transform(Number).pipe(z.number().min(1).max(200)).default(50),
-  offset: z.string().regex(/^\d{1,9}$/, "must be a whole number").transform(Number).default(0),
+  sort: z.enum(incidentSorts, `must be one of ${incidentSorts.join(", ")} (newest first; a cursor pages on in either)`).default("lastSeen"),
+  // Where the page starts: the `next` of the previous page. Deprecated offset paging skips or repeats incidents as they change.
+  cursor: z.string().min(1, "must not be empty").max(maxCursorLength, "is not a cursor this API issued: pass the `next` of the previous page unchanged").optional(),
+  offset: z.string().regex(/^\d{1,9}$/, "must be a whole number").transform(Number).optional(),
 });
 
 // UUIDs are case-insensitive; the store keeps them lowercase.
@@ -54,8 +58,16 @@ export const incidentRoutes: FastifyPluginCallback<IncidentRouteDeps> = (app, de
   app.get("/api/v1/incidents", { onRequest: viewer }, async (req, reply) => {
     const q = parseOr400(listQuery, req.query, "query", reply);
     if (!q) return reply;
-    const page = await deps.repository.listIncidents(req.principal!.tenant, q);
-    return { items: page.items.map(incidentView), total: page.total, limit: q.limit, offset: q.offset };
+    const tenant = req.principal!.tenant;
+    const { cursor, limit, sort, offset, ...filters } = q;
+    if (cursor !== undefined && offset !== undefined) return send400(reply, "query", [{ field: "cursor", message: "cannot be combined with offset: the cursor says where the page starts" }]);
+    const after = cursor === undefined ? undefined : decodeCursor(cursor, tenant, sort, filters);
+    if (after && "invalid" in after) return send400(reply, "query", [{ field: "cursor", message: after.invalid }]);
+    // One more than the page, to tell whether a next page has anything.
+    const page = await deps.repository.listIncidents(tenant, { ...filters, sort, ...(after ? { after } : {}), limit: limit + 1, offset: offset ?? 0 });
+    const items = page.items.slice(0, limit);
+    const next = page.items.length > limit ? encodeCursor(tenant, sort, filters, items.at(-1)!) : null;
+    return { items: items.map(incidentView), total: page.total, limit, offset: offset ?? 0, sort, next };
   });
 
   app.get("/api/v1/incidents/:id", { onRequest: viewer }, async (req, reply) => {

@@ -2,8 +2,10 @@
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { usePostgres } from "../../test/support/postgres.ts";
+import { incidentListing } from "./incidentFilter.ts";
 import { PostgresRepository } from "./postgresRepository.ts";
-import { repositoryContract } from "./repositoryContract.ts";
+import type { IncidentQuery } from "./repository.ts";
+import { incident, repositoryContract } from "./repositoryContract.ts";
 
 const postgres = await usePostgres("contract");
 
@@ -25,6 +27,41 @@ describe.skipIf(postgres.unavailable !== "")("PostgreSQL schema upgrade", () => 
     await store.migrate();
     expect(await store.findUser("default", "admin")).toMatchObject({ passwordHash: "$2b$12$new", credentialsVersion: 1 });
     await store.close();
+  });
+});
+
+describe.skipIf(postgres.unavailable !== "")("PostgreSQL incident list pages", () => {
+  it("reads a page after a cursor's position as a range of an index, newest first, never sorting the tenant's incidents; a database from before gets the indexes", async () => {
+    const url = await postgres.freshDatabase("keyset_plan");
+    const store = new PostgresRepository(url);
+    await store.migrate();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      // A database from before keyset paging: incidents indexed by (tenant, last_seen DESC) only.
+      await client.query("DROP INDEX incidents_by_last_seen, incidents_by_created; CREATE INDEX incidents_by_tenant ON incidents (tenant, last_seen DESC)");
+      await store.migrate();
+      const made = Array.from({ length: 6000 }, (_, n) => incident(["default", "acme", "other"][n % 3]!, { lastSeen: 1000 + n, createdAt: 10_000 - n, status: n % 4 ? "open" : "resolved" }));
+      await store.withSourceLock("default", "203.0.113.1", (tx) => tx.saveIncidents(made.map((i) => ({ incident: i, created: true }))));
+      await client.query("ANALYZE incidents");
+      const indexes = (await client.query("SELECT indexname FROM pg_indexes WHERE tablename = 'incidents' ORDER BY indexname")).rows.map((r: { indexname: string }) => r.indexname);
+      expect(indexes).toEqual(["incidents_by_created", "incidents_by_last_seen", "incidents_dedupe", "incidents_pkey"]);
+      const after = { key: 4000, id: "80000000-0000-4000-8000-000000000000" };
+      const plan = async (q: Omit<IncidentQuery, "limit" | "offset">) => {
+        const { page, pageParams } = incidentListing("default", { ...q, limit: 51, offset: 0 }, (n) => `$${n}`);
+        return (await client.query(`EXPLAIN ${page}`, pageParams)).rows.map((r: Record<string, string>) => r["QUERY PLAN"]).join("\n");
+      };
+      for (const [q, index] of [[{ after }, "incidents_by_last_seen"], [{ after, status: "open" }, "incidents_by_last_seen"],
+        [{ after, sort: "createdAt", status: "open" }, "incidents_by_created"], [{}, "incidents_by_last_seen"]] as const) {
+        const text = await plan(q);
+        expect(text, JSON.stringify(q)).toMatch(new RegExp(`Index Scan Backward using ${index} on incidents [^\\n]*\\n\\s*Index Cond: \\(+tenant = 'default'`));
+        expect(text, JSON.stringify(q)).not.toMatch(/Sort|Seq Scan/);
+        if ("after" in q) expect(text, JSON.stringify(q)).toMatch(/Index Cond: .*ROW\((last_seen|created_at), id\) < ROW\(/);
+      }
+    } finally {
+      await client.end();
+      await store.close();
+    }
   });
 });
 

@@ -5,7 +5,7 @@ import { evidenceEventLimit, type EvidenceSummary, type Incident, type IncidentS
 import type { NewUser, UserRecord } from "../auth/user.ts";
 import { defaultCacheSizes } from "./cacheSizing.ts";
 import { evictAtRandom } from "./evictAtRandom.ts";
-import { incidentFilter } from "./incidentFilter.ts";
+import { incidentListing } from "./incidentFilter.ts";
 import { firstAdminLockKey, migrationLockKey, postgresSchema, pruneLockKey } from "./postgresSchema.ts";
 import type { DetectionTransaction, EvidenceLinks, FirstAdminOutcome, IncidentPage, MergeableIncidentQuery, SourceWindow, IncidentQuery, LoginFailure, OpenIncidentCount, Repository } from "./repository.ts";
 import { detectionUpdateColumns, detectionUpdateValues, eventColumns, eventFromRow, eventRefFromRow, eventValues, evidenceFromCounts, incidentColumns, incidentFromRow, incidentValues, userFromRow, type Row } from "./rows.ts";
@@ -308,11 +308,9 @@ export class PostgresRepository implements Repository {
   }
 
   async listIncidents(tenant: string, query: IncidentQuery): Promise<IncidentPage> {
-    const { where, params } = incidentFilter(tenant, query, (n) => `$${n}`);
-    const total = Number((await this.rows(this.pool, `SELECT count(*) AS n FROM incidents WHERE ${where}`, params))[0]?.n ?? 0);
-    const items = await this.rows(this.pool, `SELECT * FROM incidents WHERE ${where} ORDER BY last_seen DESC, id LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
-      [...params, query.limit, query.offset]);
-    return { items: items.map(incidentFromRow), total };
+    const { count, page, countParams, pageParams } = incidentListing(tenant, query, (n) => `$${n}`);
+    const total = Number((await this.rows(this.pool, count, countParams))[0]?.n ?? 0);
+    return { items: (await this.rows(this.pool, page, pageParams)).map(incidentFromRow), total };
   }
 
   async getIncident(tenant: string, id: string): Promise<IncidentWithEvents | undefined> {

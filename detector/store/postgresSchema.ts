@@ -28,7 +28,11 @@ CREATE TABLE IF NOT EXISTS incidents (
   first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL, summary TEXT NOT NULL, evidence JSONB NOT NULL, detected_by JSONB NOT NULL,
   recommended_action JSONB, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, status_changed_by TEXT
 );
-CREATE INDEX IF NOT EXISTS incidents_by_tenant ON incidents (tenant, last_seen DESC);
+-- The list's orders (store/incidentFilter.ts): a page after a (sort key, id) position is a range of one of these,
+-- read newest first and stopped after the page. Files from before keyset paging had (tenant, last_seen DESC) only.
+DROP INDEX IF EXISTS incidents_by_tenant;
+CREATE INDEX IF NOT EXISTS incidents_by_last_seen ON incidents (tenant, last_seen, id);
+CREATE INDEX IF NOT EXISTS incidents_by_created ON incidents (tenant, created_at, id);
 CREATE INDEX IF NOT EXISTS incidents_dedupe ON incidents (tenant, source_ip, detection_key, actor);
 CREATE TABLE IF NOT EXISTS incident_events (
   incident_id UUID NOT NULL REFERENCES incidents (id), tenant TEXT NOT NULL, event_id TEXT NOT NULL,

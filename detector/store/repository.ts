@@ -3,6 +3,16 @@ import type { EventRef, SecurityEvent } from "../events/securityEvent.ts";
 import type { Incident, IncidentStatus, IncidentWithEvents, EvidenceSummary, Severity } from "../incidents/incident.ts";
 import type { NewUser, UserRecord } from "../auth/user.ts";
 
+/** The orders a listing offers, newest first: by last activity (it changes as detection merges new events) or by creation (never changes). */
+export const incidentSorts = ["lastSeen", "createdAt"] as const;
+export type IncidentSort = (typeof incidentSorts)[number];
+
+/** A position in a listing: the sort key (ms) and id of the last incident a page returned. */
+export interface IncidentPosition {
+  key: number;
+  id: string;
+}
+
 export interface IncidentQuery {
   status?: IncidentStatus;
   severity?: Severity;
@@ -10,7 +20,12 @@ export interface IncidentQuery {
   sourceIp?: string;
   /** Only incidents whose last event is at or after this event time (ms). */
   since?: number;
+  /** Newest first by last activity (the default) or by creation; ties by id, descending. */
+  sort?: IncidentSort;
+  /** Only incidents after this position in the order (keyset paging: a page starts where the last one ended). */
+  after?: IncidentPosition;
   limit: number;
+  /** Incidents skipped (after `after`, if given). */
   offset: number;
 }
 

@@ -223,6 +223,77 @@ export function repositoryContract(backend: string, open: OpenRepository, skip?:
       expect(await repo.getIncident("t-list-other", made[0]!.id)).toBeUndefined();
     });
 
+    it("pages from a position (keyset): while incidents are created and changed between pages, every incident there at the start is listed once, in order", async () => {
+      const tenant = "t-keyset";
+      const ip = "203.0.113.1";
+      // Ten incidents, last activity in pairs (ties, broken by id), created one at a time; another tenant's in between.
+      const before = Array.from({ length: 10 }, (_, n) => incident(tenant, { lastSeen: 10_000 + 1000 * Math.floor(n / 2), createdAt: 100 + n, updatedAt: 100 + n }));
+      await repo.withSourceLock(tenant, ip, async (tx) => { for (const i of [...before, incident("t-keyset-other", { lastSeen: 12_000 })]) await tx.insertIncident(i); });
+      const byId = (a: Incident, b: Incident) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+      const newest = (key: (i: Incident) => number) => [...before].sort((a, b) => key(b) - key(a) || byId(a, b)).map((i) => i.id);
+      let clock = 50_000;
+      const merge = (i: Incident) => repo.withSourceLock(tenant, ip, (tx) => tx.updateIncident({ ...i, lastSeen: ++clock, updatedAt: clock }));
+
+      /** Pages 3 at a time, each after the last one's final incident, running `between` after each page. */
+      const pageThrough = async (sort: "lastSeen" | "createdAt", between: (page: number, listed: string[]) => Promise<void>) => {
+        const listed: string[] = [];
+        let after: { key: number; id: string } | undefined;
+        for (let page = 0; page < 10; page++) {
+          const { items } = await repo.listIncidents(tenant, { sort, limit: 3, offset: 0, ...(after ? { after } : {}) });
+          if (items.length === 0) break;
+          listed.push(...items.map((i) => i.id));
+          const last = items.at(-1)!;
+          after = { key: sort === "createdAt" ? last.createdAt : last.lastSeen, id: last.id };
+          await between(page, listed);
+        }
+        return listed;
+      };
+      const unread = (listed: string[]) => newest((i) => i.lastSeen).filter((id) => !listed.includes(id));
+
+      // By last activity: new incidents come in at the front, listed ones gain activity (the front too) or change status:
+      // the rest of the list does not move, so nothing is listed twice or skipped (offset paging did both).
+      const created: Incident[] = [];
+      const listed = await pageThrough("lastSeen", async (page, listed) => {
+        const fresh = incident(tenant, { lastSeen: ++clock, createdAt: clock });
+        created.push(fresh);
+        await repo.withSourceLock(tenant, ip, (tx) => tx.insertIncident(fresh));
+        await merge(before.find((i) => i.id === listed[page])!);
+        expect(await repo.setIncidentStatus(tenant, unread(listed)[0] ?? listed[0]!, "acknowledged", "anna", clock)).toBeDefined();
+      });
+      expect(listed).toEqual(newest((i) => i.lastSeen));
+      // Those created meanwhile are in a listing started afresh.
+      const afresh = (await repo.listIncidents(tenant, { limit: 200, offset: 0 })).items.map((i) => i.id);
+      expect(afresh).toHaveLength(before.length + created.length);
+      expect(afresh).toEqual(expect.arrayContaining(created.map((i) => i.id)));
+
+      // An incident not listed yet that gains activity moves to the front, which this run has passed: it is not listed
+      // (nor is anything twice); a listing started afresh shows it first.
+      let jumped = "";
+      const skipping = await pageThrough("lastSeen", async (page, listed) => {
+        if (page !== 0) return;
+        jumped = unread(listed).at(-1)!;
+        await merge((await repo.getIncident(tenant, jumped))!);
+      });
+      expect(new Set(skipping).size).toBe(skipping.length);
+      expect(skipping).not.toContain(jumped);
+      expect((await repo.listIncidents(tenant, { limit: 1, offset: 0 })).items[0]?.id).toBe(jumped);
+
+      // By creation, which never changes: every incident there at the start exactly once, whatever activity they gain.
+      const createdBefore = new Set([...before, ...created].map((i) => i.id));
+      const byCreation = await pageThrough("createdAt", async (_page, listed) => {
+        await repo.withSourceLock(tenant, ip, (tx) => tx.insertIncident(incident(tenant, { lastSeen: ++clock, createdAt: clock })));
+        const notYet = [...createdBefore].filter((id) => !listed.includes(id));
+        if (notYet.length > 0) await merge((await repo.getIncident(tenant, notYet.at(-1)!))!);
+      });
+      expect(byCreation).toHaveLength(createdBefore.size);
+      expect(new Set(byCreation)).toEqual(createdBefore);
+      const all = await repo.listIncidents(tenant, { sort: "createdAt", limit: 200, offset: 0 });
+      expect(all.items.map((i) => i.id).filter((id) => createdBefore.has(id))).toEqual(byCreation);
+      // An offset still counts from the position.
+      const third = all.items[2]!;
+      expect((await repo.listIncidents(tenant, { sort: "createdAt", limit: 2, offset: 1, after: { key: third.createdAt, id: third.id } })).items).toEqual(all.items.slice(4, 6));
+    });
+
     it("changes status within the tenant only and counts open incidents", async () => {
       const i = incident("t-status");
       await repo.withSourceLock("t-status", i.sourceIp, (tx) => tx.insertIncident(i));

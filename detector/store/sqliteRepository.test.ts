@@ -7,6 +7,8 @@ import type { FileHandle } from "node:fs/promises";
 import { DatabaseSync } from "node:sqlite";
 import { afterAll, describe, expect, it } from "vitest";
 import type { SecurityEvent } from "../events/securityEvent.ts";
+import { incidentListing } from "./incidentFilter.ts";
+import type { IncidentQuery } from "./repository.ts";
 import { incident, repositoryContract } from "./repositoryContract.ts";
 import { eventColumns, eventValues } from "./rows.ts";
 import { SqliteRepository } from "./sqliteRepository.ts";
@@ -395,6 +397,42 @@ describe("SQLite files written by earlier versions", () => {
     await store.insertEvents([event("e3", 3000)]);
     expect((await store.detectQueued(100, (claimed) => Promise.resolve(claimed.map((e) => e.id))))?.result).toEqual(["e3"]);
     await store.close();
+  });
+});
+
+describe("SQLite incident list pages", () => {
+  it("reads a page after a cursor's position as a range of an index, newest first, never sorting the tenant's incidents; a file from before gets the indexes", async () => {
+    // A file from before keyset paging: incidents indexed by (tenant, last_seen DESC) only.
+    const file = join(dir, "keyset-plan.db");
+    const old = new DatabaseSync(file);
+    old.exec(`CREATE TABLE incidents (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, source_ip TEXT NOT NULL, actor TEXT NOT NULL, detection_key TEXT NOT NULL,
+      techniques TEXT NOT NULL, severity TEXT NOT NULL, risk_score INTEGER NOT NULL, status TEXT NOT NULL, first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,
+      summary TEXT NOT NULL, evidence TEXT NOT NULL, detected_by TEXT NOT NULL, recommended_action TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+      status_changed_by TEXT); CREATE INDEX incidents_by_tenant ON incidents (tenant, last_seen DESC);`);
+    old.close();
+    const store = new SqliteRepository(file);
+    await store.migrate();
+    for (let n = 0; n < 300; n++) {
+      const i = incident(n % 3 ? "default" : "other", { lastSeen: 1000 + n, createdAt: 5000 - n, status: n % 4 ? "open" : "resolved" });
+      await store.withSourceLock(i.tenant, i.sourceIp, (tx) => tx.insertIncident(i));
+    }
+    await store.close();
+
+    const db = new DatabaseSync(file);
+    db.exec("ANALYZE");
+    const indexes = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'incidents' AND sql IS NOT NULL ORDER BY name").all().map((r) => r.name);
+    expect(indexes).toEqual(["incidents_by_created", "incidents_by_last_seen", "incidents_dedupe"]);
+    const after = { key: 1150, id: "80000000-0000-4000-8000-000000000000" };
+    const plan = (q: Omit<IncidentQuery, "limit" | "offset">) => {
+      const { page, pageParams } = incidentListing("default", { ...q, limit: 51, offset: 0 }, () => "?");
+      return db.prepare(`EXPLAIN QUERY PLAN ${page}`).all(...pageParams).map((r) => String(r.detail));
+    };
+    expect(plan({ after })).toEqual(["SEARCH incidents USING INDEX incidents_by_last_seen (tenant=? AND (last_seen,id)<(?,?))"]);
+    expect(plan({ after, status: "open", severity: "high" })).toEqual(["SEARCH incidents USING INDEX incidents_by_last_seen (tenant=? AND (last_seen,id)<(?,?))"]);
+    expect(plan({ after, since: 1100 })).toEqual(["SEARCH incidents USING INDEX incidents_by_last_seen (tenant=? AND last_seen>? AND (last_seen,id)<(?,?))"]);
+    expect(plan({ after, sort: "createdAt", status: "open" })).toEqual(["SEARCH incidents USING INDEX incidents_by_created (tenant=? AND (created_at,id)<(?,?))"]);
+    expect(plan({})).toEqual(["SEARCH incidents USING INDEX incidents_by_last_seen (tenant=?)"]);
+    db.close();
   });
 });
 

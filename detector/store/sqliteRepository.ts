@@ -7,7 +7,7 @@ import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlit
 import type { SecurityEvent } from "../events/securityEvent.ts";
 import { evidenceEventLimit, type EvidenceSummary, type Incident, type IncidentStatus, type IncidentWithEvents } from "../incidents/incident.ts";
 import type { NewUser, UserRecord } from "../auth/user.ts";
-import { incidentFilter } from "./incidentFilter.ts";
+import { incidentListing } from "./incidentFilter.ts";
 import type { DetectionTransaction, EvidenceLinks, FirstAdminOutcome, IncidentPage, SourceWindow, IncidentQuery, LoginFailure, MergeableIncidentQuery, OpenIncidentCount, Repository } from "./repository.ts";
 import { detectionUpdateColumns, detectionUpdateValues, eventColumns, eventFromRow, eventRefFromRow, eventValues, evidenceFromCounts, incidentColumns, incidentFromRow, incidentValues, userFromRow, type Row } from "./rows.ts";
 import { evictAtRandom } from "./evictAtRandom.ts";
@@ -501,7 +501,7 @@ export class SqliteRepository implements Repository {
       return fn();
     };
     const findMergeable = (q: MergeableIncidentQuery): Incident | undefined => {
-      // Left alone, the planner walks incidents_by_tenant for the ORDER BY: every recent incident of the tenant. rowid keeps its tie order.
+      // Left alone, the planner walks incidents_by_last_seen for the ORDER BY: every recent incident of the tenant. rowid keeps its tie order.
       // An unresolved incident overlapping the window first; else (with the triggers' span) a resolved one holding it.
       const row = this.get(`SELECT * FROM incidents INDEXED BY incidents_dedupe WHERE tenant = ? AND source_ip = ? AND actor = ? AND detection_key = ?
         AND ((status <> 'resolved' AND last_seen >= ? AND first_seen <= ?) OR (status = 'resolved' AND first_seen <= ? AND last_seen >= ?))
@@ -554,11 +554,10 @@ export class SqliteRepository implements Repository {
   }
 
   listIncidents(tenant: string, query: IncidentQuery): Promise<IncidentPage> {
-    const { where, params } = incidentFilter(tenant, query, () => "?");
+    const { count, page, countParams, pageParams } = incidentListing(tenant, query, () => "?");
     return this.serialized(() => {
-      const total = Number(this.get(`SELECT count(*) AS n FROM incidents WHERE ${where}`, ...params)?.n ?? 0);
-      const items = this.all(`SELECT * FROM incidents WHERE ${where} ORDER BY last_seen DESC, id LIMIT ? OFFSET ?`, ...params, query.limit, query.offset);
-      return { items: items.map(incidentFromRow), total };
+      const total = Number(this.get(count, ...countParams)?.n ?? 0);
+      return { items: this.all(page, ...pageParams).map(incidentFromRow), total };
     });
   }
 

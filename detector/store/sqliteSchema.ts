@@ -22,7 +22,11 @@ CREATE TABLE IF NOT EXISTS incidents (
   first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, summary TEXT NOT NULL, evidence TEXT NOT NULL, detected_by TEXT NOT NULL,
   recommended_action TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, status_changed_by TEXT
 );
-CREATE INDEX IF NOT EXISTS incidents_by_tenant ON incidents (tenant, last_seen DESC);
+-- The list's orders (store/incidentFilter.ts): a page after a (sort key, id) position is a range of one of these,
+-- read newest first and stopped after the page. Files from before keyset paging had (tenant, last_seen DESC) only.
+DROP INDEX IF EXISTS incidents_by_tenant;
+CREATE INDEX IF NOT EXISTS incidents_by_last_seen ON incidents (tenant, last_seen, id);
+CREATE INDEX IF NOT EXISTS incidents_by_created ON incidents (tenant, created_at, id);
 CREATE INDEX IF NOT EXISTS incidents_dedupe ON incidents (tenant, source_ip, detection_key, actor);
 CREATE TABLE IF NOT EXISTS incident_events (
   incident_id TEXT NOT NULL REFERENCES incidents (id), tenant TEXT NOT NULL, event_id TEXT NOT NULL,
