@@ -9,6 +9,8 @@ export interface IncidentPage {
   total: number;
   limit: number;
   offset: number;
+  /** Where the next page starts (`cursor`), null when nothing follows. */
+  next: string | null;
 }
 
 export interface Session {

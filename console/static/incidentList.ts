@@ -1,7 +1,7 @@
 // The incidents list: filter form, table of one page, pager.
 import { callApi, errorMessage, type IncidentPage, type Session } from "./apiClient.ts";
 import { byId, field, h, showError, type Elem } from "./dom.ts";
-import { filterNames, filtersFromQuery, lastPage, listApiPath, listHash, pageLabel, pageSize, type IncidentFilters } from "./incidentQuery.ts";
+import { filterNames, filtersFromQuery, lastPage, listApiPath, listHash, pageLabel, PageCursors, type IncidentFilters } from "./incidentQuery.ts";
 import { formatTime } from "./format.ts";
 
 export interface ListHandlers {
@@ -12,6 +12,8 @@ export interface ListHandlers {
 }
 
 let current: IncidentFilters = filtersFromQuery("");
+/** Where the pages reached with Next start: each the `next` of the page before it. */
+const cursors = new PageCursors();
 
 /** Wires the filter form and pager once; they navigate, and navigation renders. */
 export function setUpIncidentList(handlers: Pick<ListHandlers, "navigate">): void {
@@ -62,6 +64,7 @@ function emptyTable(): void {
 /** Forgets the list shown (a logout): its rows, error and filters, so the next user of the page sees none of it. */
 export function resetIncidentList(): void {
   current = filtersFromQuery("");
+  cursors.clear();
   const form = byId("filters");
   for (const name of filterNames) field(form, name).value = current[name];
   showError(byId("list-error"), "");
@@ -71,7 +74,8 @@ export function resetIncidentList(): void {
 async function loadRows(session: Session, handlers: ListHandlers): Promise<void> {
   const error = byId("list-error");
   const body = byId("incident-rows");
-  const result = await callApi<IncidentPage>(listApiPath(current), { token: session.token });
+  const shown = current;
+  const result = await callApi<IncidentPage>(listApiPath(shown, cursors.startOf(shown)), { token: session.token });
   if (!handlers.current()) return;
   if (result.status === 401) return handlers.unauthorized();
   if (result.status !== 200) {
@@ -81,12 +85,13 @@ async function loadRows(session: Session, handlers: ListHandlers): Promise<void>
     return;
   }
   showError(error, "");
-  const { items, total } = result.body;
+  const { items, total, next } = result.body;
   // A page past the end (its last incident resolved away, or an old link): the last page that has any.
   if (items.length === 0 && current.page > lastPage(total)) return handlers.navigate(listHash({ ...current, page: lastPage(total) }));
+  cursors.shown(shown, next);
   body.replaceChildren(...items.map(row));
   byId("list-empty").hidden = items.length > 0;
   byId("page-info").textContent = pageLabel(current.page, items.length, total);
   byId("prev-page").disabled = current.page <= 1;
-  byId("next-page").disabled = current.page * pageSize >= total;
+  byId("next-page").disabled = next === null;
 }

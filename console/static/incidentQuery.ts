@@ -40,12 +40,51 @@ export function listHash(filters: IncidentFilters): string {
   return query ? `#/incidents?${query}` : "#/incidents";
 }
 
-/** The detector API path for one page of the list (`limit`/`offset` are the API's paging parameters). */
-export function listApiPath(filters: IncidentFilters): string {
+/**
+ * The detector API path for one page of the list. `cursor` is the `next` the previous page answered: the page starts
+ * right after the incidents shown on it, however the list changed meanwhile. Without one (the first page, or a page
+ * opened from a link or reload) the page is counted from the top (`offset`), as the list is now.
+ */
+export function listApiPath(filters: IncidentFilters, cursor?: string): string {
   const params = filterParams(filters);
   params.set("limit", String(pageSize));
-  params.set("offset", String((filters.page - 1) * pageSize));
+  if (cursor !== undefined) params.set("cursor", cursor);
+  else if (filters.page > 1) params.set("offset", String((filters.page - 1) * pageSize));
   return `/api/v1/incidents?${params.toString()}`;
+}
+
+/**
+ * Where each page of a listing starts, as the pages before it answered (`next`), for the listing last shown only:
+ * other filters start afresh. Next then shows what followed the page seen, not what is at its offset now.
+ */
+export class PageCursors {
+  private listing = "";
+  private readonly starts = new Map<number, string>();
+
+  /** The cursor page `filters.page` starts at, if the page before it was shown with these filters. */
+  startOf(filters: IncidentFilters): string | undefined {
+    return this.listing === listingKey(filters) ? this.starts.get(filters.page) : undefined;
+  }
+
+  /** A page of `filters` was shown and answered `next` (null: nothing follows it). */
+  shown(filters: IncidentFilters, next: string | null): void {
+    const key = listingKey(filters);
+    if (key !== this.listing) {
+      this.listing = key;
+      this.starts.clear();
+    }
+    if (next === null) this.starts.delete(filters.page + 1);
+    else this.starts.set(filters.page + 1, next);
+  }
+
+  clear(): void {
+    this.listing = "";
+    this.starts.clear();
+  }
+}
+
+function listingKey(filters: IncidentFilters): string {
+  return filterParams(filters).toString();
 }
 
 /** The last page that holds any of `total` incidents (1 when there are none). */

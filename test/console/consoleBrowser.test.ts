@@ -401,6 +401,28 @@ describe.skipIf(unavailable !== "")("console in headless Chromium", { timeout: 6
     expect(await page.inputValue("#filters [name=technique]")).toBe("T1110");
   });
 
+  it("pages on from the incidents shown: one appearing meanwhile does not push an incident of page 1 onto page 2 again", async () => {
+    page = await newPage();
+    await logIn(page, "admin", adminPassword);
+    const shownIds = () => rows(page).evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-id")!));
+    const before = (await api(`${stack.detector.url}/api/v1/incidents?limit=200`, stack.adminToken)).json.items as { id: string }[];
+    expect(before.length).toBeGreaterThan(25);
+    await expect.poll(() => rows(page).count(), browserPoll).toBe(25);
+    const first = await shownIds();
+    // New activity while the analyst reads page 1: an incident newer than every one shown.
+    const newcomer = "198.51.100.251";
+    expect((await post(`${stack.detector.url}/api/v1/ingest/cowrie?wait=true`, bruteForceFrom(newcomer, 9000).map((r) => JSON.stringify(r)).join("\n"), ingestTokens.default)).status).toBe(200);
+    await page.click("#next-page");
+    await expect.poll(() => page.textContent("#page-info"), browserPoll).toBe(`26–${before.length} of ${before.length + 1}`);
+    const second = await shownIds();
+    // Page 2 starts right after the last incident on page 1 (counted by offset, that one came again).
+    expect([...first, ...second]).toEqual(before.map((i) => i.id));
+    expect(await page.isDisabled("#next-page")).toBe(true);
+    // Previous: the top of the list as it is now, the newcomer first.
+    await page.click("#prev-page");
+    await expect.poll(() => rows(page).first().textContent(), browserPoll).toContain(newcomer);
+  });
+
   it("lets an admin add a user, reset their password and delete them, each ending the user's sessions", async () => {
     page = await newPage();
     await logIn(page, "admin", adminPassword);

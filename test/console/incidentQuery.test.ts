@@ -1,6 +1,6 @@
 // The list's filters round-trip through the page hash and become the detector API's query parameters.
 import { describe, expect, it } from "vitest";
-import { filtersFromQuery, lastPage, listApiPath, listHash, pageLabel, pageSize } from "../../console/static/incidentQuery.ts";
+import { filtersFromQuery, lastPage, listApiPath, listHash, pageLabel, PageCursors, pageSize } from "../../console/static/incidentQuery.ts";
 
 describe("incident list filters", () => {
   it("reads filters and page from the hash, ignoring junk", () => {
@@ -17,9 +17,30 @@ describe("incident list filters", () => {
     expect(filtersFromQuery(listHash(f).split("?")[1]!)).toEqual(f);
   });
 
-  it("asks the detector for one page with limit and offset", () => {
-    expect(listApiPath(filtersFromQuery(""))).toBe(`/api/v1/incidents?limit=${pageSize}&offset=0`);
+  it("asks the detector for the page after the one shown with its cursor; a page opened from a link, counted from the top", () => {
+    expect(listApiPath(filtersFromQuery(""))).toBe(`/api/v1/incidents?limit=${pageSize}`);
     expect(listApiPath(filtersFromQuery("technique=T1110.001&page=3"))).toBe(`/api/v1/incidents?technique=T1110.001&limit=${pageSize}&offset=${2 * pageSize}`);
+    expect(listApiPath(filtersFromQuery("technique=T1110.001&page=3"), "abc_-1")).toBe(`/api/v1/incidents?technique=T1110.001&limit=${pageSize}&cursor=abc_-1`);
+  });
+
+  it("remembers where each page reached with Next starts, for the filters shown only", () => {
+    const cursors = new PageCursors();
+    const page = (query: string) => filtersFromQuery(query);
+    cursors.shown(page("status=open"), "after-1");
+    cursors.shown(page("status=open&page=2"), "after-2");
+    expect([cursors.startOf(page("status=open")), cursors.startOf(page("status=open&page=2")), cursors.startOf(page("status=open&page=3"))]).toEqual([undefined, "after-1", "after-2"]);
+    // Previous and Next again: the same pages as seen, not what is at their offsets now.
+    expect(listApiPath(page("status=open&page=2"), cursors.startOf(page("status=open&page=2")))).toBe(`/api/v1/incidents?status=open&limit=${pageSize}&cursor=after-1`);
+    // The last page: nothing follows it.
+    cursors.shown(page("status=open&page=2"), null);
+    expect(cursors.startOf(page("status=open&page=3"))).toBeUndefined();
+    // Other filters start afresh; so does a logout.
+    expect(cursors.startOf(page("status=resolved&page=2"))).toBeUndefined();
+    cursors.shown(page("status=resolved"), "resolved-1");
+    expect(cursors.startOf(page("status=open&page=2"))).toBeUndefined();
+    expect(cursors.startOf(page("status=resolved&page=2"))).toBe("resolved-1");
+    cursors.clear();
+    expect(cursors.startOf(page("status=resolved&page=2"))).toBeUndefined();
   });
 
   it("labels the pager", () => {
