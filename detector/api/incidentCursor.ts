@@ -20,7 +20,8 @@ const cursorBody = z.strictObject({
   v: z.literal(version),
   sort: z.enum(incidentSorts),
   listing: z.string().regex(/^[A-Za-z0-9_-]{22}$/),
-  key: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  // Event times (ms) may precede 1970.
+  key: z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER),
   // The store's form of an id: a lowercase UUID (PostgreSQL compares it as a UUID, SQLite as text).
   id: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
 });
