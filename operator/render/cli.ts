@@ -1,16 +1,23 @@
 // `minixdr render FILE`: the objects the operator would create for a MiniXdr file, with no cluster, for review.
 import { readFileSync } from "node:fs";
 import { withDefaults } from "../api/minixdr.ts";
-import { readMiniXdr, toYaml } from "./manifest.ts";
+import { miniXdrLabel, readMiniXdrs, toYaml } from "./manifest.ts";
 import { render } from "./render.ts";
 
+/** The children of every MiniXdr in the file, in its order; nothing when any of them is refused (which is named). */
 export function renderFile(path: string, namespace?: string): string {
-  const cr = readMiniXdr(readFileSync(path, "utf8"), namespace ?? "default", "<uid of the MiniXdr>");
-  // As kubectl apply -n refuses an object of another namespace.
-  if (namespace !== undefined && cr.metadata.namespace !== namespace) {
-    throw new Error(`metadata.namespace is ${cr.metadata.namespace}, but --namespace says ${namespace}`);
-  }
-  return toYaml(render(cr, withDefaults(cr.spec)));
+  const crs = readMiniXdrs(readFileSync(path, "utf8"), namespace ?? "default", "<uid of the MiniXdr>");
+  return crs.map((cr, i) => {
+    try {
+      // As kubectl apply -n refuses an object of another namespace.
+      if (namespace !== undefined && cr.metadata.namespace !== namespace) {
+        throw new Error(`metadata.namespace is ${cr.metadata.namespace}, but --namespace says ${namespace}`);
+      }
+      return toYaml(render(cr, withDefaults(cr.spec)));
+    } catch (err) {
+      throw crs.length > 1 ? new Error(`${miniXdrLabel(cr, i)}: ${(err as Error).message}`) : err;
+    }
+  }).join("---\n");
 }
 
 const usage = "usage: minixdr render FILE [--namespace NS | -n NS]";

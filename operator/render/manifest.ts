@@ -17,22 +17,44 @@ export function nameProblem(name: unknown): string | undefined {
   return undefined;
 }
 
-/**
- * Reads a MiniXdr file as the API server would take it: YAML errors (a duplicated key included) and a wrong apiVersion
- * or name are refused, naming the line or field. The namespace and uid stand in for what the API server would assign.
- */
-export function readMiniXdr(text: string, namespace = "default", uid = "00000000-0000-0000-0000-000000000000"): MiniXdr {
-  const parsed = parseAllDocuments(text);
-  for (const doc of parsed) {
-    const err = doc.errors[0];
-    if (err) throw new Error(`not valid YAML: ${err.message.split("\n")[0]}`);
-  }
-  const docs = parsed.map((d) => d.toJS() as MiniXdr).filter((d) => d !== null && typeof d === "object");
-  const cr = docs.find((d) => d.kind === kind);
-  if (!cr) throw new Error("no MiniXdr object in the file");
+/** What the API server would check of one MiniXdr document before its spec: its apiVersion and name. */
+function checkedMiniXdr(cr: MiniXdr, namespace: string, uid: string): MiniXdr {
   const given: unknown = cr.apiVersion;
   if (given !== apiVersion) throw new Error(`apiVersion must be ${apiVersion} for kind ${kind}, not ${JSON.stringify(given)}`);
   const problem = nameProblem(cr.metadata?.name);
   if (problem) throw new Error(problem);
   return { ...cr, metadata: { ...cr.metadata, namespace: cr.metadata.namespace ?? namespace, uid: cr.metadata.uid ?? uid } };
+}
+
+/**
+ * Reads every MiniXdr of a file as the API server would take them: YAML errors (a duplicated key included) and a wrong
+ * apiVersion or name are refused, naming the line or field (and, in a file of several, the MiniXdr). Other kinds are
+ * skipped. The namespace and uid stand in for what the API server would assign.
+ */
+export function readMiniXdrs(text: string, namespace = "default", uid = "00000000-0000-0000-0000-000000000000"): MiniXdr[] {
+  const parsed = parseAllDocuments(text);
+  for (const doc of parsed) {
+    const err = doc.errors[0];
+    if (err) throw new Error(`not valid YAML: ${err.message.split("\n")[0]}`);
+  }
+  const docs = parsed.map((d) => d.toJS() as MiniXdr).filter((d) => d !== null && typeof d === "object" && d.kind === kind);
+  if (docs.length === 0) throw new Error("no MiniXdr object in the file");
+  return docs.map((cr, i) => {
+    try {
+      return checkedMiniXdr(cr, namespace, uid);
+    } catch (err) {
+      throw docs.length > 1 ? new Error(`${miniXdrLabel(cr, i)}: ${(err as Error).message}`) : err;
+    }
+  });
+}
+
+/** How a MiniXdr of a file of several is named in a message: its name, or its place when it has none. */
+export function miniXdrLabel(cr: MiniXdr, index: number): string {
+  const name: unknown = cr.metadata?.name;
+  return typeof name === "string" && name !== "" ? `MiniXdr ${name}` : `MiniXdr #${index + 1} of the file`;
+}
+
+/** The file's first MiniXdr (see readMiniXdrs). */
+export function readMiniXdr(text: string, namespace = "default", uid = "00000000-0000-0000-0000-000000000000"): MiniXdr {
+  return readMiniXdrs(text, namespace, uid)[0]!;
 }

@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { readMiniXdr } from "../../operator/render/manifest.ts";
 import { render } from "../../operator/render/render.ts";
@@ -11,6 +11,8 @@ import { render } from "../../operator/render/render.ts";
 const root = join(import.meta.dirname, "../..");
 const cli = (...args: string[]) => spawnSync(process.execPath, [join(root, "bin/minixdr.ts"), "render", ...args], { encoding: "utf8", timeout: 30_000 });
 const tmp = mkdtempSync(join(tmpdir(), "render-cli-"));
+// Each case starts Node processes (about a second each on a loaded 2-core machine): not a reason to fail.
+vi.setConfig({ testTimeout: 60_000 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe("minixdr render", () => {
@@ -64,6 +66,21 @@ describe("minixdr render", () => {
       expect({ args, status: run.status }).toEqual({ args, status: 2 });
       expect(run.stderr).toMatch(/usage: minixdr render FILE/);
     }
+  });
+
+  it("renders every MiniXdr of a file of several, and names the one it refuses", () => {
+    const basic = readFileSync(join(root, "examples/basic.yaml"), "utf8");
+    const second = "apiVersion: xdr.minixdr.io/v1alpha1\nkind: MiniXdr\nmetadata: {name: second}\nspec: {console: {enabled: true}}\n";
+    const file = join(tmp, "two.yaml");
+    writeFileSync(file, `${basic}\n---\n${second}`);
+    const run = cli(file, "-n", "security");
+    expect(run.status).toBe(0);
+    const printed = parseAllDocuments(run.stdout).map((d) => d.toJS() as object);
+    const expected = [basic, second].flatMap((t) => render(readMiniXdr(t, "security", "<uid of the MiniXdr>")).map((c) => c.object));
+    expect(printed).toEqual(expected);
+
+    writeFileSync(file, `${basic}\n---\n${second.replace("spec: {console: {enabled: true}}", "spec: {detector: {replicas: \"2\"}}")}`);
+    expect(cli(file)).toMatchObject({ status: 1, stdout: "", stderr: expect.stringMatching(/two\.yaml: MiniXdr second: spec\.detector\.replicas: /) as string });
   });
 
   it("says which file is missing", () => {
