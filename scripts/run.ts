@@ -1,8 +1,8 @@
 // The main job (`make run`): a local control plane (or your cluster with --kubeconfig), the CRD, the operator,
 // the basic example, and the detector it rendered, run as a local process; then a scripted SSH brute force and
 // what it produced. Ctrl-C stops everything it started. `--once` exits after showing the result.
-import { spawn, execFile, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -15,7 +15,7 @@ import { childKindOf } from "../operator/render/child-kinds.ts";
 import { controlPlaneBinaries } from "../test/controlplane/binaries.ts";
 import { ControlPlane } from "../test/controlplane/controlplane.ts";
 import { reportPodsReady } from "../test/controlplane/kubelet-stand-in.ts";
-import { freePort } from "../test/controlplane/processes.ts";
+import { freePort, SupervisedProcess } from "../test/controlplane/processes.ts";
 
 const root = join(import.meta.dirname, "..");
 const run = promisify(execFile);
@@ -64,25 +64,38 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 }
 
 const started: { name: string; stop: () => Promise<void> }[] = [];
-async function stopAll(): Promise<void> {
-  for (const s of started.reverse()) {
-    say(`stopping ${s.name}`);
-    await s.stop().catch((err: unknown) => say(`${s.name}: ${(err as Error).message}`));
-  }
+let stopping: Promise<void> | undefined;
+/** The summary is out and the run waits for Ctrl-C. */
+let ready = false;
+/** Stops what was started, newest first; once, however often it is asked. */
+function stopAll(): Promise<void> {
+  stopping ??= (async () => {
+    for (const s of started.reverse()) {
+      say(`stopping ${s.name}`);
+      await s.stop().catch((err: unknown) => say(`${s.name}: ${(err as Error).message}`));
+    }
+  })();
+  return stopping;
 }
 
-function startProcess(name: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): ChildProcess {
-  const fd = openSync(logFile, "a");
-  const child = spawn(process.execPath, [join(root, "bin/minixdr.ts"), ...args], { env: { ...process.env, ...env }, stdio: ["ignore", fd, fd] });
-  started.push({
-    name,
-    stop: () => new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once("exit", () => resolve());
-      child.kill("SIGTERM");
-      setTimeout(() => child.kill("SIGKILL"), 10_000).unref();
-    }),
+// Ctrl-C (or SIGTERM) at any point, not only after the summary: everything started so far is stopped and its files
+// removed. A second one while that runs does not cut it short (it would leave the detector and the files behind).
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    if (stopping) return say(`${signal}: still stopping (the detector finishes its requests first; at most about 10 s)`);
+    say(`${signal}: stopping everything this started`);
+    // After the summary, Ctrl-C is how a run ends (0); before it, the run was cut short (130, as for SIGINT).
+    void stopAll().then(() => process.exit(ready ? 0 : 130));
   });
+}
+
+/**
+ * A bin/minixdr.ts command as a child in its own process group (a terminal's Ctrl-C reaches this script, which stops
+ * it in order) with a watchdog that stops it should this script be killed outright (SIGKILL leaves no handler to run).
+ */
+function startProcess(name: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): SupervisedProcess {
+  const child = SupervisedProcess.start(name, process.execPath, [join(root, "bin/minixdr.ts"), ...args], logFile, { ...process.env, ...env });
+  started.push({ name: name === "detector" ? "detector (it finishes in-flight requests first)" : name, stop: () => child.stop() });
   return child;
 }
 
@@ -90,6 +103,7 @@ async function main(): Promise<void> {
   const f = flags(process.argv.slice(2));
   const work = mkdtempSync(join(tmpdir(), "minixdr-run-"));
   started.push({ name: "temp files", stop: () => Promise.resolve(rmSync(work, { recursive: true, force: true })) });
+  say(`files of this run (the detector's config, secrets, data and logs) in ${work}`);
 
   // 1. A cluster: the embedded control plane, or the one --kubeconfig names.
   let kubeconfigPath = f.kubeconfig;
@@ -216,27 +230,28 @@ async function main(): Promise<void> {
   }
   console.log(`
 Detector API:  ${api}   (admin password: ${secretData["admin-password"]})
+Ingest token:  ${join(work, "secrets", "ingest-token")}   (curl -H "authorization: Bearer $(cat THAT_FILE)" -H "content-type: application/x-ndjson" --data-binary @events.ndjson ${api}/api/v1/ingest/cowrie)
+Metrics:       http://127.0.0.1:${metricsPort}/metrics
 Console:       ${consoleUrl}   (log in as admin)
-KUBECONFIG:    ${kubeconfigPath}
+KUBECONFIG:    ${kubeconfigPath}   (the operator here watches namespace ${f.namespace} only)
 Files:         ${work}`);
 
   if (f.once) {
     await stopAll();
     return;
   }
+  ready = true;
   console.log("\nPress Ctrl-C to stop everything this started.");
-  await new Promise<void>((resolve) => {
-    process.once("SIGINT", () => resolve());
-    process.once("SIGTERM", () => resolve());
-  });
-  await stopAll();
+  // Until a signal: its handler stops everything and exits.
+  await new Promise<never>(() => undefined);
 }
 
 try {
   await main();
   process.exit(0);
 } catch (err) {
-  console.error(`[run] failed: ${(err as Error).message}`);
+  // Stopped by a signal: what failed after it is the stopping itself, not worth a word; its handler exits.
+  if (!stopping) console.error(`[run] failed: ${(err as Error).message}`);
   await stopAll();
-  process.exit(1);
+  process.exit(stopping ? 130 : 1);
 }

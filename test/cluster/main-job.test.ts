@@ -1,5 +1,6 @@
 // The README's run command: everything it promises, and nothing left running after Ctrl-C.
 import { execFileSync, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it, vi } from "vitest";
 import { describeCluster } from "../support/cluster.ts";
@@ -41,5 +42,33 @@ describeCluster("make run (scripts/run.ts)", () => {
     expect(processesUsing(controlPlaneDir)).toEqual([]);
     expect(processesUsing(workDir)).toEqual([]);
     await expect(fetch(`${detector}/healthz`)).rejects.toThrow();
+    expect(existsSync(workDir)).toBe(false);
+  }, 200_000);
+
+  it("stops everything it started so far on a Ctrl-C before the summary, a second one included", async () => {
+    const child = spawn(process.execPath, [join(import.meta.dirname, "../../scripts/run.ts"), "--once"], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    // Interrupted once the detector is starting: the control plane, the operator and the detector are running.
+    await vi.waitFor(() => {
+      if (child.exitCode !== null) throw new Error(`exited early (${child.exitCode}):\n${out}`);
+      if (!out.includes("[run] starting the detector")) throw new Error("still starting");
+    }, { timeout: 150_000, interval: 100 });
+    const workDir = /files of this run .* in (\S+)/.exec(out)![1]!;
+    const controlPlaneDir = /kubeconfig (\S+)\/admin\.kubeconfig/.exec(out)![1]!;
+    expect(processesUsing(controlPlaneDir).length).toBeGreaterThanOrEqual(3);
+
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    child.kill("SIGINT");
+    await vi.waitFor(() => expect(out).toContain("stopping everything this started"), { timeout: 5_000, interval: 20 });
+    child.kill("SIGINT");
+    expect(await exited).toBe(130);
+    expect(out).toContain("still stopping");
+    expect(out).not.toContain("Press Ctrl-C");
+    expect(processesUsing(controlPlaneDir)).toEqual([]);
+    expect(processesUsing(workDir)).toEqual([]);
+    expect(existsSync(workDir)).toBe(false);
+    expect(existsSync(controlPlaneDir)).toBe(false);
   }, 200_000);
 });
