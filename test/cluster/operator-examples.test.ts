@@ -45,6 +45,10 @@ describeCluster("examples on a namespace that enforces pod-security restricted",
     expect(ready.status?.observedGeneration).toBe(ready.metadata.generation);
     expect(ready.status?.detector).toMatchObject({ readyReplicas: ready.status?.detector?.desiredReplicas });
     for (const d of deployments) expect((await podsOf(ns.name, d)).length).toBeGreaterThan(0);
+    // As kubectl shows the pods: every container ready (the kubelet stand-in reports them as a kubelet would).
+    const pods = (await kubectl(["get", "pods", "-n", ns.name, "-l", `app.kubernetes.io/instance=${name}`, "--no-headers"])).stdout.trim().split("\n");
+    expect(pods.length).toBeGreaterThan(0);
+    for (const line of pods) expect(line).toMatch(/^\S+\s+1\/1\s+Running\s/);
 
     // What an SRE sees: readiness, whether the latest spec is applied, ready/desired replicas and the reason; -o wide
     // adds the endpoint and image.
