@@ -4,6 +4,7 @@ import { pino, type Logger } from "pino";
 import { registerApiProxy } from "./apiProxy.ts";
 import { clientError, frameworkError, registerSecurityHeaders } from "./securityHeaders.ts";
 import { loadAssets } from "./staticAssets.ts";
+import { anyAddress, listenOn } from "../detector/ops/listenAddress.ts";
 
 export interface ConsoleOptions {
   /** Base URL of the detector API, e.g. http://minixdr-detector.security.svc:8080. */
@@ -65,7 +66,7 @@ export async function buildConsoleApp(options: ConsoleOptions): Promise<FastifyI
 
 export async function startConsole(options: ConsoleOptions): Promise<RunningConsole> {
   const app = await buildConsoleApp(options);
-  await app.listen({ host: options.host ?? "0.0.0.0", port: options.port ?? 8080 });
+  await listenOn(options.host ?? anyAddress, (host) => app.listen({ host, port: options.port ?? 8080 }));
   const address = app.server.address();
   if (address === null || typeof address === "string") throw new Error(`unexpected listen address ${String(address)}`);
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;

@@ -1,6 +1,7 @@
 // The `console` entrypoint: serves the analysts' web console on MINIXDR_CONSOLE_PORT (8080), talking to MINIXDR_DETECTOR_URL.
 import { pino } from "pino";
 import { startConsole, type RunningConsole } from "./consoleServer.ts";
+import { anyAddress } from "../detector/ops/listenAddress.ts";
 
 export { buildConsoleApp, startConsole } from "./consoleServer.ts";
 export type { ConsoleOptions, RunningConsole } from "./consoleServer.ts";
@@ -26,7 +27,7 @@ export function consoleSettings(env: NodeJS.ProcessEnv): { detectorUrl: string; 
   const rawPort = env.MINIXDR_CONSOLE_PORT ?? "8080";
   const port = /^[0-9]{1,5}$/.test(rawPort) ? Number(rawPort) : NaN;
   if (!(port >= 1 && port <= 65535)) throw new ConsoleConfigError(`MINIXDR_CONSOLE_PORT must be a port number (1-65535, decimal), not ${JSON.stringify(rawPort)}`);
-  return { detectorUrl: raw.replace(/\/+$/, ""), port, host: env.MINIXDR_CONSOLE_HOST ?? "0.0.0.0" };
+  return { detectorUrl: raw.replace(/\/+$/, ""), port, host: env.MINIXDR_CONSOLE_HOST ?? anyAddress };
 }
 
 export async function main(): Promise<void> {

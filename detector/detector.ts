@@ -23,6 +23,7 @@ import type { Repository } from "./store/repository.ts";
 import { cacheSizesFor } from "./store/cacheSizing.ts";
 import { EventRetention } from "./store/eventRetention.ts";
 import { SqliteRepository } from "./store/sqliteRepository.ts";
+import { listenOn } from "./ops/listenAddress.ts";
 
 export interface DetectorOptions {
   config: DetectorConfig;
@@ -275,8 +276,8 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
   const metricsApp = Fastify({ logger: false });
   metricsApp.get("/metrics", async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 
-  await app.listen({ host: config.listen.host, port: config.listen.port });
-  await metricsApp.listen({ host: config.listen.host, port: config.listen.metricsPort });
+  await listenOn(config.listen.host, (host) => app.listen({ host, port: config.listen.port }));
+  await listenOn(config.listen.host, (host) => metricsApp.listen({ host, port: config.listen.metricsPort }));
   const url = listenUrl(app, options.tls ? "https" : "http");
   const metricsUrl = `${listenUrl(metricsApp, "http")}/metrics`;
   log.info({ url, metricsUrl, storage: repository.driver, model, tenants: config.tenants }, "detector listening");

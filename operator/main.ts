@@ -6,6 +6,7 @@ import { createLogger } from "./runtime/logger.ts";
 import { OperatorMetrics } from "./runtime/metrics.ts";
 import { buildServer } from "./runtime/server.ts";
 import { loadSettings, SettingsError, settingsUsage } from "./runtime/settings.ts";
+import { listenOn } from "../detector/ops/listenAddress.ts";
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
   if (argv.includes("--help") || argv.includes("-h")) {
@@ -52,7 +53,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
 
   const server = buildServer({ metrics, informers: () => operator.controller?.watched ?? [], isLeader: () => operator.leading, logger: log });
   try {
-    await server.listen({ port: settings.metricsPort, host: settings.bindAddress });
+    await listenOn(settings.bindAddress, (host) => server.listen({ port: settings.metricsPort, host }));
   } catch (err) {
     // A port in use or an address not on this host: say which setting, not a stack trace.
     log.fatal({ err }, `cannot serve metrics and probes on ${settings.bindAddress}:${settings.metricsPort} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); set --metrics-port / MINIXDR_METRICS_PORT or --bind-address / MINIXDR_BIND_ADDRESS`);

@@ -2,6 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { z } from "zod";
+import { anyAddress } from "../ops/listenAddress.ts";
 
 const port = z.number().int().min(0).max(65535);
 
@@ -45,7 +46,7 @@ export const detectionConfigSchema = z.strictObject({
 
 export const detectorConfigSchema = z.strictObject({
   component: z.literal("detector").default("detector"),
-  listen: z.strictObject({ host: z.string().min(1).default("0.0.0.0"), port: port.default(8080), metricsPort: port.default(9090) }).prefault({}),
+  listen: z.strictObject({ host: z.string().min(1).default(anyAddress), port: port.default(8080), metricsPort: port.default(9090) }).prefault({}),
   storage: z.strictObject({
     driver: z.enum(["sqlite", "postgres"]).default("sqlite"),
     path: z.string().min(1).default("/var/lib/minixdr/minixdr.db"),

@@ -3,6 +3,7 @@ import type { V1ConfigMap } from "@kubernetes/client-node";
 import { createHash } from "node:crypto";
 import type { MiniXdr, MiniXdrSpec } from "../api/minixdr.ts";
 import { childMeta, names, type Child, type ChildObject } from "./meta.ts";
+import { anyAddress } from "../../detector/ops/listenAddress.ts";
 
 export const ports = { http: 8080, metrics: 9090 } as const;
 export const paths = {
@@ -17,7 +18,7 @@ export function detectorConfig(spec: MiniXdrSpec): Record<string, unknown> {
   const d = spec.detector.config.detection;
   return {
     component: "detector",
-    listen: { host: "0.0.0.0", port: ports.http, metricsPort: ports.metrics },
+    listen: { host: anyAddress, port: ports.http, metricsPort: ports.metrics },
     storage: {
       ...(spec.storage.type === "sqlite" ? { driver: "sqlite", path: `${paths.dataDir}/minixdr.db` } : { driver: "postgres" }),
       eventRetentionDays: spec.storage.eventRetentionDays,

@@ -7,7 +7,7 @@ describe("loadSettings", () => {
   it("has working defaults", () => {
     const s = loadSettings([], { POD_NAMESPACE: "ops", POD_NAME: "operator-0" });
     expect(s).toEqual({
-      metricsPort: 8080, bindAddress: "0.0.0.0", concurrency: 4, resyncSeconds: 300, leaderElect: false,
+      metricsPort: 8080, bindAddress: "::", concurrency: 4, resyncSeconds: 300, leaderElect: false,
       leaseNamespace: "ops", leaseName: "minixdr-operator", leaderIdentity: "operator-0",
       watchNamespace: "", logLevel: "info", kubeconfig: "",
     });

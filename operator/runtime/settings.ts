@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { z } from "zod";
+import { anyAddress } from "../../detector/ops/listenAddress.ts";
 
 export const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
@@ -39,7 +40,7 @@ const options: { [K in keyof Settings]: Option<K> } = {
   metricsPort: { key: "metricsPort", flag: "--metrics-port", env: "MINIXDR_METRICS_PORT", allowed: "a port number from 1 to 65535",
     schema: int(1, 65535), default: () => 8080 },
   bindAddress: { key: "bindAddress", flag: "--bind-address", env: "MINIXDR_BIND_ADDRESS", allowed: "an IPv4 or IPv6 address",
-    schema: z.union([z.ipv4(), z.ipv6()]), default: () => "0.0.0.0" },
+    schema: z.union([z.ipv4(), z.ipv6()]), default: () => anyAddress },
   concurrency: { key: "concurrency", flag: "--concurrency", env: "MINIXDR_CONCURRENCY", allowed: "a whole number of parallel reconciles from 1 to 64",
     schema: int(1, 64), default: () => 4 },
   resyncSeconds: { key: "resyncSeconds", flag: "--resync-seconds", env: "MINIXDR_RESYNC_SECONDS", allowed: "whole seconds from 0 (off) to 86400",

@@ -22,7 +22,7 @@ afterAll(async () => {
 
 describe("console settings", () => {
   it("takes the detector URL from MINIXDR_DETECTOR_URL and listens on 8080 by default", () => {
-    expect(consoleSettings({ MINIXDR_DETECTOR_URL: "http://minixdr-detector.security.svc:8080/" })).toEqual({ detectorUrl: "http://minixdr-detector.security.svc:8080", port: 8080, host: "0.0.0.0" });
+    expect(consoleSettings({ MINIXDR_DETECTOR_URL: "http://minixdr-detector.security.svc:8080/" })).toEqual({ detectorUrl: "http://minixdr-detector.security.svc:8080", port: 8080, host: "::" });
     expect(consoleSettings({ MINIXDR_DETECTOR_URL: "https://d:8443", MINIXDR_CONSOLE_PORT: "9000", MINIXDR_CONSOLE_HOST: "127.0.0.1" })).toEqual({ detectorUrl: "https://d:8443", port: 9000, host: "127.0.0.1" });
   });
 
