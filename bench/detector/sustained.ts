@@ -1,0 +1,88 @@
+// Detection under sustained load, in one process: the detector (SQLite, the ONNX model on) and the load generator
+// share it, as the findings' "sustained-load collapse" was measured. Generic batches of 1000 from 500 sources,
+// 4 clients, repetitions of a few seconds back to back, each counted until the detection queue is empty; prints
+// events/s and RSS per repetition (progress on stderr, a JSON summary on stdout).
+//
+//   node bench/detector/sustained.ts [--reps 6] [--seconds 3] [--clients 4] [--batch 1000] [--no-model]
+//
+// The process re-runs itself with the detector Deployment's default node flags (NODE_OPTIONS rendered for
+// examples/basic.yaml: a heap sized from the 768Mi limit) unless MINIXDR_BENCH_FLAGS_SET is set.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino } from "pino";
+import { parseDetectorConfig } from "../../detector/config/detectorConfig.ts";
+import { loadDetectorSecrets } from "../../detector/config/detectorSecrets.ts";
+import { startDetector } from "../../detector/detector.ts";
+import { freePort } from "../../test/controlplane/processes.ts";
+import { root } from "../support/cluster.ts";
+import { memoryOf } from "../support/proc.ts";
+import { progress } from "../support/progress.ts";
+import { median } from "../support/stats.ts";
+import { body } from "./events.ts";
+import { deployedDetectorNodeFlags } from "./index.ts";
+import { runLoad } from "./load.ts";
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} takes a positive number`);
+  return v;
+}
+
+if (!process.env.MINIXDR_BENCH_FLAGS_SET) {
+  const flags = deployedDetectorNodeFlags();
+  progress("sustained", `re-running with the detector's deployed node flags: ${flags.join(" ") || "none"}`);
+  const r = spawnSync(process.execPath, [...flags, ...process.execArgv, process.argv[1]!, ...process.argv.slice(2)], { stdio: "inherit", env: { ...process.env, MINIXDR_BENCH_FLAGS_SET: "1" } });
+  process.exit(r.status ?? 1);
+}
+
+const reps = arg("reps", 6);
+const seconds = arg("seconds", 3);
+const clients = arg("clients", 4);
+const batch = arg("batch", 1000);
+const model = !process.argv.includes("--no-model");
+const token = "bench-ingest-token-0123456789abcdef";
+const MB = 1024 * 1024;
+
+const dir = mkdtempSync(join(tmpdir(), "minixdr-bench-sustained-"));
+mkdirSync(join(dir, "secrets"));
+writeFileSync(join(dir, "secrets/jwt-signing-key"), "bench-jwt-signing-key-0123456789abcdef0123456789");
+writeFileSync(join(dir, "secrets/ingest-token"), token);
+const config = parseDetectorConfig({
+  listen: { host: "127.0.0.1", port: await freePort(), metricsPort: await freePort() },
+  storage: { driver: "sqlite", path: join(dir, "minixdr.db") },
+  model: { path: join(root, "detector/ml/model.onnx") },
+  tenants: ["default"],
+});
+const detector = await startDetector({
+  config, secrets: await loadDetectorSecrets(join(dir, "secrets"), config), logger: pino({ level: process.env.MINIXDR_LOG_LEVEL ?? "warn" }),
+  ...(model ? {} : { anomalyModel: null }),
+});
+
+/** Until the detector's queue is empty (every acknowledged event detected). */
+async function drained(): Promise<void> {
+  for (;;) {
+    if (await detector.repository.countQueued() === 0) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const results: { rep: number; eventsPerSecond: number; seconds: number; settleSeconds: number; rssMB: number; peakRssMB: number; heapUsedMB: number }[] = [];
+try {
+  progress("sustained", `SQLite, model ${model ? "on" : "off"}, generic batches of ${batch}, ${clients} clients, ${reps} repetitions of ${seconds} s; RSS ${(memoryOf(process.pid).rssBytes / MB).toFixed(0)} MB`);
+  for (let rep = 1; rep <= reps; rep++) {
+    const r = await runLoad({ url: `${detector.url}/api/v1/ingest/events`, token, concurrency: clients, batch, maxRequests: Number.MAX_SAFE_INTEGER, durationMs: seconds * 1000,
+      makeBody: () => body("generic", batch), settled: drained });
+    if (r.errors > 0) throw new Error(`${r.errors} failed requests, first: ${r.firstError}`);
+    const mem = memoryOf(process.pid);
+    const row = { rep, eventsPerSecond: Math.round(r.eventsPerSecond), seconds: r.seconds, settleSeconds: r.settleSeconds, rssMB: mem.rssBytes / MB, peakRssMB: mem.peakRssBytes / MB, heapUsedMB: process.memoryUsage().heapUsed / MB };
+    results.push(row);
+    progress("sustained", `${rep} of ${reps}: ${row.eventsPerSecond} events/s (${r.events} events in ${r.seconds.toFixed(1)} s, queue drained ${r.settleSeconds.toFixed(1)} s after the last answer), RSS ${row.rssMB.toFixed(0)} MB (peak ${row.peakRssMB.toFixed(0)}), heap used ${row.heapUsedMB.toFixed(0)} MB`);
+  }
+} finally {
+  await detector.close();
+  rmSync(dir, { recursive: true, force: true });
+}
+console.log(JSON.stringify({ reps: results, medianEventsPerSecond: median(results.map((r) => r.eventsPerSecond)), lastEventsPerSecond: results.at(-1)?.eventsPerSecond, peakRssMB: Math.max(...results.map((r) => r.peakRssMB)) }));
