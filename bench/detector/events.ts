@@ -27,8 +27,9 @@ export type EventFormat = "cowrie" | "generic";
 /** The ingest path segment of each format. */
 export const ingestPath: Record<EventFormat, string> = { cowrie: "cowrie", generic: "events" };
 
-export function body(format: EventFormat, batch: number): string {
-  const ts = new Date().toISOString();
+/** A batch's body; its events' time is now, or `time` (ms) when given. */
+export function body(format: EventFormat, batch: number, time?: number): string {
+  const ts = new Date(time ?? Date.now()).toISOString();
   const make = format === "cowrie" ? cowrieRecord : genericRecord;
   if (batch === 1) return JSON.stringify(make(counter++, ts));
   const records = new Array<Record<string, unknown>>(batch);
