@@ -76,17 +76,21 @@ async function drained(): Promise<void> {
 }
 
 const t0 = Date.now();
-const results: { rep: number; eventsPerSecond: number; seconds: number; settleSeconds: number; rssMB: number; peakRssMB: number; heapUsedMB: number }[] = [];
+const results: { rep: number; eventsPerSecond: number; cpuMsPer1000: number; seconds: number; settleSeconds: number; rssMB: number; peakRssMB: number; heapUsedMB: number }[] = [];
 try {
   progress("sustained", `SQLite, model ${model ? "on" : "off"}, generic batches of ${batch}, ${clients} clients, ${reps} repetitions of ${seconds} s${timeScale === 1 ? "" : `, event time ${timeScale}x the clock`}; RSS ${(memoryOf(process.pid).rssBytes / MB).toFixed(0)} MB`);
   for (let rep = 1; rep <= reps; rep++) {
+    const cpu = process.cpuUsage();
     const r = await runLoad({ url: `${detector.url}/api/v1/ingest/events`, token, concurrency: clients, batch, maxRequests: Number.MAX_SAFE_INTEGER, durationMs: seconds * 1000,
       makeBody: () => body("generic", batch, t0 + timeScale * (Date.now() - t0)), settled: drained });
     if (r.errors > 0) throw new Error(`${r.errors} failed requests, first: ${r.firstError}`);
     const mem = memoryOf(process.pid);
-    const row = { rep, eventsPerSecond: Math.round(r.eventsPerSecond), seconds: r.seconds, settleSeconds: r.settleSeconds, rssMB: mem.rssBytes / MB, peakRssMB: mem.peakRssBytes / MB, heapUsedMB: process.memoryUsage().heapUsed / MB };
+    const used = process.cpuUsage(cpu);
+    // CPU per event (ingest and detection, and the load generator's share): steadier than events/s on a busy machine.
+    const cpuMsPer1000 = (used.user + used.system) / 1000 / (r.events / 1000);
+    const row = { rep, eventsPerSecond: Math.round(r.eventsPerSecond), cpuMsPer1000, seconds: r.seconds, settleSeconds: r.settleSeconds, rssMB: mem.rssBytes / MB, peakRssMB: mem.peakRssBytes / MB, heapUsedMB: process.memoryUsage().heapUsed / MB };
     results.push(row);
-    progress("sustained", `${rep} of ${reps}${timeScale === 1 ? "" : ` (event time +${((Date.now() - t0) * timeScale / 60_000).toFixed(1)} min)`}: ${row.eventsPerSecond} events/s (${r.events} events in ${r.seconds.toFixed(1)} s, queue drained ${r.settleSeconds.toFixed(1)} s after the last answer), RSS ${row.rssMB.toFixed(0)} MB (peak ${row.peakRssMB.toFixed(0)}), heap used ${row.heapUsedMB.toFixed(0)} MB`);
+    progress("sustained", `${rep} of ${reps}${timeScale === 1 ? "" : ` (event time +${((Date.now() - t0) * timeScale / 60_000).toFixed(1)} min)`}: ${row.eventsPerSecond} events/s, ${cpuMsPer1000.toFixed(0)} CPU ms per 1000 (${r.events} events in ${r.seconds.toFixed(1)} s, queue drained ${r.settleSeconds.toFixed(1)} s after the last answer), RSS ${row.rssMB.toFixed(0)} MB (peak ${row.peakRssMB.toFixed(0)}), heap used ${row.heapUsedMB.toFixed(0)} MB`);
   }
 } finally {
   await detector.close();
