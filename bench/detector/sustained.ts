@@ -1,9 +1,9 @@
 // Detection under sustained load, in one process: the detector (SQLite, the ONNX model on) and the load generator
-// share it, as the findings' "sustained-load collapse" was measured. Generic batches of 1000 from 500 sources,
+// share it, as the findings' "sustained-load collapse" was measured. Generic (or Cowrie) batches of 1000 from 500 sources,
 // 4 clients, repetitions of a few seconds back to back, each counted until the detection queue is empty; prints
 // events/s and RSS per repetition (progress on stderr, a JSON summary on stdout).
 //
-//   node bench/detector/sustained.ts [--reps 6] [--seconds 3] [--clients 4] [--batch 1000] [--time-scale 1] [--no-model]
+//   node bench/detector/sustained.ts [--reps 6] [--seconds 3] [--clients 4] [--batch 1000] [--time-scale 1] [--format generic|cowrie] [--no-model]
 //
 // --time-scale N: event time runs N times as fast as the clock from the start (events up to hours ahead: ingest takes
 // up to 24 h), so a run of a minute spans the rules' windows of 5 to 10 minutes, as a load sustained that long does,
@@ -24,7 +24,7 @@ import { root } from "../support/cluster.ts";
 import { memoryOf } from "../support/proc.ts";
 import { progress } from "../support/progress.ts";
 import { median } from "../support/stats.ts";
-import { body } from "./events.ts";
+import { body, ingestPath, type EventFormat } from "./events.ts";
 import { deployedDetectorNodeFlags } from "./index.ts";
 import { runLoad } from "./load.ts";
 
@@ -48,6 +48,7 @@ const clients = arg("clients", 4);
 const batch = arg("batch", 1000);
 const timeScale = arg("time-scale", 1);
 const model = !process.argv.includes("--no-model");
+const format: EventFormat = process.argv.includes("cowrie") ? "cowrie" : "generic";
 const token = "bench-ingest-token-0123456789abcdef";
 const MB = 1024 * 1024;
 
@@ -78,11 +79,11 @@ async function drained(): Promise<void> {
 const t0 = Date.now();
 const results: { rep: number; eventsPerSecond: number; cpuMsPer1000: number; seconds: number; settleSeconds: number; rssMB: number; peakRssMB: number; heapUsedMB: number }[] = [];
 try {
-  progress("sustained", `SQLite, model ${model ? "on" : "off"}, generic batches of ${batch}, ${clients} clients, ${reps} repetitions of ${seconds} s${timeScale === 1 ? "" : `, event time ${timeScale}x the clock`}; RSS ${(memoryOf(process.pid).rssBytes / MB).toFixed(0)} MB`);
+  progress("sustained", `SQLite, model ${model ? "on" : "off"}, ${format} batches of ${batch}, ${clients} clients, ${reps} repetitions of ${seconds} s${timeScale === 1 ? "" : `, event time ${timeScale}x the clock`}; RSS ${(memoryOf(process.pid).rssBytes / MB).toFixed(0)} MB`);
   for (let rep = 1; rep <= reps; rep++) {
     const cpu = process.cpuUsage();
-    const r = await runLoad({ url: `${detector.url}/api/v1/ingest/events`, token, concurrency: clients, batch, maxRequests: Number.MAX_SAFE_INTEGER, durationMs: seconds * 1000,
-      makeBody: () => body("generic", batch, t0 + timeScale * (Date.now() - t0)), settled: drained });
+    const r = await runLoad({ url: `${detector.url}/api/v1/ingest/${ingestPath[format]}`, token, concurrency: clients, batch, maxRequests: Number.MAX_SAFE_INTEGER, durationMs: seconds * 1000,
+      makeBody: () => body(format, batch, t0 + timeScale * (Date.now() - t0)), settled: drained });
     if (r.errors > 0) throw new Error(`${r.errors} failed requests, first: ${r.firstError}`);
     const mem = memoryOf(process.pid);
     const used = process.cpuUsage(cpu);
