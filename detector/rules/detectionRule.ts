@@ -36,6 +36,15 @@ export interface DetectionRule {
    * source none of whose triggers has one of them.
    */
   triggerKinds: readonly EventKind[];
+  /**
+   * For a rule whose detections need history before the triggers only in some cases (a sequence rule: only around a
+   * success, or for a download with no login since the triggers began): the earliest event time its detection over
+   * `input` can need, judged from `input.events` holding only the source's stored events from the oldest trigger on
+   * (to `windowMs` after the newest). `detect` must then give the same detections over any window that starts at or
+   * before that time as over its whole window. Infinity: nothing before the oldest trigger. Without it the engine reads
+   * the whole window before the triggers.
+   */
+  historyFrom?(input: RuleInput): number;
   detect(input: RuleInput): Detection[];
 }
 

@@ -9,6 +9,35 @@ export const loginAfterFailuresRule: DetectionRule = {
   /** `failures` must precede the success within `windowSeconds` of event time. */
   windowMs: (c) => seconds(c.loginAfterFailures.windowSeconds),
   triggerKinds: ["auth.failure", "auth.success"],
+  /**
+   * Evidence is only ever the failures within the window before a success that is a trigger or has a failure trigger
+   * within the window before it: such a success is no earlier than the oldest trigger, and needs the window before it.
+   * A source sending only failures (no success since its triggers began) needs no history before them at all.
+   */
+  historyFrom({ triggers, events, config }) {
+    const windowMs = seconds(config.loginAfterFailures.windowSeconds);
+    const triggerIds = new Set<string>();
+    const failureTimes: number[] = [];
+    for (const t of triggers) {
+      triggerIds.add(t.id);
+      if (t.kind === "auth.failure") failureTimes.push(t.time);
+    }
+    failureTimes.sort((a, b) => a - b);
+    let from = Infinity;
+    for (const s of events) {
+      if (s.kind !== "auth.success" || s.time - windowMs >= from) continue;
+      // A failure trigger at or before the success, at most the window earlier (as `detect` counts them).
+      let lo = 0;
+      let hi = failureTimes.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (failureTimes[mid]! < s.time - windowMs) lo = mid + 1;
+        else hi = mid;
+      }
+      if (triggerIds.has(s.id) || (lo < failureTimes.length && failureTimes[lo]! <= s.time)) from = s.time - windowMs;
+    }
+    return from;
+  },
   detect({ sourceIp, triggers, events: given, config }) {
     const { failures: needed, windowSeconds } = config.loginAfterFailures;
     const windowMs = seconds(windowSeconds);

@@ -141,3 +141,30 @@ describe("fetch commands", () => {
     expect(isToolDownload({ kind: "command", command: `${command}http://198.51.100.7/x` } as SecurityEvent)).toBe(true);
   });
 });
+
+describe("sequence rules' history bounds", () => {
+  // The engine reads a source's history before its triggers only as far back as `historyFrom` says, judged from the
+  // events since the oldest trigger: over any history, what the rule detects must not change when everything before
+  // that is cut off.
+  it.each([{ rule: loginAfterFailuresRule }, { rule: toolDownloadRule }])("$rule.name detects the same from where historyFrom says, on 2,000 random histories", ({ rule }) => {
+    let cut = 0;
+    let needed = 0;
+    for (let seed = 1; seed <= 2000; seed++) {
+      const { events, triggers } = history(seed);
+      if (triggers.length === 0) continue;
+      const config = configFor(seed);
+      const sorted = [...events].sort((a, b) => a.time - b.time);
+      const oldest = Math.min(...triggers.map((t) => t.time));
+      const windowMs = rule.windowMs(config);
+      const from = Math.max(oldest - windowMs, Math.min(oldest, rule.historyFrom!({ tenant: "default", sourceIp: "203.0.113.5", triggers, events: sorted.filter((e) => e.time >= oldest), config })));
+      const whole: RuleInput = { tenant: "default", sourceIp: "203.0.113.5", triggers, events: sorted.filter((e) => e.time >= oldest - windowMs), config };
+      const bounded: RuleInput = { ...whole, events: sorted.filter((e) => e.time >= from) };
+      expect({ seed, ids: ids(rule.detect(bounded)) }).toEqual({ seed, ids: ids(rule.detect(whole)) });
+      if (whole.events.length > bounded.events.length) cut++;
+      if (from < oldest) needed++;
+    }
+    // Both cases are exercised: history left unread, and history read because a detection can need it.
+    expect(cut).toBeGreaterThan(200);
+    expect(needed).toBeGreaterThan(200);
+  });
+});

@@ -33,6 +33,20 @@ export const toolDownloadRule: DetectionRule = {
   /** How long after a login (event time) a download is attributed to it. */
   windowMs: (c) => seconds(c.toolDownload.windowSeconds),
   triggerKinds: ["auth.success", "file.download", "file.upload", "command"],
+  /**
+   * A download is evidence with the latest login at or before it (within the window), one of the two a trigger: so
+   * the download is no earlier than the oldest trigger. Its login lies before the triggers only when no login comes
+   * between the oldest trigger and it, and then the download itself must be the trigger: only then is the window
+   * before it read. (A command or a download an hour after the login it follows is found however little of that hour
+   * the store keeps in memory.)
+   */
+  historyFrom({ triggers, events, config }) {
+    let firstLogin = Infinity;
+    for (const e of events) if (e.kind === "auth.success" && e.time < firstLogin) firstLogin = e.time;
+    let firstDownload = Infinity;
+    for (const t of triggers) if (t.time < firstLogin && t.time < firstDownload && isToolDownload(t)) firstDownload = t.time;
+    return firstDownload - seconds(config.toolDownload.windowSeconds);
+  },
   detect({ sourceIp, triggers, events: given, config }) {
     const windowMs = seconds(config.toolDownload.windowSeconds);
     const triggerIds = new Set(triggers.map((t) => t.id));
