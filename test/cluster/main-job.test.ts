@@ -1,5 +1,5 @@
 // The README's run command: everything it promises, and nothing left running after Ctrl-C.
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it, vi } from "vitest";
@@ -13,16 +13,23 @@ const processesUsing = (dir: string): number[] => {
   }
 };
 
+/** scripts/run.ts with `args`, once its output shows `line`; `output()` is all it printed so far. */
+async function startRun(args: string[], line: string): Promise<{ child: ChildProcess; output: () => string }> {
+  const child = spawn(process.execPath, [join(import.meta.dirname, "../../scripts/run.ts"), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+  await vi.waitFor(() => {
+    if (child.exitCode !== null) throw new Error(`exited early (${child.exitCode}):\n${out}`);
+    if (!out.includes(line)) throw new Error("still starting");
+  }, { timeout: 150_000, interval: 100 });
+  return { child, output: () => out };
+}
+
 describeCluster("make run (scripts/run.ts)", () => {
   it("runs the operator, the rendered detector and an attack on its own control plane, and stops everything on Ctrl-C", async () => {
-    const child = spawn(process.execPath, [join(import.meta.dirname, "../../scripts/run.ts")], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
-    await vi.waitFor(() => {
-      if (child.exitCode !== null) throw new Error(`exited early (${child.exitCode}):\n${out}`);
-      if (!out.includes("Press Ctrl-C")) throw new Error("still starting");
-    }, { timeout: 150_000, interval: 250 });
+    const { child, output } = await startRun([], "Press Ctrl-C");
+    const out = output();
 
     expect(out).toMatch(/^basic\s+True\s+True\s+1\/1\s+AllComponentsReady\s+\S+\s+http:\/\/basic-detector\.minixdr-demo\.svc:8080/m);
     expect(out).toMatch(/Ready=True \(AllComponentsReady\)/);
@@ -46,26 +53,20 @@ describeCluster("make run (scripts/run.ts)", () => {
   }, 200_000);
 
   it("stops everything it started so far on a Ctrl-C before the summary, a second one included", async () => {
-    const child = spawn(process.execPath, [join(import.meta.dirname, "../../scripts/run.ts"), "--once"], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
     // Interrupted once the detector is starting: the control plane, the operator and the detector are running.
-    await vi.waitFor(() => {
-      if (child.exitCode !== null) throw new Error(`exited early (${child.exitCode}):\n${out}`);
-      if (!out.includes("[run] starting the detector")) throw new Error("still starting");
-    }, { timeout: 150_000, interval: 100 });
+    const { child, output } = await startRun(["--once"], "[run] starting the detector");
+    const out = output();
     const workDir = /files of this run .* in (\S+)/.exec(out)![1]!;
     const controlPlaneDir = /kubeconfig (\S+)\/admin\.kubeconfig/.exec(out)![1]!;
     expect(processesUsing(controlPlaneDir).length).toBeGreaterThanOrEqual(3);
 
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
     child.kill("SIGINT");
-    await vi.waitFor(() => expect(out).toContain("stopping everything this started"), { timeout: 5_000, interval: 20 });
+    await vi.waitFor(() => expect(output()).toContain("stopping everything this started"), { timeout: 5_000, interval: 20 });
     child.kill("SIGINT");
     expect(await exited).toBe(130);
-    expect(out).toContain("still stopping");
-    expect(out).not.toContain("Press Ctrl-C");
+    expect(output()).toContain("still stopping");
+    expect(output()).not.toContain("Press Ctrl-C");
     expect(processesUsing(controlPlaneDir)).toEqual([]);
     expect(processesUsing(workDir)).toEqual([]);
     expect(existsSync(workDir)).toBe(false);
