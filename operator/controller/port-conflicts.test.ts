@@ -7,13 +7,19 @@ const deployment = (containers: object[]): KubeObject => ({ apiVersion: "apps/v1
 const ours = [{ name: "http", port: 8080, targetPort: "http" }, { name: "metrics", port: 9090, targetPort: "metrics" }];
 
 describe("ports someone else renumbered", () => {
-  it("are removed by index, highest first, on the live version only; ports of other names stay", () => {
+  it("are removed by index, highest first, each only while still the item seen there; ports of other names stay", () => {
     const live = service([{ name: "metrics", port: 9191 }, { name: "debug", port: 7000 }, { name: "http", port: 8081 }, { port: 443 }]);
     expect(renumberedPortsPatch(service(ours), live)).toEqual([
-      { op: "test", path: "/metadata/resourceVersion", value: "7" },
+      { op: "test", path: "/spec/ports/0", value: { name: "metrics", port: 9191 } },
+      { op: "test", path: "/spec/ports/2", value: { name: "http", port: 8081 } },
       { op: "remove", path: "/spec/ports/2" },
       { op: "remove", path: "/spec/ports/0" },
     ]);
+  });
+
+  it("are not guarded by the resourceVersion, which a Deployment's status writes change", () => {
+    const live = service([{ name: "metrics", port: 9191 }]);
+    expect(renumberedPortsPatch(service(ours), live)?.some((o) => o.path === "/metadata/resourceVersion")).toBe(false);
   });
 
   it("counts a changed protocol as renumbered, and leaves a Service with our ports as they are alone", () => {
@@ -25,7 +31,8 @@ describe("ports someone else renumbered", () => {
     const desired = deployment([{ name: "detector", ports: [{ name: "http", containerPort: 8080 }, { name: "metrics", containerPort: 9090 }] }]);
     const live = deployment([{ name: "sidecar", ports: [{ name: "metrics", containerPort: 1 }] }, { name: "detector", ports: [{ name: "http", containerPort: 8080 }, { name: "metrics", containerPort: 9191 }] }]);
     expect(renumberedPortsPatch(desired, live)).toEqual([
-      { op: "test", path: "/metadata/resourceVersion", value: "9" },
+      { op: "test", path: "/spec/template/spec/containers/1/name", value: "detector" },
+      { op: "test", path: "/spec/template/spec/containers/1/ports/1", value: { name: "metrics", containerPort: 9191 } },
       { op: "remove", path: "/spec/template/spec/containers/1/ports/1" },
     ]);
   });

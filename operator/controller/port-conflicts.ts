@@ -17,37 +17,52 @@ interface Port {
 const numberOf = (p: Port) => p.port ?? p.containerPort;
 const protocolOf = (p: Port) => p.protocol ?? "TCP";
 
-/** Removals (highest index first) of live ports named like one of ours but numbered or with a protocol of their own. */
-function renumbered(path: string, desired: Port[] | undefined, live: Port[] | undefined): JsonPatchOp[] {
-  if (!desired?.length || !live?.length) return [];
+/**
+ * Removals (highest index first) of live ports named like one of ours but numbered or with a protocol of their own,
+ * each after a test that the item at its index is still the one seen.
+ */
+function renumbered(path: string, desired: Port[] | undefined, live: Port[] | undefined): { tests: JsonPatchOp[]; removals: JsonPatchOp[] } {
+  const tests: JsonPatchOp[] = [];
+  const removals: JsonPatchOp[] = [];
+  if (!desired?.length || !live?.length) return { tests, removals };
   const ours = new Map(desired.filter((p) => p.name).map((p) => [p.name!, p]));
-  const ops: JsonPatchOp[] = [];
   live.forEach((p, i) => {
     const mine = p.name === undefined ? undefined : ours.get(p.name);
-    if (mine && (numberOf(mine) !== numberOf(p) || protocolOf(mine) !== protocolOf(p))) ops.push({ op: "remove", path: `${path}/${i}` });
+    if (mine && (numberOf(mine) !== numberOf(p) || protocolOf(mine) !== protocolOf(p))) {
+      tests.push({ op: "test", path: `${path}/${i}`, value: p });
+      removals.push({ op: "remove", path: `${path}/${i}` });
+    }
   });
-  return ops.reverse();
+  return { tests, removals: removals.reverse() };
 }
 
 interface ServiceSpec { ports?: Port[] }
 interface DeploymentSpec { template?: { spec?: { containers?: { name: string; ports?: Port[] }[] } } }
 
 /**
- * The JSON patch that clears renumbered ports off `live` (a Service or a Deployment), guarded by its resourceVersion
- * so it removes nothing from a version it was not worked out from; undefined when there is nothing to clear.
+ * The JSON patch that clears renumbered ports off `live` (a Service or a Deployment), guarded by tests that each item
+ * removed (and, in a Deployment, its container) is still at the index it was seen at: it removes nothing else from a
+ * newer version. Not the resourceVersion: a Deployment's changes with every status write the deployment controller
+ * makes, which it does right after the edit that renumbered the port, so the pass that edit starts would have
+ * found its cached version already stale (422) and reported ApplyFailed. Undefined when there is nothing to clear.
  */
 export function renumberedPortsPatch(desired: KubeObject, live: KubeObject): JsonPatchOp[] | undefined {
-  let ops: JsonPatchOp[] = [];
+  const tests: JsonPatchOp[] = [];
+  const removals: JsonPatchOp[] = [];
   if (desired.kind === "Service") {
-    ops = renumbered("/spec/ports", (desired.spec as ServiceSpec | undefined)?.ports, (live.spec as ServiceSpec | undefined)?.ports);
+    const r = renumbered("/spec/ports", (desired.spec as ServiceSpec | undefined)?.ports, (live.spec as ServiceSpec | undefined)?.ports);
+    tests.push(...r.tests);
+    removals.push(...r.removals);
   } else if (desired.kind === "Deployment") {
     const liveContainers = (live.spec as DeploymentSpec | undefined)?.template?.spec?.containers ?? [];
     for (const c of (desired.spec as DeploymentSpec | undefined)?.template?.spec?.containers ?? []) {
       const j = liveContainers.findIndex((l) => l.name === c.name);
-      if (j >= 0) ops.push(...renumbered(`/spec/template/spec/containers/${j}/ports`, c.ports, liveContainers[j]!.ports));
+      if (j < 0) continue;
+      const r = renumbered(`/spec/template/spec/containers/${j}/ports`, c.ports, liveContainers[j]!.ports);
+      if (r.removals.length === 0) continue;
+      tests.push({ op: "test", path: `/spec/template/spec/containers/${j}/name`, value: c.name }, ...r.tests);
+      removals.push(...r.removals);
     }
   }
-  const resourceVersion = live.metadata?.resourceVersion;
-  if (ops.length === 0 || !resourceVersion) return undefined;
-  return [{ op: "test", path: "/metadata/resourceVersion", value: resourceVersion }, ...ops];
+  return removals.length === 0 ? undefined : [...tests, ...removals];
 }
