@@ -251,7 +251,9 @@ try {
   process.exit(0);
 } catch (err) {
   // Stopped by a signal: what failed after it is the stopping itself, not worth a word; its handler exits.
-  if (!stopping) console.error(`[run] failed: ${(err as Error).message}`);
+  // (Read before stopAll below, which sets `stopping` too: a failure on its own exits 1, not 130.)
+  const bySignal = stopping !== undefined;
+  if (!bySignal) console.error(`[run] failed: ${(err as Error).message}`);
   await stopAll();
-  process.exit(stopping ? 130 : 1);
+  process.exit(bySignal ? 130 : 1);
 }

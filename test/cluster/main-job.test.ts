@@ -72,4 +72,19 @@ describeCluster("make run (scripts/run.ts)", () => {
     expect(existsSync(workDir)).toBe(false);
     expect(existsSync(controlPlaneDir)).toBe(false);
   }, 200_000);
+
+  it("exits 1, not 130, when it fails on its own (no signal), and removes its files", async () => {
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const kubeconfig = join(mkdtempSync(join(tmpdir(), "minixdr-bad-kubeconfig-")), "config");
+    writeFileSync(kubeconfig, "not a kubeconfig\n");
+    const child = spawn(process.execPath, [join(import.meta.dirname, "../../scripts/run.ts"), "--kubeconfig", kubeconfig, "--once"], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+    expect(out).toContain("[run] failed:");
+    expect(code).toBe(1);
+    const workDir = /files of this run .* in (\S+)/.exec(out)![1]!;
+    expect(existsSync(workDir)).toBe(false);
+  }, 60_000);
 });
