@@ -7,11 +7,23 @@ const deployment = (containers: object[]): KubeObject => ({ apiVersion: "apps/v1
 const ours = [{ name: "http", port: 8080, targetPort: "http" }, { name: "metrics", port: 9090, targetPort: "metrics" }];
 
 describe("ports someone else renumbered", () => {
-  it("are removed by index, highest first, each only while still the item seen there; ports of other names stay", () => {
+  it("are replaced by ours, each only while still the item seen there; ports of other names stay", () => {
     const live = service([{ name: "metrics", port: 9191 }, { name: "debug", port: 7000 }, { name: "http", port: 8081 }, { port: 443 }]);
     expect(renumberedPortsPatch(service(ours), live)).toEqual([
       { op: "test", path: "/spec/ports/0", value: { name: "metrics", port: 9191 } },
       { op: "test", path: "/spec/ports/2", value: { name: "http", port: 8081 } },
+      { op: "replace", path: "/spec/ports/0", value: ours[1] },
+      { op: "replace", path: "/spec/ports/2", value: ours[0] },
+    ]);
+  });
+
+  it("replace a Service's only port (removing it leaves a Service the API server refuses)", () => {
+    expect(renumberedPortsPatch(service([ours[0]!]), service([{ name: "http", port: 8081 }]))?.slice(1)).toEqual([{ op: "replace", path: "/spec/ports/0", value: ours[0] }]);
+  });
+
+  it("are removed, highest index first, where the live list already has our number (the apply takes that item over)", () => {
+    const live = service([{ name: "http", port: 8081 }, { name: "other", port: 8080 }, { name: "metrics", port: 9191 }, { name: "spare", port: 9090 }]);
+    expect(renumberedPortsPatch(service(ours), live)?.filter((o) => o.op !== "test")).toEqual([
       { op: "remove", path: "/spec/ports/2" },
       { op: "remove", path: "/spec/ports/0" },
     ]);
@@ -23,7 +35,7 @@ describe("ports someone else renumbered", () => {
   });
 
   it("counts a changed protocol as renumbered, and leaves a Service with our ports as they are alone", () => {
-    expect(renumberedPortsPatch(service(ours), service([{ ...ours[0], protocol: "TCP" }, { ...ours[1], protocol: "UDP" }]))?.slice(1)).toEqual([{ op: "remove", path: "/spec/ports/1" }]);
+    expect(renumberedPortsPatch(service(ours), service([{ ...ours[0], protocol: "TCP" }, { ...ours[1], protocol: "UDP" }]))?.slice(1)).toEqual([{ op: "replace", path: "/spec/ports/1", value: ours[1] }]);
     expect(renumberedPortsPatch(service(ours), service([...ours, { name: "extra", port: 1 }]))).toBeUndefined();
   });
 
@@ -33,7 +45,7 @@ describe("ports someone else renumbered", () => {
     expect(renumberedPortsPatch(desired, live)).toEqual([
       { op: "test", path: "/spec/template/spec/containers/1/name", value: "detector" },
       { op: "test", path: "/spec/template/spec/containers/1/ports/1", value: { name: "metrics", containerPort: 9191 } },
-      { op: "remove", path: "/spec/template/spec/containers/1/ports/1" },
+      { op: "replace", path: "/spec/template/spec/containers/1/ports/1", value: { name: "metrics", containerPort: 9090 } },
     ]);
   });
 });

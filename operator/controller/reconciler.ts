@@ -236,7 +236,7 @@ export class MiniXdrReconciler {
     const clearPorts = live && renumberedPortsPatch(desired, live);
     if (clearPorts) {
       await this.d.client.jsonPatch(k, namespace, name, clearPorts);
-      log.info({ child: `${k.kind}/${name}`, removed: clearPorts.filter((o) => o.op === "remove").map((o) => o.path) }, "removed ports renumbered by someone else");
+      log.info({ child: `${k.kind}/${name}`, changed: clearPorts.filter((o) => o.op !== "test").map((o) => `${o.op} ${o.path}`) }, "put back ports renumbered by someone else");
     }
     const result = await this.d.client.apply(k, namespace, name, desired);
     const verb = adopting ? "Adopted" : live ? "Updated" : "Created";

@@ -47,4 +47,28 @@ describeCluster("renumbered port repaired from a cache behind the API server", (
     const after = (await getChild("Deployment", ns.name, "stale-detector"))!;
     expect((after.spec as any).template.spec.containers[0].ports).toEqual(ports);
   });
+
+  it("restores the only port of a Service (the console's) someone renumbered", async () => {
+    await applyMiniXdr({ apiVersion: "xdr.minixdr.io/v1alpha1", kind: "MiniXdr", metadata: { name: "single", namespace: ns.name }, spec: { console: { enabled: true } } });
+    const recorded: string[] = [];
+    let cached: MiniXdr = await getMiniXdr(ns.name, "single");
+    const reconciler = new MiniXdrReconciler({
+      client: admin(),
+      state: { miniXdr: () => cached, child: () => undefined, ownedChildren: () => [], kindAvailable: () => true, kindForbidden: () => false, kindOtherServedVersions: () => [] },
+      events: { record: (_cr, type, reason, message) => Promise.resolve(void recorded.push(`${type} ${reason}: ${message}`)) },
+      log: pino({ level: "silent" }),
+    });
+    await reconciler.reconcile(`${ns.name}/single`).catch(() => undefined);
+    cached = await getMiniXdr(ns.name, "single");
+    const rendered = (await getChild("Service", ns.name, "single-console"))!;
+    const ports = (rendered.spec as any).ports as object[];
+    expect(ports).toHaveLength(1);
+    await admin().call("patch", "services", "PATCH", `/api/v1/namespaces/${ns.name}/services/single-console?fieldManager=kubectl-edit`, {
+      body: [{ op: "replace", path: "/spec/ports/0/port", value: 8081 }], contentType: "application/json-patch+json" });
+    recorded.length = 0;
+    const outcome = await reconciler.reconcile(`${ns.name}/single`).then(() => "ok", (err: Error) => err.message);
+    expect(recorded.filter((e) => e.includes("ApplyFailed"))).toEqual([]);
+    expect(outcome).toBe("ok");
+    expect(((await getChild("Service", ns.name, "single-console"))!.spec as any).ports).toEqual(ports);
+  });
 });
