@@ -115,8 +115,11 @@ async function main(): Promise<void> {
     const binaries = (await controlPlaneBinaries({ build: true, onProgress: (l) => console.error(l) }))!;
     kubectl = binaries.kubectl;
     say("starting etcd, kube-apiserver and kube-controller-manager on loopback; installing the MiniXdr CRD");
-    const cp = await ControlPlane.start({ binaries, crdFiles: [crdFile], log: (l) => say(l) });
-    started.push({ name: "control plane", stop: () => cp.stop() });
+    // Registered before it is up: a Ctrl-C during its start-up waits for that (seconds) and then stops it, where the
+    // watchdogs alone stopped its processes but left its directory (CA key, etcd data) behind.
+    const starting = ControlPlane.start({ binaries, crdFiles: [crdFile], log: (l) => say(l) });
+    started.push({ name: "control plane", stop: async () => (await starting.catch(() => undefined))?.stop() });
+    const cp = await starting;
     kubeconfigPath = cp.kubeconfigPath;
   }
   const connection = loadKubeconfigFiles([kubeconfigPath!]);

@@ -87,4 +87,25 @@ describeCluster("make run (scripts/run.ts)", () => {
     const workDir = /files of this run .* in (\S+)/.exec(out)![1]!;
     expect(existsSync(workDir)).toBe(false);
   }, 60_000);
+
+  it("removes the control plane's directory too on a Ctrl-C while the control plane starts", async () => {
+    const { mkdtempSync, readdirSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    // Its own TMPDIR: whatever the run creates there must be gone after it.
+    const tmp = mkdtempSync(join(tmpdir(), "minixdr-run-tmp-"));
+    const child = spawn(process.execPath, [join(import.meta.dirname, "../../scripts/run.ts"), "--once"], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TMPDIR: tmp } });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    await vi.waitFor(() => {
+      if (child.exitCode !== null) throw new Error(`exited early (${child.exitCode}):\n${out}`);
+      if (!out.includes("starting kube-apiserver")) throw new Error("still starting");
+    }, { timeout: 150_000, interval: 20 });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    child.kill("SIGINT");
+    expect(await exited).toBe(130);
+    expect(processesUsing(tmp)).toEqual([]);
+    expect(readdirSync(tmp)).toEqual([]);
+    rmSync(tmp, { recursive: true, force: true });
+  }, 200_000);
 });
