@@ -21,6 +21,14 @@ describe("ports someone else renumbered", () => {
     expect(renumberedPortsPatch(service([ours[0]!]), service([{ name: "http", port: 8081 }]))?.slice(1)).toEqual([{ op: "replace", path: "/spec/ports/0", value: ours[0] }]);
   });
 
+  it("swapped numbers are both replaced (the patched list is checked as a whole, so no duplicate is seen)", () => {
+    const live = service([{ name: "http", port: 9090 }, { name: "metrics", port: 8080 }]);
+    expect(renumberedPortsPatch(service(ours), live)?.filter((o) => o.op !== "test")).toEqual([
+      { op: "replace", path: "/spec/ports/0", value: ours[0] },
+      { op: "replace", path: "/spec/ports/1", value: ours[1] },
+    ]);
+  });
+
   it("are removed, highest index first, where the live list already has our number (the apply takes that item over)", () => {
     const live = service([{ name: "http", port: 8081 }, { name: "other", port: 8080 }, { name: "metrics", port: 9191 }, { name: "spare", port: 9090 }]);
     expect(renumberedPortsPatch(service(ours), live)?.filter((o) => o.op !== "test")).toEqual([

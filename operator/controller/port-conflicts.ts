@@ -30,17 +30,21 @@ function renumbered(path: string, desired: Port[] | undefined, live: Port[] | un
   if (!desired?.length || !live?.length) return { tests, changes: [] };
   const ours = new Map(desired.filter((p) => p.name).map((p) => [p.name!, p]));
   const key = (p: Port) => `${numberOf(p)}/${protocolOf(p)}`;
-  const liveKeys = new Set(live.map(key));
-  live.forEach((p, i) => {
+  const mineFor = (p: Port) => {
     const mine = p.name === undefined ? undefined : ours.get(p.name);
-    if (mine && (numberOf(mine) !== numberOf(p) || protocolOf(mine) !== protocolOf(p))) {
-      tests.push({ op: "test", path: `${path}/${i}`, value: p });
-      if (liveKeys.has(key(mine))) {
-        removals.push({ op: "remove", path: `${path}/${i}` });
-      } else {
-        replacements.push({ op: "replace", path: `${path}/${i}`, value: mine });
-        liveKeys.add(key(mine));
-      }
+    return mine && (numberOf(mine) !== numberOf(p) || protocolOf(mine) !== protocolOf(p)) ? mine : undefined;
+  };
+  // The API server checks the patched list as a whole: what counts is the numbers of the items the patch leaves alone.
+  const kept = new Set(live.filter((p) => !mineFor(p)).map(key));
+  live.forEach((p, i) => {
+    const mine = mineFor(p);
+    if (!mine) return;
+    tests.push({ op: "test", path: `${path}/${i}`, value: p });
+    if (kept.has(key(mine))) {
+      removals.push({ op: "remove", path: `${path}/${i}` });
+    } else {
+      replacements.push({ op: "replace", path: `${path}/${i}`, value: mine });
+      kept.add(key(mine));
     }
   });
   return { tests, changes: [...replacements, ...removals.reverse()] };

@@ -71,4 +71,27 @@ describeCluster("renumbered port repaired from a cache behind the API server", (
     expect(outcome).toBe("ok");
     expect(((await getChild("Service", ns.name, "single-console"))!.spec as any).ports).toEqual(ports);
   });
+
+  it("restores the detector Service's two ports someone swapped", async () => {
+    await applyMiniXdr({ apiVersion: "xdr.minixdr.io/v1alpha1", kind: "MiniXdr", metadata: { name: "swap", namespace: ns.name }, spec: {} });
+    const recorded: string[] = [];
+    let cached: MiniXdr = await getMiniXdr(ns.name, "swap");
+    const reconciler = new MiniXdrReconciler({
+      client: admin(),
+      state: { miniXdr: () => cached, child: () => undefined, ownedChildren: () => [], kindAvailable: () => true, kindForbidden: () => false, kindOtherServedVersions: () => [] },
+      events: { record: (_cr, type, reason, message) => Promise.resolve(void recorded.push(`${type} ${reason}: ${message}`)) },
+      log: pino({ level: "silent" }),
+    });
+    await reconciler.reconcile(`${ns.name}/swap`).catch(() => undefined);
+    cached = await getMiniXdr(ns.name, "swap");
+    const ports = ((await getChild("Service", ns.name, "swap-detector"))!.spec as any).ports as { port: number }[];
+    expect(ports).toHaveLength(2);
+    await admin().call("patch", "services", "PATCH", `/api/v1/namespaces/${ns.name}/services/swap-detector?fieldManager=kubectl-edit`, {
+      body: [{ op: "replace", path: "/spec/ports/0/port", value: ports[1]!.port }, { op: "replace", path: "/spec/ports/1/port", value: ports[0]!.port }], contentType: "application/json-patch+json" });
+    recorded.length = 0;
+    const outcome = await reconciler.reconcile(`${ns.name}/swap`).then(() => "ok", (err: Error) => err.message);
+    expect(recorded.filter((e) => e.includes("ApplyFailed"))).toEqual([]);
+    expect(outcome).toBe("ok");
+    expect(((await getChild("Service", ns.name, "swap-detector"))!.spec as any).ports).toEqual(ports);
+  });
 });
