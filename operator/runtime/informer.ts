@@ -284,13 +284,17 @@ export class Informer<T extends KubernetesObject> implements SyncStatus {
     }
   }
 
-  /** The versions the API server serves of this type's group (none for the core group, or when it cannot say). */
+  /**
+   * The versions other than this type's that the API server serves of its group (none for the core group, or when it
+   * cannot say). Not this type's own: discovery may list it in the seconds after its CRD is created, while the list
+   * still answered 404, and "serves v1 only: upgrade" would then be said of the version the operator writes.
+   */
   private async groupVersions(): Promise<string[]> {
-    const group = this.type.apiVersion.includes("/") ? this.type.apiVersion.split("/")[0]! : "";
+    const [group, own] = this.type.apiVersion.includes("/") ? this.type.apiVersion.split("/") as [string, string] : ["", this.type.apiVersion];
     if (!group) return [];
     try {
       const g = await this.client.call<ApiGroup>("get", "apigroups", "GET", `/apis/${encodeURIComponent(group)}`, { signal: this.stopController.signal });
-      return (g?.versions ?? []).map((v) => v.version ?? "").filter((v) => v !== "");
+      return (g?.versions ?? []).map((v) => v.version ?? "").filter((v) => v !== "" && v !== own);
     } catch {
       return [];
     }
