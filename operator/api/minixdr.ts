@@ -102,6 +102,15 @@ function isResourceName(k: string): boolean {
   return k.includes("kubernetes.io/") ? slash <= 253 : !k.startsWith("requests.") && slash <= 244;
 }
 const extended = (k: string) => k.includes("/") && !k.includes("kubernetes.io/");
+/**
+ * A CEL check of quantities that holds when one of them is no quantity at all: the schema's pattern already refuses
+ * that, naming the field, and `quantity()` of it would add a second, confusing error ("quantities must match the
+ * regular expression ... evaluating rule: size must be greater than zero") to the same refusal.
+ */
+function unlessNotQuantity(values: string | string[], check: string): string {
+  return `(${[values].flat().map((v) => `!isQuantity(${v})`).join(" || ")} || ${check})`;
+}
+
 const amount = (q: string | number) => quantityValue(String(q)) ?? Number.NaN;
 const resourceList = (what: string) => checked(
   z.record(z.string().refine(isResourceName, "not a container resource name"), quantity).meta({ maxProperties: 8 }),
@@ -111,7 +120,7 @@ const resourceList = (what: string) => checked(
     holds: (self) => Object.keys(self).every(isResourceName),
   },
   {
-    rule: `self.all(k, !${isExtended("k")} || quantity(string(self[k])).isInteger())`,
+    rule: `self.all(k, !${isExtended("k")} || ${unlessNotQuantity("string(self[k])", "quantity(string(self[k])).isInteger()")})`,
     message: "extended resources (such as nvidia.com/gpu) must be whole numbers",
     holds: (self) => Object.entries(self).every(([k, v]) => !extended(k) || Number.isInteger(amount(v))),
   },
@@ -128,14 +137,14 @@ export const resourcesSchema = checked(z.strictObject({
 }),
   {
     rule: "!has(self.requests) || !has(self.limits) || " +
-      "self.requests.all(k, !(k in self.limits) || quantity(string(self.requests[k])).compareTo(quantity(string(self.limits[k]))) <= 0)",
+      `self.requests.all(k, !(k in self.limits) || ${unlessNotQuantity(["string(self.requests[k])", "string(self.limits[k])"], "quantity(string(self.requests[k])).compareTo(quantity(string(self.limits[k]))) <= 0")})`,
     message: "each request must be less than or equal to its limit (e.g. requests.memory <= limits.memory)",
     fieldPath: ".requests",
     holds: ({ requests = {}, limits = {} }) => Object.entries(requests).every(([k, v]) => limits[k] === undefined || amount(v) <= amount(limits[k])),
   },
   {
     rule: `!has(self.requests) || self.requests.all(k, !${noOvercommit("k")} || ` +
-      "(has(self.limits) && k in self.limits && quantity(string(self.requests[k])).compareTo(quantity(string(self.limits[k]))) == 0))",
+      `(has(self.limits) && k in self.limits && ${unlessNotQuantity(["string(self.requests[k])", "string(self.limits[k])"], "quantity(string(self.requests[k])).compareTo(quantity(string(self.limits[k]))) == 0")}))`,
     message: "hugepages and extended resources (such as nvidia.com/gpu) cannot be overcommitted: set a limit equal to the request",
     fieldPath: ".limits",
     holds: ({ requests = {}, limits = {} }) => Object.entries(requests)
@@ -322,7 +331,7 @@ export const detectorConfigSchema = z.strictObject({
 const autoscalingOn = "(has(self.autoscaling) && has(self.autoscaling.enabled) && self.autoscaling.enabled && has(self.resources))";
 const requestsCel = (resource: string) => {
   const given = (list: string) => `has(self.resources.${list}) && '${resource}' in self.resources.${list}`;
-  const positive = (list: string) => `quantity(string(self.resources.${list}['${resource}'])).isGreaterThan(quantity('0'))`;
+  const positive = (list: string) => unlessNotQuantity(`string(self.resources.${list}['${resource}'])`, `quantity(string(self.resources.${list}['${resource}'])).isGreaterThan(quantity('0'))`);
   return `((${given("requests")}) ? ${positive("requests")} : ((${given("limits")}) && ${positive("limits")}))`;
 };
 const requestsAboveZero = (resources: z.output<typeof resourcesSchema>, resource: string) => {
@@ -374,7 +383,7 @@ export const storageSchema = checked(z.strictObject({
   sqlite: z.strictObject({
     // A claim of 0 bytes is refused by the API server ("must be greater than zero").
     size: z.string().max(64).regex(quantityPattern).refine((q) => (quantityValue(q) ?? 0) > 0, "must be greater than zero")
-      .meta(cel({ rule: "quantity(self).isGreaterThan(quantity('0'))", message: "size must be greater than zero" }))
+      .meta(cel({ rule: unlessNotQuantity("self", "quantity(self).isGreaterThan(quantity('0'))"), message: "size must be greater than zero" }))
       .default("1Gi").describe("Size of the PersistentVolumeClaim that holds the database."),
     storageClassName: z.string().max(253).regex(new RegExp(`^$|${dnsSubdomain.source}`))
       .optional().describe("StorageClass of the claim (a DNS subdomain); the cluster default when unset, no class when \"\"."),

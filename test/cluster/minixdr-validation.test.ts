@@ -20,6 +20,21 @@ describeCluster("MiniXdr validation at apply time", () => {
     expect((err as KubeApiError).message).toMatch(message);
   });
 
+  const pg = { type: "postgres", postgres: { urlSecretRef: { name: "db", key: "url" } } };
+  it.each([
+    ["a volume size", { storage: { sqlite: { size: "10gi" } } }, "spec.storage.sqlite.size"],
+    ["a CPU request under a limit", { detector: { resources: { requests: { cpu: "1.2.3" }, limits: { cpu: "2" } } } }, "spec.detector.resources.requests.cpu"],
+    ["an extended resource", { detector: { resources: { limits: { memory: "1Gi", "nvidia.com/gpu": "1x" } } } }, "spec.detector.resources.limits.nvidia.com/gpu"],
+    ["the request an autoscaler targets", { storage: pg, detector: { resources: { requests: { cpu: "lots" } }, autoscaling: { enabled: true } } }, "spec.detector.resources.requests.cpu"],
+  ])("refuses %s that is no quantity with one error naming the field, not also a rule that could not read it", async (_what, spec, field) => {
+    const err = await applyMiniXdr({ apiVersion: "xdr.minixdr.io/v1alpha1", kind: "MiniXdr", metadata: { name: "notquantity", namespace: ns.name }, spec } as MiniXdr)
+      .then(() => undefined, (e: unknown) => e);
+    const message = (err as KubeApiError).message;
+    expect(message).toContain(field);
+    expect(message).toMatch(/should match/);
+    expect(message).not.toMatch(/evaluating rule|quantities must match|must be greater than zero|autoscaling with a CPU target/);
+  });
+
   it("refuses a name too long for the names of its children", async () => {
     const err = await applyMiniXdr({ apiVersion: "xdr.minixdr.io/v1alpha1", kind: "MiniXdr", metadata: { name: "x".repeat(41), namespace: ns.name }, spec: {} })
       .then(() => undefined, (e: unknown) => e);
