@@ -7,10 +7,9 @@ import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import type { MiniXdr, MiniXdrSpecInput } from "../../operator/api/minixdr.ts";
 import { maxConditionMessageLength } from "../../operator/controller/conditions.ts";
 import { resourcePath } from "../../operator/kube/client.ts";
-import { MiniXdrReconciler } from "../../operator/controller/reconciler.ts";
 import { describeCluster, useNamespace } from "../support/cluster.ts";
 import { installMiniXdrCrd, startTestOperator, type TestOperator } from "../support/operator.ts";
-import { admin, applyMiniXdr, condition, getMiniXdr, waitForStatus } from "../support/minixdr.ts";
+import { admin, applyMiniXdr, condition, drivenReconciler, getMiniXdr, waitForStatus } from "../support/minixdr.ts";
 
 const minixdr = (namespace: string, name: string, spec: MiniXdrSpecInput): MiniXdr => ({
   apiVersion: "xdr.minixdr.io/v1alpha1", kind: "MiniXdr", metadata: { name, namespace }, spec,
@@ -120,16 +119,9 @@ describeCluster("status written from a cache that is behind the API server", () 
   it("is not written: the conditions keep their transition times and no Event repeats", async () => {
     // Paused: a pass applies nothing and only writes status, so the test drives nothing but that write.
     const created = await applyMiniXdr(minixdr(ns.name, "lagging", { paused: true }));
-    const recorded: string[] = [];
     let cached: MiniXdr = created;
     let clock = "2026-01-01T00:00:00Z";
-    const reconciler = new MiniXdrReconciler({
-      client: admin(),
-      state: { miniXdr: () => cached, child: () => undefined, ownedChildren: () => [], kindAvailable: () => true, kindForbidden: () => false, kindOtherServedVersions: () => [] },
-      events: { record: (_cr, type, reason) => Promise.resolve(void recorded.push(`${type} ${reason}`)) },
-      log: pino({ level: "silent" }),
-      now: () => clock,
-    });
+    const { reconciler, recorded } = drivenReconciler({ miniXdr: () => cached }, () => clock);
     expect(await reconciler.reconcile(`${ns.name}/lagging`)).toEqual({});
     const written = await getMiniXdr(ns.name, "lagging");
     expect(condition(written, "Progressing")).toMatchObject({ status: "True", lastTransitionTime: "2026-01-01T00:00:00Z" });

@@ -1,14 +1,12 @@
 // Drift repair of a renumbered port when the cached Deployment is one resourceVersion behind: the deployment
 // controller writes a Deployment's status right after every template edit (observedGeneration, a new ReplicaSet's
 // counts), so the pass that the edit's event starts usually holds a version the API server has already moved past.
-import { pino } from "pino";
 import { beforeAll, expect, it } from "vitest";
 import type { MiniXdr } from "../../operator/api/minixdr.ts";
-import { MiniXdrReconciler } from "../../operator/controller/reconciler.ts";
 import type { KubeObject } from "../../operator/kube/client.ts";
 import { describeCluster, useNamespace } from "../support/cluster.ts";
 import { installMiniXdrCrd } from "../support/operator.ts";
-import { admin, applyMiniXdr, getChild, getMiniXdr } from "../support/minixdr.ts";
+import { admin, applyMiniXdr, drivenReconciler, getChild, getMiniXdr } from "../support/minixdr.ts";
 
 describeCluster("renumbered port repaired from a cache behind the API server", () => {
   const ns = useNamespace("port-stale");
@@ -16,16 +14,10 @@ describeCluster("renumbered port repaired from a cache behind the API server", (
 
   it("restores the port without an ApplyFailed when only the Deployment's status moved on", async () => {
     await applyMiniXdr({ apiVersion: "xdr.minixdr.io/v1alpha1", kind: "MiniXdr", metadata: { name: "stale", namespace: ns.name }, spec: {} });
-    const recorded: string[] = [];
     const stale = new Map<string, KubeObject>();
     let cached: MiniXdr = await getMiniXdr(ns.name, "stale");
-    const reconciler = new MiniXdrReconciler({
-      client: admin(),
-      // Children not in `stale` are read from the API server (the reconciler's path for an uncached child).
-      state: { miniXdr: () => cached, child: (k, _ns, name) => stale.get(`${k.kind}/${name}`), ownedChildren: () => [], kindAvailable: () => true, kindForbidden: () => false, kindOtherServedVersions: () => [] },
-      events: { record: (_cr, type, reason, message) => Promise.resolve(void recorded.push(`${type} ${reason}: ${message}`)) },
-      log: pino({ level: "silent" }),
-    });
+    // Children not in `stale` are read from the API server (the reconciler's path for an uncached child).
+    const { reconciler, recorded } = drivenReconciler({ miniXdr: () => cached, child: (k, _ns, name) => stale.get(`${k.kind}/${name}`) });
     await reconciler.reconcile(`${ns.name}/stale`).catch(() => undefined);
     cached = await getMiniXdr(ns.name, "stale");
     const path = `/apis/apps/v1/namespaces/${ns.name}/deployments/stale-detector`;
@@ -50,14 +42,8 @@ describeCluster("renumbered port repaired from a cache behind the API server", (
 
   it("restores the only port of a Service (the console's) someone renumbered", async () => {
     await applyMiniXdr({ apiVersion: "xdr.minixdr.io/v1alpha1", kind: "MiniXdr", metadata: { name: "single", namespace: ns.name }, spec: { console: { enabled: true } } });
-    const recorded: string[] = [];
     let cached: MiniXdr = await getMiniXdr(ns.name, "single");
-    const reconciler = new MiniXdrReconciler({
-      client: admin(),
-      state: { miniXdr: () => cached, child: () => undefined, ownedChildren: () => [], kindAvailable: () => true, kindForbidden: () => false, kindOtherServedVersions: () => [] },
-      events: { record: (_cr, type, reason, message) => Promise.resolve(void recorded.push(`${type} ${reason}: ${message}`)) },
-      log: pino({ level: "silent" }),
-    });
+    const { reconciler, recorded } = drivenReconciler({ miniXdr: () => cached });
     await reconciler.reconcile(`${ns.name}/single`).catch(() => undefined);
     cached = await getMiniXdr(ns.name, "single");
     const rendered = (await getChild("Service", ns.name, "single-console"))!;
@@ -74,14 +60,8 @@ describeCluster("renumbered port repaired from a cache behind the API server", (
 
   it("restores the detector Service's two ports someone swapped", async () => {
     await applyMiniXdr({ apiVersion: "xdr.minixdr.io/v1alpha1", kind: "MiniXdr", metadata: { name: "swap", namespace: ns.name }, spec: {} });
-    const recorded: string[] = [];
     let cached: MiniXdr = await getMiniXdr(ns.name, "swap");
-    const reconciler = new MiniXdrReconciler({
-      client: admin(),
-      state: { miniXdr: () => cached, child: () => undefined, ownedChildren: () => [], kindAvailable: () => true, kindForbidden: () => false, kindOtherServedVersions: () => [] },
-      events: { record: (_cr, type, reason, message) => Promise.resolve(void recorded.push(`${type} ${reason}: ${message}`)) },
-      log: pino({ level: "silent" }),
-    });
+    const { reconciler, recorded } = drivenReconciler({ miniXdr: () => cached });
     await reconciler.reconcile(`${ns.name}/swap`).catch(() => undefined);
     cached = await getMiniXdr(ns.name, "swap");
     const ports = ((await getChild("Service", ns.name, "swap-detector"))!.spec as any).ports as { port: number }[];

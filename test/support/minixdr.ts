@@ -1,9 +1,11 @@
 // Reading and driving MiniXdr objects and their children on the real control plane.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { pino } from "pino";
 import { vi } from "vitest";
 import type { Condition, MiniXdr } from "../../operator/api/minixdr.ts";
 import { KubeClient, isNotFound, type KubeObject } from "../../operator/kube/client.ts";
+import { MiniXdrReconciler, type ClusterState } from "../../operator/controller/reconciler.ts";
 import { childKindOf } from "../../operator/render/child-kinds.ts";
 import { readMiniXdr } from "../../operator/render/manifest.ts";
 import { adminConnection } from "./cluster.ts";
@@ -12,6 +14,22 @@ import { applyObject } from "./operator.ts";
 
 export const miniXdrRef = { group: "xdr.minixdr.io", version: "v1alpha1", plural: "minixdrs" };
 export const admin = () => new KubeClient(adminConnection());
+
+/**
+ * A reconciler a test drives by hand against the real API server: it sees the MiniXdr (and children) the test's cache
+ * stand-in gives it, and each Event it would write is recorded as "Type Reason: message".
+ */
+export function drivenReconciler(cache: { miniXdr: () => MiniXdr; child?: ClusterState["child"] }, now?: () => string): { reconciler: MiniXdrReconciler; recorded: string[] } {
+  const recorded: string[] = [];
+  const reconciler = new MiniXdrReconciler({
+    client: admin(),
+    state: { miniXdr: cache.miniXdr, child: cache.child ?? (() => undefined), ownedChildren: () => [], kindAvailable: () => true, kindForbidden: () => false, kindOtherServedVersions: () => [] },
+    events: { record: (_cr, type, reason, message) => Promise.resolve(void recorded.push(`${type} ${reason}: ${message}`)) },
+    log: pino({ level: "silent" }),
+    ...(now ? { now } : {}),
+  });
+  return { reconciler, recorded };
+}
 
 export function exampleMiniXdr(file: string, namespace: string): MiniXdr {
   const cr = readMiniXdr(readFileSync(join(import.meta.dirname, "../../examples", file), "utf8"), namespace);
