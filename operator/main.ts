@@ -42,6 +42,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     watchNamespace: settings.watchNamespace,
     concurrency: settings.concurrency,
     resyncMs: settings.resyncSeconds * 1000,
+    podUserIds: settings.podUserIds,
     onReconciled: metrics.reconciled,
     onLeadershipChange: (leading) => metrics.setLeader(leading),
     onInstanceStatus: (namespace, name, status) =>

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { MiniXdrStatus } from "./api/minixdr.ts";
 import { MiniXdrController } from "./controller/controller.ts";
 import { KubeEventRecorder } from "./controller/events.ts";
+import { resolvePodUserIds, type PodUserIdsSetting } from "./controller/pod-user-ids.ts";
 import { MiniXdrReconciler } from "./controller/reconciler.ts";
 import { KubeClient, type Verb } from "./kube/client.ts";
 import type { KubeConnection } from "./kube/config.ts";
@@ -18,6 +19,8 @@ export interface OperatorOptions {
   watchNamespace?: string;
   concurrency?: number;
   resyncMs?: number;
+  /** The pods' user ids (`--pod-user-ids`); `auto` (the default) asks the API server whether the platform assigns them. */
+  podUserIds?: PodUserIdsSetting;
   /** Called for every API request the reconciler makes (not the informers' and the leader election's; count those with countRequests on the connection). */
   onRequest?: (verb: Verb, resource: string) => void;
   onReconciled?: (key: string, outcome: ReconcileOutcome, seconds: number, error?: unknown) => void;
@@ -41,15 +44,17 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
   let controller: MiniXdrController | undefined;
   let leading = false;
   let stopping = false;
+  const stopped = new AbortController();
 
   const startController = async () => {
+    const podUserIds = await resolvePodUserIds(watchClient, opts.podUserIds ?? "auto", opts.log, { signal: stopped.signal });
     controller = new MiniXdrController({
       client: watchClient,
       log: opts.log,
       watchNamespace: opts.watchNamespace ?? "",
       concurrency: opts.concurrency ?? 4,
       resyncMs: opts.resyncMs ?? 10 * 60_000,
-      reconciler: (state) => new MiniXdrReconciler({ client, state, events, log: opts.log, ...(opts.onInstanceStatus ? { onStatus: opts.onInstanceStatus } : {}) }),
+      reconciler: (state) => new MiniXdrReconciler({ client, state, events, log: opts.log, renderOptions: { podUserIds }, ...(opts.onInstanceStatus ? { onStatus: opts.onInstanceStatus } : {}) }),
       ...(opts.onReconciled ? { onReconciled: opts.onReconciled } : {}),
     });
     await controller.start();
@@ -101,6 +106,7 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     },
     async stop({ releaseLease = true } = {}) {
       stopping = true;
+      stopped.abort(new Error("the operator is stopping"));
       await stopController();
       if (elector) {
         if (releaseLease) await elector.release();

@@ -5,7 +5,7 @@ import { apiVersion, group, kind, pausedAnnotation, plural, version, withDefault
 import { isConflict, isNotFound, KubeApiError, type KubeClient, type KubeObject } from "../kube/client.ts";
 import { childKindOf, type ChildKind } from "../render/child-kinds.ts";
 import { childLabels, fieldManager, names } from "../render/meta.ts";
-import { enabledComponents, render, type DesiredChild } from "../render/render.ts";
+import { enabledComponents, render, type DesiredChild, type RenderOptions } from "../render/render.ts";
 import { generatedSecretData } from "./generated-secret.ts";
 import { detectorEndpoint } from "../render/services.ts";
 import { appliedHashPath, withAppliedHash } from "./applied-hash.ts";
@@ -35,6 +35,8 @@ export interface ReconcilerDeps {
   state: ClusterState;
   events: EventRecorder;
   log: Logger;
+  /** How children are rendered where the cluster decides (the pods' user ids); the defaults otherwise. */
+  renderOptions?: RenderOptions;
   now?: () => string;
   /** Sees every computed status (undefined once the MiniXdr is gone), e.g. for per-instance metrics. */
   onStatus?: (namespace: string, name: string, status: MiniXdrStatus | undefined) => void;
@@ -98,7 +100,7 @@ export class MiniXdrReconciler {
       return {};
     }
     const paused = spec.paused ? "spec" : cr.metadata.annotations?.[pausedAnnotation] === "true" ? "annotation" : false;
-    const desired = render(cr, spec);
+    const desired = render(cr, spec, this.d.renderOptions);
     const applyErrors: string[] = [];
     const missingApis = new Set<string>();
     const forbiddenApis = new Set<string>();

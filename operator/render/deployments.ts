@@ -10,10 +10,27 @@ import { detectorEndpoint } from "./services.ts";
 export const configHashAnnotation = "xdr.minixdr.io/config-hash";
 const uid = 1000;
 
+/**
+ * Who sets the pods' user and group ids. `fixed`: uid, gid and fsGroup 1000, the image's user, with the SQLite volume
+ * writable by it whatever the volume's owner. `platform`: none of them, for a platform that assigns its own and refuses
+ * others: OpenShift's restricted-v2 SecurityContextConstraints gives each namespace a uid range and an fsGroup from it,
+ * and refused a pod asking for 1000. The operator picks one (`--pod-user-ids`, operator/controller/pod-user-ids.ts).
+ */
+export type PodUserIds = "fixed" | "platform";
+
+export interface RenderOptions {
+  podUserIds: PodUserIds;
+}
+
+export const defaultRenderOptions: RenderOptions = { podUserIds: "fixed" };
+
 /** Pod-security "restricted": non-root, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp. */
 export const restrictedPodSecurityContext: V1PodSecurityContext = {
   runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, fsGroup: uid, seccompProfile: { type: "RuntimeDefault" },
 };
+
+/** The same without ids: the platform's, checked non-root by the kubelet (runAsNonRoot) as the image's would be. */
+const platformIdsPodSecurityContext: V1PodSecurityContext = { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } };
 export const restrictedContainerSecurityContext: V1SecurityContext = {
   allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsNonRoot: true, capabilities: { drop: ["ALL"] },
 };
@@ -52,7 +69,7 @@ function probes(): Pick<V1Container, "livenessProbe" | "readinessProbe"> {
   };
 }
 
-function podSpec(cr: MiniXdr, spec: MiniXdrSpec, component: Component): V1PodSpec {
+function podSpec(cr: MiniXdr, spec: MiniXdrSpec, component: Component, options: RenderOptions): V1PodSpec {
   const c: DetectorSpec | ConsoleSpec = component === "detector" ? spec.detector : spec.console;
   const volumeMounts: V1VolumeMount[] = [{ name: "tmp", mountPath: "/tmp" }];
   const volumes: V1Volume[] = [{ name: "tmp", emptyDir: { sizeLimit: "64Mi" } }];
@@ -76,7 +93,7 @@ function podSpec(cr: MiniXdr, spec: MiniXdrSpec, component: Component): V1PodSpe
   return {
     serviceAccountName: names.component(cr, component),
     automountServiceAccountToken: false,
-    securityContext: restrictedPodSecurityContext,
+    securityContext: options.podUserIds === "platform" ? platformIdsPodSecurityContext : restrictedPodSecurityContext,
     containers: [{
       name: component,
       image: c.image,
@@ -100,7 +117,7 @@ function podSpec(cr: MiniXdr, spec: MiniXdrSpec, component: Component): V1PodSpe
   };
 }
 
-export function renderDeployment(cr: MiniXdr, spec: MiniXdrSpec, component: Component, configHash?: string): Child<V1Deployment> {
+export function renderDeployment(cr: MiniXdr, spec: MiniXdrSpec, component: Component, configHash?: string, options: RenderOptions = defaultRenderOptions): Child<V1Deployment> {
   const c = component === "detector" ? spec.detector : spec.console;
   const autoscaled = component === "detector" && spec.detector.autoscaling.enabled;
   // SQLite on a ReadWriteOnce claim has one writer: the old pod must stop before the new one starts.
@@ -121,7 +138,7 @@ export function renderDeployment(cr: MiniXdr, spec: MiniXdrSpec, component: Comp
           labels: { ...c.podLabels, ...selectorLabels(cr, component), "app.kubernetes.io/managed-by": "minixdr-operator", "app.kubernetes.io/part-of": "minixdr" },
           annotations: configHash || c.podAnnotations ? { ...c.podAnnotations, ...(configHash ? { [configHashAnnotation]: configHash } : {}) } : undefined,
         },
-        spec: podSpec(cr, spec, component),
+        spec: podSpec(cr, spec, component, options),
       },
     },
   });

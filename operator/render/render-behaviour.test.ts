@@ -19,6 +19,24 @@ const podSpec = (d: ChildObject | undefined) => (d?.spec as { template: { spec: 
 const postgres = { storage: { type: "postgres" as const, postgres: { urlSecretRef: { name: "db", key: "url" } } } };
 
 describe("render", () => {
+  it("leaves the pods' uid, gid and fsGroup to the platform when told to, and changes nothing else", () => {
+    const m = cr({ console: { enabled: true } });
+    const fixed = render(m).map((c) => c.object);
+    const platform = render(m, withDefaults(m.spec), { podUserIds: "platform" }).map((c) => c.object);
+    expect(platform.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual(fixed.map((o) => `${o.kind}/${o.metadata.name}`));
+    for (const [i, o] of fixed.entries()) {
+      if (o.kind !== "Deployment") {
+        expect(platform[i]).toEqual(o);
+        continue;
+      }
+      expect(podSpec(o).securityContext).toEqual({ runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } });
+      expect(podSpec(platform[i]).securityContext).toEqual({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+      const withoutIds = structuredClone(o);
+      podSpec(withoutIds).securityContext = { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } };
+      expect(platform[i]).toEqual(withoutIds);
+    }
+  });
+
   it("sizes the detector's heap from its memory limit, so V8 collects before the container is OOM-killed", () => {
     const env = (m: MiniXdr, name: string) => (podSpec(find(m, "Deployment", name)).containers[0].env as { name: string; value: string }[]);
     const nodeOptions = (m: MiniXdr) => env(m, "xdr-detector").find((e) => e.name === "NODE_OPTIONS")?.value;

@@ -9,8 +9,14 @@ describe("loadSettings", () => {
     expect(s).toEqual({
       metricsPort: 8080, bindAddress: "::", concurrency: 4, resyncSeconds: 300, leaderElect: false,
       leaseNamespace: "ops", leaseName: "minixdr-operator", leaderIdentity: "operator-0",
-      watchNamespace: "", logLevel: "info", kubeconfig: "",
+      watchNamespace: "", logLevel: "info", kubeconfig: "", podUserIds: "auto",
     });
+  });
+
+  it("takes --pod-user-ids auto, fixed or platform, and refuses anything else naming what is allowed", () => {
+    expect(loadSettings(["--pod-user-ids=platform"], noEnv).podUserIds).toBe("platform");
+    expect(loadSettings([], { MINIXDR_POD_USER_IDS: "fixed" }).podUserIds).toBe("fixed");
+    expect(() => loadSettings(["--pod-user-ids", "openshift"], noEnv)).toThrow(/--pod-user-ids \/ MINIXDR_POD_USER_IDS: "openshift" .* is not auto .*, fixed .* or platform/);
   });
 
   it("falls back to the pod's namespace and name, then to fixed defaults", () => {
@@ -65,7 +71,7 @@ describe("loadSettings", () => {
 
   it("documents every flag with its variable", () => {
     expect(settingsUsage()).toMatch(/--watch-namespace \(env MINIXDR_WATCH_NAMESPACE\)/);
-    expect(settingsUsage().split("\n")).toHaveLength(11);
+    expect(settingsUsage().split("\n")).toHaveLength(12);
   });
 
   it("takes the kubeconfig from --kubeconfig, else from KUBECONFIG (which may list several files)", () => {

@@ -17,6 +17,8 @@ export interface Settings {
   /** Empty: all namespaces. */
   watchNamespace: string;
   logLevel: (typeof logLevels)[number];
+  /** The pods' user ids: `auto` (platform-assigned where the API server serves OpenShift's SecurityContextConstraints), `fixed` (1000), `platform`. */
+  podUserIds: "auto" | "fixed" | "platform";
   /** Kubeconfig file(s); empty: ~/.kube/config if it exists, else the pod's ServiceAccount (operator/kube/config.ts). */
   kubeconfig: string;
 }
@@ -57,6 +59,9 @@ const options: { [K in keyof Settings]: Option<K> } = {
     schema: z.union([z.literal(""), z.string().regex(dnsLabel)]), default: () => "" },
   logLevel: { key: "logLevel", flag: "--log-level", env: "MINIXDR_LOG_LEVEL", allowed: `one of ${logLevels.join(", ")}`,
     schema: z.enum(logLevels), default: () => "info" },
+  podUserIds: { key: "podUserIds", flag: "--pod-user-ids", env: "MINIXDR_POD_USER_IDS",
+    allowed: "auto (platform where the API server serves security.openshift.io/v1 SecurityContextConstraints, else fixed), fixed (uid, gid and fsGroup 1000) or platform (none: the platform assigns them)",
+    schema: z.enum(["auto", "fixed", "platform"]), default: () => "auto" },
   kubeconfig: { key: "kubeconfig", flag: "--kubeconfig", env: "KUBECONFIG",
     allowed: "a kubeconfig file (KUBECONFIG may list several, separated by ':'), or empty for ~/.kube/config, else the pod's ServiceAccount",
     schema: z.string(), default: () => "" },

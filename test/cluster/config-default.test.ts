@@ -135,6 +135,8 @@ describeCluster("config/default", () => {
     const refused = await kubectlResult(["create", "--dry-run=server", "-f", "-"], JSON.stringify(loose));
     expect(refused.ok).toBe(false);
     expect(refused.stderr).toMatch(/violates PodSecurity "restricted/);
+    // No fixed uid, gid or fsGroup, which OpenShift's restricted-v2 refuses: the image's user applies elsewhere.
+    expect(JSON.stringify(d.spec.template.spec)).not.toMatch(/runAsUser|runAsGroup|fsGroup/);
   });
 
   it("gives cluster users read access (view) and write access (edit) to MiniXdr objects through aggregation labels", async () => {

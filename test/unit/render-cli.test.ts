@@ -25,6 +25,18 @@ describe("minixdr render", () => {
     expect(printed.every((o) => o.metadata.namespace === "security")).toBe(true);
   });
 
+  it("renders as the operator does on OpenShift with --pod-user-ids platform, and refuses another value", () => {
+    const file = join(root, "examples", "basic.yaml");
+    const run = cli(file, "--pod-user-ids", "platform");
+    expect(run.status).toBe(0);
+    const printed = parseAllDocuments(run.stdout).map((d) => d.toJS() as { kind: string });
+    expect(printed).toEqual(render(readMiniXdr(readFileSync(file, "utf8"), "default", "<uid of the MiniXdr>"), undefined, { podUserIds: "platform" }).map((c) => c.object));
+    expect(run.stdout).not.toMatch(/runAsUser|fsGroup/);
+    const wrong = cli(file, "--pod-user-ids=openshift");
+    expect(wrong.status).toBe(2);
+    expect(wrong.stderr).toMatch(/--pod-user-ids takes fixed or platform, not "openshift"/);
+  });
+
   it("names the field of an invalid spec and exits non-zero", () => {
     const file = join(tmp, "bad.yaml");
     writeFileSync(file, "apiVersion: xdr.minixdr.io/v1alpha1\nkind: MiniXdr\nmetadata: {name: bad}\nspec: {detector: {replicas: 0}}\n");
