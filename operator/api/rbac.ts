@@ -22,6 +22,8 @@ export function operatorClusterRole(): Record<string, unknown> {
       // blockOwnerDeletion on children needs this where OwnerReferencesPermissionEnforcement is on.
       { apiGroups: [group], resources: [`${plural}/finalizers`], verbs: ["update"] },
       ...[...byGroup.entries()].map(([g, resources]) => ({ apiGroups: [g], resources, verbs: childVerbs })),
+      // Whether a bound claim's class lets it grow (a size the API server would refuse on every pass is kept, and said).
+      { apiGroups: ["storage.k8s.io"], resources: ["storageclasses"], verbs: ["get"] },
       // A repeated event counts on the Event already written (a merge patch of count and lastTimestamp).
       { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
     ],

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { KubeObject } from "../kube/client.ts";
 import type { ChildObject } from "../render/meta.ts";
-import { appliesStorageClass, followLiveClaim } from "./claim.ts";
+import { appliesStorageClass, followLiveClaim, growsBoundClaim } from "./claim.ts";
 
 const desired = (spec: { storageClassName?: string; size?: string }): ChildObject => ({
   apiVersion: "v1", kind: "PersistentVolumeClaim",
@@ -80,6 +80,33 @@ describe("followLiveClaim", () => {
     const pending = followLiveClaim(desired({ size: "2Gi" }), live({ size: "1Gi", phase: "Pending" }), false);
     expect(specOf(pending.object).resources.requests.storage).toBe("1Gi");
     expect(pending.notes).toEqual([expect.stringMatching(/keeps its size 1Gi for now: spec\.storage\.sqlite\.size asks for 2Gi, .*before it is bound to a volume \(it is Pending\); the larger size is applied once it is bound/)]);
+  });
+
+  it("keeps a bound claim's size where its storage class does not let it grow (the API server refuses it), and says why", () => {
+    const d = desired({ storageClassName: "fixed", size: "2Gi" });
+    const claim = live({ storageClassName: "fixed", size: "1Gi", phase: "Bound", ownsClass: true });
+    expect(growsBoundClaim(d, claim)).toBe(true);
+    const cases = [
+      [{ allowed: false, className: "fixed" }, /its storage class fixed does not allow volume expansion \(allowVolumeExpansion is not true\); once an administrator sets it, the larger size is applied$/],
+      [{ allowed: false, className: "fixed", missing: true }, /its storage class fixed does not exist, and only a claim whose class allows volume expansion can grow$/],
+      [{ allowed: false, className: undefined }, /it has no storage class, and only a claim whose class allows volume expansion can grow$/],
+    ] as const;
+    for (const [expansion, why] of cases) {
+      const r = followLiveClaim(d, claim, true, expansion);
+      expect(specOf(r.object).resources.requests.storage).toBe("1Gi");
+      expect(r.notes).toEqual([expect.stringMatching(/^PersistentVolumeClaim s-data keeps its size 1Gi: spec\.storage\.sqlite\.size asks for 2Gi, and /)]);
+      expect(r.notes[0]).toMatch(why);
+    }
+    // Allowed, or not known (the class could not be read): applied, for the API server to judge.
+    for (const expansion of [{ allowed: true, className: "fixed" }, undefined]) {
+      const r = followLiveClaim(d, claim, true, expansion);
+      expect(specOf(r.object).resources.requests.storage).toBe("2Gi");
+      expect(r.notes).toEqual([]);
+    }
+    // Only a growth of a bound claim asks the class.
+    expect(growsBoundClaim(desired({ size: "2Gi" }), live({ size: "1Gi", phase: "Pending" }))).toBe(false);
+    expect(growsBoundClaim(desired({ size: "1Gi" }), live({ size: "1024Mi", phase: "Bound" }))).toBe(false);
+    expect(growsBoundClaim(desired({ size: "512Mi" }), live({ size: "1Gi", phase: "Bound" }))).toBe(false);
   });
 
   it("follows access modes the operator does not take from the spec, without a note", () => {

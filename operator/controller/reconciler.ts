@@ -4,13 +4,13 @@ import type { Logger } from "pino";
 import { apiVersion, group, kind, pausedAnnotation, plural, version, withDefaults, type MiniXdr, type MiniXdrSpec, type MiniXdrStatus } from "../api/minixdr.ts";
 import { isConflict, isNotFound, KubeApiError, type KubeClient, type KubeObject } from "../kube/client.ts";
 import { childKindOf, type ChildKind } from "../render/child-kinds.ts";
-import { childLabels, fieldManager, names } from "../render/meta.ts";
+import { childLabels, fieldManager, names, type ChildObject } from "../render/meta.ts";
 import { enabledComponents, render, type DesiredChild, type RenderOptions } from "../render/render.ts";
 import { generatedSecretData } from "./generated-secret.ts";
 import { detectorEndpoint } from "../render/services.ts";
 import { appliedHashPath, withAppliedHash } from "./applied-hash.ts";
 import { driftedFields } from "./drift.ts";
-import { appliesStorageClass, followLiveClaim } from "./claim.ts";
+import { appliesStorageClass, claimClassName, followLiveClaim, growsBoundClaim, type ClaimExpansion, type FollowedClaim } from "./claim.ts";
 import { renumberedPortsPatch } from "./port-conflicts.ts";
 import { maxConditionMessageLength, truncateMessage } from "./conditions.ts";
 import type { EventRecorder, EventType } from "./events.ts";
@@ -47,6 +47,7 @@ export interface ReconcileResult {
 }
 
 const miniXdrRef = { group, version, plural };
+const storageClassRef = { group: "storage.k8s.io", version: "v1", plural: "storageclasses" };
 type RecordEvent = (type: EventType, reason: string, message: string) => void;
 const hpaHandoverManager = `${fieldManager}-hpa-handover`;
 
@@ -151,7 +152,7 @@ export class MiniXdrReconciler {
       // Nothing is applied while paused, but what the claim cannot take is still so: status keeps saying it.
       const claim = desired.find((d) => d.object.kind === "PersistentVolumeClaim");
       const live = claim && this.d.state.child(childKindOf("PersistentVolumeClaim"), namespace, claim.object.metadata.name);
-      if (claim && live?.metadata?.ownerReferences?.some((o) => o.uid === cr.metadata.uid)) storageNotes.push(...followLiveClaim(claim.object, live, appliesStorageClass(live)).notes.sort());
+      if (claim && live?.metadata?.ownerReferences?.some((o) => o.uid === cr.metadata.uid)) storageNotes.push(...(await this.followClaim(claim.object, live, log)).notes.sort());
     }
 
     const components = enabledComponents(spec).map((component) => {
@@ -225,7 +226,7 @@ export class MiniXdrReconciler {
     }
     let object = child.object;
     if (k.kind === "PersistentVolumeClaim" && live) {
-      const followed = followLiveClaim(object, live, appliesStorageClass(live));
+      const followed = await this.followClaim(object, live, log);
       object = followed.object;
       storageNotes.push(...followed.notes);
     }
@@ -255,6 +256,26 @@ export class MiniXdrReconciler {
    * One Warning Event when the claim first cannot take a change (or a different one), not one per pass: status says it
    * for as long as it lasts. Already reported: remembered here, or in the Degraded condition written before a restart.
    */
+  /** The claim to apply over the live one; a growth of a bound claim is checked against its storage class first. */
+  private async followClaim(desired: ChildObject, live: KubeObject, log: Logger): Promise<FollowedClaim> {
+    const expansion = growsBoundClaim(desired, live) ? await this.claimExpansion(claimClassName(live), log) : undefined;
+    return followLiveClaim(desired, live, appliesStorageClass(live), expansion);
+  }
+
+  /** Whether a claim of that class may grow, as the API server's PersistentVolumeClaimResize admission decides. */
+  private async claimExpansion(className: string | undefined, log: Logger): Promise<ClaimExpansion | undefined> {
+    if (!className) return { allowed: false, className };
+    try {
+      const sc = await this.d.client.get<KubeObject & { allowVolumeExpansion?: boolean }>(storageClassRef, "", className);
+      return { allowed: sc.allowVolumeExpansion === true, className };
+    } catch (err) {
+      if (isNotFound(err)) return { allowed: false, className, missing: true };
+      // Not known (e.g. a ClusterRole from before this rule): the growth is applied, and the API server judges it.
+      log.warn({ err, storageClass: className }, "cannot read the claim's storage class; applying the larger size as asked");
+      return undefined;
+    }
+  }
+
   private reportStorageNotes(cr: MiniXdr, key: string, notes: string[], event: RecordEvent): void {
     if (notes.length === 0) return void this.storageReported.delete(key);
     const message = notes.join("; ");

@@ -97,4 +97,42 @@ describeCluster("the SQLite claim's immutable fields", () => {
     expect(all).toHaveLength(4);
     expect(all.every((e) => e.count === 1)).toBe(true);
   });
+
+  it("keeps a bound claim's size where its storage class does not allow expansion, and grows it once the class does", async () => {
+    const fixedClass = randomName("minixdr-fixed-size");
+    const classPath = `/apis/storage.k8s.io/v1/storageclasses/${fixedClass}`;
+    await admin().call("create", "storageclasses", "POST", "/apis/storage.k8s.io/v1/storageclasses", {
+      body: { apiVersion: "storage.k8s.io/v1", kind: "StorageClass", metadata: { name: fixedClass }, provisioner: "example.com/none" },
+      contentType: "application/json",
+    });
+    try {
+      const sqlite = (size: string) => ({ storage: { sqlite: { size, storageClassName: fixedClass } } });
+      await applyMiniXdr(minixdr(ns.name, "f", sqlite("1Gi")));
+      await vi.waitFor(async () => expect(await getChild("PersistentVolumeClaim", ns.name, "f-data")).toBeDefined(), { timeout: 20_000, interval: 200 });
+      await admin().call("patch", "persistentvolumeclaims", "PATCH", `/api/v1/namespaces/${ns.name}/persistentvolumeclaims/f-data/status`,
+        { body: { status: { phase: "Bound", capacity: { storage: "1Gi" } } }, contentType: "application/merge-patch+json" });
+      await markDeploymentAvailable(ns.name, "f-detector");
+      await waitForStatus(ns.name, "f", (c) => condition(c, "Ready")?.status === "True");
+
+      // Larger: the API server would refuse it on every pass (the instance stayed at ApplyFailed); the claim keeps its size.
+      await applyMiniXdr(minixdr(ns.name, "f", sqlite("2Gi")));
+      const cr = await waitForStatus(ns.name, "f", (c) => condition(c, "Degraded")?.reason === "StorageChangeNotApplied" && condition(c, "Degraded")!.observedGeneration === c.metadata.generation);
+      expect(condition(cr, "Degraded")!.message).toBe(`PersistentVolumeClaim f-data keeps its size 1Gi: spec.storage.sqlite.size asks for 2Gi, and its storage class ${fixedClass} `
+        + "does not allow volume expansion (allowVolumeExpansion is not true); once an administrator sets it, the larger size is applied");
+      expect(condition(cr, "Reconciled")).toMatchObject({ status: "True", reason: "ReconcileSucceeded" });
+      expect(condition(cr, "Ready")).toMatchObject({ status: "True" });
+      expect((await claimSpec(ns.name, "f-data")).resources.requests.storage).toBe("1Gi");
+      await new Promise((r) => setTimeout(r, 1_500));
+      const from = operator.requests.length;
+      await new Promise((r) => setTimeout(r, 3_000));
+      expect(operator.requests.slice(from).filter((r) => writeVerbs.has(r.verb))).toEqual([]);
+
+      // The administrator allows expansion: the next pass (a resync) applies the larger size, and nothing is left to report.
+      await admin().call("patch", "storageclasses", "PATCH", classPath, { body: { allowVolumeExpansion: true }, contentType: "application/merge-patch+json" });
+      await vi.waitFor(async () => expect((await claimSpec(ns.name, "f-data")).resources.requests.storage).toBe("2Gi"), { timeout: 20_000, interval: 200 });
+      await waitForStatus(ns.name, "f", (c) => condition(c, "Degraded")?.reason === "AsExpected");
+    } finally {
+      await admin().call("delete", "storageclasses", "DELETE", classPath).catch(() => undefined);
+    }
+  });
 });
