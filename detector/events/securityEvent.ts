@@ -62,6 +62,8 @@ export interface K8sAuditDetails {
   hostPath?: boolean;
   /** `Kind/name` of the role a (Cluster)RoleBinding in the request grants. */
   roleRef?: string;
+  /** What a write to a Role or ClusterRole grants that goes around RBAC (every verb on every resource, escalate, bind, impersonate). */
+  roleGrants?: string[];
 }
 
 export interface SecurityEvent {

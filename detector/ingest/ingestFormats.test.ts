@@ -130,6 +130,35 @@ describe("Kubernetes audit", () => {
     expect(events.map((e) => e.k8s?.roleRef)).toEqual(["ClusterRole/cluster-admin", undefined]);
   });
 
+  it("reads what a Role or ClusterRole grants around RBAC: in its body, a JSON patch's ops and the stored object", () => {
+    const write = (verb: string, resource: string, requestObject: unknown, responseObject?: unknown) => ({
+      ...auditEvent(0, { user: "dev", verb, resource, name: "r", requestURI: `/apis/rbac.authorization.k8s.io/v1/${resource}/r`, code: 200, requestObject }),
+      ...(responseObject ? { level: "RequestResponse", responseObject } : {}),
+    });
+    const rule = (verbs: string[], resources: string[], apiGroups = ["*"]) => ({ apiGroups, resources, verbs });
+    const { events, issues } = normalize("k8s-audit", JSON.stringify(eventList([
+      write("create", "clusterroles", { kind: "ClusterRole", metadata: { name: "r" }, rules: [rule(["*"], ["*"])] }),
+      write("create", "clusterroles", { kind: "ClusterRole", metadata: { name: "r" }, rules: [rule(["get", "list"], ["secrets"], [""]), rule(["*"], ["pods"], [""])] }),
+      write("create", "roles", { kind: "Role", metadata: { name: "r" }, rules: [rule(["*"], ["roles"])] }),
+      write("patch", "clusterroles", [{ op: "add", path: "/rules/-", value: rule(["impersonate"], ["serviceaccounts"], [""]) }]),
+      // A merge patch without rules of its own: the stored object says what the role now grants.
+      write("patch", "clusterroles", { metadata: { labels: { a: "b" } } }, { kind: "ClusterRole", rules: [rule(["bind"], ["clusterroles"])] }),
+      write("update", "clusterroles", { kind: "ClusterRole", rules: [rule(["escalate", "get"], ["clusterroles/status"])] }),
+      // Not a role: a binding or a pod carrying such words is not read as a role's grants.
+      write("create", "configmaps", { data: { verbs: "*" }, rules: [rule(["*"], ["*"])] }),
+    ])));
+    expect(issues).toEqual([]);
+    expect(events.map((e) => e.k8s?.roleGrants)).toEqual([
+      ["every verb on every resource"],
+      undefined,
+      ["bind on roles", "escalate on roles"],
+      ["impersonate"],
+      ["bind on roles"],
+      ["escalate on roles"],
+      undefined,
+    ]);
+  });
+
   it("refuses an EventList whose items are not a list", () => {
     expect(normalize("k8s-audit", JSON.stringify({ kind: "EventList", apiVersion: "audit.k8s.io/v1", items: {} })).issues[0]).toMatchObject({ field: "items" });
   });

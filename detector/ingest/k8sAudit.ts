@@ -160,6 +160,36 @@ function grantedRole(e: AuditEvent): string | undefined {
     ?? (e.objectRef?.resource === "clusterrolebindings" && e.objectRef.name === "cluster-admin" ? "ClusterRole/cluster-admin" : undefined);
 }
 
+const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
+
+/**
+ * What the rules of a Role or ClusterRole grant that goes around RBAC: every verb on every resource (cluster-admin by
+ * another name), `escalate` or `bind` on roles (granting what one does not hold), `impersonate` on users, groups or
+ * service accounts (acting as anyone). Read from every PolicyRule in the request (an object, a merge patch, a JSON
+ * patch's op values) and the response (the role as stored, at level RequestResponse); a wildcard verb grants them all.
+ */
+function escalatingGrants(value: unknown, out: Set<string>, depth = 0): void {
+  if (depth > 32) return;
+  if (Array.isArray(value)) {
+    for (const v of value) escalatingGrants(v, out, depth + 1);
+    return;
+  }
+  const o = asRecord(value);
+  if (!o) return;
+  if (Array.isArray(o.verbs)) {
+    const verbs = strings(o.verbs);
+    const resources = strings(o.resources).map((r) => r.split("/")[0]);
+    const grants = (verb: string, ...on: string[]) => (verbs.includes("*") || verbs.includes(verb)) && (resources.includes("*") || on.some((r) => resources.includes(r)));
+    // Every verb on every resource says it all; the others are named where they are granted apart.
+    if (verbs.includes("*") && resources.includes("*")) out.add("every verb on every resource");
+    else {
+      for (const verb of ["escalate", "bind"]) if (grants(verb, "roles", "clusterroles")) out.add(`${verb} on roles`);
+      if (grants("impersonate", "users", "groups", "serviceaccounts", "userextras", "uids")) out.add("impersonate");
+    }
+  }
+  for (const v of Object.values(o)) escalatingGrants(v, out, depth + 1);
+}
+
 export const k8sAuditFormat: IngestFormat = {
   source: "k8s-audit",
   records: auditRecords,
@@ -191,6 +221,12 @@ export const k8sAuditFormat: IngestFormat = {
     const resource = e.objectRef?.resource ?? "";
     if (writesBody && podSpecPaths[resource]) Object.assign(details, podRisks(resource, e.requestObject));
     if (writesBody && /rolebindings$/.test(e.objectRef?.resource ?? "")) details.roleRef = grantedRole(e);
+    if (writesBody && (resource === "roles" || resource === "clusterroles")) {
+      const grants = new Set<string>();
+      escalatingGrants(e.requestObject, grants);
+      escalatingGrants(e.responseObject, grants);
+      if (grants.size > 0) details.roleGrants = [...grants].sort();
+    }
     return {
       tenant: ctx.tenant,
       id: auditEventId(e, raw),

@@ -2,7 +2,7 @@
 import { bruteForceRule } from "./bruteForceRule.ts";
 import type { DetectionRule } from "./detectionRule.ts";
 import { exfiltrationRule } from "./exfiltrationRule.ts";
-import { anonymousRequestRule, clusterAdminBindingRule, podExecRule, privilegedPodRule, secretsAccessRule } from "./kubernetesRules.ts";
+import { anonymousRequestRule, clusterAdminBindingRule, escalatingRoleRule, podExecRule, privilegedPodRule, secretsAccessRule } from "./kubernetesRules.ts";
 import { loginAfterFailuresRule } from "./loginAfterFailuresRule.ts";
 import { passwordSprayRule } from "./passwordSprayRule.ts";
 import { portScanRule } from "./portScanRule.ts";
@@ -19,5 +19,6 @@ export const allRules: DetectionRule[] = [
   secretsAccessRule,
   privilegedPodRule,
   clusterAdminBindingRule,
+  escalatingRoleRule,
   anonymousRequestRule,
 ];

@@ -119,6 +119,23 @@ export const clusterAdminBindingRule = auditRule({
   summary: (actor, r) => `${actor} bound cluster-admin via ${[...new Set(r.map((e) => `${e.k8s?.resource ?? ""} ${where(e)}`))].join(", ")} (${allowedCount(r)} allowed)`,
 });
 
+/**
+ * A Role or ClusterRole written to grant what goes around RBAC: `cluster-admin` under another name (every verb on every
+ * resource), `escalate`/`bind` on roles, `impersonate`. Binding such a role evaded the cluster-admin binding rule. The
+ * same technique, so a role made and bound by one identity is one incident. A refused attempt (RBAC refuses to grant
+ * what the writer does not hold) counts too, lower.
+ */
+export const escalatingRoleRule = auditRule({
+  name: "k8s-escalating-role",
+  technique: techniques.additionalContainerClusterRoles,
+  matches: (e) => (e.k8s?.resource === "roles" || e.k8s?.resource === "clusterroles") && (e.k8s.roleGrants?.length ?? 0) > 0 && !isSystemIdentity(e.actor),
+  risk: (r) => (allowedCount(r) > 0 ? 75 : 45),
+  summary: (actor, r) => {
+    const grants = [...new Set(r.flatMap((e) => e.k8s?.roleGrants ?? []))].sort().join(", ");
+    return `${actor} wrote role(s) granting ${grants}: ${[...new Set(r.map((e) => `${e.k8s?.resource ?? ""} ${where(e)}`))].join(", ")} (${allowedCount(r)} of ${r.length} allowed)`;
+  },
+});
+
 /** Anonymous requests the API server lets through, beyond the public health and discovery endpoints. */
 // kube-public/cluster-info is read anonymously by every `kubeadm join` (kubeadm binds it for that).
 const publicEndpoint = /^\/(healthz|livez|readyz|version)(\/|\?|$)|^\/\.well-known\/openid-configuration|^\/openid\/v1\/jwks|^\/api\/v1\/namespaces\/kube-public\/configmaps\/cluster-info(\?|$)/;

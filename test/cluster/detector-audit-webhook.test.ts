@@ -86,4 +86,29 @@ describeCluster("audit webhook into the detector", () => {
     expect(all.filter((i) => i.detectionKey === "T1098.006")).toHaveLength(1);
     expect(inject("clusterUnavailable")).toBe("");
   });
+
+  it("raises an incident for a role granting every verb on every resource, and for a refused attempt to grant impersonation", async () => {
+    const admin = cp.kubeconfigPath;
+    expect(await as(admin, ["create", "clusterrole", "everything", "--verb=*", "--resource=*"])).toBe("ok");
+    // dev-user may manage Roles in default, but RBAC refuses to let them grant what they do not hold.
+    expect(await as(admin, ["create", "role", "role-admin", "-n", "default", "--verb=create,get", "--resource=roles"])).toBe("ok");
+    expect(await as(admin, ["create", "rolebinding", "dev-role-admin", "-n", "default", "--role=role-admin", "--user=dev-user"])).toBe("ok");
+    await vi.waitFor(async () => expect(await as(devUser, ["auth", "can-i", "create", "roles", "-n", "default"])).toBe("ok"), { timeout: 20_000, interval: 500 });
+    expect(await as(devUser, ["create", "role", "sa-user", "-n", "default", "--verb=impersonate", "--resource=serviceaccounts"])).toMatch(/attempting to grant RBAC permissions not currently held/);
+
+    await vi.waitFor(async () => {
+      const byKey = (await incidents()).filter((i) => i.detectedBy.rules.includes("k8s-escalating-role")).map((i) => `${i.detectionKey} ${i.actor}`).sort();
+      expect(byKey).toEqual(["T1098.006 dev-user", "T1098.006 minixdr-admin"]);
+    }, { timeout: 30_000, interval: 500 });
+    const all = await incidents();
+    // The admin's: the same technique as its cluster-admin binding, one incident.
+    expect(all.filter((i) => i.detectionKey === "T1098.006" && i.actor === "minixdr-admin")).toHaveLength(1);
+    expect(all.find((i) => i.detectionKey === "T1098.006" && i.actor === "minixdr-admin")!.summary)
+      .toBe("minixdr-admin wrote role(s) granting every verb on every resource: clusterroles everything (1 of 1 allowed)");
+    const refused = all.find((i) => i.detectionKey === "T1098.006" && i.actor === "dev-user")!;
+    expect(refused.summary).toBe("dev-user wrote role(s) granting impersonate: roles default/sa-user (0 of 1 allowed)");
+    expect(refused.riskScore).toBe(45);
+    // Narrower roles (role-admin, and secret-reader before) raise nothing.
+    expect(all.filter((i) => i.detectedBy.rules.includes("k8s-escalating-role"))).toHaveLength(2);
+  });
 });

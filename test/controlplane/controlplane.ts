@@ -62,7 +62,7 @@ rules:
   - group: ""
     resources: ["pods", "pods/exec", "pods/attach"]
   - group: "rbac.authorization.k8s.io"
-    resources: ["clusterrolebindings", "rolebindings"]
+    resources: ["clusterrolebindings", "rolebindings", "clusterroles", "roles"]
 - level: Metadata
 `;
 

@@ -1,5 +1,5 @@
 // Scripted attacks, one or more per rule, with the incidents each must raise (and nothing else).
-import { auditEvent, clusterRoleBindingObject, podObject } from "../fixtures/auditRecords.ts";
+import { auditEvent, clusterRoleBindingObject, podObject, roleObject } from "../fixtures/auditRecords.ts";
 import { cowrie } from "../fixtures/cowrieRecords.ts";
 import { at } from "../fixtures/eventTime.ts";
 import { eve } from "../fixtures/suricataRecords.ts";
@@ -286,6 +286,39 @@ export const attackCorpus: CorpusScenario[] = [
       })],
     }],
     expect: [{ technique: "T1098.006", sourceIp: "10.20.0.15", actor: "mallory", minEvidence: 1 }],
+  },
+  {
+    name: "cluster-admin under another name, then bound",
+    description: "A ClusterRole granting every verb on every resource, bound to an outside account: not cluster-admin by name.",
+    batches: [{
+      format: "k8s-audit", encoding: "eventlist",
+      records: [
+        auditEvent(0, {
+          user: "mallory", verb: "create", resource: "clusterroles", apiGroup: "rbac.authorization.k8s.io", name: "metrics-reader",
+          requestURI: "/apis/rbac.authorization.k8s.io/v1/clusterroles?fieldManager=kubectl-create", code: 201,
+          requestObject: roleObject("metrics-reader", [{ apiGroups: ["*"], resources: ["*"], verbs: ["*"] }]),
+        }),
+        auditEvent(5, {
+          user: "mallory", verb: "create", resource: "clusterrolebindings", apiGroup: "rbac.authorization.k8s.io", name: "metrics-reader",
+          requestURI: "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings?fieldManager=kubectl-create", code: 201,
+          requestObject: clusterRoleBindingObject("metrics-reader", "metrics-reader", "eve@example.com"),
+        }),
+      ],
+    }],
+    expect: [{ technique: "T1098.006", sourceIp: "10.20.0.15", actor: "mallory", minEvidence: 1 }],
+  },
+  {
+    name: "a role granting impersonation, refused",
+    description: "A developer tries to make a Role that lets them impersonate service accounts; RBAC refuses to grant what they do not hold.",
+    batches: [{
+      format: "k8s-audit", encoding: "eventlist",
+      records: [auditEvent(0, {
+        user: "dev-user", verb: "create", resource: "roles", apiGroup: "rbac.authorization.k8s.io", namespace: "team-a", name: "sa-user",
+        requestURI: "/apis/rbac.authorization.k8s.io/v1/namespaces/team-a/roles", code: 403,
+        requestObject: roleObject("sa-user", [{ apiGroups: [""], resources: ["serviceaccounts"], verbs: ["impersonate"] }], "team-a"),
+      })],
+    }],
+    expect: [{ technique: "T1098.006", sourceIp: "10.20.0.15", actor: "dev-user", minEvidence: 1 }],
   },
   {
     name: "anonymous request allowed",

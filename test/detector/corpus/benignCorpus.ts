@@ -1,5 +1,5 @@
 // Everyday activity that must raise no incident at all.
-import { auditEvent, clusterRoleBindingObject, podObject } from "../fixtures/auditRecords.ts";
+import { auditEvent, clusterRoleBindingObject, podObject, roleObject } from "../fixtures/auditRecords.ts";
 import { cowrie } from "../fixtures/cowrieRecords.ts";
 import { at } from "../fixtures/eventTime.ts";
 import { eve } from "../fixtures/suricataRecords.ts";
@@ -150,6 +150,17 @@ export const benignCorpus: CorpusScenario[] = [
           user: "system:apiserver", verb: "create", resource: "clusterrolebindings", apiGroup: "rbac.authorization.k8s.io", name: "cluster-admin",
           requestURI: "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", code: 201, sourceIp: "127.0.0.1",
           requestObject: clusterRoleBindingObject("cluster-admin", "cluster-admin", "system:masters"),
+        }),
+        // The aggregation controller folds every verb of a CRD's role into admin; an admin makes a narrow role.
+        auditEvent(3, {
+          user: "system:serviceaccount:kube-system:clusterrole-aggregation-controller", verb: "update", resource: "clusterroles", apiGroup: "rbac.authorization.k8s.io", name: "admin",
+          requestURI: "/apis/rbac.authorization.k8s.io/v1/clusterroles/admin", code: 200, sourceIp: "127.0.0.1",
+          requestObject: roleObject("admin", [{ apiGroups: ["example.com"], resources: ["*"], verbs: ["*"] }, { apiGroups: [""], resources: ["serviceaccounts"], verbs: ["impersonate"] }]),
+        }),
+        auditEvent(5, {
+          user: "admin@example.com", verb: "create", resource: "clusterroles", apiGroup: "rbac.authorization.k8s.io", name: "pod-reader",
+          requestURI: "/apis/rbac.authorization.k8s.io/v1/clusterroles", code: 201,
+          requestObject: roleObject("pod-reader", [{ apiGroups: [""], resources: ["pods", "pods/log"], verbs: ["get", "list", "watch"] }, { apiGroups: ["apps"], resources: ["*"], verbs: ["get"] }]),
         }),
         auditEvent(10, { user: "dev-user", verb: "get", resource: "secrets", namespace: "team-a", name: "app-config", requestURI: "/api/v1/namespaces/team-a/secrets/app-config", code: 200 }),
         auditEvent(12, { user: "dev-user", verb: "create", resource: "pods", namespace: "team-a", requestURI: "/api/v1/namespaces/team-a/pods", code: 201, requestObject: podObject("web") }),
