@@ -111,4 +111,32 @@ describeCluster("audit webhook into the detector", () => {
     // Narrower roles (role-admin, and secret-reader before) raise nothing.
     expect(all.filter((i) => i.detectedBy.rules.includes("k8s-escalating-role"))).toHaveLength(2);
   });
+
+  it("sees a privileged pod template in a Deployment, whose body the shipped audit policy logs", async () => {
+    const admin = cp.kubeconfigPath;
+    const opsUser = await cp.kubeconfigForUser("ops-user", ["operators"]);
+    expect(await as(admin, ["create", "role", "deployer", "-n", "default", "--verb=create,get,patch", "--resource=deployments.apps"])).toBe("ok");
+    expect(await as(admin, ["create", "rolebinding", "ops-deployer", "-n", "default", "--role=deployer", "--user=ops-user"])).toBe("ok");
+    await vi.waitFor(async () => expect(await as(opsUser, ["auth", "can-i", "create", "deployments.apps", "-n", "default"])).toBe("ok"), { timeout: 20_000, interval: 500 });
+    const deployment = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: node-agent, namespace: default}
+spec:
+  selector: {matchLabels: {app: node-agent}}
+  template:
+    metadata: {labels: {app: node-agent}}
+    spec:
+      hostPID: true
+      containers:
+      - name: agent
+        image: registry.example/agent:1
+`;
+    expect(await as(opsUser, ["apply", "-f", "-"], deployment)).toBe("ok");
+    const incident = await vi.waitFor(async () => {
+      const found = (await incidents()).find((i) => i.detectionKey === "T1611" && i.actor === "ops-user");
+      expect(found).toBeDefined();
+      return found!;
+    }, { timeout: 30_000, interval: 500 });
+    expect(incident.summary).toBe("ops-user created privileged deployments (pod template) default/node-agent (1 admitted)");
+  });
 });

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { readFile, mkdtemp, rm, writeFile, mkdir } from "node:fs/promises";
+import { copyFile, readFile, mkdtemp, rm, writeFile, mkdir } from "node:fs/promises";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -44,27 +44,8 @@ export const defaultControllers = [
   "pvc-protection",
 ];
 
-/**
- * Audit policy: request bodies for the writes detection rules look at (pods, exec, RBAC bindings),
- * metadata for everything else, and never secret contents.
- */
-export const auditPolicy = `apiVersion: audit.k8s.io/v1
-kind: Policy
-omitStages: ["RequestReceived"]
-rules:
-- level: Metadata
-  resources:
-  - group: ""
-    resources: ["secrets", "configmaps"]
-- level: Request
-  verbs: ["create", "update", "patch"]
-  resources:
-  - group: ""
-    resources: ["pods", "pods/exec", "pods/attach"]
-  - group: "rbac.authorization.k8s.io"
-    resources: ["clusterrolebindings", "rolebindings", "clusterroles", "roles"]
-- level: Metadata
-`;
+/** The audit policy the detector's Kubernetes rules need, as shipped (config/audit/audit-policy.yaml). */
+export const auditPolicyFile = join(import.meta.dirname, "../../config/audit/audit-policy.yaml");
 
 interface RunningControlPlane {
   dir: string;
@@ -160,7 +141,7 @@ export class ControlPlane {
         "--audit-log-format=json", "--audit-log-mode=blocking", "--profiling=false",
       ];
       apiArgs.push(...(opts.extraApiServerArgs ?? []));
-      await writeFile(join(dir, "audit-policy.yaml"), auditPolicy);
+      await copyFile(auditPolicyFile, join(dir, "audit-policy.yaml"));
       if (opts.auditWebhook) {
         if (opts.auditWebhook.token && !opts.auditWebhook.url.startsWith("https:")) {
           throw new Error(`audit webhook ${opts.auditWebhook.url}: a token is only sent over https (client-go drops it on plain http)`);
