@@ -67,3 +67,19 @@ export function severityForRisk(risk: number): Severity {
 export function clampRisk(risk: number): number {
   return Math.max(0, Math.min(100, Math.round(risk)));
 }
+
+/**
+ * The longest summary kept (UTF-16 code units). Rules write attacker-chosen text into summaries (a login name or a
+ * command typed into a honeypot, a URL, a Kubernetes object name), each as long as one ingest body allows: unbounded,
+ * a page of incidents took hundreds of megabytes to read and serve. The evidence keeps the events themselves.
+ */
+export const maxSummaryLength = 2000;
+
+/** A summary cut to `maxSummaryLength`, ending in "…" when cut (never inside a surrogate pair). */
+export function boundedSummary(summary: string): string {
+  if (summary.length <= maxSummaryLength) return summary;
+  let end = maxSummaryLength - 1;
+  const last = summary.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${summary.slice(0, end)}…`;
+}

@@ -1,6 +1,6 @@
 // Row <-> domain mapping shared by both backends (same column names; PostgreSQL returns BIGINT as text and JSONB parsed).
 import type { EventRef, SecurityEvent } from "../events/securityEvent.ts";
-import type { Incident } from "../incidents/incident.ts";
+import { boundedSummary, type Incident } from "../incidents/incident.ts";
 import type { Role, UserRecord } from "../auth/user.ts";
 
 export type Row = Record<string, unknown>;
@@ -21,7 +21,8 @@ export function incidentFromRow(r: Row): Incident {
     status: r.status as Incident["status"],
     firstSeen: num(r.first_seen),
     lastSeen: num(r.last_seen),
-    summary: String(r.summary),
+    // Bounded when written; also when read, for incidents stored before the bound.
+    summary: boundedSummary(String(r.summary)),
     evidence: json(r.evidence),
     detectedBy: json(r.detected_by),
     recommendedAction: r.recommended_action === null || r.recommended_action === undefined ? null : json(r.recommended_action),
@@ -35,7 +36,7 @@ export function incidentFromRow(r: Row): Incident {
 export function incidentValues(i: Incident): (string | number | null)[] {
   return [
     i.id, i.tenant, i.sourceIp, i.actor, i.detectionKey, JSON.stringify(i.techniques), i.severity, i.riskScore, i.status,
-    i.firstSeen, i.lastSeen, i.summary, JSON.stringify(i.evidence), JSON.stringify(i.detectedBy),
+    i.firstSeen, i.lastSeen, boundedSummary(i.summary), JSON.stringify(i.evidence), JSON.stringify(i.detectedBy),
     i.recommendedAction ? JSON.stringify(i.recommendedAction) : null, i.createdAt, i.updatedAt, i.statusChangedBy,
   ];
 }
