@@ -1,7 +1,7 @@
 // Login (anyone); logout, who-am-I and one's own password (viewer); users: list, create, reset a password, delete (admin).
 import type { FastifyPluginCallback, FastifyReply } from "fastify";
 import { z } from "zod";
-import type { Accounts, LoginResult, PasswordChangeResult } from "../auth/accounts.ts";
+import { unknownNameDigest, type Accounts, type LoginResult, type PasswordChangeResult } from "../auth/accounts.ts";
 import { roles, usernamePattern } from "../auth/user.ts";
 import type { Repository } from "../store/repository.ts";
 import { requireRole, type ApiAuth } from "./authentication.ts";
@@ -27,6 +27,12 @@ export interface UserRouteDeps {
   onLogin?(result: "success" | Exclude<LoginResult, { ok: true }>["reason"]): void;
 }
 
+/**
+ * Who a refused login was for, as the log says it: an account's name, or only the digest of a name that is no account
+ * (as the store counts it): that may be a password typed into the wrong field, and logs are read more widely than the store.
+ */
+const loginName = (username: string, account: boolean) => (account ? { username } : { nameDigest: unknownNameDigest(username) });
+
 /** A fastify plugin: `app.register(userRoutes, deps)`. */
 export const userRoutes: FastifyPluginCallback<UserRouteDeps> = (app, deps, done) => {
   /** 423 for a locked account, with how long is left; a login and a password change answer it alike. */
@@ -43,7 +49,7 @@ export const userRoutes: FastifyPluginCallback<UserRouteDeps> = (app, deps, done
     // A tenant removed from the config keeps its users in the store, but nobody of it signs in any more.
     if (!deps.tenants.includes(body.tenant)) {
       deps.onLogin?.("invalid-credentials");
-      req.log.warn({ tenant: body.tenant, username: body.username }, "login refused: tenant not served");
+      req.log.warn({ tenant: body.tenant, ...loginName(body.username, false) }, "login refused: tenant not served");
       return reply.code(401).send({ error: `tenant ${body.tenant} is not served by this detector` });
     }
     const result = await deps.accounts.login(body.tenant, body.username, body.password);
@@ -51,10 +57,11 @@ export const userRoutes: FastifyPluginCallback<UserRouteDeps> = (app, deps, done
     if (result.ok) return { token: result.token, expiresAt: new Date(result.expiresAt).toISOString(), role: result.role };
     if (result.reason === "busy") {
       // A flood would write one warning per request: minixdr_logins_total{result="busy"} counts them instead.
-      req.log.debug({ tenant: body.tenant, username: body.username, reason: result.reason }, "login refused");
+      // Nothing was looked up: whether the name is an account is not known.
+      req.log.debug({ tenant: body.tenant, ...loginName(body.username, false), reason: result.reason }, "login refused");
       return busy(reply);
     }
-    req.log.warn({ tenant: body.tenant, username: body.username, reason: result.reason }, "login refused");
+    req.log.warn({ tenant: body.tenant, ...loginName(body.username, result.account), reason: result.reason }, "login refused");
     if (result.reason === "locked") return locked(reply, result.lockedUntil);
     return reply.code(401).send({ error: "invalid username or password" });
   });

@@ -11,8 +11,9 @@ export const lockout = { maxFailures: 5, lockMs: 15 * 60_000 };
 
 export type LoginResult =
   | { ok: true; token: string; expiresAt: number; role: Role }
-  | { ok: false; reason: "invalid-credentials" }
-  | { ok: false; reason: "locked"; lockedUntil: number }
+  /** `account`: whether the name is an account (for the log only: the answer must not tell). */
+  | { ok: false; reason: "invalid-credentials"; account: boolean }
+  | { ok: false; reason: "locked"; lockedUntil: number; account: boolean }
   /** Too many logins being checked at once (`LoginGate`): nothing was checked or counted against the account. */
   | { ok: false; reason: "busy" };
 
@@ -68,8 +69,9 @@ export class Accounts {
   private async checkPassword(tenant: string, username: string, password: string): Promise<CheckedPassword> {
     const user = await this.repository.findUser(tenant, username);
     const now = this.now();
+    const account = user !== undefined;
     const lockedUntil = user ? user.lockedUntil : await this.repository.unknownNameLockedUntil(tenant, unknownNameDigest(username), now);
-    if (lockedUntil > now) return { ok: false, reason: "locked", lockedUntil };
+    if (lockedUntil > now) return { ok: false, reason: "locked", lockedUntil, account };
     // bcrypt reads only the first 72 bytes, and no password longer than that was ever set: a longer one, which would
     // match any password it starts with, is wrong (checked all the same, so it takes as long).
     const matches = (await verifyPassword(password, user?.passwordHash ?? absentUserHash)) && Buffer.byteLength(password, "utf8") <= passwordPolicy.maxLength;
@@ -77,8 +79,8 @@ export class Accounts {
     const lockedNow = user
       ? (await this.repository.recordFailedLogin(tenant, username, now, lockout.maxFailures, lockout.lockMs)).lockedUntil
       : (await this.repository.recordUnknownNameFailure(tenant, unknownNameDigest(username), now, lockout.maxFailures, lockout.lockMs)).lockedUntil;
-    if (lockedNow > now) return { ok: false, reason: "locked", lockedUntil: lockedNow };
-    return { ok: false, reason: "invalid-credentials" };
+    if (lockedNow > now) return { ok: false, reason: "locked", lockedUntil: lockedNow, account };
+    return { ok: false, reason: "invalid-credentials", account };
   }
 
   /** A token for the user as stored now (role and credentials version). */
