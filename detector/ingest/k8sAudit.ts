@@ -61,7 +61,7 @@ function auditRecords(body: string): RecordBatch {
   return batch;
 }
 
-/** The longest audit ID kept as it is in an event id (a longer one is digested there; the event keeps it whole). */
+/** The longest audit ID kept as it is in an event id (a longer one is digested there; the event keeps it as any text, normalizeBatch.ts). */
 const maxAuditIdInEventId = 200;
 
 /**

@@ -1,4 +1,5 @@
 // Validates a whole batch: either every record is valid and normalized, or the batch is refused with every bad item named.
+import { hash } from "node:crypto";
 import type { SecurityEvent } from "../events/securityEvent.ts";
 import { ignoredRecord, type IngestFormat, type NormalizeContext } from "./ingestFormat.ts";
 import { issuesFromZod, maxIssues, type ValidationIssue } from "./validationIssue.ts";
@@ -13,6 +14,38 @@ export interface NormalizedBatch {
 
 /** A sanity bound on event time: records stamped further ahead than this are refused as clock errors. */
 export const maxFutureSkewMs = 24 * 3600_000;
+
+/**
+ * The longest text kept of one field of an event (UTF-16 code units; the generic schema's bound on a command). Much of
+ * what sources report is chosen by the attacker (a command or login name typed into the honeypot, a URL or User-Agent
+ * sent to the API server, which audits even refused requests), each as long as a body allows. Events are kept whole in
+ * memory for detection (the SQLite cache holds a number of events sized for ordinary ones), so a few dozen commands of
+ * megabytes filled the heap, and a detector that restarted read them back for detection. A longer text is cut here, not
+ * refused: refusing would let an attacker have the whole batch, their other records included, refused.
+ */
+export const maxEventTextLength = 10_000;
+
+/** A text cut to `maxEventTextLength`, ending in its length and a digest, so texts that differ stay different (rules count distinct login names and passwords, and tell requests apart by URL). */
+function boundedText(s: string): string {
+  if (s.length <= maxEventTextLength) return s;
+  let end = maxEventTextLength;
+  const last = s.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${s.slice(0, end)}… (${s.length} characters, sha256 ${hash("sha256", s, "hex").slice(0, 32)})`;
+}
+
+/** Every text of an event bounded (`boundedText`), in place; its id is its own (and bounded by each format). */
+function boundEventText(value: unknown, depth = 0): unknown {
+  if (typeof value === "string") return boundedText(value);
+  if (depth > 8 || value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = boundEventText(value[i], depth + 1);
+    return value;
+  }
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) if (depth > 0 || key !== "id") record[key] = boundEventText(record[key], depth + 1);
+  return record;
+}
 
 /** Why a string cannot be stored as it is: an unpaired surrogate (from a \ud800 escape), or a NUL (from \u0000). */
 function unstorable(s: string): string | undefined {
@@ -88,6 +121,7 @@ export function normalizeBatch(format: IngestFormat, body: string, ctx: Normaliz
       ignored++;
       continue;
     }
+    boundEventText(event);
     if (event.time > ctx.receivedAt + maxFutureSkewMs) {
       issues.push({ item, field: "timestamp", message: "is more than 24 hours in the future", ...at });
       continue;
