@@ -38,12 +38,20 @@ function boundedText(s: string): string {
 function boundEventText(value: unknown, depth = 0): unknown {
   if (typeof value === "string") return boundedText(value);
   if (depth > 8 || value === null || typeof value !== "object") return value;
+  // Written back only when cut: ingest runs this over every event.
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) value[i] = boundEventText(value[i], depth + 1);
+    for (let i = 0; i < value.length; i++) {
+      const bounded = boundEventText(value[i], depth + 1);
+      if (bounded !== value[i]) value[i] = bounded;
+    }
     return value;
   }
   const record = value as Record<string, unknown>;
-  for (const key of Object.keys(record)) if (depth > 0 || key !== "id") record[key] = boundEventText(record[key], depth + 1);
+  for (const key in record) {
+    if (depth === 0 && key === "id") continue;
+    const bounded = boundEventText(record[key], depth + 1);
+    if (bounded !== record[key]) record[key] = bounded;
+  }
   return record;
 }
 
@@ -121,7 +129,8 @@ export function normalizeBatch(format: IngestFormat, body: string, ctx: Normaliz
       ignored++;
       continue;
     }
-    boundEventText(event);
+    // No text of a body this short can be over the bound.
+    if (body.length > maxEventTextLength) boundEventText(event);
     if (event.time > ctx.receivedAt + maxFutureSkewMs) {
       issues.push({ item, field: "timestamp", message: "is more than 24 hours in the future", ...at });
       continue;
