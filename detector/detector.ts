@@ -49,7 +49,7 @@ export interface DetectorOptions {
   /** A rotated secret needs a new process (the database URL): called with why, e.g. to stop and be restarted. */
   onRestartNeeded?: (reason: string) => void;
   /** Detection pass tuning (`DetectionLoopOptions`) and the back-pressure bound of ingest; defaults suit production. */
-  detection?: { lingerMs?: number; passLimit?: number; maxQueuedEvents?: number };
+  detection?: { lingerMs?: number; passLimit?: number; maxQueuedEvents?: number; maxInFlightBodyBytes?: number };
 }
 
 export interface RunningDetector {
@@ -218,7 +218,7 @@ export async function startDetector(options: DetectorOptions): Promise<RunningDe
   await app.register(incidentRoutes, { repository, auth, now });
   await app.register(ingestRoutes, {
     repository, detection, metrics, ingestTokens, bodyLimitBytes: options.ingestBodyLimitBytes ?? defaultIngestBodyLimitBytes, now,
-    storeUnavailable: () => storeError, maxQueuedEvents: options.detection?.maxQueuedEvents,
+    storeUnavailable: () => storeError, maxQueuedEvents: options.detection?.maxQueuedEvents, maxInFlightBodyBytes: options.detection?.maxInFlightBodyBytes,
   });
 
   /** Takes a rotated Secret's values; returns the keys that changed. */

@@ -1,8 +1,9 @@
 // POST /api/v1/ingest/<format>: ingest-token auth, a body size limit, all-or-nothing validation, 200 only once stored
 // (and queued for detection); `?wait=true` answers once the batch has been through detection, with its incidents.
 import { isUtf8 } from "node:buffer";
+import { getHeapStatistics } from "node:v8";
 import { gunzip, inflate } from "node:zlib";
-import type { FastifyPluginCallback } from "fastify";
+import type { FastifyPluginCallback, FastifyReply, FastifyRequest } from "fastify";
 import type { DetectionLoop } from "../detection/detectionLoop.ts";
 import type { DetectorMetrics } from "../ops/detectorMetrics.ts";
 import type { Repository } from "../store/repository.ts";
@@ -21,6 +22,17 @@ export interface IngestRouteDeps {
   storeUnavailable: () => string | undefined;
   /** Events queued here and not yet detected above which ingest answers 503 (detection is behind). */
   maxQueuedEvents?: number;
+  /** Bytes of ingest bodies in flight (announced by Content-Length) above which a new one gets 503 before it is read. */
+  maxInFlightBodyBytes?: number;
+}
+
+/**
+ * A sixteenth of the heap: a body is held as bytes, as text, as parsed records and as events until it is stored, ten
+ * times its size or more, and every request in flight holds its own. Unbounded, a sender with many workers (or many
+ * senders at once) posting 10 MiB batches ran the heap out (768Mi pods: a 384 MB old generation) for every tenant.
+ */
+export function defaultMaxInFlightBodyBytes(): number {
+  return Math.floor(getHeapStatistics().heap_size_limit / 16);
 }
 
 /** Default back-pressure bound: about a minute of a busy single replica's ingest, and ~100 MB of queued events. */
@@ -74,8 +86,33 @@ export const ingestRoutes: FastifyPluginCallback<IngestRouteDeps> = (app, deps, 
       .catch((err: Error) => parsed(err, undefined));
   });
   const onRefused = (source: string) => () => deps.metrics.ingestRefused.inc({ source, reason: "unauthorized" });
+  const maxInFlight = deps.maxInFlightBodyBytes ?? defaultMaxInFlightBodyBytes();
+  let inFlight = 0;
+  /**
+   * Admits a body before it is read, by the size it announces (one without Content-Length, chunked, counts as the
+   * largest allowed): 503 with Retry-After when the bodies in flight would pass the bound, unless none is (a body the
+   * size limit allows always gets through alone). The bytes are counted until the answer is sent or the client goes.
+   */
+  const admitBody = (source: string) => (req: FastifyRequest, reply: FastifyReply, next: (err?: Error) => void) => {
+    const announced = Number(req.headers["content-length"]);
+    const bytes = Number.isSafeInteger(announced) && announced >= 0 ? Math.min(announced, deps.bodyLimitBytes) : deps.bodyLimitBytes;
+    if (inFlight > 0 && inFlight + bytes > maxInFlight) {
+      deps.metrics.ingestRefused.inc({ source, reason: "busy" });
+      const mib = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+      void reply.code(503).header("retry-after", "1").send({ error: `the detector is reading ${mib(inFlight)} of ingest bodies already (at most ${mib(maxInFlight)} at once): nothing was stored; retry shortly` });
+      return;
+    }
+    inFlight += bytes;
+    let released = false;
+    reply.raw.once("close", () => {
+      if (released) return;
+      released = true;
+      inFlight -= bytes;
+    });
+    next();
+  };
   for (const [name, format] of Object.entries(ingestFormats)) {
-    app.post(`${ingestPathPrefix}${name}`, { onRequest: requireIngestToken(deps.ingestTokens, onRefused(format.source)), bodyLimit: deps.bodyLimitBytes }, async (req, reply) => {
+    app.post(`${ingestPathPrefix}${name}`, { onRequest: [requireIngestToken(deps.ingestTokens, onRefused(format.source)), admitBody(format.source)], bodyLimit: deps.bodyLimitBytes }, async (req, reply) => {
       const unavailable = deps.storeUnavailable();
       if (unavailable) return reply.code(503).header("retry-after", "5").send({ error: `store not ready: ${unavailable}` });
       const wait = (req.query as Record<string, unknown>).wait;

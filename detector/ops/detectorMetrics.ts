@@ -29,7 +29,7 @@ export class DetectorMetrics {
     this.eventsIngested = new Counter({ name: "minixdr_events_ingested_total", help: "Events stored, by ingest source and tenant", labelNames: ["source", "tenant"], registers });
     this.ingestRefused = new Counter({
       name: "minixdr_ingest_refused_total",
-      help: "Ingest requests refused, by source and reason (invalid, unauthorized, too_large, detection_behind); nothing of a refused batch is stored",
+      help: "Ingest requests refused, by source and reason (invalid, unauthorized, too_large, detection_behind, busy); nothing of a refused batch is stored",
       labelNames: ["source", "reason"], registers,
     });
     this.detections = new Counter({ name: "minixdr_detections_total", help: "Rule or model detections, by ATT&CK technique (or anomaly) and rule", labelNames: ["technique", "rule"], registers });
@@ -71,7 +71,7 @@ export class DetectorMetrics {
     // earlier sample), so the first refused request or failed login would otherwise go uncounted by the alerts.
     const sources = [...new Set(Object.values(ingestFormats).map((f) => f.source))];
     for (const source of sources) {
-      for (const reason of ["invalid", "unauthorized", "too_large", "detection_behind"]) this.ingestRefused.inc({ source, reason }, 0);
+      for (const reason of ["invalid", "unauthorized", "too_large", "detection_behind", "busy"]) this.ingestRefused.inc({ source, reason }, 0);
       for (const tenant of tenants) this.eventsIngested.inc({ source, tenant }, 0);
       this.detectionSkipped.inc({ source }, 0);
     }
