@@ -22,7 +22,9 @@ export async function main(): Promise<void> {
   try {
     drainSeconds = process.env.MINIXDR_SHUTDOWN_DRAIN_SECONDS === undefined ? defaultDrainSeconds : Number(process.env.MINIXDR_SHUTDOWN_DRAIN_SECONDS);
     if (!(drainSeconds >= 0 && drainSeconds <= 20)) throw new ConfigError("MINIXDR_SHUTDOWN_DRAIN_SECONDS must be a number of seconds from 0 to 20");
-    const config = await loadDetectorConfig(process.env.MINIXDR_CONFIG_FILE ?? "/etc/minixdr/config/detector.json");
+    const config = await loadDetectorConfig(process.env.MINIXDR_CONFIG_FILE ?? "/etc/minixdr/config/detector.json", (keys) => {
+      log.warn({ keys }, "config: keys this detector does not know are ignored (written by a newer operator: run the detector image of the operator's version to use them)");
+    });
     const secretsDir = process.env.MINIXDR_SECRETS_DIR ?? "/etc/minixdr/secrets";
     const reloadSeconds = process.env.MINIXDR_SECRETS_RELOAD_SECONDS === undefined ? defaultSecretsReloadMs / 1000 : Number(process.env.MINIXDR_SECRETS_RELOAD_SECONDS);
     if (!(reloadSeconds > 0 && reloadSeconds <= 3600)) throw new ConfigError("MINIXDR_SECRETS_RELOAD_SECONDS must be a number of seconds from above 0 to 3600");

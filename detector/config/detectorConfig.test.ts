@@ -14,6 +14,8 @@ import { parseIngestTokens } from "./detectorSecrets.ts";
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });
 
 const contractExample = JSON.parse(/```json\n([\s\S]*?)```/.exec(readFileSync(join(repoRoot, "docs/contracts.md"), "utf8"))![1]!) as Record<string, unknown>;
+/** The example as a person would write it: without the operator's mark, checked strictly. */
+const { writtenBy: _writtenBy, ...handWritten } = contractExample;
 
 describe("detector config", () => {
   it("accepts the contract's example as written", () => {
@@ -24,9 +26,29 @@ describe("detector config", () => {
   });
 
   it("names an unknown key, at any depth", () => {
-    expect(() => parseDetectorConfig({ ...contractExample, detection: { bruteForce: { threshold: 6, windowSecs: 60 } } }))
+    expect(() => parseDetectorConfig({ ...handWritten, detection: { bruteForce: { threshold: 6, windowSecs: 60 } } }))
       .toThrow(/unknown key "detection.bruteForce.windowSecs"/);
-    expect(() => parseDetectorConfig({ ...contractExample, replicas: 3 })).toThrow(/unknown key "replicas"/);
+    expect(() => parseDetectorConfig({ ...handWritten, replicas: 3 })).toThrow(/unknown key "replicas"/);
+  });
+
+  it("in a file the operator wrote, leaves out keys it does not know (a newer operator's) and says which; a bad value is still refused", () => {
+    const newer = {
+      ...contractExample, writtenBy: "minixdr-operator", replicas: 3,
+      detection: { ...(contractExample.detection as object), bruteForce: { threshold: 4, windowSeconds: 60, perUser: true }, suppressions: [{ actors: ["backup"], until: "2027-01-01" }] },
+    };
+    const ignored: string[][] = [];
+    const config = parseDetectorConfig(newer, "detector.json", (keys) => ignored.push(keys));
+    expect(ignored).toEqual([["replicas", "detection.bruteForce.perUser", "detection.suppressions.0.until"].sort()].map((k) => expect.arrayContaining(k)));
+    expect(ignored[0]).toHaveLength(3);
+    // What it knows is taken as written.
+    expect(config.detection.bruteForce).toEqual({ threshold: 4, windowSeconds: 60 });
+    expect(config.detection.suppressions).toEqual([{ actors: ["backup"] }]);
+    // Without the mark: refused as before. With it, a known key's bad value too.
+    const { writtenBy: _, ...byHand } = newer;
+    expect(() => parseDetectorConfig(byHand)).toThrow(/unknown key "replicas"/);
+    expect(contractExample.writtenBy).toBe("minixdr-operator");
+    expect(() => parseDetectorConfig({ ...newer, containment: { mode: "quarantine" } })).toThrow(/"containment.mode"/);
+    expect(() => parseDetectorConfig({ ...contractExample, writtenBy: "someone" })).toThrow(/"writtenBy"/);
   });
 
   it("takes suppressions that name what they cover, and refuses one that names nothing, a bad CIDR or a bad technique", () => {
@@ -72,12 +94,26 @@ describe("start-up", () => {
 
   it("stops with a message naming the bad key", async () => {
     files = await writeDetectorFiles();
-    await writeFile(files.configFile, JSON.stringify({ ...contractExample, detection: { bruteForce: { treshold: 6 } } }));
+    await writeFile(files.configFile, JSON.stringify({ ...handWritten, detection: { bruteForce: { treshold: 6 } } }));
     const run = spawnSync(process.execPath, [join(repoRoot, "detector/main.ts")], {
       env: { ...process.env, MINIXDR_CONFIG_FILE: files.configFile, MINIXDR_SECRETS_DIR: files.secretsDir }, encoding: "utf8", timeout: 30_000,
     });
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('unknown key "detection.bruteForce.treshold"');
+  });
+
+  it("starts on a file a newer operator wrote, with a warning naming the keys it ignores", async () => {
+    const own = await writeDetectorFilesOnFreePorts();
+    await writeFile(own.configFile, JSON.stringify({ ...own.config, writtenBy: "minixdr-operator", detection: { ...own.config.detection, futureRule: { windowSeconds: 60 } } }));
+    const detector = await spawnDetector(own);
+    try {
+      await vi.waitFor(() => expect(detector.output()).toMatch(/"keys":\["detection\.futureRule"\].*config: keys this detector does not know are ignored/), { timeout: 30_000, interval: 200 });
+      await vi.waitFor(async () => expect((await fetch(`${detector.url}/healthz`)).status).toBe(200), { timeout: 30_000, interval: 200 });
+    } finally {
+      detector.child.kill("SIGTERM");
+      await detector.exited;
+      await own.remove();
+    }
   });
 
   it("stops when the Secret lacks the signing key", async () => {

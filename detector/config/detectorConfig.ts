@@ -44,8 +44,17 @@ export const detectionConfigSchema = z.strictObject({
   }).refine((s) => Object.keys(s).length > 0, "must name at least one of techniques, sourceCidrs, actors, namespaces")).default([]),
 });
 
+/** What the operator writes at the top of the files it renders (`writtenBy`). */
+export const operatorWriter = "minixdr-operator";
+
 export const detectorConfigSchema = z.strictObject({
   component: z.literal("detector").default("detector"),
+  /**
+   * `minixdr-operator`: the operator wrote the file. A key this detector does not know is then one a newer operator
+   * added (a MiniXdr pinning an older detector image): ignored and logged, not refused, so an operator upgrade does not
+   * crash-loop a detector it did not upgrade. A file written by hand is checked strictly.
+   */
+  writtenBy: z.literal(operatorWriter).optional(),
   listen: z.strictObject({ host: z.string().min(1).default(anyAddress), port: port.default(8080), metricsPort: port.default(9090) }).prefault({}),
   storage: z.strictObject({
     driver: z.enum(["sqlite", "postgres"]).default("sqlite"),
@@ -77,13 +86,39 @@ export function describeConfigIssues(error: z.ZodError): string[] {
   });
 }
 
-export function parseDetectorConfig(value: unknown, origin = "config"): DetectorConfig {
-  const result = detectorConfigSchema.safeParse(value);
+/** A copy of `value` without the keys of its `unrecognized_keys` issues; their paths (a.b.c). */
+function withoutUnknownKeys(value: unknown, issues: z.core.$ZodIssue[]): { value: unknown; ignored: string[] } {
+  const copy = structuredClone(value);
+  const ignored: string[] = [];
+  for (const issue of issues) {
+    if (issue.code !== "unrecognized_keys") continue;
+    let at: unknown = copy;
+    for (const segment of issue.path) at = (at as Record<PropertyKey, unknown> | undefined)?.[segment];
+    for (const key of issue.keys) {
+      if (at !== null && typeof at === "object") delete (at as Record<string, unknown>)[key];
+      ignored.push([...issue.path.map(String), key].join("."));
+    }
+  }
+  return { value: copy, ignored };
+}
+
+/**
+ * The config, or a ConfigError naming every problem. In a file the operator wrote (`writtenBy`), keys this detector
+ * does not know are left out and passed to `onIgnored` (everything else is checked as strictly).
+ */
+export function parseDetectorConfig(value: unknown, origin = "config", onIgnored?: (keys: string[]) => void): DetectorConfig {
+  let result = detectorConfigSchema.safeParse(value);
+  const byOperator = value !== null && typeof value === "object" && (value as { writtenBy?: unknown }).writtenBy === operatorWriter;
+  if (!result.success && byOperator && result.error.issues.some((i) => i.code === "unrecognized_keys")) {
+    const stripped = withoutUnknownKeys(value, result.error.issues);
+    result = detectorConfigSchema.safeParse(stripped.value);
+    if (result.success) onIgnored?.(stripped.ignored);
+  }
   if (!result.success) throw new ConfigError(`${origin}: ${describeConfigIssues(result.error).join("; ")}`);
   return result.data;
 }
 
-export async function loadDetectorConfig(file: string): Promise<DetectorConfig> {
+export async function loadDetectorConfig(file: string, onIgnored?: (keys: string[]) => void): Promise<DetectorConfig> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -96,5 +131,5 @@ export async function loadDetectorConfig(file: string): Promise<DetectorConfig> 
   } catch (err) {
     throw new ConfigError(`${file}: not valid JSON: ${(err as Error).message}`, { cause: err });
   }
-  return parseDetectorConfig(value, file);
+  return parseDetectorConfig(value, file, onIgnored);
 }

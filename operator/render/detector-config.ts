@@ -18,6 +18,8 @@ export function detectorConfig(spec: MiniXdrSpec): Record<string, unknown> {
   const d = spec.detector.config.detection;
   return {
     component: "detector",
+    // An older detector (an image the MiniXdr pins) ignores what it does not know in a file the operator wrote.
+    writtenBy: "minixdr-operator",
     listen: { host: anyAddress, port: ports.http, metricsPort: ports.metrics },
     storage: {
       ...(spec.storage.type === "sqlite" ? { driver: "sqlite", path: `${paths.dataDir}/minixdr.db` } : { driver: "postgres" }),
