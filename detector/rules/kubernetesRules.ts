@@ -55,10 +55,16 @@ function auditRule(spec: AuditRuleSpec): DetectionRule {
   };
 }
 
+/**
+ * Exec or attach into a pod, by anyone: no part of the platform execs (controllers, kubelets and the scheduler never
+ * do), so a system identity doing it is someone holding its credentials, a kube-system service account's token taken
+ * from a pod or a node above all. Judging it like the others' (as the rules for what the platform does every day
+ * cannot) leaves a stolen platform token no way to exec unseen.
+ */
 export const podExecRule = auditRule({
   name: "k8s-pod-exec",
   technique: techniques.containerAdministrationCommand,
-  matches: (e) => e.k8s?.resource === "pods" && (e.k8s.subresource === "exec" || e.k8s.subresource === "attach") && !isSystemIdentity(e.actor),
+  matches: (e) => e.k8s?.resource === "pods" && (e.k8s.subresource === "exec" || e.k8s.subresource === "attach"),
   risk: (r) => (allowedCount(r) > 0 ? 60 : 40),
   summary: (actor, r) => `${actor} ran ${r.length} exec/attach request(s) into ${[...new Set(r.map(where))].join(", ")} (${allowedCount(r)} allowed)`,
 });

@@ -143,6 +143,19 @@ export const attackCorpus: CorpusScenario[] = [
     expect: [{ technique: "T1609", sourceIp: "10.20.0.15", actor: "mallory", minEvidence: 2 }],
   },
   {
+    name: "exec with a stolen kube-system service account token",
+    description: "A token of a kube-system controller's service account, taken from a node, used to exec into a pod: the platform never execs.",
+    batches: [{
+      format: "k8s-audit", encoding: "eventlist",
+      records: [auditEvent(0, {
+        user: "system:serviceaccount:kube-system:replicaset-controller", groups: ["system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"],
+        verb: "create", resource: "pods", subresource: "exec", namespace: "payments", name: "api-7d9f",
+        requestURI: "/api/v1/namespaces/payments/pods/api-7d9f/exec?command=sh&container=api&stdin=true&tty=true", code: 101, sourceIPs: ["10.244.3.17"],
+      })],
+    }],
+    expect: [{ technique: "T1609", sourceIp: "10.244.3.17", actor: "system:serviceaccount:kube-system:replicaset-controller", minEvidence: 1 }],
+  },
+  {
     name: "secrets read across namespaces",
     description: "A developer lists secrets in all namespaces (refused) and reads one in each of two namespaces.",
     batches: [{
