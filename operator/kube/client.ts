@@ -93,17 +93,18 @@ export class KubeClient {
     this.onRequest = onRequest;
   }
 
-  get<T = KubeObject>(r: ResourceRef, namespace: string, name: string): Promise<T> {
-    return this.call<T>("get", r.plural, "GET", resourcePath(r, namespace, name));
+  /** `signal` aborts the request (and its connection) when the caller stops waiting for it. */
+  get<T = KubeObject>(r: ResourceRef, namespace: string, name: string, opts: { signal?: AbortSignal } = {}): Promise<T> {
+    return this.call<T>("get", r.plural, "GET", resourcePath(r, namespace, name), opts);
   }
 
-  create<T = KubeObject>(r: ResourceRef, namespace: string, body: object): Promise<T> {
-    return this.call<T>("create", r.plural, "POST", `${resourcePath(r, namespace)}?fieldManager=${fieldManager}`, { body, contentType: "application/json" });
+  create<T = KubeObject>(r: ResourceRef, namespace: string, body: object, opts: { signal?: AbortSignal } = {}): Promise<T> {
+    return this.call<T>("create", r.plural, "POST", `${resourcePath(r, namespace)}?fieldManager=${fieldManager}`, { body, contentType: "application/json", ...opts });
   }
 
   /** Replaces the object (PUT): optimistic concurrency through the body's resourceVersion. */
-  update<T = KubeObject>(r: ResourceRef, namespace: string, name: string, body: object): Promise<T> {
-    return this.call<T>("update", r.plural, "PUT", `${resourcePath(r, namespace, name)}?fieldManager=${fieldManager}`, { body, contentType: "application/json" });
+  update<T = KubeObject>(r: ResourceRef, namespace: string, name: string, body: object, opts: { signal?: AbortSignal } = {}): Promise<T> {
+    return this.call<T>("update", r.plural, "PUT", `${resourcePath(r, namespace, name)}?fieldManager=${fieldManager}`, { body, contentType: "application/json", ...opts });
   }
 
   /** Server-side apply with our field manager, forcing ownership of the fields we set. */

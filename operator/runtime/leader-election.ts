@@ -162,7 +162,7 @@ export class LeaderElector {
       const remaining = this.leading ? this.opts.renewDeadlineMs - (Date.now() - this.lastRenew) : this.opts.retryPeriodMs * 2;
       let ok = false;
       try {
-        ok = await this.withTimeout(this.tryAcquireOrRenew(), Math.max(remaining, 1));
+        ok = await this.withTimeout((signal) => this.tryAcquireOrRenew(signal), Math.max(remaining, 1));
       } catch (err) {
         if (this.stopped) return;
         this.log.warn({ err }, this.leading ? "lease renewal failed" : "lease acquisition failed");
@@ -179,12 +179,21 @@ export class LeaderElector {
     }
   }
 
-  private withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`lease request took longer than ${ms} ms`)), ms);
+  /**
+   * The attempt, given up after `ms` or on stop: its request is then aborted too. Left running, a renewal that answered
+   * after the deadline could still write the lease (holding it for another lease duration for a replica that had
+   * stepped down), and against a hung API server every retry left one more request open.
+   */
+  private withTimeout<T>(attempt: (signal: AbortSignal) => Promise<T>, ms: number): Promise<T> {
+    const controller = new AbortController();
+    const abort = () => controller.abort(new Error(`lease request took longer than ${ms} ms`));
+    const timer = setTimeout(abort, ms);
+    const stop = () => controller.abort(new Error("leader election stopped"));
+    this.stopController.signal.addEventListener("abort", stop, { once: true });
+    return attempt(controller.signal).finally(() => {
+      clearTimeout(timer);
+      this.stopController.signal.removeEventListener("abort", stop);
     });
-    return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
   }
 
   private setLeading(leading: boolean): void {
@@ -217,20 +226,20 @@ export class LeaderElector {
   }
 
   /** One attempt; true when this candidate holds the lease afterwards. */
-  private async tryAcquireOrRenew(): Promise<boolean> {
+  private async tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
     const { namespace, name, identity } = this.opts;
     const now = microTime();
     const leaseDurationSeconds = Math.max(1, Math.ceil(this.opts.leaseDurationMs / 1000));
     let lease: Lease;
     try {
-      lease = await this.client.get<Lease>(leases, namespace, name);
+      lease = await this.client.get<Lease>(leases, namespace, name, { signal });
     } catch (err) {
       if (!isApiError(err, 404)) throw err;
       try {
         const created = await this.client.create<Lease>(leases, namespace, {
           apiVersion: "coordination.k8s.io/v1", kind: "Lease",
           metadata: { name, namespace }, spec: { holderIdentity: identity, leaseDurationSeconds, acquireTime: now, renewTime: now, leaseTransitions: 0 },
-        });
+        }, { signal });
         this.observe(created);
         return true;
       } catch (createErr) {
@@ -257,7 +266,7 @@ export class LeaderElector {
       next.leaseTransitions = (spec.leaseTransitions ?? 0) + 1;
     }
     try {
-      const updated = await this.client.update<Lease>(leases, namespace, name, { ...lease, spec: next });
+      const updated = await this.client.update<Lease>(leases, namespace, name, { ...lease, spec: next }, { signal });
       this.observe(updated);
       return true;
     } catch (err) {
