@@ -180,9 +180,8 @@ export class LeaderElector {
   }
 
   /**
-   * The attempt, given up after `ms` or on stop: its request is then aborted too. Left running, a renewal that answered
-   * after the deadline could still write the lease (holding it for another lease duration for a replica that had
-   * stepped down), and against a hung API server every retry left one more request open.
+   * The attempt, given up after `ms` or on stop: its request is then aborted too. Left running, against a hung API
+   * server every retry left one more request and connection open (until their 30 s idle timeout).
    */
   private withTimeout<T>(attempt: (signal: AbortSignal) => Promise<T>, ms: number): Promise<T> {
     const controller = new AbortController();
