@@ -415,8 +415,10 @@ export const networkPolicySchema = z.strictObject({
     "Unset: pods in this namespace; given with nothing in it: nobody. It does not open the detector's API (networkPolicy.ingress does)."),
   metrics: peerSchema.optional().describe("Who may scrape metrics."),
   egress: checked(z.strictObject({
-    databaseCidrs: z.array(z.string().max(64)).max(64).optional().describe("Where PostgreSQL runs; egress to port databasePort is allowed there."),
-    databasePort: z.number().int().min(1).max(65535).default(5432).describe("PostgreSQL port."),
+    databaseCidrs: z.array(z.string().max(64)).max(64).optional().describe("Where PostgreSQL runs; egress to port databasePort is allowed there. " +
+      "Unset (with storage.type postgres): to any address on that port, in the cluster or outside it; set it to hold the detector to the database's addresses."),
+    databasePort: z.number().int().min(1).max(65535).default(5432).describe("The port PostgreSQL (or its pooler: PgBouncer listens on 6432) listens on, as a NetworkPolicy sees it: " +
+      "an in-cluster Service's target port, not its own. The operator does not read the URL in the database Secret: keep them in step."),
     dnsNamespace: z.string().regex(dnsLabel).max(63).default("kube-system").describe("Namespace of the cluster DNS."),
     dnsPorts: z.array(z.number().int().min(1).max(65535)).min(1).max(8).optional()
       .describe("Ports the cluster DNS pods listen on (UDP and TCP), as a NetworkPolicy sees them: after the Service's port is " +
