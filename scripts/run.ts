@@ -41,7 +41,7 @@ function flags(argv: string[]): Flags {
     else if (a === "--kubeconfig") f.kubeconfig = argv[++i];
     else if (a === "--namespace") f.namespace = argv[++i] ?? f.namespace;
     else {
-      console.error(`unknown flag ${a}\nusage: make run [ARGS="--kubeconfig PATH] [--namespace NS] [--once]"]`);
+      console.error(`unknown flag ${a}\nusage: make run [ARGS="[--kubeconfig PATH] [--namespace NS] [--once]"]`);
       process.exit(2);
     }
   }
