@@ -259,7 +259,7 @@ const podMetadata = {
 const componentBase = {
   image: z.string().max(512).regex(imagePattern).default(defaultImage).describe("Container image."),
   imagePullPolicy: z.enum(["Always", "IfNotPresent", "Never"]).default("IfNotPresent").describe("When to pull the image."),
-  replicas: z.number().int().min(1).max(100).default(1).describe("Replicas when autoscaling is off."),
+  replicas: z.number().int().min(1).max(100).default(1),
   resources: resourcesSchema.optional(),
   disruptionBudget: disruptionBudgetSchema.prefault({}),
   ...scheduling,
@@ -344,6 +344,7 @@ const cpuTarget = ({ targetCPUUtilizationPercentage: cpu, targetMemoryUtilizatio
 
 export const detectorSchema = checked(z.strictObject({
   ...componentBase,
+  replicas: componentBase.replicas.describe("Replicas when autoscaling is off (more than 1 needs storage.type postgres)."),
   autoscaling: autoscalingSchema.prefault({}),
   config: detectorConfigSchema.prefault({}),
 }),
@@ -369,6 +370,7 @@ export const detectorSchema = checked(z.strictObject({
 export const consoleSchema = z.strictObject({
   enabled: z.boolean().default(false).describe("Run the analysts' web console."),
   ...componentBase,
+  replicas: componentBase.replicas.describe("Replicas of the console (it keeps no state: any number serves)."),
 }).describe("The optional web console.");
 
 const secretKeyRef = z.strictObject({
