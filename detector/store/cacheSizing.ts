@@ -1,5 +1,6 @@
 // How much the SQLite store may keep in memory, from the container's memory limit: the defaults were measured under
-// the default limit (768Mi: the detector peaked at 584-617 MB with them in the benchmark), and a smaller limit gets
+// the default limit (768Mi: the benchmark's detector peaked at 584-617 MB with them before it ran with the heap flags
+// its Deployment gets, 455-475 MB since: bench/results), and a smaller limit gets
 // proportionally smaller caches, so lowering spec.detector.resources does not get the detector OOM-killed under load.
 
 export interface CacheSizes {
