@@ -1,7 +1,7 @@
 // Login (anyone); logout, who-am-I and one's own password (viewer); users: list, create, reset a password, delete (admin).
 import type { FastifyPluginCallback, FastifyReply } from "fastify";
 import { z } from "zod";
-import { unknownNameDigest, type Accounts, type LoginResult, type PasswordChangeResult } from "../auth/accounts.ts";
+import type { Accounts, LoginResult, PasswordChangeResult } from "../auth/accounts.ts";
 import { roles, usernamePattern } from "../auth/user.ts";
 import type { Repository } from "../store/repository.ts";
 import { requireRole, type ApiAuth } from "./authentication.ts";
@@ -27,14 +27,13 @@ export interface UserRouteDeps {
   onLogin?(result: "success" | Exclude<LoginResult, { ok: true }>["reason"]): void;
 }
 
-/**
- * Who a refused login was for, as the log says it: an account's name, or only the digest of a name that is no account
- * (as the store counts it): that may be a password typed into the wrong field, and logs are read more widely than the store.
- */
-const loginName = (username: string, account: boolean) => (account ? { username } : { nameDigest: unknownNameDigest(username) });
-
 /** A fastify plugin: `app.register(userRoutes, deps)`. */
 export const userRoutes: FastifyPluginCallback<UserRouteDeps> = (app, deps, done) => {
+  /**
+   * Who a refused login was for, as the log says it: an account's name, or only the keyed digest of a name that is no
+   * account (as the store counts it): that may be a password typed into the wrong field, and logs are read more widely.
+   */
+  const loginName = (username: string, account: boolean) => (account ? { username } : { nameDigest: deps.accounts.nameDigest(username) });
   /** 423 for a locked account, with how long is left; a login and a password change answer it alike. */
   const locked = (reply: FastifyReply, lockedUntil: number): FastifyReply =>
     reply.code(423).header("retry-after", String(Math.max(1, Math.ceil((lockedUntil - deps.now()) / 1000))))

@@ -1,5 +1,4 @@
 // Logins with lockout, user creation under the password policy, and the first admin from the Secret.
-import { createHash } from "node:crypto";
 import type { FirstAdminOutcome, Repository } from "../store/repository.ts";
 import type { ApiTokens } from "./apiTokens.ts";
 import { LoginGate } from "./loginGate.ts";
@@ -32,13 +31,6 @@ export type PasswordChangeResult =
 
 export type CreateUserResult = { ok: true; user: UserRecord } | { ok: false; reason: "exists" } | { ok: false; reason: "weak-password"; problems: string[] };
 
-/**
- * How failed logins of a name that is no account are counted in the store (as an account's are, so a 423 does not
- * tell that an account exists): by a digest, never the name itself, which may be a password typed in the wrong field.
- */
-export function unknownNameDigest(username: string): string {
-  return createHash("sha256").update(username, "utf8").digest("base64url");
-}
 
 export class Accounts {
   private readonly repository: Repository;
@@ -51,6 +43,16 @@ export class Accounts {
     this.tokens = tokens;
     this.now = now;
     this.gate = gate;
+  }
+
+  /**
+   * How failed logins of a name that is no account are counted in the store (as an account's are, so a 423 does not
+   * tell that an account exists) and named in the log: by a digest, never the name itself, which may be a password
+   * typed in the wrong field. Keyed (`ApiTokens.keyedDigest`): a plain SHA-256 of a weak password is found by hashing
+   * a list of common ones, by anyone who reads the log or the database.
+   */
+  nameDigest(username: string): string {
+    return this.tokens.keyedDigest("unknown-login-name", username);
   }
 
   async login(tenant: string, username: string, password: string): Promise<LoginResult> {
@@ -70,7 +72,7 @@ export class Accounts {
     const user = await this.repository.findUser(tenant, username);
     const now = this.now();
     const account = user !== undefined;
-    const lockedUntil = user ? user.lockedUntil : await this.repository.unknownNameLockedUntil(tenant, unknownNameDigest(username), now);
+    const lockedUntil = user ? user.lockedUntil : await this.repository.unknownNameLockedUntil(tenant, this.nameDigest(username), now);
     if (lockedUntil > now) return { ok: false, reason: "locked", lockedUntil, account };
     // bcrypt reads only the first 72 bytes, and no password longer than that was ever set: a longer one, which would
     // match any password it starts with, is wrong (checked all the same, so it takes as long).
@@ -78,7 +80,7 @@ export class Accounts {
     if (user && matches) return { ok: true, user };
     const lockedNow = user
       ? (await this.repository.recordFailedLogin(tenant, username, now, lockout.maxFailures, lockout.lockMs)).lockedUntil
-      : (await this.repository.recordUnknownNameFailure(tenant, unknownNameDigest(username), now, lockout.maxFailures, lockout.lockMs)).lockedUntil;
+      : (await this.repository.recordUnknownNameFailure(tenant, this.nameDigest(username), now, lockout.maxFailures, lockout.lockMs)).lockedUntil;
     if (lockedNow > now) return { ok: false, reason: "locked", lockedUntil: lockedNow, account };
     return { ok: false, reason: "invalid-credentials", account };
   }

@@ -1,4 +1,5 @@
 // API tokens: HS256 JWTs signed with the Secret's key; issuer, audience, expiry and the algorithm are all checked.
+import { createHmac } from "node:crypto";
 import { errors, jwtVerify, SignJWT } from "jose";
 import { roles, type Role } from "./user.ts";
 
@@ -38,6 +39,15 @@ export class ApiTokens {
   /** Signs and verifies with a rotated key from now on: tokens signed with the earlier key are refused. */
   useKey(signingKey: string): void {
     this.key = new TextEncoder().encode(signingKey);
+  }
+
+  /**
+   * HMAC-SHA256 of `value` under a key derived from the signing key for `purpose` (never the signing key itself), so a
+   * digest cannot be recomputed without the Secret. It changes when the signing key is rotated.
+   */
+  keyedDigest(purpose: string, value: string): string {
+    const key = createHmac("sha256", this.key).update(`minixdr ${purpose}`).digest();
+    return createHmac("sha256", key).update(value, "utf8").digest("base64url");
   }
 
   async issue(p: VerifiedToken): Promise<{ token: string; expiresAt: number }> {

@@ -3,9 +3,11 @@
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { login, startTestDetector, writeDetectorFiles, type DetectorFiles } from "../../test/detector/detectorHarness.ts";
+import { jwtSigningKey, login, startTestDetector, writeDetectorFiles, type DetectorFiles } from "../../test/detector/detectorHarness.ts";
 import type { RunningDetector } from "../detector.ts";
-import { unknownNameDigest } from "./accounts.ts";
+import { createHash } from "node:crypto";
+import { Accounts } from "./accounts.ts";
+import { ApiTokens } from "./apiTokens.ts";
 
 vi.setConfig({ testTimeout: 60_000, hookTimeout: 120_000 });
 
@@ -33,8 +35,12 @@ describe("refused logins in the log", () => {
     const lines = logged.split("\n").filter((l) => l.includes("login refused")).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toHaveLength(3);
     expect(logged).not.toContain(password);
-    expect(lines[0]).toMatchObject({ tenant: "default", nameDigest: unknownNameDigest(password), reason: "invalid-credentials" });
-    expect(lines[1]).toMatchObject({ tenant: "gone", nameDigest: unknownNameDigest(`${password}!`) });
+    // The digest is keyed with the Secret's signing key: nobody without it can test guesses against it.
+    const digest = (name: string) => new Accounts(detector.repository, new ApiTokens(jwtSigningKey)).nameDigest(name);
+    expect(lines[0]).toMatchObject({ tenant: "default", nameDigest: digest(password), reason: "invalid-credentials" });
+    expect(lines[1]).toMatchObject({ tenant: "gone", nameDigest: digest(`${password}!`) });
+    expect(lines[0]!.nameDigest).not.toBe(createHash("sha256").update(password).digest("base64url"));
+    expect(new Accounts(detector.repository, new ApiTokens("another-signing-key-0123456789abcdef0123")).nameDigest(password)).not.toBe(lines[0]!.nameDigest);
     expect(lines[2]).toMatchObject({ tenant: "default", username: "admin", reason: "invalid-credentials" });
   });
 });

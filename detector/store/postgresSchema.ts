@@ -49,7 +49,7 @@ CREATE TABLE IF NOT EXISTS users (
   PRIMARY KEY (tenant, username)
 );
 -- Failed logins of names that are no account, counted as an account's are (so a 423 does not tell that one exists),
--- by a digest of the name (it may be a mistyped password). A row means nothing from expires_at on, when it is removed.
+-- by a keyed digest of the name (it may be a mistyped password). A row means nothing from expires_at on, when it is removed.
 CREATE TABLE IF NOT EXISTS unknown_login_names (
   tenant TEXT NOT NULL, name_digest TEXT NOT NULL, failed_logins INTEGER NOT NULL, locked_until BIGINT NOT NULL,
   expires_at BIGINT NOT NULL,
