@@ -84,24 +84,40 @@ interface ToRecord {
   model: { version: string; score: number } | undefined;
 }
 
-/**
- * The event-time span of the detection's triggers: the source's events of this pass among its evidence (a rule's
- * detection holds at least one). Should none be (the model's evidence is the last 200 events of a window), every
- * trigger of the source counts.
- */
-function triggerSpan(d: Detection, triggers: SecurityEvent[], triggerIds: Set<string>): { from: number; to: number } {
+/** A source's triggers of a pass: their ids, and the span of event time they lie in. */
+interface TriggerSet {
+  ids: Set<string>;
+  from: number;
+  to: number;
+}
+
+function triggerSet(triggers: readonly SecurityEvent[]): TriggerSet {
+  const ids = new Set<string>();
   let from = Infinity;
   let to = -Infinity;
-  for (const e of d.events) {
-    if (!triggerIds.has(e.id)) continue;
-    if (e.time < from) from = e.time;
-    if (e.time > to) to = e.time;
-  }
-  if (from > to) for (const t of triggers) {
+  for (const t of triggers) {
+    ids.add(t.id);
     if (t.time < from) from = t.time;
     if (t.time > to) to = t.time;
   }
-  return { from, to };
+  return { ids, from, to };
+}
+
+/**
+ * The event-time span of the detection's triggers: the source's events of this pass among its evidence (a rule's
+ * detection holds at least one). Should none be (the model's evidence is the last 200 events of a window), every
+ * trigger of the source counts. Only evidence within the triggers' span is looked up by id (a trigger's copy in the
+ * evidence has its time): once windows are full, most evidence is older than the pass.
+ */
+function triggerSpan(d: Detection, triggers: TriggerSet): { from: number; to: number } {
+  let from = Infinity;
+  let to = -Infinity;
+  for (const e of d.events) {
+    if (e.time < triggers.from || e.time > triggers.to || !triggers.ids.has(e.id)) continue;
+    if (e.time < from) from = e.time;
+    if (e.time > to) to = e.time;
+  }
+  return from > to ? { from: triggers.from, to: triggers.to } : { from, to };
 }
 
 /** The events (oldest first) with time in (after, upTo]. */
@@ -360,10 +376,10 @@ export class DetectionEngine {
     const keys = new Set<string>();
     for (const { tenant, triggers, detections, adjustment, model } of assessed) {
       if (detections.length === 0) continue;
-      const triggerIds = new Set(triggers.map((t) => t.id));
+      const passTriggers = triggerSet(triggers);
       for (const { detection, key } of detections) {
         const k = `${tenant}\u0000${detection.sourceIp}\u0000${detection.actor}\u0000${key}`;
-        (keys.has(k) ? repeated : first).push({ tenant, detection, key, triggers: triggerSpan(detection, triggers, triggerIds), adjustment, model });
+        (keys.has(k) ? repeated : first).push({ tenant, detection, key, triggers: triggerSpan(detection, passTriggers), adjustment, model });
         keys.add(k);
       }
     }

@@ -12,7 +12,8 @@ export const bruteForceRule: DetectionRule = {
     const failures = events.filter((e) => e.kind === "auth.failure");
     const evidence = eventsInReachingWindows(failures, triggers, seconds(windowSeconds), countAtLeast(threshold));
     if (evidence.length === 0) return [];
-    const users = new Set(evidence.map((e) => e.username).filter(Boolean));
+    const users = new Set<string>();
+    for (const e of evidence) if (e.username) users.add(e.username);
     return [{
       rule: this.name,
       technique: this.technique,

@@ -1,4 +1,5 @@
 // What a rule is: a pure function from the events of one tenant+source around a batch to detections.
+import { firstAtOrAfter } from "../events/eventOrder.ts";
 import type { EventKind, SecurityEvent } from "../events/securityEvent.ts";
 import type { DetectionConfig } from "../config/detectorConfig.ts";
 import type { Technique } from "./attackTechniques.ts";
@@ -56,10 +57,6 @@ export interface WindowMeasure {
 }
 
 /**
- * Every event inside some window of `windowMs` event time that reaches the measure and holds a trigger.
- * Events may have arrived in any order: the window is over event time, and the stored history fills it.
- */
-/**
  * The events oldest first: as given when they already are (windows come from the store oldest first, and checking is
  * cheaper than sorting a copy), else a sorted copy (a rule may also be called directly).
  */
@@ -68,19 +65,58 @@ export function oldestFirst(events: SecurityEvent[]): SecurityEvent[] {
   return events;
 }
 
+/**
+ * Which of `events` (oldest first) are triggers: 1 for a trigger, 0 otherwise. Only events within the triggers' span of
+ * event time are looked up by id (a trigger is one of the source's stored events, so its copy in a window has its time):
+ * once a window is full, most of it lies before that span, and looking every event up cost more than the scan itself.
+ */
+export function triggerFlags(sorted: readonly SecurityEvent[], triggers: readonly SecurityEvent[]): Uint8Array {
+  const flags = new Uint8Array(sorted.length);
+  if (triggers.length === 0) return flags;
+  let from = Infinity;
+  let to = -Infinity;
+  const ids = new Set<string>();
+  for (const t of triggers) {
+    ids.add(t.id);
+    if (t.time < from) from = t.time;
+    if (t.time > to) to = t.time;
+  }
+  for (let i = firstAtOrAfter(sorted, from); i < sorted.length; i++) {
+    const e = sorted[i]!;
+    if (e.time > to) break;
+    if (ids.has(e.id)) flags[i] = 1;
+  }
+  return flags;
+}
+
+/**
+ * Every event inside some window of `windowMs` event time that reaches the measure and holds a trigger.
+ * Events may have arrived in any order: the window is over event time, and the stored history fills it.
+ * In one walk: the window starting at each event ends no earlier than the one before it, so the union of the windows
+ * that count is taken by appending what each adds past the last one taken (filling every window was quadratic in a
+ * busy source's window).
+ */
 export function eventsInReachingWindows(events: SecurityEvent[], triggers: SecurityEvent[], windowMs: number, measure: WindowMeasure): SecurityEvent[] {
+  const out: SecurityEvent[] = [];
+  if (events.length === 0 || triggers.length === 0) return out;
   const sorted = oldestFirst(events);
-  const triggerIds = new Set(triggers.map((t) => t.id));
-  const triggersBefore = [0];
-  for (const e of sorted) triggersBefore.push(triggersBefore.at(-1)! + (triggerIds.has(e.id) ? 1 : 0));
-  const inWindow = new Array<boolean>(sorted.length).fill(false);
+  const n = sorted.length;
+  const isTrigger = triggerFlags(sorted, triggers);
+  /** The first trigger at or after the window's start (n when none). */
+  let nextTrigger = 0;
   let right = 0;
-  for (let left = 0; left < sorted.length; left++) {
-    while (right < sorted.length && sorted[right]!.time - sorted[left]!.time <= windowMs) measure.add(sorted[right++]!);
-    if (measure.reached() && triggersBefore[right]! - triggersBefore[left]! > 0) inWindow.fill(true, left, right);
+  let takenTo = 0;
+  for (let left = 0; left < n; left++) {
+    while (right < n && sorted[right]!.time - sorted[left]!.time <= windowMs) measure.add(sorted[right++]!);
+    if (nextTrigger < left) nextTrigger = left;
+    while (nextTrigger < n && isTrigger[nextTrigger] === 0) nextTrigger++;
+    if (nextTrigger < right && measure.reached()) {
+      for (let i = Math.max(left, takenTo); i < right; i++) out.push(sorted[i]!);
+      takenTo = right;
+    }
     measure.remove(sorted[left]!);
   }
-  return sorted.filter((_, i) => inWindow[i]);
+  return out;
 }
 
 export function countAtLeast(n: number): WindowMeasure {

@@ -49,7 +49,8 @@ export const passwordSprayRule: DetectionRule = {
     const failures = events.filter((e) => e.kind === "auth.failure" && e.username !== undefined);
     const evidence = eventsInReachingWindows(failures, triggers, seconds(windowSeconds), sprayMeasure(distinctUsers));
     if (evidence.length === 0) return [];
-    const users = new Set(evidence.map((e) => e.username));
+    const users = new Set<string | undefined>();
+    for (const e of evidence) users.add(e.username);
     return [{
       rule: this.name,
       technique: this.technique,

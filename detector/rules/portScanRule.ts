@@ -21,9 +21,11 @@ export const portScanRule: DetectionRule = {
     const byFlows = eventsInReachingWindows(probes, triggers, seconds(windowSeconds), distinctAtLeast(distinctPorts, (e) => String(e.destPort)));
     const triggerIds = new Set(triggers.map((t) => t.id));
     const alerts = events.filter((e) => isScanAlert(e) && triggerIds.has(e.id));
-    const evidence = [...byFlows, ...alerts].sort((a, b) => a.time - b.time);
+    // The flows come oldest first: sorting them again (a comparison per event of a full window) only when alerts join them.
+    const evidence = alerts.length === 0 ? byFlows : [...byFlows, ...alerts].sort((a, b) => a.time - b.time);
     if (evidence.length === 0) return [];
-    const ports = new Set(byFlows.map((e) => e.destPort));
+    const ports = new Set<number | undefined>();
+    for (const e of byFlows) ports.add(e.destPort);
     return [{
       rule: this.name,
       technique: this.technique,
