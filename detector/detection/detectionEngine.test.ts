@@ -334,6 +334,21 @@ describe("batching", () => {
     expect(shape(await together.list())).toEqual(shape(await apart.list()));
     expect(shape(await together.list()).map((i) => [i.evidence, i.risk])).toEqual([[6, 51], [6, 51]]);
   });
+
+  it("judges stretches apart when the gap between them is only a little wider than the rule's window", async () => {
+    // 61 s between the last failure of one stretch and the first of the next: no 60 s window holds both, so the
+    // batch's detection is two (merged into one incident: brute force's dedupe window is five of its windows), and the
+    // summary is the later stretch's 6 failures, not 12 (risk 51, not 57), as when the stretches come apart.
+    const stretches = failuresAt([0, 5, 10, 15, 20, 25, 86, 91, 96, 101, 106, 111]);
+    const together = await setup();
+    await together.send(stretches);
+    const apart = await setup();
+    await apart.send(stretches.slice(0, 6));
+    await apart.send(stretches.slice(6));
+    const view = (items: Awaited<ReturnType<Awaited<ReturnType<typeof setup>>["list"]>>) => items.map((i) => ({ summary: i.summary, risk: i.riskScore, evidence: i.evidence.total }));
+    expect(view(await together.list())).toEqual(view(await apart.list()));
+    expect(view(await together.list())).toEqual([{ summary: expect.stringMatching(/^6 failed logins/) as string, risk: 51, evidence: 12 }]);
+  });
 });
 
 describe("deduplication", () => {

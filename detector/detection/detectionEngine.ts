@@ -138,6 +138,12 @@ function clusters(events: SecurityEvent[], gapMs: number): SecurityEvent[][] {
   return out;
 }
 
+/** Whether `clusters` would find at most one run: no neighbours more than `gapMs` apart. */
+function oneRun(events: readonly SecurityEvent[], gapMs: number): boolean {
+  for (let i = 1; i < events.length; i++) if (events[i]!.time - events[i - 1]!.time > gapMs) return false;
+  return true;
+}
+
 /**
  * The rule's detections, one per stretch of activity: evidence that falls apart into runs more than the rule's window
  * apart is two attacks (no window can hold both), and each is judged, scored and recorded on its own, as it would have
@@ -146,7 +152,10 @@ function clusters(events: SecurityEvent[], gapMs: number): SecurityEvent[][] {
  * span at once (the Kubernetes rules) joined requests an hour apart into one detection.
  */
 function detectSeparately(rule: DetectionRule, input: RuleInput, windowMs: number): Detection[] {
-  return rule.detect(input).flatMap((d) => {
+  const detections = rule.detect(input);
+  // Mostly one stretch: found without copying the evidence into runs.
+  if (detections.every((d) => oneRun(d.events, windowMs))) return detections;
+  return detections.flatMap((d) => {
     const runs = clusters(d.events, windowMs);
     if (runs.length < 2) return [d];
     return runs.flatMap((run) => {

@@ -1,6 +1,6 @@
 // SSH brute force: many failed logins from one source within a short window of event time.
 import { techniques } from "./attackTechniques.ts";
-import { countAtLeast, eventsInReachingWindows, seconds, type DetectionRule } from "./detectionRule.ts";
+import { countAtLeast, eventsInReachingWindows, only, seconds, type DetectionRule } from "./detectionRule.ts";
 
 export const bruteForceRule: DetectionRule = {
   name: "ssh-brute-force",
@@ -9,7 +9,7 @@ export const bruteForceRule: DetectionRule = {
   triggerKinds: ["auth.failure"],
   detect({ sourceIp, triggers, events, config }) {
     const { threshold, windowSeconds } = config.bruteForce;
-    const failures = events.filter((e) => e.kind === "auth.failure");
+    const failures = only(events, (e) => e.kind === "auth.failure");
     const evidence = eventsInReachingWindows(failures, triggers, seconds(windowSeconds), countAtLeast(threshold));
     if (evidence.length === 0) return [];
     const users = new Set<string>();

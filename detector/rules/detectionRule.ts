@@ -119,6 +119,20 @@ export function eventsInReachingWindows(events: SecurityEvent[], triggers: Secur
   return out;
 }
 
+/**
+ * `events.filter(keep)`, but `events` itself when every event is kept (a source sending one kind of event: its window,
+ * not a copy of it). Neither is changed afterwards.
+ */
+export function only(events: SecurityEvent[], keep: (e: SecurityEvent) => boolean): SecurityEvent[] {
+  for (let i = 0; i < events.length; i++) {
+    if (keep(events[i]!)) continue;
+    const out = events.slice(0, i);
+    for (let j = i + 1; j < events.length; j++) if (keep(events[j]!)) out.push(events[j]!);
+    return out;
+  }
+  return events;
+}
+
 export function countAtLeast(n: number): WindowMeasure {
   let count = 0;
   return { add: () => void count++, remove: () => void count--, reached: () => count >= n };

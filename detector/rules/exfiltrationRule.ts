@@ -1,6 +1,6 @@
 // Large outbound transfer: bytes sent by one source to its peers, summed over flows within a window of event time.
 import { techniques } from "./attackTechniques.ts";
-import { eventsInReachingWindows, seconds, sumAtLeast, type DetectionRule } from "./detectionRule.ts";
+import { eventsInReachingWindows, only, seconds, sumAtLeast, type DetectionRule } from "./detectionRule.ts";
 
 const mib = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MiB`;
 
@@ -11,7 +11,7 @@ export const exfiltrationRule: DetectionRule = {
   triggerKinds: ["network.flow"],
   detect({ sourceIp, triggers, events, config }) {
     const { bytesOut, windowSeconds } = config.exfiltration;
-    const flows = events.filter((e) => e.kind === "network.flow" && (e.bytesOut ?? 0) > 0);
+    const flows = only(events, (e) => e.kind === "network.flow" && (e.bytesOut ?? 0) > 0);
     const evidence = eventsInReachingWindows(flows, triggers, seconds(windowSeconds), sumAtLeast(bytesOut, (e) => e.bytesOut ?? 0));
     if (evidence.length === 0) return [];
     const total = evidence.reduce((sum, e) => sum + (e.bytesOut ?? 0), 0);

@@ -1,7 +1,7 @@
 // Password spraying: failed logins across many usernames with few passwords, from one source.
 import type { SecurityEvent } from "../events/securityEvent.ts";
 import { techniques } from "./attackTechniques.ts";
-import { DistinctCounter, eventsInReachingWindows, seconds, type DetectionRule, type WindowMeasure } from "./detectionRule.ts";
+import { DistinctCounter, eventsInReachingWindows, only, seconds, type DetectionRule, type WindowMeasure } from "./detectionRule.ts";
 
 /**
  * One password tried against enough usernames (guessing many passwords for one user is brute force), or, for records
@@ -46,7 +46,7 @@ export const passwordSprayRule: DetectionRule = {
   triggerKinds: ["auth.failure"],
   detect({ sourceIp, triggers, events, config }) {
     const { distinctUsers, windowSeconds } = config.passwordSpray;
-    const failures = events.filter((e) => e.kind === "auth.failure" && e.username !== undefined);
+    const failures = only(events, (e) => e.kind === "auth.failure" && e.username !== undefined);
     const evidence = eventsInReachingWindows(failures, triggers, seconds(windowSeconds), sprayMeasure(distinctUsers));
     if (evidence.length === 0) return [];
     const users = new Set<string | undefined>();

@@ -2,7 +2,7 @@
 // host:port pairs: a browser reaches dozens of hosts on 443 within a minute.
 import type { SecurityEvent } from "../events/securityEvent.ts";
 import { techniques } from "./attackTechniques.ts";
-import { distinctAtLeast, eventsInReachingWindows, seconds, type DetectionRule } from "./detectionRule.ts";
+import { distinctAtLeast, eventsInReachingWindows, only, seconds, type DetectionRule } from "./detectionRule.ts";
 
 const scanSignature = /\bscan\b|\bnmap\b|\bmasscan\b|\bzmap\b/i;
 
@@ -17,7 +17,7 @@ export const portScanRule: DetectionRule = {
   triggerKinds: ["network.flow", "session.connect", "network.alert"],
   detect({ sourceIp, triggers, events, config }) {
     const { distinctPorts, windowSeconds } = config.portScan;
-    const probes = events.filter((e) => (e.kind === "network.flow" || e.kind === "session.connect") && e.destPort !== undefined);
+    const probes = only(events, (e) => (e.kind === "network.flow" || e.kind === "session.connect") && e.destPort !== undefined);
     const byFlows = eventsInReachingWindows(probes, triggers, seconds(windowSeconds), distinctAtLeast(distinctPorts, (e) => String(e.destPort)));
     const triggerIds = new Set(triggers.map((t) => t.id));
     const alerts = events.filter((e) => isScanAlert(e) && triggerIds.has(e.id));
