@@ -213,6 +213,20 @@ export class DetectionEngine {
   }
 
   /**
+   * Where rule `r`'s window over a source's history starts: `windowMs` before the oldest trigger, or for a rule with
+   * `historyFrom` where that says its detections can need history from (not before the window, not after the oldest
+   * trigger), judged from the history since the oldest trigger.
+   */
+  private windowStart(r: number, source: { tenant: string; sourceIp: string; triggers: SecurityEvent[] }, { oldest, newest }: { oldest: number; newest: number }, history: SecurityEvent[]): number {
+    const w = this.ruleWindows[r]!;
+    const rule = this.rules[r]!;
+    if (!rule.historyFrom) return oldest - w;
+    const since = between(history, oldest - 1, newest + w);
+    const needed = rule.historyFrom({ ...source, events: since, config: this.options.config });
+    return Math.max(oldest - w, Math.min(oldest, needed));
+  }
+
+  /**
    * The sources' windows: first from `before` ahead of the oldest trigger, then, for the sources a conditional rule
    * needs more of, what lies before that (read apart, so each source's window is one view of the store, not two).
    */
@@ -224,15 +238,9 @@ export class DetectionEngine {
     }));
     const further: { i: number; from: number }[] = [];
     for (const [i, { tenant, sourceIp, triggers }] of sources.entries()) {
-      const { oldest, newest } = spans[i]!;
-      const readFrom = oldest - reach[i]!.before;
+      const readFrom = spans[i]!.oldest - reach[i]!.before;
       let from = readFrom;
-      for (const r of reach[i]!.conditional) {
-        const w = this.ruleWindows[r]!;
-        const since = between(histories[i]!, oldest - 1, newest + w);
-        const needed = this.rules[r]!.historyFrom!({ tenant, sourceIp, triggers, events: since, config: this.options.config });
-        from = Math.min(from, Math.max(oldest - w, Math.min(oldest, needed)));
-      }
+      for (const r of reach[i]!.conditional) from = Math.min(from, this.windowStart(r, { tenant, sourceIp, triggers }, spans[i]!, histories[i]!));
       if (from < readFrom) further.push({ i, from });
     }
     if (further.length === 0) return histories;
@@ -302,12 +310,16 @@ export class DetectionEngine {
         await new Promise((r) => setImmediate(r));
         slice = performance.now();
       }
-      const { oldest, newest } = spans[i]!;
+      const { newest } = spans[i]!;
       detections.push(running[i]!.flatMap((r) => {
         // Each rule gets its own window around the triggers, not the widest one (its windowMs says how far it looks);
-        // a conditional rule's starts where it said it needs (`historyFrom`), which gives it the same detections.
+        // a conditional rule's starts where it said it needs (`historyFrom`), which gives it the same detections, even
+        // when other rules had more of the history read (a source sending only failed logins: login-after-failures
+        // gets the pass's own events, not the 300 s the spraying rule and the model read; Cowrie's commands: the
+        // download rule judges the pass's commands, not every command of the last 300 s).
         const w = this.ruleWindows[r]!;
-        return detectSeparately(this.rules[r]!, { tenant, sourceIp, triggers, events: between(histories[i]!, oldest - w - 1, newest + w), config: this.options.config }, w);
+        const start = this.windowStart(r, { tenant, sourceIp, triggers }, spans[i]!, histories[i]!);
+        return detectSeparately(this.rules[r]!, { tenant, sourceIp, triggers, events: between(histories[i]!, start - 1, newest + w), config: this.options.config }, w);
       }));
     }
 
