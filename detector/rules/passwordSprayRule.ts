@@ -12,6 +12,12 @@ import { DistinctCounter, eventsInReachingWindows, only, seconds, type Detection
 function sprayMeasure(distinctUsers: number): WindowMeasure {
   const usersByPassword = new Map<string, DistinctCounter>();
   const usersWithoutPassword = new DistinctCounter((e: SecurityEvent) => e.username);
+  /**
+   * How many passwords have been tried against k usernames, by k: the widest is the largest k with any, kept as
+   * usernames come and go (a count changes by one at a time). It was looked for among every password whenever the
+   * widest lost a user, which with Cowrie's many passwords was most of the rule's time.
+   */
+  const passwordsWith: number[] = [0];
   let widest = 0;
   const counter = (password: string) => {
     let c = usersByPassword.get(password);
@@ -22,8 +28,12 @@ function sprayMeasure(distinctUsers: number): WindowMeasure {
     add: (e) => {
       if (e.password === undefined) return usersWithoutPassword.add(e);
       const c = counter(e.password);
+      const before = c.size;
       c.add(e);
-      widest = Math.max(widest, c.size);
+      if (c.size === before) return;
+      passwordsWith[before]!--;
+      passwordsWith[c.size] = (passwordsWith[c.size] ?? 0) + 1;
+      if (c.size > widest) widest = c.size;
     },
     remove: (e) => {
       if (e.password === undefined) return usersWithoutPassword.remove(e);
@@ -32,8 +42,10 @@ function sprayMeasure(distinctUsers: number): WindowMeasure {
       const before = c.size;
       c.remove(e);
       if (c.size === 0) usersByPassword.delete(e.password);
-      // The widest may have shrunk: look again (rarely: only when the one that was widest lost a user).
-      if (before === widest && c.size < before) widest = Math.max(0, ...[...usersByPassword.values()].map((x) => x.size));
+      if (c.size === before) return;
+      passwordsWith[before]!--;
+      passwordsWith[c.size]!++;
+      while (widest > 0 && passwordsWith[widest] === 0) widest--;
     },
     reached: () => widest >= distinctUsers || usersWithoutPassword.size >= distinctUsers,
   };
