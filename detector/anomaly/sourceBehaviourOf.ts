@@ -5,6 +5,10 @@ import type { SourceBehaviour } from "../ml/features.ts";
 /** The event-time span (before the newest event of a batch) the model looks at; see detector/README.md. */
 export const behaviourWindowSeconds = 300;
 
+const secretReadVerbs = ["get", "list", "watch"];
+const execSubresources = ["exec", "attach", "portforward"];
+
+/** One walk over the window, each event judged by its kind once (a window of 300 s is walked for every source of every pass). */
 export function sourceBehaviourOf(events: SecurityEvent[], windowSeconds: number): SourceBehaviour {
   const usernames = new Set<string>();
   const passwords = new Set<string>();
@@ -16,17 +20,24 @@ export function sourceBehaviourOf(events: SecurityEvent[], windowSeconds: number
     maxAlertSeverity: 0, httpRequests: 0, http4xx: 0, auditRequests: 0, auditForbidden: 0, secretReads: 0, execs: 0,
   };
   for (const e of events) {
-    if (e.username !== undefined && (e.kind === "auth.failure" || e.kind === "auth.success")) usernames.add(e.username);
-    if (e.password !== undefined && e.kind === "auth.failure") passwords.add(e.password);
     switch (e.kind) {
-      case "auth.failure": b.failedLogins++; break;
-      case "auth.success": b.successfulLogins++; break;
+      case "auth.failure":
+        b.failedLogins++;
+        if (e.username !== undefined) usernames.add(e.username);
+        if (e.password !== undefined) passwords.add(e.password);
+        break;
+      case "auth.success":
+        b.successfulLogins++;
+        if (e.username !== undefined) usernames.add(e.username);
+        break;
       case "command": b.commands++; break;
       case "file.download": b.downloads++; break;
       case "network.flow":
         b.flows++;
         if (e.destPort !== undefined) destPorts.add(e.destPort);
         if (e.destIp !== undefined) destIps.add(e.destIp);
+        b.bytesOut += e.bytesOut ?? 0;
+        b.bytesIn += e.bytesIn ?? 0;
         break;
       case "network.alert":
         b.alerts++;
@@ -41,14 +52,12 @@ export function sourceBehaviourOf(events: SecurityEvent[], windowSeconds: number
         if (e.k8s?.stage === "ResponseStarted") break;
         b.auditRequests++;
         if (e.k8s?.code === 403 || e.k8s?.code === 401) b.auditForbidden++;
-        if (e.k8s?.resource === "secrets" && ["get", "list", "watch"].includes(e.k8s.verb)) b.secretReads++;
-        if (e.k8s?.resource === "pods" && ["exec", "attach", "portforward"].includes(e.k8s.subresource ?? "")) b.execs++;
+        if (e.k8s?.resource === "secrets" && secretReadVerbs.includes(e.k8s.verb)) b.secretReads++;
+        if (e.k8s?.resource === "pods" && execSubresources.includes(e.k8s.subresource ?? "")) b.execs++;
         break;
       default:
         break;
     }
-    b.bytesOut += e.kind === "network.flow" ? (e.bytesOut ?? 0) : 0;
-    b.bytesIn += e.kind === "network.flow" ? (e.bytesIn ?? 0) : 0;
   }
   b.distinctUsernames = usernames.size;
   b.distinctPasswords = passwords.size;
