@@ -47,7 +47,8 @@ export async function resolvePodUserIds(
         : "no SecurityContextConstraints API: pods run as uid and gid 1000 with fsGroup 1000");
       return podUserIds;
     } catch (err) {
-      if (opts.signal?.aborted) throw err;
+      // Stopped while a request was out: say why it stopped, not that the request was aborted.
+      if (opts.signal?.aborted) throw opts.signal.reason instanceof Error ? opts.signal.reason : err;
       const waitMs = retryMs(attempt);
       log.warn({ err, retryInMs: waitMs }, `cannot tell whether the platform assigns pod user ids (GET ${securityContextConstraintsPath} failed); no MiniXdr is reconciled until it answers`);
       await new Promise<void>((resolve, reject) => {
