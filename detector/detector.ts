@@ -1,4 +1,5 @@
 // Assembles the detector: store, rules and model, API and ingest server, metrics server; `startDetector` runs it in-process.
+import { getHeapStatistics } from "node:v8";
 import Fastify, { type FastifyInstance } from "fastify";
 import { pino, type Logger } from "pino";
 import { Accounts } from "./auth/accounts.ts";
@@ -72,11 +73,12 @@ const migrationRetryMs = 2000;
 
 function openRepository(config: DetectorConfig, secrets: DetectorSecrets, log: Logger): Repository {
   const limit = process.constrainedMemory();
-  const cache = cacheSizesFor(limit);
+  const heapLimit = getHeapStatistics().heap_size_limit;
+  const cache = cacheSizesFor(limit, heapLimit);
   if (config.storage.driver === "postgres") {
     return new PostgresRepository(secrets.databaseUrl ?? "", (err) => log.warn({ err }, "idle database connection lost"), cache.linkedEvidenceIds);
   }
-  log.info({ memoryLimitBytes: limit && limit < Number.MAX_SAFE_INTEGER ? limit : null, cachedEvents: cache.events, linkedEvidenceIds: cache.linkedEvidenceIds },
+  log.info({ memoryLimitBytes: limit && limit < Number.MAX_SAFE_INTEGER ? limit : null, heapLimitBytes: heapLimit, cachedEvents: cache.events, linkedEvidenceIds: cache.linkedEvidenceIds },
     "SQLite store: in-memory caches sized from the memory limit");
   return new SqliteRepository(config.storage.path, cache);
 }

@@ -1,7 +1,7 @@
 // The gauges read from the store keep their last values while it is unreachable: a vanished series reads as "no open
 // incidents" to an alert, and /readyz already says the database is down.
 import { describe, expect, it } from "vitest";
-import { incident } from "../store/repositoryContract.ts";
+import { event, incident } from "../store/repositoryContract.ts";
 import { SqliteRepository } from "../store/sqliteRepository.ts";
 import { DetectorMetrics } from "./detectorMetrics.ts";
 
@@ -43,6 +43,22 @@ describe("detector metrics read from the store", () => {
 });
 
 describe("detector counters", () => {
+  it("count the events detection windows took from memory and from the database", async () => {
+    const repository = new SqliteRepository(":memory:");
+    await repository.migrate();
+    const metrics = new DetectorMetrics(repository, ["default"]);
+    const windowEvents = async () => Object.fromEntries((await metrics.registry.getSingleMetric("minixdr_detection_window_events_total")!.get()).values
+      .map((v) => [v.labels.from, v.value]));
+    expect(await windowEvents()).toEqual({ memory: 0, store: 0 });
+    const i = incident("default");
+    await repository.insertEvents([event("default", "e1", 1000, i.sourceIp), event("default", "e2", 2000, i.sourceIp)]);
+    const window = { tenant: "default", sourceIp: i.sourceIp, from: 0, to: 5000 };
+    for (let pass = 0; pass < 2; pass++) await repository.withSourceLock("default", i.sourceIp, (tx) => tx.eventsForSources([window]));
+    // Read into the cache once, then taken from it by both passes.
+    expect(await windowEvents()).toEqual({ memory: 4, store: 2 });
+    await repository.close();
+  });
+
   it("start every series at 0, so rate() counts the first refused request or failed login", async () => {
     const repository = new SqliteRepository(":memory:");
     await repository.migrate();

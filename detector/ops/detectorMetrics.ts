@@ -77,6 +77,18 @@ export class DetectorMetrics {
     }
     for (const result of ["success", "invalid-credentials", "locked", "busy"]) this.logins.inc({ result }, 0);
     for (const result of ["applied", "invalid", "failed"]) this.secretReloads.inc({ result }, 0);
+    new Counter({
+      name: "minixdr_detection_window_events_total",
+      help: "Events taken into detection windows, by where they came from (memory: the event cache; store: read back from the database). "
+        + "On SQLite, store growing with the ingest rate means the rules' windows outgrow the cache sized from the memory limit",
+      labelNames: ["from"], registers,
+      collect() {
+        const read = repository.windowEventsRead();
+        this.reset();
+        this.inc({ from: "memory" }, read.memory);
+        this.inc({ from: "store" }, read.store);
+      },
+    });
     new Gauge({
       name: "minixdr_detection_queue_events", help: "Stored events waiting for detection (read from the shared store, so the same on every replica)", registers,
       async collect() {

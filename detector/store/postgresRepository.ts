@@ -59,6 +59,7 @@ export class PostgresRepository implements Repository {
    */
   private readonly linked = new Map<string, Set<string>>();
   private linkedIds = 0;
+  private windowEventsFromStore = 0;
   private readonly linkedEvidenceCacheSize: number;
 
   constructor(url: string, onError: (err: Error) => void = () => {}, linkedEvidenceIds = defaultCacheSizes.linkedEvidenceIds) {
@@ -165,6 +166,10 @@ export class PostgresRepository implements Repository {
     }, pending);
   }
 
+  windowEventsRead(): { memory: number; store: number } {
+    return { memory: 0, store: this.windowEventsFromStore };
+  }
+
   async countQueued(): Promise<number> {
     return Number((await this.rows(this.pool, "SELECT count(*) AS n FROM detection_queue"))[0]?.n ?? 0);
   }
@@ -207,6 +212,7 @@ export class PostgresRepository implements Repository {
       JOIN events e ON e.tenant = w.tenant AND e.source_ip = w.source_ip AND e.event_time BETWEEN w.t_from AND w.t_to ORDER BY w.n, e.event_time, e.id`,
     [windows.map((_, n) => n), windows.map((w) => w.tenant), windows.map((w) => w.sourceIp), windows.map((w) => w.from), windows.map((w) => w.to)]);
     for (const r of rows) result[Number(r.n)]!.push(eventFromRow(r));
+    this.windowEventsFromStore += rows.length;
     return result;
   }
 

@@ -78,6 +78,8 @@ describe("RecentEvents", () => {
     const cache = new RecentEvents(100, reads);
     expect(cache.windows("t", [{ sourceIp: "a", from: 150, to: 400 }, { sourceIp: "b", from: 150, to: 400 }]).map((w) => w.map((e) => e.id))).toEqual([["x2", "x3"], ["y1"]]);
     expect(reads.eventsRead).toBe(3);
+    // What the metric minixdr_detection_window_events_total reports: three read to fill the cache, three taken from it.
+    expect(cache.served).toEqual({ memory: 3, store: 3 });
     const late = ev("a", "x4", 350);
     store.push(late);
     cache.add([late]);
@@ -88,6 +90,8 @@ describe("RecentEvents", () => {
     expect(reads.eventsRead).toBe(4);
     expect(cache.windows("t", [{ sourceIp: "a", from: 0, to: 150 }])[0]!.map((e) => e.id)).toEqual(["x1"]);
     expect(reads.eventsRead).toBe(4);
+    // x1 was read into the cache (room enough), so the last two calls took all their events from it.
+    expect(cache.served).toEqual({ memory: 11, store: 4 });
   });
 
   it("once full, drops the oldest events; a pass reads what it needs from before them once, or per call when that is large", () => {

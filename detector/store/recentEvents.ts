@@ -61,6 +61,15 @@ export class RecentEvents {
     return this.size;
   }
 
+  /** Events the windows took from the cache, and events read from the store (to fill the cache or from before it). */
+  readonly served = { memory: 0, store: 0 };
+
+  private read(tenant: string, from: number, to: number, sources?: ReadonlySet<string>): SecurityEvent[] {
+    const events = this.store.read(tenant, from, to, sources);
+    this.served.store += events.length;
+    return events;
+  }
+
   /** Each request's events (time within [from, to]) in store order. */
   windows(tenant: string, requests: readonly WindowRequest[]): SecurityEvent[][] {
     if (requests.length === 0) return [];
@@ -76,6 +85,7 @@ export class RecentEvents {
     return requests.map((r) => {
       const cached = t.bySource.get(r.sourceIp) ?? [];
       const recent = cached.slice(firstAtOrAfter(cached, r.from), firstAtOrAfter(cached, r.to, true));
+      this.served.memory += recent.length;
       if (r.from >= t.coveredFrom) return recent;
       // Older events all come before the covered range, so before every cached one.
       const old = (older.get(r.sourceIp) ?? []).filter((e) => e.time >= r.from && e.time <= r.to);
@@ -96,7 +106,7 @@ export class RecentEvents {
     const kept = this.older;
     if (kept && kept.tenant === tenant && kept.from <= from && kept.to === t.coveredFrom) return kept.bySource;
     const all = this.store.count(tenant, from, t.coveredFrom) <= this.maxOlderEvents;
-    const bySource = groupBySource(this.store.read(tenant, from, t.coveredFrom, all ? undefined : new Set(reaching.map((r) => r.sourceIp))));
+    const bySource = groupBySource(this.read(tenant, from, t.coveredFrom, all ? undefined : new Set(reaching.map((r) => r.sourceIp))));
     if (all) this.older = { tenant, from, to: t.coveredFrom, bySource };
     return bySource;
   }
@@ -122,7 +132,7 @@ export class RecentEvents {
       start = newestLeftOut + 1;
       if (start >= t.coveredFrom) return;
     }
-    const loaded = this.store.read(tenant, start, t.coveredFrom);
+    const loaded = this.read(tenant, start, t.coveredFrom);
     const n = loaded.length;
     for (const [sourceIp, events] of groupBySource(loaded)) {
       const cached = t.bySource.get(sourceIp);

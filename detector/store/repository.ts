@@ -147,6 +147,11 @@ export interface Repository {
   detectQueued<T>(limit: number, fn: (events: SecurityEvent[], tx: DetectionTransaction) => Promise<T>): Promise<{ events: number; result: T } | undefined>;
   /** Events queued for detection, by every replica. */
   countQueued(): Promise<number>;
+  /**
+   * Events this process's detection windows have taken so far, by where they came from: memory, or read from the
+   * database (SQLite: what lay before its event cache, sized from the memory limit; PostgreSQL: every window).
+   */
+  windowEventsRead(): { memory: number; store: number };
   /** Whether any of these stored events are still queued for detection (here or on another replica). */
   anyQueued(events: { tenant: string; id: string }[]): Promise<boolean>;
   countEvents(tenant: string): Promise<number>;
@@ -167,7 +172,6 @@ export interface Repository {
 
   listIncidents(tenant: string, query: IncidentQuery): Promise<IncidentPage>;
   getIncident(tenant: string, id: string): Promise<IncidentWithEvents | undefined>;
-  /** Changes an incident's status; undefined when the tenant has no such incident. */
   /**
    * Sets an incident's status; undefined when the tenant has no such incident. With `ifUpdatedAt` (an If-Match), only
    * when the incident is still as last read (its updatedAt): otherwise nothing changes and the current incident comes
@@ -180,7 +184,6 @@ export interface Repository {
   findUser(tenant: string, username: string): Promise<UserRecord | undefined>;
   /** Creates a user; false when the tenant already has one by that name. */
   createUser(user: NewUser): Promise<boolean>;
-  /** Replaces the password hash, raises the credentials version (older tokens stop working) and clears any lockout; undefined when there is no such user. */
   /**
    * Sets a user's password (credentials version + 1, lockout ended). With `whileVersion`, only while the user is still
    * at that credentials version: undefined when the user is gone or their password changed meanwhile.

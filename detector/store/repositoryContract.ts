@@ -9,7 +9,8 @@ import type { DetectionTransaction, Repository } from "./repository.ts";
 /** Opens a repository on the suite's database; called again to reopen it after a close. */
 export type OpenRepository = () => Promise<Repository>;
 
-const event = (tenant: string, id: string, time: number, sourceIp = "203.0.113.1", kind: SecurityEvent["kind"] = "auth.failure"): SecurityEvent => ({
+/** A stored Cowrie failed login of `tenant`. */
+export const event = (tenant: string, id: string, time: number, sourceIp = "203.0.113.1", kind: SecurityEvent["kind"] = "auth.failure"): SecurityEvent => ({
   tenant, id, source: "cowrie", kind, sourceType: "cowrie.login.failed", time, receivedAt: 1_700_000_000_000, sourceIp, actor: "", username: "root", password: "x",
 });
 
@@ -54,8 +55,14 @@ export function repositoryContract(backend: string, open: OpenRepository, skip?:
       await repo.insertEvents([event("t-windows", "a2", 2000), event("t-windows", "a1", 1000), event("t-windows", "b1", 1500, "198.51.100.2"),
         event("t-windows", "a-late", 9000), event("t-windows-other", "x1", 1500, "198.51.100.2")]);
       const sources = [{ tenant: "t-windows", sourceIp: "198.51.100.2" }, { tenant: "t-windows", sourceIp: "203.0.113.1" }, { tenant: "t-windows", sourceIp: "192.0.2.99" }];
+      const before = repo.windowEventsRead();
       const windows = await repo.withSourceLocks(sources, (tx) => tx.eventsForSources(sources.map((s) => ({ ...s, from: 1000, to: 3000 }))));
       expect(windows.map((events) => events.map((e) => e.id))).toEqual([["b1"], ["a1", "a2"], []]);
+      // Where the windows' events came from (minixdr_detection_window_events_total): PostgreSQL reads every window;
+      // SQLite reads the tenant's events from the windows' start into its cache once (a-late too), then serves from it.
+      const after = repo.windowEventsRead();
+      expect({ memory: after.memory - before.memory, store: after.store - before.store })
+        .toEqual(repo.driver === "postgres" ? { memory: 0, store: 3 } : { memory: 3, store: 4 });
       expect(windows[1]![0]).toMatchObject({ kind: "auth.failure", username: "root", sourceIp: "203.0.113.1", time: 1000 });
     });
 

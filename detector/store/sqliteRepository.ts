@@ -404,6 +404,10 @@ export class SqliteRepository implements Repository {
     return pass;
   }
 
+  windowEventsRead(): { memory: number; store: number } {
+    return { ...this.recent.served };
+  }
+
   countQueued(): Promise<number> {
     return this.serialized(() => Number(this.get("SELECT count(*) AS n FROM events WHERE rowid > (SELECT detected_through FROM detection_progress)")?.n ?? 0));
   }
