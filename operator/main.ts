@@ -52,7 +52,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   });
   metrics.trackWorkQueue({ get depth() { return operator.controller?.queue.depth ?? 0; } });
 
-  const server = buildServer({ metrics, informers: () => operator.controller?.watched ?? [], isLeader: () => operator.leading, logger: log });
+  const server = buildServer({ metrics, informers: () => operator.controller?.watched ?? [], isLeader: () => operator.leading, isStarting: () => operator.starting, logger: log });
   try {
     await listenOn(settings.bindAddress, (host) => server.listen({ port: settings.metricsPort, host }));
   } catch (err) {

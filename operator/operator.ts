@@ -32,6 +32,8 @@ export interface OperatorOptions {
 
 export interface RunningOperator {
   readonly leading: boolean;
+  /** Leading, but the controller is not running yet (the pods' user ids are still being resolved). */
+  readonly starting: boolean;
   readonly controller: MiniXdrController | undefined;
   stop(opts?: { releaseLease?: boolean }): Promise<void>;
 }
@@ -103,6 +105,9 @@ export async function startOperator(opts: OperatorOptions): Promise<RunningOpera
     },
     get controller() {
       return controller;
+    },
+    get starting() {
+      return leading && !stopping && controller === undefined;
     },
     async stop({ releaseLease = true } = {}) {
       stopping = true;

@@ -10,14 +10,16 @@ function status(name: string, s: Partial<SyncStatus> = {}): SyncStatus {
 
 describe("operator HTTP server", () => {
   let leader = false;
+  let starting = false;
   let watched: WatchedType[] = [];
   const metrics = new OperatorMetrics({ defaultMetrics: false });
-  const server = buildServer({ metrics, informers: () => watched, isLeader: () => leader });
+  const server = buildServer({ metrics, informers: () => watched, isLeader: () => leader, isStarting: () => starting });
   beforeAll(() => server.listen({ port: 0, host: "127.0.0.1" }));
   afterAll(() => server.close());
   const get = (s: OperatorServer, path: string, method = "GET") => fetch(`http://127.0.0.1:${s.port}${path}`, { method });
   afterEach(() => {
     leader = false;
+    starting = false;
     watched = [];
   });
 
@@ -53,6 +55,18 @@ describe("operator HTTP server", () => {
     expect((await res.json() as Readiness).leader).toBe(true);
   });
 
+  it("is unready while it leads and its controller has not started (no informers yet to count)", async () => {
+    leader = true;
+    starting = true;
+    let res = await get(server, "/readyz");
+    expect(res.status).toBe(503);
+    expect(await res.json() as Readiness).toMatchObject({ ready: false, leader: true, starting: true, informers: [] });
+    starting = false;
+    watched = [{ informer: status("configmaps", { hasSynced: true, available: true }) }];
+    res = await get(server, "/readyz");
+    expect(res.status).toBe(200);
+  });
+
   it("does not wait for an optional type that is not installed, but does for a required one", async () => {
     const missing = { available: false, unavailableReason: "externalsecrets.external-secrets.io/v1 is not served by the API server (404 on list)" };
     watched = [{ informer: status("configmaps", { hasSynced: true, available: true }) }, { informer: status("externalsecrets.external-secrets.io", missing), optional: true }];
@@ -82,7 +96,7 @@ describe("operator HTTP server", () => {
     try {
       const res = await get(logged, "/readyz");
       expect(res.status).toBe(200);
-      expect((await res.json() as Readiness)).toEqual({ ready: true, leader: true, informers: [] });
+      expect((await res.json() as Readiness)).toEqual({ ready: true, leader: true, starting: false, informers: [] });
     } finally {
       await logged.close();
     }

@@ -19,6 +19,8 @@ export interface ServerOptions {
   informers: () => readonly WatchedType[];
   /** Whether this replica leads; a follower is still ready, it just does not reconcile. */
   isLeader: () => boolean;
+  /** Whether this replica leads but its controller has not started yet (its informers are not there to be counted). */
+  isStarting?: () => boolean;
   /** Errors are logged here; requests are not. */
   logger?: Logger;
 }
@@ -26,10 +28,12 @@ export interface ServerOptions {
 export interface Readiness {
   ready: boolean;
   leader: boolean;
+  /** Leading, with the controller still starting (e.g. waiting for the API server's discovery): not ready. */
+  starting: boolean;
   informers: { name: string; synced: boolean; available: boolean | null; optional: boolean; reason?: string }[];
 }
 
-export function readiness(opts: Pick<ServerOptions, "informers" | "isLeader">): Readiness {
+export function readiness(opts: Pick<ServerOptions, "informers" | "isLeader" | "isStarting">): Readiness {
   const informers = opts.informers().map(({ informer, optional = false }) => ({
     name: informer.name,
     synced: informer.hasSynced,
@@ -37,8 +41,9 @@ export function readiness(opts: Pick<ServerOptions, "informers" | "isLeader">): 
     optional,
     ...(informer.unavailableReason ? { reason: informer.unavailableReason } : {}),
   }));
-  const ready = informers.every((i) => i.synced || (i.optional && i.available === false));
-  return { ready, leader: opts.isLeader(), informers };
+  const starting = opts.isStarting?.() ?? false;
+  const ready = !starting && informers.every((i) => i.synced || (i.optional && i.available === false));
+  return { ready, leader: opts.isLeader(), starting, informers };
 }
 
 export interface OperatorServer {
