@@ -2,7 +2,9 @@
 import { bruteForceRule } from "./bruteForceRule.ts";
 import type { DetectionRule } from "./detectionRule.ts";
 import { exfiltrationRule } from "./exfiltrationRule.ts";
-import { anonymousRequestRule, clusterAdminBindingRule, escalatingRoleRule, podExecRule, privilegedPodRule, secretsAccessRule } from "./kubernetesRules.ts";
+import {
+  anonymousRequestRule, clusterAdminBindingRule, escalatingRoleRule, kubeletProxyCommandRule, podExecRule, privilegedPodRule, secretsAccessRule, serviceAccountTokenRule,
+} from "./kubernetesRules.ts";
 import { loginAfterFailuresRule } from "./loginAfterFailuresRule.ts";
 import { passwordSprayRule } from "./passwordSprayRule.ts";
 import { portScanRule } from "./portScanRule.ts";
@@ -16,6 +18,8 @@ export const allRules: DetectionRule[] = [
   portScanRule,
   exfiltrationRule,
   podExecRule,
+  kubeletProxyCommandRule,
+  serviceAccountTokenRule,
   secretsAccessRule,
   privilegedPodRule,
   clusterAdminBindingRule,

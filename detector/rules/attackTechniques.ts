@@ -15,6 +15,7 @@ export const techniques = {
   networkServiceDiscovery: { id: "T1046", name: "Network Service Discovery", tactic: "Discovery" },
   exfiltrationAlternativeProtocol: { id: "T1048", name: "Exfiltration Over Alternative Protocol", tactic: "Exfiltration" },
   containerAdministrationCommand: { id: "T1609", name: "Container Administration Command", tactic: "Execution" },
+  stealApplicationAccessToken: { id: "T1528", name: "Steal Application Access Token", tactic: "Credential Access" },
   containerApiCredentials: { id: "T1552.007", name: "Unsecured Credentials: Container API", tactic: "Credential Access" },
   escapeToHost: { id: "T1611", name: "Escape to Host", tactic: "Privilege Escalation" },
   additionalContainerClusterRoles: { id: "T1098.006", name: "Account Manipulation: Additional Container Cluster Roles", tactic: "Persistence" },

@@ -10,10 +10,15 @@ export function isAnonymous(e: SecurityEvent): boolean {
   return e.k8s?.user === "system:anonymous" || (e.k8s?.groups.includes("system:unauthenticated") ?? false);
 }
 
-/** The API server answered with success (or the authorizer allowed it, when no answer is recorded yet). */
+/**
+ * The API server answered with success, or the authorizer allowed it and it failed past authorization and admission
+ * (a 5xx: the identity holds the permission; a proxy whose kubelet did not answer, a storage timeout), or the
+ * authorizer allowed it when no answer is recorded yet. A 4xx is a refusal (RBAC, admission, a missing object).
+ */
 export function wasAllowed(e: SecurityEvent): boolean {
   const code = e.k8s?.code;
-  if (code !== undefined) return code < 400;
+  if (code !== undefined && code < 400) return true;
+  if (code !== undefined && code < 500) return false;
   return e.k8s?.decision === "allow";
 }
 

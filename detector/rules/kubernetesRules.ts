@@ -69,6 +69,59 @@ export const podExecRule = auditRule({
   summary: (actor, r) => `${actor} ran ${r.length} exec/attach request(s) into ${[...new Set(r.map(where))].join(", ")} (${allowedCount(r)} allowed)`,
 });
 
+/** The kubelet's endpoints that run something in a container (its API: run, exec, attach, portForward). */
+const kubeletCommand = /^\/api\/v1\/nodes\/([^/]+)\/proxy\/(run|exec|attach|portForward)(?:\/([^/]+)\/([^/]+))?/;
+
+/**
+ * What a nodes/proxy request asks of the kubelet, when it is a command: the node, the endpoint and the pod. The path is
+ * read as the kubelet reads it (percent-escapes decoded, repeated slashes as one), so an escaped `%65xec` is still exec.
+ */
+export function kubeletCommandOf(url: string | undefined): { node: string; endpoint: string; pod?: string } | undefined {
+  let path = (url ?? "").split("?")[0]!;
+  try {
+    path = decodeURIComponent(path);
+  } catch {
+    // A malformed escape: the kubelet would refuse it too; match it as written.
+  }
+  const m = kubeletCommand.exec(path.replace(/\/{2,}/g, "/"));
+  if (!m) return undefined;
+  return { node: m[1]!, endpoint: m[2]!, ...(m[3] && m[4] ? { pod: `${m[3]}/${m[4]}` } : {}) };
+}
+
+/**
+ * A command run in a container through the API server's proxy to a kubelet (nodes/proxy to the kubelet's run, exec,
+ * attach or portForward): what `pods/exec` does, without a pods/exec request to audit or admission to see, and allowed
+ * by a mere GET on nodes/proxy (a websocket upgrade). Monitoring reads the kubelet's metrics and stats through the same
+ * subresource every day: only the command endpoints count. By any identity, as pod exec.
+ */
+export const kubeletProxyCommandRule = auditRule({
+  name: "k8s-kubelet-command-via-proxy",
+  technique: techniques.containerAdministrationCommand,
+  matches: (e) => e.k8s?.resource === "nodes" && e.k8s.subresource === "proxy" && kubeletCommandOf(e.url) !== undefined,
+  risk: (r) => (allowedCount(r) > 0 ? 80 : 50),
+  summary: (actor, r) => {
+    const targets = [...new Set(r.map((e) => {
+      const c = kubeletCommandOf(e.url)!;
+      return `${c.endpoint} on node ${c.node}${c.pod ? ` into ${c.pod}` : ""}`;
+    }))];
+    return `${actor} sent ${r.length} kubelet command request(s) through nodes/proxy: ${targets.join(", ")} (${allowedCount(r)} allowed)`;
+  },
+});
+
+/**
+ * A token requested (TokenRequest, `kubectl create token`) for a service account by someone other than that service
+ * account: whoever may do it can act as the account, whatever its roles. Kubelets (for their pods) and the control
+ * plane are system identities and left out; a refused attempt counts too, lower.
+ */
+export const serviceAccountTokenRule = auditRule({
+  name: "k8s-token-for-another-serviceaccount",
+  technique: techniques.stealApplicationAccessToken,
+  matches: (e) => e.k8s?.resource === "serviceaccounts" && e.k8s.subresource === "token" && e.k8s.verb === "create" && !isSystemIdentity(e.actor)
+    && e.actor !== `system:serviceaccount:${e.k8s.namespace ?? ""}:${e.k8s.name ?? ""}`,
+  risk: (r) => (allowedCount(r) > 0 ? 65 : 35),
+  summary: (actor, r) => `${actor} requested token(s) for service account(s) ${[...new Set(r.map(where))].join(", ")} (${allowedCount(r)} of ${r.length} allowed)`,
+});
+
 /** The label the MiniXdr operator puts on what it manages, and selects its informers' lists and watches by. */
 const managedByOperator = "app.kubernetes.io/managed-by=minixdr-operator";
 

@@ -112,6 +112,40 @@ describeCluster("audit webhook into the detector", () => {
     expect(all.filter((i) => i.detectedBy.rules.includes("k8s-escalating-role"))).toHaveLength(2);
   });
 
+  it("raises incidents for a token minted for another service account and a kubelet command through nodes/proxy, not for reading the kubelet's metrics", async () => {
+    const admin = cp.kubeconfigPath;
+    const ciBot = await cp.kubeconfigForUser("ci-bot", ["ci"]);
+    expect(await as(admin, ["create", "serviceaccount", "deployer", "-n", "default"])).toBe("ok");
+    expect(await as(admin, ["create", "role", "token-maker", "-n", "default", "--verb=create", "--resource=serviceaccounts/token"])).toBe("ok");
+    expect(await as(admin, ["create", "rolebinding", "ci-token-maker", "-n", "default", "--role=token-maker", "--user=ci-bot"])).toBe("ok");
+    expect(await as(admin, ["create", "clusterrole", "node-proxy", "--verb=get,create", "--resource=nodes/proxy"])).toBe("ok");
+    expect(await as(admin, ["create", "clusterrolebinding", "ci-node-proxy", "--clusterrole=node-proxy", "--user=ci-bot"])).toBe("ok");
+    // A Node object with no kubelet behind it (this control plane runs none): the proxy's answer is an error, after
+    // RBAC allowed the request.
+    expect(await as(admin, ["apply", "-f", "-"], "apiVersion: v1\nkind: Node\nmetadata: {name: worker-1}\n")).toBe("ok");
+    await vi.waitFor(async () => expect(await as(ciBot, ["auth", "can-i", "get", "nodes", "--subresource=proxy"])).toBe("ok"), { timeout: 20_000, interval: 500 });
+    await vi.waitFor(async () => expect(await as(ciBot, ["auth", "can-i", "create", "serviceaccounts", "--subresource=token", "-n", "default"])).toBe("ok"), { timeout: 20_000, interval: 500 });
+
+    expect(await as(ciBot, ["create", "token", "deployer", "-n", "default"])).toBe("ok");
+    const metrics = await as(ciBot, ["get", "--raw", "/api/v1/nodes/worker-1/proxy/metrics"]);
+    const run = await as(ciBot, ["get", "--raw", "/api/v1/nodes/worker-1/proxy/run/default/web/app?cmd=id"]);
+    expect({ metrics, run }).not.toMatchObject({ metrics: expect.stringMatching(/forbidden/i) as string, run: expect.stringMatching(/forbidden/i) as string });
+
+    await vi.waitFor(async () => {
+      const byKey = (await incidents()).filter((i) => i.actor === "ci-bot").map((i) => i.detectionKey).sort();
+      expect(byKey).toEqual(["T1528", "T1609"]);
+    }, { timeout: 30_000, interval: 500 });
+    const all = (await incidents()).filter((i) => i.actor === "ci-bot");
+    const token = all.find((i) => i.detectionKey === "T1528")!;
+    expect(token).toMatchObject({ detectedBy: { rules: ["k8s-token-for-another-serviceaccount"] }, techniques: [{ id: "T1528", tactic: "Credential Access" }], riskScore: 65 });
+    expect(token.summary).toBe("ci-bot requested token(s) for service account(s) default/deployer (1 of 1 allowed)");
+    const command = all.find((i) => i.detectionKey === "T1609")!;
+    expect(command.detectedBy.rules).toEqual(["k8s-kubelet-command-via-proxy"]);
+    // Only the run request: the metrics read through the same subresource is not a command.
+    expect(command.summary).toBe("ci-bot sent 1 kubelet command request(s) through nodes/proxy: run on node worker-1 into default/web (1 allowed)");
+    expect(command.riskScore).toBe(80);
+  });
+
   it("sees a privileged pod template in a Deployment, whose body the shipped audit policy logs", async () => {
     const admin = cp.kubeconfigPath;
     const opsUser = await cp.kubeconfigForUser("ops-user", ["operators"]);

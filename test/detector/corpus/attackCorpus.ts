@@ -156,6 +156,30 @@ export const attackCorpus: CorpusScenario[] = [
     expect: [{ technique: "T1609", sourceIp: "10.244.3.17", actor: "system:serviceaccount:kube-system:replicaset-controller", minEvidence: 1 }],
   },
   {
+    name: "a command run through the kubelet via nodes/proxy",
+    description: "GET on nodes/proxy to the kubelet's run endpoint (no pods/exec request at all), then exec with an escaped path to dodge a match on /exec/.",
+    batches: [{
+      format: "k8s-audit", encoding: "eventlist",
+      records: [
+        auditEvent(0, { user: "dev-user", verb: "get", resource: "nodes", subresource: "proxy", name: "worker-1", requestURI: "/api/v1/nodes/worker-1/proxy/run/payments/api-7d9f/api?cmd=id", code: 200 }),
+        auditEvent(20, { user: "dev-user", verb: "get", resource: "nodes", subresource: "proxy", name: "worker-1", requestURI: "/api/v1/nodes/worker-1/proxy//%65xec/payments/api-7d9f/api?command=sh&input=1", code: 101 }),
+      ],
+    }],
+    expect: [{ technique: "T1609", sourceIp: "10.20.0.15", actor: "dev-user", minEvidence: 2 }],
+  },
+  {
+    name: "a token minted for a kube-system service account",
+    description: "A CI identity runs kubectl create token for a controller's service account (whose roles it then holds).",
+    batches: [{
+      format: "k8s-audit", encoding: "eventlist",
+      records: [auditEvent(0, {
+        user: "ci-bot", verb: "create", resource: "serviceaccounts", subresource: "token", namespace: "kube-system", name: "replicaset-controller",
+        requestURI: "/api/v1/namespaces/kube-system/serviceaccounts/replicaset-controller/token", code: 201,
+      })],
+    }],
+    expect: [{ technique: "T1528", sourceIp: "10.20.0.15", actor: "ci-bot", minEvidence: 1 }],
+  },
+  {
     name: "secrets read across namespaces",
     description: "A developer lists secrets in all namespaces (refused) and reads one in each of two namespaces.",
     batches: [{

@@ -61,6 +61,20 @@ export const benignCorpus: CorpusScenario[] = [
     expect: [],
   },
   {
+    name: "monitoring scrapes the kubelets through nodes/proxy, kubelets and pods ask for their own tokens",
+    description: "Prometheus reads metrics and stats via nodes/proxy; a kubelet requests its pods' service account tokens; a service account renews its own.",
+    batches: [{
+      format: "k8s-audit", encoding: "eventlist",
+      records: [
+        auditEvent(0, { user: "system:serviceaccount:monitoring:prometheus", verb: "get", resource: "nodes", subresource: "proxy", name: "worker-1", requestURI: "/api/v1/nodes/worker-1/proxy/metrics/cadvisor", code: 200 }),
+        auditEvent(1, { user: "system:serviceaccount:monitoring:prometheus", verb: "get", resource: "nodes", subresource: "proxy", name: "worker-1", requestURI: "/api/v1/nodes/worker-1/proxy/stats/summary", code: 200 }),
+        auditEvent(2, { user: "system:node:worker-1", groups: ["system:nodes", "system:authenticated"], verb: "create", resource: "serviceaccounts", subresource: "token", namespace: "team-a", name: "default", requestURI: "/api/v1/namespaces/team-a/serviceaccounts/default/token", code: 201 }),
+        auditEvent(3, { user: "system:serviceaccount:team-a:builder", verb: "create", resource: "serviceaccounts", subresource: "token", namespace: "team-a", name: "builder", requestURI: "/api/v1/namespaces/team-a/serviceaccounts/builder/token", code: 201 }),
+      ],
+    }],
+    expect: [],
+  },
+  {
     name: "a developer's kubectl call is refused",
     description: "Three kubectl requests in five minutes, one of them forbidden (get nodes without the right): no attack.",
     batches: [{
