@@ -66,4 +66,25 @@ describePostgres(postgres)("two replicas on one PostgreSQL", () => {
     expect((await login(a.url, "rita", "Replica-Pass-2024")).status).toBe(423);
     expect((await login(b.url, "rita", "Replica-Pass-2024")).status).toBe(423);
   });
+
+  it("keeps a tenant's admin when its two admins delete each other at once, one on each replica", async () => {
+    const [a, b] = replicas as [DetectorProcess, DetectorProcess];
+    const root = (await login(a.url, "admin", adminPassword)).token;
+    for (const username of ["anna", "bert"]) {
+      expect((await api(`${a.url}/api/v1/users`, root, { method: "POST", body: { username, password: "Acme-Admin-Pass-2024", role: "admin", tenant: "acme" } })).status).toBe(201);
+    }
+    const anna = (await login(a.url, "anna", "Acme-Admin-Pass-2024", "acme")).token;
+    const bert = (await login(b.url, "bert", "Acme-Admin-Pass-2024", "acme")).token;
+    const [byAnna, byBert] = await Promise.all([
+      api(`${a.url}/api/v1/users/bert`, anna, { method: "DELETE" }),
+      api(`${b.url}/api/v1/users/anna`, bert, { method: "DELETE" }),
+    ]);
+    // One goes (204); the other request finds its target the only admin left (409), or its sender already gone (401).
+    const statuses = [byAnna.status, byBert.status].sort();
+    expect([[204, 409], [204, 401]]).toContainEqual(statuses);
+    const survivor = byAnna.status === 204 ? { url: a.url, token: anna, name: "anna" } : { url: b.url, token: bert, name: "bert" };
+    const users = await api(`${survivor.url}/api/v1/users`, survivor.token);
+    expect(users.status).toBe(200);
+    expect((users.json.items as { username: string; role: string }[]).filter((u) => u.role === "admin").map((u) => u.username)).toEqual([survivor.name]);
+  });
 });

@@ -155,7 +155,10 @@ export const userRoutes: FastifyPluginCallback<UserRouteDeps> = (app, deps, done
     if (!params) return reply;
     const { tenant, username: by } = req.principal!;
     if (params.username === by) return reply.code(409).send({ error: "you cannot delete your own account; another admin can" });
-    if (!(await deps.repository.deleteUser(tenant, params.username))) return reply.code(404).send({ error: `no user ${params.username}` });
+    const deleted = await deps.repository.deleteUser(tenant, params.username, true);
+    // Only when another admin deleted this one meanwhile: the tenant keeps an admin.
+    if (deleted === "last-admin") return reply.code(409).send({ error: `${params.username} is the tenant's only admin now; it keeps one` });
+    if (!deleted) return reply.code(404).send({ error: `no user ${params.username}` });
     req.log.info({ tenant, username: params.username, by }, "user deleted; their tokens revoked");
     return reply.code(204).send();
   });

@@ -430,7 +430,15 @@ export class PostgresRepository implements Repository {
     return (await this.pool.query("UPDATE users SET credentials_version = credentials_version + 1 WHERE tenant = $1 AND username = $2", [tenant, username])).rowCount === 1;
   }
 
-  async deleteUser(tenant: string, username: string): Promise<boolean> {
-    return (await this.pool.query("DELETE FROM users WHERE tenant = $1 AND username = $2", [tenant, username])).rowCount === 1;
+  async deleteUser(tenant: string, username: string, keepAnAdmin = false): Promise<boolean | "last-admin"> {
+    return this.transaction(async (c) => {
+      if (keepAnAdmin) {
+        // The tenant's admin rows locked (in one order): a concurrent delete of another admin waits here, then sees
+        // that row gone (READ COMMITTED re-reads what it waited for).
+        const admins = (await c.query("SELECT username FROM users WHERE tenant = $1 AND role = 'admin' ORDER BY username FOR UPDATE", [tenant])).rows;
+        if (admins.length === 1 && admins[0]!.username === username) return "last-admin";
+      }
+      return (await c.query("DELETE FROM users WHERE tenant = $1 AND username = $2", [tenant, username])).rowCount === 1;
+    });
   }
 }

@@ -194,8 +194,12 @@ export interface Repository {
    * signs the user out of every session). False when there is no such user.
    */
   revokeTokens(tenant: string, username: string): Promise<boolean>;
-  /** Whether the user existed (their tokens stop working with it). */
-  deleteUser(tenant: string, username: string): Promise<boolean>;
+  /**
+   * Whether the user existed (their tokens stop working with it). With `keepAnAdmin`, a tenant's only admin is not
+   * deleted (`"last-admin"`), checked atomically with the delete across replicas: two admins deleting each other at
+   * once leave one of them.
+   */
+  deleteUser(tenant: string, username: string, keepAnAdmin?: boolean): Promise<boolean | "last-admin">;
   /** Provisions the first admin from the Secret's value `source` (a digest), atomically across replicas (`FirstAdminOutcome`). */
   provisionFirstAdmin(admin: NewUser, source: string): Promise<FirstAdminOutcome>;
   /** Whether the first admin was provisioned from `source` before (then provisioning it again changes nothing). */

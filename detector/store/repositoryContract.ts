@@ -423,6 +423,21 @@ export function repositoryContract(backend: string, open: OpenRepository, skip?:
       expect(await repo.deleteUser("t-creds", "bob")).toBe(false);
     });
 
+    it("keeps a tenant's last admin when asked, also when two admins delete each other at once", async () => {
+      const user = (username: string, role: "admin" | "viewer") => ({ tenant: "t-admins", username, passwordHash: "$2b$12$x", role, failedLogins: 0, lockedUntil: 0, createdAt: 1 });
+      for (const u of [user("ann", "admin"), user("ben", "admin"), user("vic", "viewer")]) expect(await repo.createUser(u)).toBe(true);
+      // Both at once, each the other's: one of them goes, the other is the only admin left and stays.
+      const outcomes = await Promise.all([repo.deleteUser("t-admins", "ann", true), repo.deleteUser("t-admins", "ben", true)]);
+      expect(outcomes.slice().sort()).toEqual([true, "last-admin"].sort());
+      const admins = (await repo.listUsers("t-admins")).filter((u) => u.role === "admin");
+      expect(admins).toHaveLength(1);
+      expect(await repo.deleteUser("t-admins", admins[0]!.username, true)).toBe("last-admin");
+      // A viewer goes whatever the admins; without the flag, the last admin too (offboarding by the Secret's owner).
+      expect(await repo.deleteUser("t-admins", "vic", true)).toBe(true);
+      expect(await repo.deleteUser("t-admins", "nobody", true)).toBe(false);
+      expect(await repo.deleteUser("t-admins", admins[0]!.username)).toBe(true);
+    });
+
     it("revokes a user's tokens by raising the credentials version, keeping the password and the lockout, within the tenant", async () => {
       expect(await repo.createUser(user("t-revoke", "cleo"))).toBe(true);
       await repo.recordFailedLogin("t-revoke", "cleo", 1000, 5, 900_000);

@@ -682,7 +682,14 @@ export class SqliteRepository implements Repository {
     return this.transaction(() => this.run("UPDATE users SET credentials_version = credentials_version + 1 WHERE tenant = ? AND username = ?", tenant, username) === 1);
   }
 
-  deleteUser(tenant: string, username: string): Promise<boolean> {
-    return this.transaction(() => this.run("DELETE FROM users WHERE tenant = ? AND username = ?", tenant, username) === 1);
+  deleteUser(tenant: string, username: string, keepAnAdmin = false): Promise<boolean | "last-admin"> {
+    return this.transaction(() => {
+      // One writer: the count and the delete are one transaction, after every other.
+      if (keepAnAdmin) {
+        const admins = this.all("SELECT username FROM users WHERE tenant = ? AND role = 'admin'", tenant);
+        if (admins.length === 1 && admins[0]!.username === username) return "last-admin";
+      }
+      return this.run("DELETE FROM users WHERE tenant = ? AND username = ?", tenant, username) === 1;
+    });
   }
 }
