@@ -435,7 +435,7 @@ export class PostgresRepository implements Repository {
       if (keepAnAdmin) {
         // The tenant's admin rows locked (in one order): a concurrent delete of another admin waits here, then sees
         // that row gone (READ COMMITTED re-reads what it waited for).
-        const admins = (await c.query("SELECT username FROM users WHERE tenant = $1 AND role = 'admin' ORDER BY username FOR UPDATE", [tenant])).rows;
+        const admins = await this.rows(c, "SELECT username FROM users WHERE tenant = $1 AND role = 'admin' ORDER BY username FOR UPDATE", [tenant]);
         if (admins.length === 1 && admins[0]!.username === username) return "last-admin";
       }
       return (await c.query("DELETE FROM users WHERE tenant = $1 AND username = $2", [tenant, username])).rowCount === 1;
