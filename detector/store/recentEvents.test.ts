@@ -26,7 +26,7 @@ function arrayStore(store: SecurityEvent[]): EventReads & { eventsRead: number; 
       reads.eventsRead += events.length;
       return events;
     },
-    count: (tenant: string, from: number, to: number) => inRange(tenant, from, to).length,
+    countUpTo: (tenant: string, from: number, to: number, atMost: number) => Math.min(atMost + 1, inRange(tenant, from, to).length),
     timeBefore(tenant: string, before: number, offset: number) {
       return inRange(tenant, -Infinity, before).map((e) => e.time).sort((a, b) => b - a)[offset];
     },

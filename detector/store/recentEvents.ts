@@ -13,7 +13,11 @@ import type { SecurityEvent } from "../events/securityEvent.ts";
 export interface EventReads {
   /** The tenant's events with from <= time < to in store order; only those of `sources` when given. */
   read(tenant: string, from: number, to: number, sources?: ReadonlySet<string>): SecurityEvent[];
-  count(tenant: string, from: number, to: number): number;
+  /**
+   * How many of the tenant's events have from <= time < to, counted up to `atMost + 1` (the callers only ask whether
+   * the range fits a bound: a count of the whole range scanned every pass all of the history older than the cache).
+   */
+  countUpTo(tenant: string, from: number, to: number, atMost: number): number;
   /** The time of the tenant's `(offset + 1)`th newest event before `before`, if it has that many. */
   timeBefore(tenant: string, before: number, offset: number): number | undefined;
 }
@@ -105,7 +109,7 @@ export class RecentEvents {
     for (const r of reaching) from = Math.min(from, r.from);
     const kept = this.older;
     if (kept && kept.tenant === tenant && kept.from <= from && kept.to === t.coveredFrom) return kept.bySource;
-    const all = this.store.count(tenant, from, t.coveredFrom) <= this.maxOlderEvents;
+    const all = this.store.countUpTo(tenant, from, t.coveredFrom, this.maxOlderEvents) <= this.maxOlderEvents;
     const bySource = groupBySource(this.read(tenant, from, t.coveredFrom, all ? undefined : new Set(reaching.map((r) => r.sourceIp))));
     if (all) this.older = { tenant, from, to: t.coveredFrom, bySource };
     return bySource;
@@ -125,7 +129,7 @@ export class RecentEvents {
     const room = this.maxEvents - this.size;
     if (room <= 0) return;
     let start = from;
-    if (this.store.count(tenant, from, t.coveredFrom) > room) {
+    if (this.store.countUpTo(tenant, from, t.coveredFrom, room) > room) {
       if (room < this.maxEvents / 2) return;
       const newestLeftOut = this.store.timeBefore(tenant, t.coveredFrom, room);
       if (newestLeftOut === undefined) return;

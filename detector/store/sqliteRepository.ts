@@ -109,7 +109,8 @@ export class SqliteRepository implements Repository {
         for (const r of rows) events.push(Object.freeze(eventFromRow(r)));
         return events;
       },
-      count: (tenant, from, to) => Number(this.get("SELECT count(*) AS n FROM events WHERE tenant = ? AND event_time >= ? AND event_time < ?", tenant, from, to)?.n ?? 0),
+      countUpTo: (tenant, from, to, atMost) => Number(this.get("SELECT count(*) AS n FROM (SELECT 1 FROM events WHERE tenant = ? AND event_time >= ? AND event_time < ? LIMIT ?)",
+        tenant, from, to, atMost + 1)?.n ?? 0),
       timeBefore: (tenant, before, offset) => {
         const row = this.get("SELECT event_time FROM events WHERE tenant = ? AND event_time < ? ORDER BY event_time DESC LIMIT 1 OFFSET ?", tenant, before, offset);
         return row ? Number(row.event_time) : undefined;
