@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { KubeClient } from "../kube/client.ts";
 import { connectionFromKubeconfig } from "../kube/config.ts";
 import { resolvePodUserIds } from "./pod-user-ids.ts";
+import { kubeconfigFor } from "../../test/support/kubeconfig.ts";
 
 /** A client of an API server that is not there: a local port nothing listens on. */
 async function unreachable(): Promise<{ client: KubeClient; requests: () => number }> {
@@ -12,13 +13,7 @@ async function unreachable(): Promise<{ client: KubeClient; requests: () => numb
   const port = (server.address() as { port: number }).port;
   await new Promise<void>((r) => server.close(() => r()));
   let requests = 0;
-  const kubeconfig = {
-    clusters: [{ name: "c", cluster: { server: `https://127.0.0.1:${port}`, "insecure-skip-tls-verify": true } }],
-    users: [{ name: "u", user: { token: "t" } }],
-    contexts: [{ name: "x", context: { cluster: "c", user: "u" } }],
-    "current-context": "x",
-  };
-  return { client: new KubeClient(connectionFromKubeconfig(kubeconfig, { source: "test" }), () => void requests++), requests: () => requests };
+  return { client: new KubeClient(connectionFromKubeconfig(kubeconfigFor(`https://127.0.0.1:${port}`), { source: "test" }), () => void requests++), requests: () => requests };
 }
 
 function recordingLog() {

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { KubeClient } from "../kube/client.ts";
 import { connectionFromKubeconfig } from "../kube/config.ts";
 import { countRequests, describeRequest, type ApiRequest } from "./counting-client.ts";
+import { kubeconfigFor } from "../../test/support/kubeconfig.ts";
 
 const s = "https://10.0.0.1:6443";
 
@@ -27,12 +28,7 @@ describe("describeRequest", () => {
   });
 
   it("reports requests made through a connection it wraps, before they are sent", async () => {
-    const connection = connectionFromKubeconfig({
-      clusters: [{ name: "c", cluster: { server: "https://127.0.0.1:1", "insecure-skip-tls-verify": true } }],
-      users: [{ name: "u", user: { token: "t" } }],
-      contexts: [{ name: "x", context: { cluster: "c", user: "u" } }],
-      "current-context": "x",
-    });
+    const connection = connectionFromKubeconfig(kubeconfigFor("https://127.0.0.1:1"));
     const seen: ApiRequest[] = [];
     const client = new KubeClient(countRequests(connection, (r) => seen.push(r)));
     // Nothing listens on port 1: the requests fail, but they were attempted and counted.

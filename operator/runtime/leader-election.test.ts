@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { KubeClient } from "../kube/client.ts";
 import { connectionFromKubeconfig } from "../kube/config.ts";
 import { LeaderElector } from "./leader-election.ts";
+import { kubeconfigFor } from "../../test/support/kubeconfig.ts";
 
 describe("LeaderElector against an API server that accepts connections and never answers", () => {
   const cleanup: (() => Promise<void> | void)[] = [];
@@ -28,12 +29,7 @@ describe("LeaderElector against an API server that accepts connections and never
       server.close(() => r());
     }));
     const port = (server.address() as { port: number }).port;
-    const kubeconfig = {
-      clusters: [{ name: "c", cluster: { server: `https://127.0.0.1:${port}`, "insecure-skip-tls-verify": true } }],
-      users: [{ name: "u", user: { token: "t" } }],
-      contexts: [{ name: "x", context: { cluster: "c", user: "u" } }],
-      "current-context": "x",
-    };
+    const kubeconfig = kubeconfigFor(`https://127.0.0.1:${port}`);
     const failures: string[] = [];
     const log = pino({ level: "warn" }, { write: (line: string) => void failures.push((JSON.parse(line) as { err?: { message?: string } }).err?.message ?? "") });
     // Not leading: each attempt may take two retry periods (200 ms) before it is given up.
