@@ -48,6 +48,7 @@ describe("attack corpus", () => {
     for (const e of scenario.expect) {
       const incident = incidents.find((i) => i.detectionKey === e.technique)!;
       expect(incident.evidence.total).toBeGreaterThanOrEqual(e.minEvidence);
+      if (e.risk !== undefined) expect(incident.riskScore, `${e.technique} risk`).toBe(e.risk);
       expect(incident.techniques[0]).toMatchObject({ id: e.technique, name: expect.any(String) as string, tactic: expect.any(String) as string });
       expect(incident.status).toBe("open");
       expect(incident.detectedBy.model?.version).toBe(scorer.version);

@@ -15,6 +15,12 @@ export function isAnonymous(e: SecurityEvent): boolean {
  * (a 5xx: the identity holds the permission; a proxy whose kubelet did not answer, a storage timeout), or the
  * authorizer allowed it when no answer is recorded yet. A 4xx is a refusal (RBAC, admission, a missing object).
  */
+/** The API server answered with success: the object was written (admitted), not merely authorized. */
+export function wasAdmitted(e: SecurityEvent): boolean {
+  const code = e.k8s?.code;
+  return code !== undefined ? code < 400 : e.k8s?.decision === "allow";
+}
+
 export function wasAllowed(e: SecurityEvent): boolean {
   const code = e.k8s?.code;
   if (code !== undefined && code < 400) return true;

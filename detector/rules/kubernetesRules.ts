@@ -3,7 +3,7 @@ import type { SecurityEvent } from "../events/securityEvent.ts";
 import type { DetectionConfig } from "../config/detectorConfig.ts";
 import { techniques, type Technique } from "./attackTechniques.ts";
 import { seconds, type Detection, type DetectionRule, type RuleInput } from "./detectionRule.ts";
-import { isAnonymous, isSystemIdentity, oneEventPerRequest, wasAllowed } from "./kubernetesIdentity.ts";
+import { isAnonymous, isSystemIdentity, oneEventPerRequest, wasAdmitted, wasAllowed } from "./kubernetesIdentity.ts";
 
 interface AuditRuleSpec {
   name: string;
@@ -158,7 +158,8 @@ export const privilegedPodRule = auditRule({
   // (Ingest sets privileged and hostPath from the pod spec of the requests that carry one.)
   matches: (e) => (e.k8s?.subresource === undefined || e.k8s.subresource === "ephemeralcontainers")
     && (e.k8s?.privileged === true || e.k8s?.hostPath === true) && !isSystemIdentity(e.actor),
-  risk: (r) => (allowedCount(r) > 0 ? 85 : 55),
+  // Admitted, not only authorized: a pod an admission webhook failed on (a 500) was never created.
+  risk: (r) => (r.some(wasAdmitted) ? 85 : 55),
   summary: (actor, r) => {
     const what = r.some((e) => e.k8s?.privileged) ? (r.some((e) => e.k8s?.hostPath) ? "privileged and hostPath" : "privileged") : "hostPath";
     const debug = r.filter((e) => e.k8s?.subresource === "ephemeralcontainers");
@@ -166,7 +167,7 @@ export const privilegedPodRule = auditRule({
     const kinds = [...new Set(made.map((e) => (e.k8s?.resource === "pods" ? "pod(s)" : `${e.k8s?.resource ?? ""} (pod template)`)))].join(", ");
     const created = made.length === 0 ? "" : `created ${what} ${kinds} ${[...new Set(made.map(where))].join(", ")}`;
     const added = debug.length === 0 ? "" : `added ${what} debug container(s) to ${[...new Set(debug.map(where))].join(", ")}`;
-    return `${actor} ${[created, added].filter(Boolean).join(" and ")} (${allowedCount(r)} admitted)`;
+    return `${actor} ${[created, added].filter(Boolean).join(" and ")} (${r.filter(wasAdmitted).length} admitted)`;
   },
 });
 

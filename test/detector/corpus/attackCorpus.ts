@@ -165,7 +165,24 @@ export const attackCorpus: CorpusScenario[] = [
         auditEvent(20, { user: "dev-user", verb: "get", resource: "nodes", subresource: "proxy", name: "worker-1", requestURI: "/api/v1/nodes/worker-1/proxy//%65xec/payments/api-7d9f/api?command=sh&input=1", code: 101 }),
       ],
     }],
-    expect: [{ technique: "T1609", sourceIp: "10.20.0.15", actor: "dev-user", minEvidence: 2 }],
+    expect: [{ technique: "T1609", sourceIp: "10.20.0.15", actor: "dev-user", minEvidence: 2, risk: 80 }],
+  },
+  {
+    name: "requests the authorizer allowed that then failed",
+    description: "A kubelet command whose kubelet did not answer (502) is as permitted as one it did; a privileged pod an admission webhook failed on (500) was never created.",
+    batches: [{
+      format: "k8s-audit", encoding: "eventlist",
+      records: [
+        { ...auditEvent(0, { user: "dev-user", verb: "get", resource: "nodes", subresource: "proxy", name: "worker-2", requestURI: "/api/v1/nodes/worker-2/proxy/exec/payments/api-7d9f/api?command=sh", code: 502 }),
+          annotations: { "authorization.k8s.io/decision": "allow", "authorization.k8s.io/reason": "RBAC: allowed" } },
+        { ...auditEvent(10, { user: "dev-user", verb: "create", resource: "pods", namespace: "default", requestURI: "/api/v1/namespaces/default/pods", code: 500, requestObject: podObject("debug", { privileged: true }) }),
+          annotations: { "authorization.k8s.io/decision": "allow", "authorization.k8s.io/reason": "RBAC: allowed" } },
+      ],
+    }],
+    expect: [
+      { technique: "T1609", sourceIp: "10.20.0.15", actor: "dev-user", minEvidence: 1, risk: 80 },
+      { technique: "T1611", sourceIp: "10.20.0.15", actor: "dev-user", minEvidence: 1, risk: 55 },
+    ],
   },
   {
     name: "a token minted for a kube-system service account",
@@ -177,7 +194,7 @@ export const attackCorpus: CorpusScenario[] = [
         requestURI: "/api/v1/namespaces/kube-system/serviceaccounts/replicaset-controller/token", code: 201,
       })],
     }],
-    expect: [{ technique: "T1528", sourceIp: "10.20.0.15", actor: "ci-bot", minEvidence: 1 }],
+    expect: [{ technique: "T1528", sourceIp: "10.20.0.15", actor: "ci-bot", minEvidence: 1, risk: 65 }],
   },
   {
     name: "secrets read across namespaces",

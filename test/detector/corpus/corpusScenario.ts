@@ -15,6 +15,8 @@ export interface ExpectedIncident {
   actor?: string;
   /** At least this many evidence events. */
   minEvidence: number;
+  /** The incident's risk score, when the scenario is about it (allowed or refused, admitted or not). */
+  risk?: number;
 }
 
 export interface CorpusScenario {
