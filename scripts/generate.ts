@@ -1,4 +1,4 @@
-// Writes crds/ and config/rbac/role.yaml from the operator's zod schema. `npm run generate`; a unit test fails when crds/ drifts from this.
+// Writes crds/, config/rbac/role.yaml, config/namespaced/*role.yaml and the reference from the operator's code. `npm run generate`; a unit test fails when a generated file drifts.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { renderGeneratedFiles } from "../operator/api/generated-files.ts";

@@ -1,10 +1,12 @@
 // config/: what `kubectl apply --server-side -k config/default` installs, checked by the real API server
 // (server-side dry-run, with Pod Security admission), and config/prometheus rendered and matched against the real code.
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { operatorClusterRole } from "../../operator/api/rbac.ts";
+import { operatorClusterReadsRole, operatorClusterRole, operatorNamespacedRole } from "../../operator/api/rbac.ts";
 import { miniXdrCrd } from "../../operator/api/crd.ts";
 import { render } from "../../operator/render/render.ts";
 import { loadSettings } from "../../operator/runtime/settings.ts";
@@ -137,6 +139,52 @@ describeCluster("config/default", () => {
     expect(refused.stderr).toMatch(/violates PodSecurity "restricted/);
     // No fixed uid, gid or fsGroup, which OpenShift's restricted-v2 refuses: the image's user applies elsewhere.
     expect(JSON.stringify(d.spec.template.spec)).not.toMatch(/runAsUser|runAsGroup|fsGroup/);
+  });
+
+  it("config/namespaced: the same install, the operator's rights a Role in the namespace it runs in and watches, which the API server accepts", async () => {
+    const objs = await kustomize("config/namespaced");
+    const names = (list: Obj[]) => list.map((o) => `${o.kind}/${o.metadata.name}`).sort();
+    // config/default's objects but its ClusterRole and binding, and a Role, its binding and the cluster-scoped reads.
+    expect(names(objs)).toEqual([...names(rendered).filter((n) => n !== "ClusterRole/minixdr-operator" && n !== "ClusterRoleBinding/minixdr-operator"),
+      "ClusterRole/minixdr-operator-cluster-reads", "ClusterRoleBinding/minixdr-operator-cluster-reads", "Role/minixdr-operator", "RoleBinding/minixdr-operator"].sort());
+    const role = find(objs, "Role", "minixdr-operator");
+    expect(role.metadata.namespace).toBe(namespace);
+    expect(role.rules).toEqual(operatorNamespacedRole().rules);
+    expect(find(objs, "ClusterRole", "minixdr-operator-cluster-reads").rules).toEqual(operatorClusterReadsRole().rules);
+    const sa = { kind: "ServiceAccount", name: "minixdr-operator", namespace };
+    expect(find(objs, "RoleBinding", "minixdr-operator")).toMatchObject({ roleRef: { kind: "Role", name: "minixdr-operator" }, subjects: [sa] });
+    expect(find(objs, "ClusterRoleBinding", "minixdr-operator-cluster-reads")).toMatchObject({ roleRef: { kind: "ClusterRole", name: "minixdr-operator-cluster-reads" }, subjects: [sa] });
+    // It watches the namespace its pods run in: the setting read from the downward API, as the operator loads it.
+    const c = find(objs, "Deployment", "minixdr-operator").spec.template.spec.containers[0];
+    const env = Object.fromEntries(c.env.map((e: { name: string; valueFrom: { fieldRef: { fieldPath: string } } }) => [e.name, e.valueFrom.fieldRef.fieldPath]));
+    expect(env).toEqual({ POD_NAME: "metadata.name", POD_NAMESPACE: "metadata.namespace", MINIXDR_WATCH_NAMESPACE: "metadata.namespace" });
+    expect(loadSettings(c.args.slice(1), { POD_NAME: "p", POD_NAMESPACE: namespace, MINIXDR_WATCH_NAMESPACE: namespace }).watchNamespace).toBe(namespace);
+    const r = await kubectlResult(["apply", "--server-side", "--dry-run=server", "--field-manager=config-default-test", "-o", "name", "-f", "-"], objs.map((o) => JSON.stringify(o)).join("\n"));
+    expect(r.stderr).not.toMatch(/error|violate PodSecurity/i);
+    expect(r.ok).toBe(true);
+  });
+
+  it("config/namespaced in another namespace: docs/install.md's overlay moves every namespaced object and every binding's subject there", async () => {
+    const install = readFileSync(join(root, "docs/install.md"), "utf8");
+    const overlay = /```yaml\n# security-operator\/kustomization.yaml\n([\s\S]*?)```/.exec(install)?.[1];
+    expect(overlay, "the overlay in docs/install.md").toBeDefined();
+    const dir = await mkdtemp(join(tmpdir(), "minixdr-overlay-"));
+    try {
+      await mkdir(join(dir, "security-operator"));
+      // The docs' overlay sits beside config/; here its path to config/namespaced is the one from this directory.
+      await writeFile(join(dir, "security-operator/kustomization.yaml"), overlay!.replace("../config/namespaced", relative(join(dir, "security-operator"), join(root, "config/namespaced"))));
+      const objs = docs((await kubectl(["kustomize", join(dir, "security-operator")])).stdout);
+      expect(objs.filter((o) => o.kind === "Namespace")).toEqual([]);
+      for (const o of objs) {
+        if (!["CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"].includes(o.kind)) expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe("security");
+        for (const subject of (o.subjects ?? []) as { namespace: string; name: string }[]) expect(subject, `${o.kind}/${o.metadata.name}`).toEqual({ kind: "ServiceAccount", name: "minixdr-operator-security", namespace: "security" });
+      }
+      expect(find(objs, "ClusterRoleBinding", "minixdr-operator-cluster-reads-security").roleRef.name).toBe("minixdr-operator-cluster-reads-security");
+      expect(find(objs, "Deployment", "minixdr-operator-security").spec.template.spec.serviceAccountName).toBe("minixdr-operator-security");
+      expect(find(objs, "CustomResourceDefinition", "minixdrs.xdr.minixdr.io")).toBeDefined();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("gives cluster users read access (view) and write access (edit) to MiniXdr objects through aggregation labels", async () => {

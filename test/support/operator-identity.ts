@@ -31,19 +31,38 @@ export function applyAs(client: KubeClient, manager: string, obj: KubeObject, na
 
 /**
  * A kubeconfig for ServiceAccount minixdr-operator in `namespace` (which must exist), bound to exactly the RBAC in
- * config/rbac, authenticated by a token from the TokenRequest API; its cluster is the one of the admin kubeconfig
- * file `adminKubeconfigPath` (which `client` uses). `bindingName` names its ClusterRoleBinding.
+ * config/rbac (`rbac: "cluster"`, as config/default installs it), or in config/namespaced (`"namespaced"`: the
+ * generated Role in `namespace` and the cluster-scoped reads), authenticated by a token from the TokenRequest API; its
+ * cluster is the one of the admin kubeconfig file `adminKubeconfigPath` (which `client` uses). `bindingName` names its
+ * ClusterRoleBinding.
  */
-export async function operatorServiceAccountKubeconfig(client: KubeClient, adminKubeconfigPath: string, namespace: string, bindingName: string): Promise<Kubeconfig> {
+export async function operatorServiceAccountKubeconfig(client: KubeClient, adminKubeconfigPath: string, namespace: string, bindingName: string,
+  rbac: "cluster" | "namespaced" = "cluster"): Promise<Kubeconfig> {
   const apply = (obj: KubeObject) => applyAs(client, "test-admin", obj, namespace);
-  await apply(parse(readFileSync(join(root, "config/rbac/role.yaml"), "utf8")) as KubeObject);
-  await apply(parse(readFileSync(join(root, "config/rbac/leader-election-role.yaml"), "utf8")) as KubeObject);
+  const file = (path: string) => parse(readFileSync(join(root, path), "utf8")) as KubeObject;
+  const subjects = [{ kind: "ServiceAccount", name: "minixdr-operator", namespace }];
+  await apply(file("config/rbac/leader-election-role.yaml"));
   await apply({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "minixdr-operator" } });
-  await apply({
-    apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", metadata: { name: bindingName },
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "minixdr-operator" },
-    subjects: [{ kind: "ServiceAccount", name: "minixdr-operator", namespace }],
-  });
+  if (rbac === "cluster") {
+    await apply(file("config/rbac/role.yaml"));
+    await apply({
+      apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", metadata: { name: bindingName },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "minixdr-operator" }, subjects,
+    });
+  } else {
+    const role = file("config/namespaced/role.yaml");
+    const reads = file("config/namespaced/cluster-role.yaml");
+    await apply(role);
+    await apply(reads);
+    await apply({
+      apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "minixdr-operator" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata!.name! }, subjects,
+    });
+    await apply({
+      apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", metadata: { name: bindingName },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: reads.metadata!.name! }, subjects,
+    });
+  }
   await apply({
     apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", metadata: { name: "minixdr-operator-leader-election" },
     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "minixdr-operator-leader-election" },

@@ -47,14 +47,17 @@ export async function waitForCrd(name: string): Promise<void> {
   throw new Error(`CRD ${name} not established`);
 }
 
-/** A kubeconfig for ServiceAccount minixdr-operator in `namespace`, bound to the generated ClusterRole. */
-export function operatorKubeconfig(namespace: string): Promise<Kubeconfig> {
-  return operatorServiceAccountKubeconfig(new KubeClient(adminConnection()), inject("kubeconfig"), namespace, `minixdr-operator-${namespace}`);
+/**
+ * A kubeconfig for ServiceAccount minixdr-operator in `namespace`, bound to the generated ClusterRole (or, with
+ * `rbac: "namespaced"`, to config/namespaced's Role in `namespace`).
+ */
+export function operatorKubeconfig(namespace: string, rbac: "cluster" | "namespaced" = "cluster"): Promise<Kubeconfig> {
+  return operatorServiceAccountKubeconfig(new KubeClient(adminConnection()), inject("kubeconfig"), namespace, `minixdr-operator-${namespace}`, rbac);
 }
 
 /** ServiceAccount minixdr-operator in `namespace`, as the operator's loader reads its kubeconfig. */
-export async function operatorConnection(namespace: string): Promise<KubeConnection> {
-  return connectionFromKubeconfig(await operatorKubeconfig(namespace), { source: `operator kubeconfig for ${namespace}` });
+export async function operatorConnection(namespace: string, rbac: "cluster" | "namespaced" = "cluster"): Promise<KubeConnection> {
+  return connectionFromKubeconfig(await operatorKubeconfig(namespace, rbac), { source: `operator kubeconfig for ${namespace}` });
 }
 
 export const operatorUser = (namespace: string) => `system:serviceaccount:${namespace}:minixdr-operator`;
@@ -68,7 +71,7 @@ export async function startTestOperator(namespace: string, opts: Partial<Operato
   const requests: { verb: string; resource: string }[] = [];
   const level = process.env.OPERATOR_LOG_LEVEL ?? "warn";
   const running = await startOperator({
-    connection: await operatorConnection(namespace),
+    connection: opts.connection ?? await operatorConnection(namespace),
     log: pino({ level, base: { ns: namespace } }),
     identity: `test-${process.pid}`,
     leaderElection: false,
