@@ -12,6 +12,9 @@ import { startOperator, type RunningOperator } from "../operator/operator.ts";
 import { KubeClient, isNotFound, type KubeObject } from "../operator/kube/client.ts";
 import { loadKubeconfigFiles } from "../operator/kube/config.ts";
 import { childKindOf } from "../operator/render/child-kinds.ts";
+import { configHashAnnotation } from "../operator/render/deployments.ts";
+import { configHash } from "../operator/render/detector-config.ts";
+import type { ChildObject } from "../operator/render/meta.ts";
 import { controlPlaneBinaries } from "../test/controlplane/binaries.ts";
 import { ControlPlane } from "../test/controlplane/controlplane.ts";
 import { reportPodsReady } from "../test/controlplane/kubelet-stand-in.ts";
@@ -156,33 +159,65 @@ async function main(): Promise<void> {
       throw err;
     }
   };
-  const configMap = await until("the operator's ConfigMap", () => getOrUndefined("ConfigMap", `${name}-config`));
-  const secret = await until("the operator's generated Secret", () => getOrUndefined("Secret", `${name}-secrets`));
-  const config = JSON.parse((configMap.data as Record<string, string>)["detector.json"]!) as { listen: object; storage: object; model: object };
   const [apiPort, metricsPort, consolePort] = await Promise.all([freePort(), freePort(), freePort()]);
-  // Only what must differ on this machine: where files live and which ports are free.
-  config.listen = { ...config.listen, host: "127.0.0.1", port: apiPort, metricsPort };
-  config.storage = { ...config.storage, path: join(work, "data", "minixdr.db") };
-  config.model = { ...config.model, path: join(root, "detector/ml/model.onnx") };
   mkdirSync(join(work, "data"));
   mkdirSync(join(work, "secrets"));
-  writeFileSync(join(work, "detector.json"), JSON.stringify(config, null, 2));
-  const secretData = Object.fromEntries(Object.entries(secret.data as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
-  for (const [k, v] of Object.entries(secretData)) writeFileSync(join(work, "secrets", k), v, { mode: 0o600 });
-  say(`starting the detector on http://127.0.0.1:${apiPort} with the rendered config (paths and ports mapped to this machine)`);
-  startProcess("detector", ["detector"], {
-    MINIXDR_CONFIG_FILE: join(work, "detector.json"), MINIXDR_SECRETS_DIR: join(work, "secrets"), MINIXDR_LOG_LEVEL: "warn",
-  }, join(work, "detector.log"));
+  /** The operator's ConfigMap and Secret as this machine runs them: only file paths and free ports differ. */
+  const rendered = async (): Promise<{ config: string; secrets: Record<string, string>; hash: string }> => {
+    const configMap = await until("the operator's ConfigMap", () => getOrUndefined("ConfigMap", `${name}-config`));
+    const secret = await until("the operator's generated Secret", () => getOrUndefined("Secret", `${name}-secrets`));
+    const config = JSON.parse((configMap.data as Record<string, string>)["detector.json"]!) as { listen: object; storage: object; model: object };
+    config.listen = { ...config.listen, host: "127.0.0.1", port: apiPort, metricsPort };
+    config.storage = { ...config.storage, path: join(work, "data", "minixdr.db") };
+    config.model = { ...config.model, path: join(root, "detector/ml/model.onnx") };
+    return {
+      // What the pod template says it was rendered with (the operator applies the ConfigMap and the Deployment at once).
+      hash: configHash(configMap as ChildObject),
+      config: JSON.stringify(config, null, 2),
+      secrets: Object.fromEntries(Object.entries(secret.data as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")])),
+    };
+  };
   const api = `http://127.0.0.1:${apiPort}`;
-  await until("the detector to be ready", async () => ((await fetch(`${api}/readyz`)).ok ? true : undefined), 60_000)
-    .catch((err: unknown) => { throw new Error(`${(err as Error).message}\n${readFileSync(join(work, "detector.log"), "utf8").slice(-2000)}`); });
+  let running = await rendered();
+  let detector: SupervisedProcess | undefined;
+  started.push({ name: "detector (it finishes in-flight requests first)", stop: async () => detector?.stop() });
+  /** Writes `files` where the detector reads them and (re)starts it with them; resolves once it is ready. */
+  const startDetector = async (files: typeof running): Promise<void> => {
+    await detector?.stop();
+    writeFileSync(join(work, "detector.json"), files.config);
+    for (const [k, v] of Object.entries(files.secrets)) writeFileSync(join(work, "secrets", k), v, { mode: 0o600 });
+    detector = SupervisedProcess.start("detector", process.execPath, [join(root, "bin/minixdr.ts"), "detector"], join(work, "detector.log"), {
+      ...process.env, MINIXDR_CONFIG_FILE: join(work, "detector.json"), MINIXDR_SECRETS_DIR: join(work, "secrets"), MINIXDR_LOG_LEVEL: "warn",
+    });
+    await until("the detector to be ready", async () => ((await fetch(`${api}/readyz`)).ok ? true : undefined), 60_000)
+      .catch((err: unknown) => { throw new Error(`${(err as Error).message}\n${readFileSync(join(work, "detector.log"), "utf8").slice(-2000)}`); });
+  };
+  say(`starting the detector on http://127.0.0.1:${apiPort} with the rendered config (paths and ports mapped to this machine)`);
+  await startDetector(running);
+  const secretData = running.secrets;
 
-  if (embedded) {
-    // No kubelet here: the local detector process stands in for the pod, so report the pod Ready as a kubelet would.
-    const podsList = await client.call<{ items: KubeObject[] }>("list", "pods", "GET",
-      `/api/v1/namespaces/${f.namespace}/pods?labelSelector=${encodeURIComponent(`app.kubernetes.io/instance=${name},app.kubernetes.io/component=detector`)}`);
-    await reportPodsReady(client, f.namespace, podsList.items.map((pod) => pod.metadata!.name!));
-  }
+  // No kubelet here: the local detector process stands in for the detector's pod, so it is reported Ready as a kubelet
+  // would. A change to the MiniXdr that rolls the Deployment makes a new pod: the local detector is restarted with
+  // what the operator rendered for it, and that pod reported Ready in turn, so the instance is Ready again.
+  const detectorPods = async () => (await client.call<{ items: KubeObject[] }>("list", "pods", "GET",
+    `/api/v1/namespaces/${f.namespace}/pods?labelSelector=${encodeURIComponent(`app.kubernetes.io/instance=${name},app.kubernetes.io/component=detector`)}`)).items;
+  const isReady = (pod: KubeObject) => ((pod.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? [])
+    .some((c) => c.type === "Ready" && c.status === "True");
+  const standInKubelet = async (): Promise<void> => {
+    const waiting = (await detectorPods()).filter((pod) => !isReady(pod) && !pod.metadata!.deletionTimestamp);
+    if (waiting.length === 0) return;
+    const next = await rendered();
+    // The ConfigMap the new pods were rendered with may not be written yet: ask again at the next round.
+    const wanted = new Set(waiting.map((pod) => pod.metadata!.annotations?.[configHashAnnotation]).filter(Boolean));
+    if (wanted.size > 0 && !wanted.has(next.hash)) return;
+    if (detector && JSON.stringify(next) !== JSON.stringify(running)) {
+      say(`the detector's Deployment rolled (pod ${waiting.map((p) => p.metadata!.name!).join(", ")}): restarting the local detector with the config the operator rendered for it`);
+      await startDetector(next);
+      running = next;
+    }
+    await reportPodsReady(client, f.namespace, waiting.map((pod) => pod.metadata!.name!));
+  };
+  if (embedded) await standInKubelet();
 
   // 5. A scripted attack: an SSH brute force against the Cowrie honeypot, then a login and a tool download.
   const attacker = "203.0.113.7";
@@ -245,8 +280,14 @@ Files:         ${work}`);
   }
   ready = true;
   console.log("\nPress Ctrl-C to stop everything this started.");
-  // Until a signal: its handler stops everything and exits.
-  await new Promise<never>(() => undefined);
+  // Until a signal (its handler stops everything and exits), standing in for the kubelet as the spec changes.
+  for (;;) {
+    await sleep(1_000);
+    if (!embedded || stopping) continue;
+    await standInKubelet().catch((err: unknown) => {
+      if (!stopping) say(`standing in for the kubelet: ${(err as Error).message}`);
+    });
+  }
 }
 
 try {

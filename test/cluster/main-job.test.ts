@@ -1,9 +1,9 @@
 // The README's run command: everything it promises, and nothing left running after Ctrl-C.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect, it, vi } from "vitest";
-import { describeCluster } from "../support/cluster.ts";
+import { describeCluster, kubectl } from "../support/cluster.ts";
 
 const processesUsing = (dir: string): number[] => {
   try {
@@ -42,6 +42,20 @@ describeCluster("make run (scripts/run.ts)", () => {
     const controlPlaneDir = /KUBECONFIG:\s+(\S+)\/admin\.kubeconfig/.exec(out)![1]!;
     const workDir = /Files:\s+(\S+)/.exec(out)![1]!;
     expect(processesUsing(controlPlaneDir).length).toBeGreaterThanOrEqual(3);
+
+    // A spec change rolls the detector: the run restarts its local detector with the new config and reports the new
+    // pod Ready, so the instance is Ready again at the new generation (it stayed Pending, not Ready, before).
+    const onRun = async (args: string[]) => (await kubectl(args, { kubeconfig: `${controlPlaneDir}/admin.kubeconfig` })).stdout;
+    await onRun(["patch", "minixdr", "basic", "-n", "minixdr-demo", "--type=merge", "-p", '{"spec":{"detector":{"config":{"detection":{"bruteForceThreshold":9}}}}}']);
+    await vi.waitFor(() => expect(output()).toContain("restarting the local detector with the config the operator rendered for it"), { timeout: 60_000, interval: 200 });
+    await vi.waitFor(async () => {
+      const status = JSON.parse(await onRun(["get", "minixdr", "basic", "-n", "minixdr-demo", "-o", "json"])) as { metadata: { generation: number }; status: { observedGeneration: number; conditions: { type: string; status: string }[] } };
+      expect(status.metadata.generation).toBe(2);
+      expect(status.status.observedGeneration).toBe(2);
+      expect(status.status.conditions.find((c) => c.type === "Ready")?.status).toBe("True");
+    }, { timeout: 60_000, interval: 500 });
+    expect((JSON.parse(readFileSync(join(workDir, "detector.json"), "utf8")) as { detection: { bruteForce: { threshold: number } } }).detection.bruteForce.threshold).toBe(9);
+    expect((await fetch(`${detector}/readyz`)).status).toBe(200);
 
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
     child.kill("SIGINT");
