@@ -184,6 +184,8 @@ async function main(): Promise<void> {
   /** Writes `files` where the detector reads them and (re)starts it with them; resolves once it is ready. */
   const startDetector = async (files: typeof running): Promise<void> => {
     await detector?.stop();
+    // A Ctrl-C during a restart: stopAll has stopped (or is stopping) the old process; start no new one behind it.
+    if (stopping) throw new Error("stopping");
     writeFileSync(join(work, "detector.json"), files.config);
     for (const [k, v] of Object.entries(files.secrets)) writeFileSync(join(work, "secrets", k), v, { mode: 0o600 });
     detector = SupervisedProcess.start("detector", process.execPath, [join(root, "bin/minixdr.ts"), "detector"], join(work, "detector.log"), {
