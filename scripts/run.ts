@@ -98,7 +98,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
  */
 function startProcess(name: string, args: string[], env: NodeJS.ProcessEnv, logFile: string): SupervisedProcess {
   const child = SupervisedProcess.start(name, process.execPath, [join(root, "bin/minixdr.ts"), ...args], logFile, { ...process.env, ...env });
-  started.push({ name: name === "detector" ? "detector (it finishes in-flight requests first)" : name, stop: () => child.stop() });
+  started.push({ name, stop: () => child.stop() });
   return child;
 }
 
